@@ -1,0 +1,288 @@
+#!/bin/bash
+# tests/lib.sh — 每個 tests/<套件>.sh 與 bench/<套件>.sh 都會 source 這個檔。
+#
+# 一項檢查 = 一個 shell 函式,以 `check 名稱 函式 [參數...]` 執行:
+#   - 函式在子 shell 中執行,有自己的清理範圍:以 on_exit 登記的指令,
+#     不論成功、失敗或中斷,都會以相反順序執行(trap EXIT)。
+#   - 函式正常結束 = 通過;呼叫 fail "原因" = 失敗;呼叫 skip "原因" = 略過。
+#   - 每項檢查印一行:通過 / 失敗 / 略過,加上名稱與原因。
+#
+# 環境(由 run_tests.sh 設定):
+#   T_MODE      basic | full | perf
+#   T_RESULTS   統計檔,每項檢查附加一行 pass|fail|skip
+#   T_SUITE     套件名稱(io_uring、af_xdp…)
+#   T_LOGDIR    記錄檔目錄
+
+set -uo pipefail
+
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_MODE=${T_MODE:-basic}
+T_SUITE=${T_SUITE:-$(basename "$0" .sh)}
+T_LOGDIR=${T_LOGDIR:-$T_ROOT/tests/logs}
+T_RESULTS=${T_RESULTS:-$T_LOGDIR/results.$$}
+export T_ASAN_DIR=$T_ROOT/build/asan
+mkdir -p "$T_LOGDIR"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+
+# ---- 清理登記 ------------------------------------------------------------------
+_T_CLEANUPS=()
+
+# on_exit 指令…:登記一個清理動作(在目前的檢查或腳本結束時執行)
+on_exit() {
+	_T_CLEANUPS+=("$*")
+}
+
+_t_run_cleanups() {
+	local i
+	for ((i = ${#_T_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${_T_CLEANUPS[i]}" >/dev/null 2>&1 || true
+	done
+	_T_CLEANUPS=()
+}
+trap _t_run_cleanups EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- 結果 ----------------------------------------------------------------------
+_t_record() { # 狀態 名稱 [原因]
+	local word
+	case $1 in
+	pass) word=通過 ;;
+	fail) word=失敗 ;;
+	skip) word=略過 ;;
+	esac
+	echo "$1" >>"$T_RESULTS"
+	if [ -n "${3:-}" ]; then
+		printf '%s  %s/%s:%s\n' "$word" "$T_SUITE" "$2" "$3"
+	else
+		printf '%s  %s/%s\n' "$word" "$T_SUITE" "$2"
+	fi
+}
+
+# 在檢查函式內使用
+skip() {
+	printf '%s' "$*" >"$_T_REASON"
+	exit 77
+}
+fail() {
+	printf '%s' "$*" >"$_T_REASON"
+	exit 1
+}
+
+# check 名稱 函式 [參數…]
+check() {
+	local name=$1
+	shift
+	# shellcheck disable=SC2053 # T_ONLY 是 shell 樣式
+	if [ -n "${T_ONLY:-}" ] && [[ $name != $T_ONLY ]]; then
+		return 0
+	fi
+	local reason_file log rc
+	reason_file=$(mktemp)
+	log="$T_LOGDIR/$T_SUITE.$name.log"
+	(
+		_T_CLEANUPS=()
+		_T_REASON=$reason_file
+		export T_CHECK=$name
+		export T_LOG=$log
+		T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbs.$T_SUITE.XXXXXX")
+		on_exit "rm -rf '$T_TMP'"
+		trap _t_run_cleanups EXIT
+		"$@"
+	) >"$log" 2>&1
+	rc=$?
+	local reason
+	reason=$(cat "$reason_file")
+	rm -f "$reason_file"
+	case $rc in
+	0) _t_record pass "$name" ;;
+	77) _t_record skip "$name" "$reason" ;;
+	*)
+		[ -n "$reason" ] || reason="結束碼 $rc"
+		_t_record fail "$name" "$reason(記錄:${log#"$T_ROOT"/})"
+		if [ -n "${T_VERBOSE:-}" ] || [ -n "${CI:-}" ]; then
+			tail -n 30 "$log" | sed 's/^/    | /'
+		fi
+		;;
+	esac
+	return 0
+}
+
+# 整個套件都無法執行時:把每項檢查都記為略過(名稱清單由呼叫者提供)
+skip_all() { # 原因 名稱…
+	local reason=$1 n
+	shift
+	for n in "$@"; do
+		# shellcheck disable=SC2053 # T_ONLY 是 shell 樣式
+		if [ -n "${T_ONLY:-}" ] && [[ $n != $T_ONLY ]]; then
+			continue
+		fi
+		_t_record skip "$n" "$reason"
+	done
+}
+
+# ---- 前提條件(在檢查函式內呼叫;不滿足則略過) ---------------------------------------
+is_root() { [ "$(id -u)" -eq 0 ]; }
+need_root() { is_root || skip "需要 root 權限(sudo ./run_tests.sh -f)"; }
+need_full() { [ "$T_MODE" = full ] || [ "$T_MODE" = perf ] || skip "完整模式才執行(sudo ./run_tests.sh -f)"; }
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "找不到指令 $c(sudo make install-deps)"
+	done
+}
+# need_bin 路徑:需要一個已建置的程式
+need_bin() {
+	local b
+	for b in "$@"; do
+		[ -x "$b" ] || skip "$(basename "$b") 未建置:$(make -s -C "$T_ROOT" --no-print-directory skip-report 2>/dev/null | grep -F "$(basename "$b")" | head -n1 | sed 's/^略過 [^:]*://')"
+	done
+}
+
+# ---- 斷言 ----------------------------------------------------------------------
+expect_eq() { # 實際 預期 說明
+	[ "$1" = "$2" ] || fail "$3:得到 '$1',預期 '$2'"
+}
+expect_ge() { # 實際 下限 說明
+	[ "$1" -ge "$2" ] 2>/dev/null || fail "$3:得到 '$1',預期 >= $2"
+}
+expect_le() {
+	[ "$1" -le "$2" ] 2>/dev/null || fail "$3:得到 '$1',預期 <= $2"
+}
+expect_match() { # 字串 正規表示式 說明
+	printf '%s' "$1" | grep -Eq -- "$2" || fail "$3:輸出不含 /$2/"
+}
+expect_file_match() { # 檔案 正規表示式 說明
+	grep -Eq -- "$2" "$1" || fail "$3:$(basename "$1") 不含 /$2/"
+}
+# expect_exit 結束碼 指令…:執行指令並要求特定結束碼,輸出存到 $T_TMP/out
+expect_exit() {
+	local want=$1 got
+	shift
+	"$@" >"$T_TMP/out" 2>&1
+	got=$?
+	cat "$T_TMP/out"
+	[ "$got" = "$want" ] || fail "$(basename "$1") 結束碼 $got,預期 $want:$(head -c 200 "$T_TMP/out" | tr '\n' ' ')"
+}
+# expect_fail 指令…:要求非零結束碼且 stderr/stdout 只有一行錯誤(不能當掉)
+expect_fail() {
+	local got
+	"$@" >"$T_TMP/out" 2>&1
+	got=$?
+	cat "$T_TMP/out"
+	[ "$got" -ne 0 ] || fail "$(basename "$1") 應該失敗卻成功結束"
+	[ "$got" -lt 128 ] || fail "$(basename "$1") 被訊號終止($got)"
+	[ "$got" -ne 86 ] && [ "$got" -ne 87 ] || fail "$(basename "$1") sanitizer 回報錯誤"
+}
+
+# ---- 行程 ----------------------------------------------------------------------
+# start_bg 記錄檔 指令…:背景啟動,並登記在結束時終止。PID 放在 $BG_PID。
+start_bg() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	BG_PID=$!
+	on_exit "kill -KILL $BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null"
+}
+# stop_bg PID 訊號 [秒數]:送出訊號並等待結束,回傳其結束碼(逾時為 124)
+stop_bg() {
+	local pid=$1 sig=${2:-TERM} secs=${3:-10} i
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+# wait_for 秒數 指令…:重試直到指令成功
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# wait_log 秒數 檔案 正規表示式
+wait_log() {
+	wait_for "$1" grep -Eq -- "$3" "$2"
+}
+# tcp_listening 埠:本機是否有程式在該 TCP 埠監聽
+tcp_listening() {
+	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+# free_port:找一個未使用的 TCP 埠
+free_port() {
+	local p
+	for ((;;)); do
+		p=$((20000 + RANDOM % 30000))
+		tcp_listening "$p" || {
+			echo "$p"
+			return
+		}
+	done
+}
+
+# ---- 網路命名空間 ------------------------------------------------------------------
+# netns_pair NS_A NS_B IF_A IF_B ADDR_A/24 ADDR_B/24
+# 建立兩個命名空間,以單一佇列的 veth 相連,並登記刪除。
+# 命名空間名稱自動加上 kbs- 前綴與 PID,避免與他人衝突;實際名稱放在 $NS_A/$NS_B。
+netns_pair() {
+	NS_A="kbs-$1-$$"
+	NS_B="kbs-$2-$$"
+	ip netns add "$NS_A" || fail "無法建立命名空間 $NS_A"
+	on_exit "ip netns del '$NS_A'"
+	ip netns add "$NS_B" || fail "無法建立命名空間 $NS_B"
+	on_exit "ip netns del '$NS_B'"
+	ip link add "$3" numtxqueues 1 numrxqueues 1 netns "$NS_A" type veth \
+		peer name "$4" numtxqueues 1 numrxqueues 1 netns "$NS_B" ||
+		fail "無法建立 veth $3/$4"
+	ip -n "$NS_A" link set lo up
+	ip -n "$NS_B" link set lo up
+	ip -n "$NS_A" addr add "$5" dev "$3"
+	ip -n "$NS_B" addr add "$6" dev "$4"
+	ip -n "$NS_A" link set "$3" up
+	ip -n "$NS_B" link set "$4" up
+}
+
+# ---- 建置 ----------------------------------------------------------------------
+# build_asan:以 SANITIZE=1 建置到 build/asan(不覆蓋一般版本)
+build_asan() {
+	make -s -C "$T_ROOT" O=build/asan SANITIZE=1 all >"$T_LOGDIR/build-asan.log" 2>&1
+}
+
+# ---- 效能結果 ------------------------------------------------------------------------
+# bench_row 欄位…:效能腳本把一列結果寫到 results/raw/<套件>.tsv,由 scripts/comparison.sh 彙整。
+# 欄位(以 tab 分隔):
+#   tech 技術(sockets|io_uring|af_xdp|dpdk|rdma)  name 列名  role(baseline|bypass)
+#   p50_us  p99_us  throughput  unit(req/s|pps|Mpps|Gb/s|MB/s|msg/s)
+#   cpu_ns  每個請求/封包的 CPU 時間(ns)  baseline 對照列名  method 量測方式
+# 未量到的欄位寫 "-"。
+T_RAWDIR=${T_RAWDIR:-$T_ROOT/results/raw}
+bench_row() {
+	mkdir -p "$T_RAWDIR"
+	local IFS=$'\t'
+	echo "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
+}
+# bench_skip 原因:整個技術無法量測
+bench_skip() {
+	mkdir -p "$T_RAWDIR"
+	printf 'skip\t%s\t%s\n' "$T_SUITE" "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
+}
+
+# as_user 指令…:以非特權使用者(nobody)執行;本身不是 root 時直接執行
+as_user() {
+	if is_root; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"
+	else
+		"$@"
+	fi
+}
