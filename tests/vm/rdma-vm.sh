@@ -29,7 +29,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${KBS_VM_CACHE:-$VM_DIR/cache}
 WORK=${KBS_VM_WORK:-$VM_DIR/work}
 # 基礎 initramfs 的格式版本:改了下面 build_base 的內容就加一,快取會自動重建
-BASE_VERSION=3
+BASE_VERSION=4
 MODULES="configfs crc32_generic ib_core ib_cm iw_cm rdma_cm ib_uverbs rdma_ucm udp_tunnel ip6_udp_tunnel rdma_rxe virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 GUEST_TOOLS="rdma rping ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_read_bw ibv_devinfo ibv_devices"
 
@@ -136,8 +136,8 @@ while [ $i -lt 50 ] && ! grep -q 'ffff' /sys/class/infiniband/rxe0/ports/1/gids/
 	sleep 0.1
 	i=$((i + 1))
 done
-echo "[VM] rxe0 就緒:eth0 $KBS_IP,核心 $(uname -r)"
 echo KBS_READY
+echo "[VM] rxe0 就緒:eth0 $KBS_IP,核心 $(uname -r)"
 cd /tmp
 if [ -f /run/run.sh ]; then
 	timeout "${KBS_TIMEOUT:-100}" sh /run/run.sh
