@@ -60,7 +60,7 @@ TOOLS     := $(TOOL_SRCS:.c=)
 -include $(sort $(wildcard mk/*.mk))
 
 # skip_reason(name, src): 空字串表示可以建置
-skip_reason = $(if $(wildcard $(2)),$(if $(call missing_pkgs,$(needs_$(1))),缺少函式庫,請安裝 $(call missing_pkgs,$(needs_$(1)))(sudo make install-deps)),原始檔 $(2) 尚不存在)
+skip_reason = $(if $(wildcard $(2)),$(if $(call missing_pkgs,$(needs_$(1))),缺少函式庫:請安裝 $(call missing_pkgs,$(needs_$(1)))(sudo make install-deps)),原始檔 $(2) 尚不存在)
 
 BUILDABLE_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(call skip_reason,$(p),$(p).c),,$(p)))
 BUILDABLE_TOOLS    := $(foreach t,$(TOOLS),$(if $(call skip_reason,$(notdir $(t)),$(t).c),,$(t)))
