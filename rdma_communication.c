@@ -186,6 +186,7 @@ struct conn {
 	uint32_t last_recv_len;
 	char last_msg[256];
 	unsigned cq_events_unacked;
+	bool block; /* 暫時改成等待完成事件(伺服器等單邊操作結束時不佔 CPU) */
 	bool peer_gone;
 	bool failed;
 };
@@ -727,7 +728,8 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 		fprintf(stderr, "錯誤:ibv_alloc_pd 失敗:%s\n", strerror(errno));
 		return -1;
 	}
-	if (c->event) {
+	/* 伺服器一律建立 completion channel:等客戶端的單邊操作時改用事件,讓出 CPU */
+	if (c->event || x->cfg->role == ROLE_SERVER) {
 		c->cc = ibv_create_comp_channel(id->verbs);
 		if (!c->cc) {
 			fprintf(stderr, "錯誤:ibv_create_comp_channel 失敗:%s\n", strerror(errno));
@@ -914,7 +916,7 @@ static int progress(struct ctx *x)
 		return -1;
 	}
 	if (n == 0) {
-		if (c->event) {
+		if (c->event || c->block) {
 			/*
 			 * CQ 是空的:等通知。通知在設定時與每次事件後重新要求(req_notify),
 			 * 之後下一次 progress() 會再輪詢 CQ,所以兩者之間到達的 CQE 不會被漏掉。
@@ -955,14 +957,18 @@ static int progress(struct ctx *x)
 #define WAIT_UNTIL(x, cond, idle_ms)                                                           \
 	({                                                                                     \
 		int _r = 0;                                                                    \
+		unsigned _k = 0;                                                               \
 		uint64_t _last = (idle_ms) > 0 ? now_ns() : 0;                                 \
 		while (!(cond)) {                                                              \
 			_r = progress(x);                                                      \
 			if (_r < 0)                                                            \
 				break;                                                         \
-			if ((idle_ms) > 0) {                                                   \
+			/* 忙碌輪詢時每 256 圈才讀一次時鐘:VM 裡讀時鐘可能是系統呼叫 */      \
+			if ((idle_ms) > 0 && _r > 0) {                                         \
+				_last = 0;                                                     \
+			} else if ((idle_ms) > 0 && ((x)->c.event || (++_k & 255) == 0)) {     \
 				uint64_t _t = now_ns();                                        \
-				if (_r > 0)                                                    \
+				if (!_last)                                                    \
 					_last = _t;                                            \
 				else if (_t - _last > (uint64_t)(idle_ms) * 1000000ull) {      \
 					_r = -3;                                               \
@@ -1017,12 +1023,34 @@ static int send_token(struct ctx *x, uint32_t token)
 	return post_send_wr(x, IBV_WR_SEND_WITH_IMM, NULL, 0, 0, token);
 }
 
-/* 等一個控制訊號(DONE / ACK);對方可能在做單邊操作,所以不設閒置逾時,只看連線事件 */
+/* 等一個控制訊號(DONE / ACK) */
 static int wait_token(struct ctx *x, uint64_t n, int idle_ms)
 {
 	struct conn *c = &x->c;
 
 	return WAIT_UNTIL(x, c->tokens >= n, idle_ms);
+}
+
+/*
+ * 伺服器等客戶端的單邊操作(WRITE / READ)結束:這段時間伺服器的 CPU 本來就不參與,
+ * 所以改成睡在 completion channel 上,把 CPU 讓給(Soft-RoCE 的)核心處理。
+ * 對方可能正在傳很久,不設閒置逾時;對方斷線由 rdma_cm 事件得知。
+ */
+static int wait_token_sleeping(struct ctx *x, uint64_t n)
+{
+	struct conn *c = &x->c;
+	int r;
+
+	if (!c->cc)
+		return wait_token(x, n, 0);
+	c->block = true;
+	if (ibv_req_notify_cq(c->cq, 0)) {
+		fprintf(stderr, "錯誤:ibv_req_notify_cq 失敗\n");
+		return -1;
+	}
+	r = wait_token(x, n, 0);
+	c->block = false;
+	return r;
 }
 
 static const char *wait_err(int r)
@@ -1295,7 +1323,7 @@ static int serve_session(struct ctx *x)
 			break;
 		printf("  等待客戶端的 RDMA WRITE / READ(伺服器 CPU 不參與,只等結束訊號)…\n");
 		fflush(stdout);
-		if ((r = wait_token(x, 1, 0)))
+		if ((r = wait_token_sleeping(x, 1)))
 			break;
 		bool ok = !memcmp(win_slot(c, 0), WRITE_TEXT, sizeof(WRITE_TEXT));
 
@@ -1331,12 +1359,13 @@ static int serve_session(struct ctx *x)
 			}
 		}
 		if (!r)
-			r = wait_token(x, 1, 0);
+			r = c->op == OP_READ ? wait_token_sleeping(x, 1) : wait_token(x, 1, PEER_IDLE_MS);
 		if (!r)
 			r = send_token(x, TOKEN_ACK_OK);
 		break;
 	case TEST_BW:
-		if ((r = wait_token(x, 1, 0)))
+		/* 雙邊 SEND 要即時把 RECV 補回去(忙碌輪詢);單邊 WRITE / READ 時伺服器睡著等 */
+		if ((r = c->op == OP_SEND ? wait_token(x, 1, 0) : wait_token_sleeping(x, 1)))
 			break;
 		if (c->op == OP_SEND) {
 			double secs = (now_ns() - t0) / 1e9;

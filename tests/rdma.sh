@@ -378,11 +378,17 @@ guest_two_a() {
 	guest_lib
 	cat <<'EOF'
 echo "== VM A:伺服器 $IP"
+: >/tmp/s.log
 rdma_communication server --bind $IP >/tmp/s.log 2>&1 &
 sp=$!
 # 等 B 的三個客戶端都完成(最多 150 秒)
 i=0
-while [ $i -lt 1500 ] && [ "$(grep -c '完成(' /tmp/s.log)" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 1500 ]; do
+	n=$(grep -c '完成(' /tmp/s.log 2>/dev/null)
+	[ "${n:-0}" -ge 3 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
 kill -TERM $sp
 wait $sp
 rc=$?

@@ -288,7 +288,7 @@ boot_one() {
 	timeout -k 3 "$((secs + 15))" qemu-system-x86_64 $(accel_args) -m 512 -smp "$smp" \
 		-nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 $cmdline kbs.timeout=$secs" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $cmdline kbs.timeout=$secs" \
 		"$@" </dev/null 2>&1 | tr -d '\r' >"$log" || rc=$?
 	rm -f "$initrd"
 	local exit_line

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench/rdma_tcp_pingpong.c — RDMA 效能比較的傳統基準:一般 TCP socket 的 ping-pong 與串流
+ *
+ * 在 Soft-RoCE VM 裡與 rdma_communication 同一次開機、同樣大小與次數執行,
+ * 讓「RDMA vs 傳統 socket」的比值有意義。輸出格式與 rdma_communication 相同:
+ *   延遲(lat):每次來回時間 / 2(單程,與 perftest、rdma_communication 相同),
+ *              最小 / p50 / p99 / 最大 / 平均 µs;
+ *   頻寬(bw):客戶端送出 iters 則 size 位元組,伺服器全部收到後回 1 位元組,MB/s(2^20)。
+ * 最後一行是 SUMMARY key=value…(CPU 是客戶端的 user+system 時間)。
+ *
+ * 用法:
+ *   rdma_tcp_pingpong server [--port 7472] [--once]
+ *   rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N]
+ * 例:rdma_tcp_pingpong server --once & rdma_tcp_pingpong client 10.0.2.15 --test lat
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_PORT 7472
+#define MAX_SIZE (64u << 20)
+
+struct config {
+	bool server, once, bw;
+	const char *addr;
+	int port;
+	uint32_t size, iters;
+};
+
+/* 連線開頭的 12 位元組:測試種類、大小、次數(網路位元組序) */
+struct header {
+	uint32_t bw, size, iters;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static void usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "錯誤:%s%s(rdma_tcp_pingpong --help 看說明)\n", msg, arg ? arg : "");
+	exit(64);
+}
+
+static uint32_t parse_u32(const char *s, const char *what, uint32_t max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '-' || errno || *end || v == 0 || v > max)
+		usage_error(what, s);
+	return (uint32_t)v;
+}
+
+/* 完整讀 / 寫 len 位元組;對方關閉或錯誤回傳 -1 */
+static int full_io(int fd, void *buf, size_t len, bool wr)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR && !stop)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void serve(int cfd)
+{
+	struct header h;
+	char *buf;
+	uint32_t size, iters;
+
+	if (full_io(cfd, &h, sizeof(h), false))
+		return;
+	size = ntohl(h.size);
+	iters = ntohl(h.iters);
+	if (!size || size > MAX_SIZE)
+		return;
+	buf = malloc(size);
+	if (!buf)
+		return;
+	if (ntohl(h.bw)) {
+		uint64_t total = (uint64_t)size * iters;
+
+		while (total && !stop) {
+			ssize_t n = recv(cfd, buf, total < size ? total : size, 0);
+
+			if (n <= 0)
+				break;
+			total -= (uint64_t)n;
+		}
+		if (!total)
+			full_io(cfd, buf, 1, true);
+	} else {
+		for (uint32_t i = 0; i < iters && !stop; i++)
+			if (full_io(cfd, buf, size, false) || full_io(cfd, buf, size, true))
+				break;
+	}
+	free(buf);
+}
+
+static int run_server(const struct config *cfg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (lfd < 0)
+		return perror("socket"), 1;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) || listen(lfd, 8)) {
+		fprintf(stderr, "錯誤:無法在埠 %d 監聽:%s\n", cfg->port, strerror(errno));
+		close(lfd);
+		return 1;
+	}
+	printf("TCP 基準伺服器在埠 %d 等待客戶端\n", cfg->port);
+	fflush(stdout);
+	while (!stop) {
+		int cfd = accept(lfd, NULL, NULL);
+
+		if (cfd < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		serve(cfd);
+		close(cfd);
+		if (cfg->once)
+			break;
+	}
+	close(lfd);
+	return 0;
+}
+
+static int run_client(const struct config *cfg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
+	struct header h = { htonl(cfg->bw), htonl(cfg->size), htonl(cfg->iters) };
+	uint64_t *s = NULL, t0, c0, wall, cpu, i = 0;
+	int one = 1, fd, ret = 1;
+	char *buf;
+
+	if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1)
+		usage_error("需要 IPv4 位址,得到 ", cfg->addr);
+	buf = calloc(1, cfg->size);
+	s = calloc(cfg->iters, sizeof(*s));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (!buf || !s || fd < 0) {
+		fprintf(stderr, "錯誤:配置資源失敗\n");
+		goto out;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
+		fprintf(stderr, "錯誤:連不上 %s:%d:%s\n", cfg->addr, cfg->port, strerror(errno));
+		goto out;
+	}
+	if (full_io(fd, &h, sizeof(h), true))
+		goto out;
+	t0 = now_ns();
+	c0 = cpu_ns();
+	if (cfg->bw) {
+		for (i = 0; i < cfg->iters && !stop; i++)
+			if (full_io(fd, buf, cfg->size, true))
+				break;
+		if (i == cfg->iters && full_io(fd, buf, 1, false))
+			i = 0;
+	} else {
+		for (i = 0; i < cfg->iters && !stop; i++) {
+			uint64_t a = now_ns();
+
+			if (full_io(fd, buf, cfg->size, true) || full_io(fd, buf, cfg->size, false))
+				break;
+			s[i] = now_ns() - a;
+		}
+	}
+	wall = now_ns() - t0;
+	cpu = cpu_ns() - c0;
+	if (i < cfg->iters) {
+		fprintf(stderr, "錯誤:第 %llu 次時連線中斷\n", (unsigned long long)i + 1);
+		goto out;
+	}
+	if (cfg->bw) {
+		double secs = wall / 1e9, bytes = (double)cfg->size * cfg->iters;
+
+		printf("TCP 串流:%u 位元組 × %u 則:%.2f MB/s(%.3f Gb/s)\n", cfg->size, cfg->iters,
+		       bytes / secs / 1048576.0, bytes * 8 / secs / 1e9);
+		printf("SUMMARY role=client test=bw op=tcp size=%u iters=%u mbps=%.2f gbps=%.3f msg_rate=%.0f "
+		       "cpu_ns=%.0f status=ok\n",
+		       cfg->size, cfg->iters, bytes / secs / 1048576.0, bytes * 8 / secs / 1e9, cfg->iters / secs,
+		       (double)cpu / cfg->iters);
+	} else {
+		double sum = 0;
+		uint64_t n = cfg->iters;
+
+		qsort(s, n, sizeof(*s), cmp_u64);
+		for (uint64_t k = 0; k < n; k++)
+			sum += (double)s[k];
+		printf("TCP ping-pong:%u 位元組 × %u 次,單程(來回 / 2)p50 %.2f µs\n", cfg->size, cfg->iters,
+		       s[n / 2] / 2000.0);
+		printf("SUMMARY role=client test=lat op=tcp size=%u iters=%u min_us=%.2f p50_us=%.2f p99_us=%.2f "
+		       "max_us=%.2f avg_us=%.2f cpu_ns=%.0f status=ok\n",
+		       cfg->size, cfg->iters, s[0] / 2000.0, s[n / 2] / 2000.0, s[n * 99 / 100] / 2000.0,
+		       s[n - 1] / 2000.0, sum / n / 2000.0, (double)cpu / n);
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(s);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' }, { "test", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' }, { "iters", required_argument, NULL, 'n' },
+		{ "once", no_argument, NULL, '1' },	  { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct config cfg = { .port = DEFAULT_PORT, .size = 64, .iters = 1000 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:t:s:n:1h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			cfg.port = (int)parse_u32(optarg, "--port 需要 1-65535,得到 ", 65535);
+			break;
+		case 't':
+			if (strcmp(optarg, "lat") && strcmp(optarg, "bw"))
+				usage_error("--test 只能是 lat 或 bw,得到 ", optarg);
+			cfg.bw = !strcmp(optarg, "bw");
+			break;
+		case 's':
+			cfg.size = parse_u32(optarg, "--size 需要 1-67108864,得到 ", MAX_SIZE);
+			break;
+		case 'n':
+			cfg.iters = parse_u32(optarg, "--iters 需要正整數,得到 ", 100000000);
+			break;
+		case '1':
+			cfg.once = true;
+			break;
+		case 'h':
+			printf("用法:\n  rdma_tcp_pingpong server [--port 7472] [--once]\n"
+			       "  rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N]\n"
+			       "TCP 基準:ping-pong 延遲(單程 = 來回 / 2)或串流頻寬,輸出 SUMMARY 行。\n");
+			return 0;
+		case ':':
+			usage_error("選項缺少參數:", argv[optind - 1]);
+			break;
+		default:
+			usage_error("不認得的選項:", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		usage_error("需要 server 或 client", NULL);
+	if (!strcmp(argv[optind], "server")) {
+		cfg.server = true;
+	} else if (!strcmp(argv[optind], "client")) {
+		if (optind + 1 >= argc)
+			usage_error("client 需要伺服器位址", NULL);
+		cfg.addr = argv[optind + 1];
+	} else {
+		usage_error("第一個參數必須是 server 或 client,得到 ", argv[optind]);
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return cfg.server ? run_server(&cfg) : run_client(&cfg);
+}
