@@ -106,6 +106,21 @@ t_source_documents_protocol() {
 	expect_file_match rdma_communication.c 'DEFAULT_PORT 7471' "預設埠"
 }
 
+# VM 腳本本身:錯誤用法結束碼 64;make rdma-vm 目標存在
+t_vm_harness_usage() {
+	expect_exit 64 bash "$VM"
+	expect_exit 64 bash "$VM" bogus
+	expect_exit 64 bash "$VM" run
+	expect_exit 64 bash "$VM" run -t abc x.sh
+	expect_exit 64 bash "$VM" run2 only-one.sh
+	expect_exit 64 bash "$VM" run -e 'bad name=1' x.sh
+	expect_exit 0 bash "$VM" -h
+	expect_file_match "$T_TMP/out" 'run2' "說明缺少兩台 VM 模式"
+	make -n -C "$T_ROOT" --no-print-directory rdma-vm >"$T_TMP/make.out" 2>&1 ||
+		fail "make -n rdma-vm 失敗:$(tail -n 2 "$T_TMP/make.out")"
+	expect_file_match "$T_TMP/make.out" 'rdma-vm.sh shell' "make rdma-vm 應開互動 VM"
+}
+
 # ---- VM:一次開機跑很多項 ---------------------------------------------------------
 
 need_vm() {
@@ -462,6 +477,7 @@ check no_device_client t_no_device_client
 check bad_args t_bad_args
 check help t_help
 check source_documents_protocol t_source_documents_protocol
+check vm_harness_usage t_vm_harness_usage
 check vm_boot t_vm_boot
 for n in interop_rping interop_ib_write_lat default_run default_run_asan \
 	lat_send lat_write lat_read bw_send bw_write bw_read \

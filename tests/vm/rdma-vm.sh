@@ -8,7 +8,8 @@
 #
 # 用法(需要 root 才能用 apt-get download;快取建好後不需要):
 #   tests/vm/rdma-vm.sh prepare                       下載並建立快取(核心、基礎 initramfs)
-#   tests/vm/rdma-vm.sh run [-t 秒] [-f 檔案]… 腳本     單一 VM:在 VM 裡執行腳本
+#   tests/vm/rdma-vm.sh run [-t 秒] [-f 檔案]… [-e 名稱=值]… 腳本
+#                                                     單一 VM:在 VM 裡執行腳本
 #   tests/vm/rdma-vm.sh run2 [-t 秒] [-f 檔案]… 腳本A 腳本B
 #                                                     兩台 VM 以 qemu UDP socket 網路相連,
 #                                                     A(10.0.0.1)執行腳本A,B(10.0.0.2)執行腳本B
@@ -16,6 +17,7 @@
 #   tests/vm/rdma-vm.sh info                          印出快取與加速方式
 #
 # -f 檔案 會放進 VM 的 /run/(在 PATH 裡);ELF 執行檔的 ldd 函式庫也會一起複製。
+# -e 名稱=值 設定 VM 裡腳本的環境變數(例如 -e DEMO_SHORT=1)。
 # 腳本在 VM 裡以 busybox sh 執行,可用的環境變數:KBS_IP(本機 eth0 位址)、
 # KBS_PEER(run2 時對方的位址)、KBS_ROLE(single / a / b)。
 # 結束碼:腳本的結束碼;124 = 逾時;125 = VM 無法開機或建置失敗。
@@ -29,7 +31,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${KBS_VM_CACHE:-$VM_DIR/cache}
 WORK=${KBS_VM_WORK:-$VM_DIR/work}
 # 基礎 initramfs 的格式版本:改了下面 build_base 的內容就加一,快取會自動重建
-BASE_VERSION=4
+BASE_VERSION=5
 MODULES="configfs crc32_generic ib_core ib_cm iw_cm rdma_cm ib_uverbs rdma_ucm udp_tunnel ip6_udp_tunnel rdma_rxe virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 GUEST_TOOLS="rdma rping ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_read_bw ibv_devinfo ibv_devices"
 
@@ -119,7 +121,8 @@ KBS_PEER=$(kbs_arg kbs.peer)
 KBS_ROLE=$(kbs_arg kbs.role)
 KBS_TIMEOUT=$(kbs_arg kbs.timeout)
 KBS_SHELL=$(kbs_arg kbs.shell)
-export KBS_IP KBS_PEER KBS_ROLE HOME=/tmp
+export KBS_IP KBS_PEER KBS_ROLE KBS_SHELL HOME=/tmp
+[ -f /run/env.sh ] && . /run/env.sh
 for m in $(cat /etc/kbs-modules); do
 	insmod "/lib/kbs-modules/$m.ko" || echo "[VM] 錯誤:載入模組 $m 失敗"
 done
@@ -210,6 +213,10 @@ make_run_cpio() {
 	if [ -n "$script" ]; then
 		cp "$script" "$root/run/run.sh"
 	fi
+	local e
+	for e in "${ENVS[@]}"; do
+		printf "export %s='%s'\n" "${e%%=*}" "${e#*=}" >>"$root/run/env.sh"
+	done
 	for f in "$@"; do
 		[ -f "$f" ] || die "找不到檔案 $f"
 		cp -L "$f" "$root/run/"
@@ -256,7 +263,7 @@ choose_accel() {
 		if [ "$rc" = 0 ] && grep -q KVM_OK "$out.log"; then
 			ACCEL=kvm
 		fi
-		rm -f "$out" "$out.sh" "$out.log" "$out.sh.cpio" "$out.log.initrd"
+		rm -f "$out" "$out.sh" "$out.log" "$out.log.cpio" "$out.log.initrd"
 	fi
 	echo "$ACCEL" >"$f"
 	if [ "$ACCEL" = kvm ]; then
@@ -281,15 +288,22 @@ boot_one() {
 	local log=$1 script=$2 secs=$3 cmdline=$4 smp=${KBS_VM_SMP:-1} rc=0
 	shift 4
 	local initrd=$log.initrd
-	make_run_cpio "$script.cpio" "$script" "${FILES[@]}"
-	cat "$BASE" "$script.cpio" >"$initrd"
-	rm -f "$script.cpio"
+	make_run_cpio "$log.cpio" "$script" "${FILES[@]}"
+	cat "$BASE" "$log.cpio" >"$initrd"
+	rm -f "$log.cpio"
 	# shellcheck disable=SC2046 # accel_args 刻意分詞
 	timeout -k 3 "$((secs + 15))" qemu-system-x86_64 $(accel_args) -m 512 -smp "$smp" \
 		-nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $cmdline kbs.timeout=$secs" \
-		"$@" </dev/null 2>&1 | tr -d '\r' >"$log" || rc=$?
+		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
+		if [ -n "${KBS_STREAM:-}" ]; then
+			# 即時印出腳本的輸出(KBS_READY 之後、KBS_EXIT 之前)
+			awk '/^KBS_EXIT=/ {go = 0} go {print; fflush()} /^KBS_READY/ {go = 1}'
+		else
+			cat >/dev/null
+		fi
+	rc=${PIPESTATUS[0]}
 	rm -f "$initrd"
 	local exit_line
 	exit_line=$(grep -a '^KBS_EXIT=' "$log" | tail -n1 || true)
@@ -334,9 +348,11 @@ cmd_run() {
 	log=$(mktemp "$WORK/vm.XXXXXX")
 	t0=$(date +%s)
 	say "開機(單一 VM,$ACCEL,上限 ${TIMEOUT} 秒)…"
-	KBS_VM_SMP=${KBS_VM_SMP:-2} boot_one "$log" "$script" "$TIMEOUT" "kbs.ip=10.0.2.15 kbs.role=single" \
+	KBS_STREAM=1 KBS_VM_SMP=${KBS_VM_SMP:-2} boot_one "$log" "$script" "$TIMEOUT" "kbs.ip=10.0.2.15 kbs.role=single" \
 		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 || rc=$?
-	show_output "$log"
+	if ! grep -aq KBS_READY "$log"; then
+		show_output "$log"
+	fi
 	report_rc "$rc" "$t0"
 	rm -f "$log"
 	return "$rc"
@@ -385,6 +401,13 @@ cmd_run2() {
 
 cmd_shell() {
 	local script=${1:-} initrd
+	if [ ! -t 0 ]; then
+		# 沒有終端機(CI、管線):不進入 shell,免得 VM 永遠等輸入;執行完腳本就關機
+		say "標準輸入不是終端機:只執行腳本,不進入 VM 的 shell"
+		[ -n "$script" ] || script=/dev/null
+		cmd_run "$script"
+		return
+	fi
 	prepare
 	initrd=$(mktemp "$WORK/initrd.XXXXXX")
 	make_run_cpio "$initrd.run" "$script" "${FILES[@]}"
@@ -393,7 +416,7 @@ cmd_shell() {
 	say "開機互動 VM($ACCEL)。離開 shell 即關機;卡住時按 Ctrl-A 再按 X 強制結束 qemu。"
 	local rc=0
 	# shellcheck disable=SC2046 # accel_args 刻意分詞
-	qemu-system-x86_64 $(accel_args) -m 512 -smp 2 -nodefaults -no-user-config -nographic -no-reboot \
+	qemu-system-x86_64 $(accel_args) -m 512 -smp 2 -nodefaults -no-user-config -display none -serial mon:stdio -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 kbs.ip=10.0.2.15 kbs.role=single kbs.shell=1 kbs.timeout=$TIMEOUT" \
 		-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0 || rc=$?
@@ -410,6 +433,7 @@ CMD=$1
 shift
 TIMEOUT=120
 FILES=()
+ENVS=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-t)
@@ -426,6 +450,14 @@ while [ $# -gt 0 ]; do
 			exit 64
 		}
 		FILES+=("$2")
+		shift 2
+		;;
+	-e)
+		[ $# -ge 2 ] && [[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*=[^\']*$ ]] || {
+			echo "錯誤:-e 需要 名稱=值(值不能含單引號)" >&2
+			exit 64
+		}
+		ENVS+=("$2")
 		shift 2
 		;;
 	--)
