@@ -621,13 +621,13 @@ static void arm_accept(struct ctx *c)
 
 	if (c->feat.multishot_accept) {
 		if (c->feat.fixed_files)
-			io_uring_prep_multishot_accept_direct(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			io_uring_prep_multishot_accept_direct(sqe, c->listen_fd, NULL, NULL, 0); /* direct 不接受 CLOEXEC */
 		else
 			io_uring_prep_multishot_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	} else {
 		if (c->feat.fixed_files)
-			io_uring_prep_accept_direct(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC,
-						    IORING_FILE_INDEX_ALLOC);
+			/* liburing 2.3 的 accept_direct 會把索引 +1:傳 ALLOC-1 才是「由核心挑空位」 */
+			io_uring_prep_accept_direct(sqe, c->listen_fd, NULL, NULL, 0, IORING_FILE_INDEX_ALLOC - 1);
 		else
 			io_uring_prep_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	}
@@ -953,8 +953,11 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 	} else if (res == -ENOBUFS) {
 		c->st.enobufs++;
 	} else if (res != -ECANCELED) {
-		if (res != -ECONNRESET && res != -EPIPE)
+		if (res != -ECONNRESET && res != -EPIPE) {
 			c->st.errors++;
+			if (c->st.errors <= 5)
+				fprintf(stderr, "注意:recv 失敗:%s\n", strerror(-res));
+		}
 		begin_close(c, cn, true);
 		return;
 	}

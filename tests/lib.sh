@@ -223,8 +223,9 @@ tcp_listening() {
 free_port() {
 	local p
 	for ((;;)); do
-		p=$((20000 + RANDOM % 30000))
-		tcp_listening "$p" || {
+		# 避開臨時埠範圍(net.ipv4.ip_local_port_range 預設 32768-60999)
+		p=$((10000 + RANDOM % 22000))
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || {
 			echo "$p"
 			return
 		}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/tools/echo_check.c — echo 伺服器的邊界情況測試用戶端
+ *
+ *   echo_check stream   埠 位元組 延遲毫秒   寫出大量資料,先不讀(讓伺服器背壓),之後讀回並逐位元組核對
+ *   echo_check halfclose 埠 位元組         寫完後 shutdown(SHUT_WR),讀到 EOF,核對長度與內容
+ *   echo_check reset    埠 位元組          寫資料後以 SO_LINGER=0 關閉(送出 RST),不讀回
+ *   echo_check cycles   埠 次數            反覆 connect/close
+ * 成功結束碼 0;核對失敗 1;用法錯誤 64。伺服器位址固定為 127.0.0.1。
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static unsigned char pat(uint64_t i)
+{
+	return (unsigned char)(i * 7 + (i >> 8) * 13 + (i >> 16));
+}
+
+static int dial(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "錯誤:連線到 127.0.0.1:%d 失敗:%s\n", port, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* 寫入 [*woff, total);回傳是否遇到 EAGAIN */
+static void write_some(int fd, uint64_t *woff, uint64_t total)
+{
+	unsigned char buf[65536];
+
+	while (*woff < total) {
+		size_t n = total - *woff < sizeof(buf) ? (size_t)(total - *woff) : sizeof(buf);
+		for (size_t i = 0; i < n; i++)
+			buf[i] = pat(*woff + i);
+		ssize_t w = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			fprintf(stderr, "錯誤:寫入失敗:%s(已寫 %llu)\n", strerror(errno), (unsigned long long)*woff);
+			exit(1);
+		}
+		*woff += (uint64_t)w;
+	}
+}
+
+/* 讀取並核對;回傳 0 = EOF */
+static ssize_t read_check(int fd, uint64_t *roff, uint64_t limit)
+{
+	unsigned char buf[65536];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return -1;
+		fprintf(stderr, "錯誤:讀取失敗:%s(已讀 %llu)\n", strerror(errno), (unsigned long long)*roff);
+		exit(1);
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (*roff + (uint64_t)i >= limit) {
+			fprintf(stderr, "錯誤:收到多於送出的資料(超過 %llu 位元組)\n", (unsigned long long)limit);
+			exit(1);
+		}
+		if (buf[i] != pat(*roff + (uint64_t)i)) {
+			fprintf(stderr, "錯誤:第 %llu 位元組不符(資料遺失或亂序)\n", (unsigned long long)(*roff + (uint64_t)i));
+			exit(1);
+		}
+	}
+	*roff += (uint64_t)n;
+	return n;
+}
+
+static int do_stream(int port, uint64_t total, unsigned delay_ms, int halfclose)
+{
+	int fd = dial(port);
+	uint64_t woff = 0, roff = 0, t0 = now_ms(), last = now_ms();
+	int shut = 0;
+
+	/* 第一階段:只寫不讀 */
+	while (now_ms() - t0 < delay_ms) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		write_some(fd, &woff, total);
+		poll(&p, 1, 20);
+	}
+	printf("延遲讀取 %u 毫秒期間寫出 %llu 位元組\n", delay_ms, (unsigned long long)woff);
+	fflush(stdout);
+	/* 第二階段:邊寫邊讀,直到全部收回 */
+	while (roff < total) {
+		struct pollfd p = { .fd = fd, .events = POLLIN | (woff < total ? POLLOUT : 0) };
+		if (poll(&p, 1, 1000) == 0 && now_ms() - last > 10000) {
+			fprintf(stderr, "錯誤:10 秒沒有進展(已寫 %llu、已讀 %llu)\n", (unsigned long long)woff,
+				(unsigned long long)roff);
+			return 1;
+		}
+		if (woff < total)
+			write_some(fd, &woff, total);
+		if (halfclose && woff == total && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		ssize_t n = read_check(fd, &roff, total);
+		if (n == 0)
+			break;
+		if (n > 0)
+			last = now_ms();
+	}
+	if (roff != total) {
+		fprintf(stderr, "錯誤:只收回 %llu / %llu 位元組\n", (unsigned long long)roff, (unsigned long long)total);
+		return 1;
+	}
+	if (halfclose) {
+		/* 伺服器送完後應該關閉:讀到 EOF */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char b;
+		if (poll(&p, 1, 5000) <= 0 || recv(fd, &b, 1, 0) != 0) {
+			fprintf(stderr, "錯誤:半關閉後伺服器沒有關閉連線\n");
+			return 1;
+		}
+	}
+	close(fd);
+	printf("通過:%llu 位元組全部收回且順序正確\n", (unsigned long long)total);
+	return 0;
+}
+
+static int do_reset(int port, uint64_t total)
+{
+	int fd = dial(port);
+	uint64_t woff = 0, t0 = now_ms();
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	while (woff < total && now_ms() - t0 < 2000) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		write_some(fd, &woff, total);
+		poll(&p, 1, 10);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd); /* 送出 RST,伺服器還有待送資料 */
+	printf("寫出 %llu 位元組後重設連線\n", (unsigned long long)woff);
+	return 0;
+}
+
+static int do_cycles(int port, unsigned long n)
+{
+	for (unsigned long i = 0; i < n; i++)
+		close(dial(port));
+	printf("完成 %lu 次 connect/close\n", n);
+	return 0;
+}
+
+static unsigned long num(const char *s, unsigned long max)
+{
+	char *e;
+	unsigned long v = strtoul(s, &e, 10);
+
+	if (e == s || *e || v > max) {
+		fprintf(stderr, "錯誤:「%s」不是有效的數字\n", s);
+		exit(64);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles 埠 數量 [延遲毫秒]\n", argv[0]);
+		return 64;
+	}
+	int port = (int)num(argv[2], 65535);
+	unsigned long n = num(argv[3], 1ul << 40);
+
+	if (!strcmp(argv[1], "stream"))
+		return do_stream(port, n, argc > 4 ? (unsigned)num(argv[4], 600000) : 0, 0);
+	if (!strcmp(argv[1], "halfclose"))
+		return do_stream(port, n, 0, 1);
+	if (!strcmp(argv[1], "reset"))
+		return do_reset(port, n);
+	if (!strcmp(argv[1], "cycles"))
+		return do_cycles(port, n);
+	fprintf(stderr, "錯誤:不認得的子命令「%s」\n", argv[1]);
+	return 64;
+}
