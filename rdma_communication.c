@@ -855,6 +855,11 @@ static int handle_wc(struct ctx *x, struct ibv_wc *wc)
 {
 	struct conn *c = &x->c;
 
+	if (wc->status == IBV_WC_WR_FLUSH_ERR) {
+		/* QP 已進入錯誤狀態(連線中斷):剩下的工作請求被沖掉。先前成功的 CQE 仍然有效 */
+		c->peer_gone = true;
+		return 0;
+	}
 	if (wc->status != IBV_WC_SUCCESS) {
 		if (!c->peer_gone && !stop)
 			fprintf(stderr, "錯誤:CQE 失敗:%s(wr_id %" PRIu64 ",vendor_err 0x%x)%s\n",
@@ -908,13 +913,16 @@ static int progress(struct ctx *x)
 
 	if (stop)
 		return -2;
-	if (c->peer_gone || c->failed)
+	if (c->failed)
 		return -1;
+	/* 對方斷線後也先把 CQ 裡已完成的 CQE 處理完(例如斷線前剛收到的 ACK) */
 	n = ibv_poll_cq(c->cq, 16, wc);
 	if (n < 0) {
 		fprintf(stderr, "錯誤:ibv_poll_cq 失敗\n");
 		return -1;
 	}
+	if (n == 0 && c->peer_gone)
+		return -1;
 	if (n == 0) {
 		if (c->event || c->block) {
 			/*

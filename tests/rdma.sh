@@ -316,6 +316,20 @@ else
 	R device_gid fail "結束碼 $rc / $rc2 / $rc3"
 fi
 
+echo "== 非 root 且 memlock 上限太低:ibv_reg_mr 失敗並提示 ulimit -l"
+grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/tmp:/bin/sh' >>/etc/passwd
+chmod 666 /dev/infiniband/*
+chmod 755 / /run
+(ulimit -l 64 && su -s /bin/sh nobody -c "timeout 20 /run/$P client $IP --test bw --size 65536" >/tmp/m.log 2>&1)
+rc=$?
+show memlock /tmp/m.log
+if [ $rc = 1 ] && grep -q 'ulimit -l' /tmp/m.log && grep -q 'ibv_reg_mr' /tmp/m.log; then
+	R memlock_hint pass
+else
+	R memlock_hint fail "結束碼 $rc,沒有 memlock 提示"
+fi
+chmod 600 /dev/infiniband/*
+
 echo "== 伺服器 SIGTERM:乾淨結束並印出總結"
 kill -TERM $SP
 wait $SP
@@ -482,7 +496,8 @@ check vm_boot t_vm_boot
 for n in interop_rping interop_ib_write_lat default_run default_run_asan \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large \
-	server_survives_kill client_sigint server_busy_reject unreach_port unreach_host device_gid server_sigterm; do
+	server_survives_kill client_sigint server_busy_reject unreach_port unreach_host device_gid memlock_hint \
+	server_sigterm; do
 	check "$n" vm_check "$n"
 done
 check two_vm t_two_vm

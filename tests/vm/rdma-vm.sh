@@ -31,7 +31,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${KBS_VM_CACHE:-$VM_DIR/cache}
 WORK=${KBS_VM_WORK:-$VM_DIR/work}
 # 基礎 initramfs 的格式版本:改了下面 build_base 的內容就加一,快取會自動重建
-BASE_VERSION=5
+BASE_VERSION=7
 MODULES="configfs crc32_generic ib_core ib_cm iw_cm rdma_cm ib_uverbs rdma_ucm udp_tunnel ip6_udp_tunnel rdma_rxe virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net"
 GUEST_TOOLS="rdma rping ib_send_lat ib_write_lat ib_read_lat ib_write_bw ib_send_bw ib_read_bw ibv_devinfo ibv_devices"
 
@@ -40,6 +40,9 @@ die() {
 	printf '[VM] 錯誤:%s\n' "$*" >&2
 	exit 125
 }
+
+# 任何沒預料到的失敗都要說出來(set -e 預設會默默結束)
+trap 'printf "[VM] 錯誤:%s 第 %s 行的指令失敗:%s\n" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 usage() {
 	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -56,6 +59,12 @@ ensure_kernel() {
 	mkdir -p "$CACHE"
 	local pkg deb
 	pkg=$(kernel_pkg_name || true)
+	if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 &&
+		! ls "$CACHE"/linux-image-*-amd64_*.deb >/dev/null 2>&1; then
+		say "apt 還不知道 linux-image-amd64:先執行 apt-get update…"
+		apt-get update -q >&2 || true
+		pkg=$(kernel_pkg_name || true)
+	fi
 	if [ -n "$pkg" ]; then
 		deb=$(ls "$CACHE/${pkg}"_*.deb 2>/dev/null | head -n1 || true)
 		if [ -z "$deb" ]; then
@@ -95,7 +104,7 @@ copy_with_libs() {
 	for f in "$@"; do
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
-		ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}' |
+		{ ldd "$f" 2>/dev/null || true; } | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}' |
 			while read -r lib; do
 				[ -e "$root$lib" ] && continue
 				mkdir -p "$root$(dirname "$lib")"
@@ -169,10 +178,11 @@ build_base() {
 	say "建立基礎 initramfs(busybox、RDMA 模組、rdma-core、perftest、rping)…"
 	local busybox t root m f
 	busybox=$(command -v busybox) || die "找不到 busybox(sudo apt-get install busybox-static)"
-	file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-		{ [ -x /bin/busybox ] && busybox=/bin/busybox; }
 	root=$(mktemp -d "$WORK/base.XXXXXX")
+	chmod 755 "$root" # 成為 VM 的 /:非 root 使用者也要能進入
 	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,lib/kbs-modules,usr/bin,usr/sbin}
+	# busybox-static 沒有函式庫;若是動態版,copy_with_libs 會一起帶上它的函式庫
+	copy_with_libs "$root" "$(readlink -f "$busybox")"
 	cp -L "$busybox" "$root/bin/busybox"
 	for m in $MODULES; do
 		f=$(find "$KROOT/lib/modules/$KVER" -name "$m.ko" | head -n1)
@@ -209,6 +219,7 @@ make_run_cpio() {
 	local out=$1 script=$2 root f
 	shift 2
 	root=$(mktemp -d "$WORK/run.XXXXXX")
+	chmod 755 "$root"
 	mkdir -p "$root/run"
 	if [ -n "$script" ]; then
 		cp "$script" "$root/run/run.sh"
@@ -220,7 +231,7 @@ make_run_cpio() {
 	for f in "$@"; do
 		[ -f "$f" ] || die "找不到檔案 $f"
 		cp -L "$f" "$root/run/"
-		if file -L "$f" 2>/dev/null | grep -q ELF || head -c 4 "$f" | grep -q ELF; then
+		if [ "$(head -c 4 "$f" | tail -c 3)" = ELF ]; then
 			copy_with_libs "$root" "$(readlink -f "$f")"
 		fi
 	done
