@@ -1125,8 +1125,10 @@ static int lcore_main(void *arg)
 		if (c->cfg.duration)
 			deadline = c->start_tsc + c->cfg.duration * hz;
 	}
-	if (lc->n_rx)
+	if (lc->n_rx) {
 		printf("lcore %u 輪詢 %u 個佇列(TX 佇列 %u)\n", lid, lc->n_rx, lc->txq);
+		fflush(stdout);
+	}
 
 	while (!force_quit) {
 		for (unsigned int i = 0; i < lc->n_rx; i++) {
