@@ -49,7 +49,6 @@ scenario_label() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-kv() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" "$1" | head -n1; }
 
 # run_one 伺服器 情境 -> 印出 "req_s p50 p99 cpu_ns"
 run_one() {
