@@ -682,14 +682,14 @@ static void check_cm(struct ctx *x)
 
 /* ---- 連線資源 ------------------------------------------------------------------ */
 
-static void conn_params(struct conn *c, const struct config *cfg, uint32_t size, uint32_t depth)
+/* 依訊息大小與深度決定 slot 配置(兩端用同樣的規則,所以視窗大小一致) */
+static void conn_params(struct conn *c, uint32_t size, uint32_t depth)
 {
 	c->size = size;
 	c->depth = depth;
 	c->slots = depth < 4 ? 4 : depth;
 	c->slot = ((size < MIN_SLOT ? MIN_SLOT : size) + 63) & ~(size_t)63;
 	c->area = c->slot * c->slots;
-	(void)cfg;
 }
 
 static char *send_slot(struct conn *c, uint32_t i) { return c->buf + (size_t)(i % c->slots) * c->slot; }
@@ -1267,7 +1267,7 @@ static int client_bw(struct ctx *x)
 	struct conn *c = &x->c;
 	enum ibv_wr_opcode opc = c->op == OP_SEND ? IBV_WR_SEND : c->op == OP_WRITE ? IBV_WR_RDMA_WRITE
 										    : IBV_WR_RDMA_READ;
-	uint64_t base = c->posted, base_done = c->completed, sent = 0, t0, c0, next, last = 0;
+	uint64_t base_done = c->completed, sent = 0, t0, c0, next, last = 0;
 	int r = 0;
 
 	memset(c->buf, 'b', c->area);
@@ -1297,7 +1297,6 @@ static int client_bw(struct ctx *x)
 out:;
 	uint64_t wall = now_ns() - t0, cpu = cpu_ns() - c0, n = c->completed - base_done;
 
-	(void)base;
 	if (r) {
 		fprintf(stderr, "錯誤:頻寬測試中止:%s\n", wait_err(r));
 		report_bw(x, n, wall, cpu, r == -2 ? "interrupted" : "error");
@@ -1527,7 +1526,7 @@ static int run_client(struct ctx *x)
 	c->op = cfg->op;
 	c->iters = cfg->iters;
 	c->event = cfg->event;
-	conn_params(c, cfg, cfg->size, cfg->depth);
+	conn_params(c, cfg->size, cfg->depth);
 	if (conn_setup(x, id))
 		goto out_conn;
 	/* 4. connect:hello 放在 private data */
@@ -1640,7 +1639,7 @@ static void serve_client(struct ctx *x, struct rdma_cm_event *ev)
 	c->op = h.op;
 	c->event = cfg->event || h.event;
 	c->iters = ntohl(h.iters);
-	conn_params(c, cfg, ntohl(h.size), ntohl(h.depth));
+	conn_params(c, ntohl(h.size), ntohl(h.depth));
 	c->peer_addr = ntohll(h.win_addr);
 	c->peer_rkey = ntohl(h.rkey);
 	c->peer_len = ntohl(h.win_len);

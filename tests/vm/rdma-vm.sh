@@ -41,6 +41,10 @@ die() {
 	exit 125
 }
 
+# 這次執行的暫存檔(中斷時也要刪掉;qemu 與本腳本同一個行程群組,會一起收到 Ctrl-C)
+TMPS=()
+trap 'rm -rf "${TMPS[@]}"' EXIT
+
 # 任何沒預料到的失敗都要說出來(set -e 預設會默默結束)
 trap 'printf "[VM] 錯誤:%s 第 %s 行的指令失敗:%s\n" "${BASH_SOURCE[0]##*/}" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
@@ -179,6 +183,7 @@ build_base() {
 	local busybox t root m f
 	busybox=$(command -v busybox) || die "找不到 busybox(sudo apt-get install busybox-static)"
 	root=$(mktemp -d "$WORK/base.XXXXXX")
+	TMPS+=("$root" "$BASE.tmp")
 	chmod 755 "$root" # 成為 VM 的 /:非 root 使用者也要能進入
 	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,lib/kbs-modules,usr/bin,usr/sbin}
 	# busybox-static 沒有函式庫;若是動態版,copy_with_libs 會一起帶上它的函式庫
@@ -219,6 +224,7 @@ make_run_cpio() {
 	local out=$1 script=$2 root f
 	shift 2
 	root=$(mktemp -d "$WORK/run.XXXXXX")
+	TMPS+=("$root")
 	chmod 755 "$root"
 	mkdir -p "$root/run"
 	if [ -n "$script" ]; then
@@ -357,6 +363,7 @@ cmd_run() {
 	[ -f "$script" ] || die "找不到腳本 $script"
 	prepare
 	log=$(mktemp "$WORK/vm.XXXXXX")
+	TMPS+=("$log" "$log.cpio" "$log.initrd")
 	t0=$(date +%s)
 	say "開機(單一 VM,$ACCEL,上限 ${TIMEOUT} 秒)…"
 	KBS_STREAM=1 KBS_VM_SMP=${KBS_VM_SMP:-2} boot_one "$log" "$script" "$TIMEOUT" "kbs.ip=10.0.2.15 kbs.role=single" \
@@ -387,6 +394,7 @@ cmd_run2() {
 	prepare
 	la=$(mktemp "$WORK/vmA.XXXXXX")
 	lb=$(mktemp "$WORK/vmB.XXXXXX")
+	TMPS+=("$la" "$la.cpio" "$la.initrd" "$lb" "$lb.cpio" "$lb.initrd")
 	pa=$(pick_udp_port)
 	pb=$((pa + 1))
 	t0=$(date +%s)
@@ -421,6 +429,7 @@ cmd_shell() {
 	fi
 	prepare
 	initrd=$(mktemp "$WORK/initrd.XXXXXX")
+	TMPS+=("$initrd" "$initrd.run")
 	make_run_cpio "$initrd.run" "$script" "${FILES[@]}"
 	cat "$BASE" "$initrd.run" >"$initrd"
 	rm -f "$initrd.run"
