@@ -161,6 +161,8 @@ struct ctx {
 	unsigned int nb_rows;     /* 計數陣列列數(lcore 數) */
 	struct port_counters *cnt; /* [nb_rows][RTE_MAX_ETHPORTS] */
 	uint64_t start_tsc, stop_tsc;
+	uint64_t last_tsc;        /* 上次印統計的時間與計數(算每秒速率) */
+	uint64_t last_rx[RTE_MAX_ETHPORTS], last_tx[RTE_MAX_ETHPORTS];
 };
 
 /* 唯一的可變全域變數:訊號處理函式設定的停止旗標 */
@@ -1052,8 +1054,15 @@ static void handle_burst(struct ctx *c, struct lcore_conf *lc, uint16_t port, ui
 
 	pc->rx += nb;
 	pc->q_rx[q] += nb;
-	if (cfg->mode == MODE_FWD)
+	if (cfg->mode == MODE_FWD) {
 		dst = pi->peer;
+		/* 不解析的 fwd 不需要碰封包內容:整個 burst 原樣送到對應連接埠 */
+		if (!cfg->parse) {
+			send_batch(dst, lc->txq, pkts, nb,
+				   &c->cnt[lc->idx * RTE_MAX_ETHPORTS + dst]);
+			return;
+		}
+	}
 
 	for (uint16_t i = 0; i < nb; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -1199,14 +1208,13 @@ static const char *thousands(char *buf, size_t len, uint64_t v)
 
 static void print_stats(struct ctx *c, bool final)
 {
-	static uint64_t last_tsc, last_rx[RTE_MAX_ETHPORTS], last_tx[RTE_MAX_ETHPORTS];
 	uint64_t now = final ? c->stop_tsc : rte_rdtsc();
 	double dt, elapsed = (double)(now - c->start_tsc) / rte_get_timer_hz();
-	char a[32], b[32], d[32];
+	char a[32], b[32], d[32], e[32], f[32];
 
-	if (!last_tsc)
-		last_tsc = c->start_tsc;
-	dt = final ? elapsed : (double)(now - last_tsc) / rte_get_timer_hz();
+	if (!c->last_tsc)
+		c->last_tsc = c->start_tsc;
+	dt = final ? elapsed : (double)(now - c->last_tsc) / rte_get_timer_hz();
 	if (dt <= 0)
 		dt = 1e-9;
 	printf(final ? "\n==== 總結(%.2f 秒,模式 %s)====\n" : "[%.1f 秒] 模式 %s\n", elapsed,
@@ -1219,14 +1227,14 @@ static void print_stats(struct ctx *c, bool final)
 
 		sum_port(c, port, &s);
 		rte_eth_stats_get(port, &es);
-		drx = final ? s.rx : s.rx - last_rx[port];
-		dtx = final ? s.tx : s.tx - last_tx[port];
-		last_rx[port] = s.rx;
-		last_tx[port] = s.tx;
-		printf("  連接埠 %u:收 %s(%.0f pps)送 %s(%.0f pps)丟棄 %s;"
+		drx = final ? s.rx : s.rx - c->last_rx[port];
+		dtx = final ? s.tx : s.tx - c->last_tx[port];
+		c->last_rx[port] = s.rx;
+		c->last_tx[port] = s.tx;
+		printf("  連接埠 %u:收 %s(%s pps)送 %s(%s pps)丟棄 %s;"
 		       "imissed %" PRIu64 " ierrors %" PRIu64 " rx_nombuf %" PRIu64 "\n",
-		       port, thousands(a, sizeof(a), s.rx), drx / dt, thousands(b, sizeof(b), s.tx),
-		       dtx / dt, thousands(d, sizeof(d), s.dropped), es.imissed, es.ierrors,
+		       port, thousands(a, sizeof(a), s.rx), thousands(e, sizeof(e), (uint64_t)(drx / dt)),
+		       thousands(b, sizeof(b), s.tx), thousands(f, sizeof(f), (uint64_t)(dtx / dt)), thousands(d, sizeof(d), s.dropped), es.imissed, es.ierrors,
 		       es.rx_nombuf);
 		if (c->cfg.parse) {
 			printf("    協定:");
@@ -1241,7 +1249,7 @@ static void print_stats(struct ctx *c, bool final)
 				       q + 1 < c->cfg.rxq ? "、" : "\n");
 		}
 	}
-	last_tsc = now;
+	c->last_tsc = now;
 	fflush(stdout);
 }
 
