@@ -5,6 +5,9 @@
 #                    第一次會以 apt-get download 下載核心套件(需要 root 或可寫的 tests/vm/cache)。
 #   make rdma-vm-run VM_SCRIPT=腳本   在 VM 裡執行一個腳本後關機(非互動)
 
+# 本檔在頂層 Makefile 的 all: 之前被 include:不能讓這裡的目標變成預設目標
+_rdma_saved_goal := $(.DEFAULT_GOAL)
+
 .PHONY: rdma-vm rdma-vm-run
 
 rdma-vm: $(O)/rdma_communication $(O)/bench/rdma_tcp_pingpong
@@ -13,3 +16,5 @@ rdma-vm: $(O)/rdma_communication $(O)/bench/rdma_tcp_pingpong
 VM_SCRIPT ?= tests/vm/guest-demo.sh
 rdma-vm-run: $(O)/rdma_communication $(O)/bench/rdma_tcp_pingpong
 	@bash tests/vm/rdma-vm.sh run -f $(O)/rdma_communication -f $(O)/bench/rdma_tcp_pingpong $(VM_SCRIPT)
+
+.DEFAULT_GOAL := $(_rdma_saved_goal)

@@ -119,6 +119,9 @@ t_vm_harness_usage() {
 	make -n -C "$T_ROOT" --no-print-directory rdma-vm >"$T_TMP/make.out" 2>&1 ||
 		fail "make -n rdma-vm 失敗:$(tail -n 2 "$T_TMP/make.out")"
 	expect_file_match "$T_TMP/make.out" 'rdma-vm.sh shell' "make rdma-vm 應開互動 VM"
+	# mk/rdma.mk 不能搶走預設目標(單純的 make 不能開 VM)
+	make -n -C "$T_ROOT" --no-print-directory >"$T_TMP/default.out" 2>&1
+	! grep -q 'rdma-vm.sh' "$T_TMP/default.out" || fail "單純的 make 會開 VM:mk/rdma.mk 搶走了預設目標"
 }
 
 # ---- VM:一次開機跑很多項 ---------------------------------------------------------
