@@ -92,6 +92,23 @@
 #define TOKEN_ACK_BAD 0x80414b30u
 #define IS_TOKEN(imm) ((imm) >= 0x80000000u)
 
+/* 線路協定:連線時交換的 private data(見檔頭「線路協定」;全部是網路位元組序) */
+struct hello {
+	uint32_t magic, version;
+	uint8_t test, op, event, pad;
+	uint32_t size, iters, depth;
+	uint32_t win_len, rkey;
+	uint64_t win_addr;
+} __attribute__((packed));
+
+struct welcome {
+	uint32_t magic, win_len, rkey;
+	uint64_t win_addr;
+} __attribute__((packed));
+
+#define htonll(v) htobe64(v)
+#define ntohll(v) be64toh(v)
+
 static const char GREETING[] = "你好,RDMA 伺服器!這是客戶端用雙邊 SEND 送來的問候。";
 static const char REPLY[] = "你好,客戶端!伺服器收到你的問候了,這是 SEND 回覆。";
 static const char WRITE_TEXT[] = "這段文字由客戶端以 RDMA WRITE 直接寫進伺服器的記憶體,伺服器的 CPU 沒有參與搬移。";
@@ -1414,22 +1431,6 @@ static int serve_session(struct ctx *x)
 }
 
 /* ---- 客戶端 / 伺服器主流程 ------------------------------------------------------ */
-
-struct hello {
-	uint32_t magic, version;
-	uint8_t test, op, event, pad;
-	uint32_t size, iters, depth;
-	uint32_t win_len, rkey;
-	uint64_t win_addr;
-} __attribute__((packed));
-
-struct welcome {
-	uint32_t magic, win_len, rkey;
-	uint64_t win_addr;
-} __attribute__((packed));
-
-#define htonll(v) htobe64(v)
-#define ntohll(v) be64toh(v)
 
 /* 等一個特定的 rdma_cm 事件;把錯誤事件翻成中文說明 */
 static int expect_event(struct ctx *x, enum rdma_cm_event_type want, uint64_t deadline, const char *peer,
