@@ -239,7 +239,8 @@ t_fwd_null_pair() {
 	expect_file_match "$T_TMP/out" '偶數個連接埠' "奇數連接埠的錯誤訊息"
 }
 
-# 真正的對端:dpdk-testpmd(txonly,再 rxonly 收完回程)在 net_memif 的一端,我們在另一端 macswap。
+# 真正的對端:dpdk-testpmd(txonly,接著 flowgen,最後 rxonly 收完回程)在 net_memif 的一端,
+# 我們在另一端 macswap。
 # 注意:22.11 的 txonly 引擎不輪詢 RX,所以讓 testpmd 之後切到 rxonly 收完我們送回的封包,
 # 再讀取累計的連接埠統計(memif 斷線時統計會歸零,所以在斷線前讀)。
 t_memif_testpmd() {
@@ -259,6 +260,10 @@ t_memif_testpmd() {
 		echo "set fwd txonly"
 		echo start
 		sleep 2
+		echo stop
+		echo "set fwd flowgen"
+		echo start
+		sleep 1
 		echo stop
 		echo "set fwd rxonly"
 		echo start
@@ -282,7 +287,7 @@ t_memif_testpmd() {
 	our_rx=$(sumval "$T_TMP/ours.log" p0_rx)
 	our_tx=$(sumval "$T_TMP/ours.log" p0_tx)
 	our_drop=$(sumval "$T_TMP/ours.log" p0_dropped)
-	expect_ge "$our_tx" 1000 "我們送回的封包"
+	expect_ge "$our_tx" 5000 "我們送回的封包"
 	expect_eq "$tp_rx" "$our_tx" "testpmd 收到的 = 我們送回的"
 	expect_eq "$our_rx" "$tp_tx" "我們收到的 = testpmd 送出的"
 	expect_eq "$our_rx" "$((our_tx + our_drop))" "我們收 = 送 + 丟棄"
