@@ -13,6 +13,8 @@ cd "$T_ROOT" || exit 1
 
 PROG=$T_ROOT/dpdk_packet_processing
 SECS=${DPDK_BENCH_SECS:-3}
+# 要跑的輪次(預設全部):nohuge huge veth
+ROUNDS=${DPDK_BENCH_ROUNDS:-nohuge huge veth}
 HUGE_SYS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 RESULTS=$(mktemp)
 on_exit "rm -f '$RESULTS'"
@@ -86,16 +88,22 @@ run_round() {
 }
 
 check_ran() {
+	case " $ROUNDS " in
+	*" nohuge "* | *" huge "*) ;;
+	*) skip "DPDK_BENCH_ROUNDS 沒有 net_null 輪次" ;;
+	esac
 	[ -s "$RESULTS" ] || fail "沒有任何結果"
 	awk -F'\t' '$4 == "" || $6 == "" {bad = 1} END {exit bad}' "$RESULTS" ||
 		fail "有量測沒有產生數字"
 }
 
-run_round nohuge no-huge
-
 # 有 hugepage 的一輪:暫時保留,結束時恢復原本的數量
-orig_huge=
-if [ -w "$HUGE_SYS" ]; then
+huge_round() {
+	local orig_huge free
+	if [ ! -w "$HUGE_SYS" ]; then
+		echo "略過有 hugepage 的一輪:此核心沒有 2 MiB hugepage"
+		return
+	fi
 	orig_huge=$(cat "$HUGE_SYS")
 	on_exit "echo $orig_huge > $HUGE_SYS"
 	free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
@@ -104,13 +112,72 @@ if [ -w "$HUGE_SYS" ]; then
 		mkdir -p /dev/hugepages
 		mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages && on_exit "umount /dev/hugepages"
 	fi
-fi
-if [ -n "$orig_huge" ] && [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 600 ] &&
-	grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts; then
-	run_round huge hugepages
-else
-	echo "略過有 hugepage 的一輪:無法保留 600 個 2 MiB hugepage"
-fi
+	if [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 600 ] &&
+		grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts; then
+		run_round huge hugepages
+	else
+		echo "略過有 hugepage 的一輪:無法保留 600 個 2 MiB hugepage"
+	fi
+}
+
+# 傳統 socket 對照:veth 上,產生器(CPU 0)送 64 B UDP;接收端(CPU 1)輪流是
+# 核心 AF_PACKET + recvmmsg,以及我們的 rxonly 經 net_af_packet(A B B A)
+SOCKBENCH=$T_ROOT/bench/dpdk_sockbench
+veth_round() {
+	local A="kbs-dbench-a-$$" B="kbs-dbench-b-$$" gen k1 k2 d1 d2 k d
+	if [ ! -x "$SOCKBENCH" ] || ! command -v taskset >/dev/null 2>&1; then
+		echo "略過 veth 對照:dpdk_sockbench 未建置或找不到 taskset"
+		return
+	fi
+	ip netns add "$A" || return
+	on_exit "ip netns del '$A'"
+	ip netns add "$B" || return
+	on_exit "ip netns del '$B'"
+	ip link add vdb numtxqueues 1 numrxqueues 1 netns "$A" type veth \
+		peer name vgen numtxqueues 1 numrxqueues 1 netns "$B" || return
+	ip -n "$A" link set vdb up
+	ip -n "$B" link set vgen up
+	echo "== veth:產生器以 AF_PACKET sendmmsg 送 64 B UDP(CPU 0),接收端在 CPU 1,每次 ${SECS} 秒"
+	ip netns exec "$B" taskset -c 0 "$SOCKBENCH" tx vgen $((SECS * 4 + 8)) >/dev/null 2>&1 &
+	gen=$!
+	on_exit "kill $gen"
+	sleep 0.5
+	sock_rx() {
+		ip netns exec "$A" taskset -c 1 "$SOCKBENCH" rx vdb "$SECS" 2>/dev/null |
+			sed -n 's/.* pps=\([0-9]*\).*/\1/p' | awk '{printf "%.3f\n", $1 / 1e6}'
+	}
+	dpdk_rx() {
+		local prefix="kbs-bench-afp-$$-$RANDOM"
+		ip netns exec "$A" timeout $((SECS + 30)) "$PROG" -l 1 --no-pci --no-huge -m 1024 \
+			--file-prefix="$prefix" --vdev=net_af_packet0,iface=vdb -- --mode rxonly \
+			--duration "$SECS" --stats-interval 0 2>/dev/null |
+			grep '^SUMMARY' | tr ' ' '\n' | awk -F= '$1 == "rx_pps" {printf "%.3f\n", $2 / 1e6}'
+		rm -rf "/var/run/dpdk/$prefix"
+	}
+	k1=$(sock_rx)
+	d1=$(dpdk_rx)
+	d2=$(dpdk_rx)
+	k2=$(sock_rx)
+	kill "$gen" 2>/dev/null
+	wait "$gen" 2>/dev/null
+	printf '  %-28s %s / %s Mpps\n' "kernel AF_PACKET recvmmsg" "${k1:--}" "${k2:--}"
+	printf '  %-28s %s / %s Mpps\n' "ours rxonly(net_af_packet)" "${d1:--}" "${d2:--}"
+	k=$(awk -v x="$k1" -v y="$k2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
+	d=$(awk -v x="$d1" -v y="$d2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
+	printf '  比值(我們 ÷ 核心 socket):%s\n' "$(awk -v a="$d" -v b="$k" 'BEGIN {if (a != "" && b > 0) printf "%.2fx", a / b; else print "-"}')"
+	bench_row sockets packet-socket-rx-veth baseline - - "${k:--}" Mpps - - \
+		"AF_PACKET + recvmmsg(64 個一批)收 64 B UDP,veth,命名空間,接收端 1 核心,產生器另 1 核心(約 0.5 Mpps 上限),${SECS}s x2 交錯"
+	bench_row dpdk ours-rxonly-af_packet-veth bypass - - "${d:--}" Mpps - packet-socket-rx-veth \
+		"dpdk_packet_processing rxonly(含解析)經 net_af_packet,同一條 veth,-l 1,--no-huge,${SECS}s x2 交錯;af_packet PMD 仍走核心,受產生器速率限制"
+}
+for r in $ROUNDS; do
+	case $r in
+	nohuge) run_round nohuge no-huge ;;
+	huge) huge_round ;;
+	veth) veth_round ;;
+	*) echo "注意:不認得的 DPDK_BENCH_ROUNDS 項目 $r" ;;
+	esac
+done
 
 # 記錄結果與比值
 echo
