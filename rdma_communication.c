@@ -48,8 +48,8 @@
  *   4. 控制訊號是長度 0 的 SEND_WITH_IMM,immediate 值 >= 0x80000000:
  *        DONE(客戶端:測試結束)、ACK_OK / ACK_BAD(伺服器:確認,附驗證結果)。
  *      伺服器忙碌時以 private data "BUSY" 拒絕新的連線。
- *   每一側的記憶體分三區,各 slots 個 slot:[送出區 | 接收區 | 視窗區];
- *   只有視窗區開放給對方 RDMA WRITE / READ。
+ *   每一側的記憶體分三區:[送出區 | 接收區 | 視窗區],slot 大小與數量由 hello 的
+ *   大小與深度決定(兩端規則相同);只有視窗區開放給對方 RDMA WRITE / READ。
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -181,7 +181,10 @@ struct conn {
 	char *buf;
 	size_t slot;  /* 每個 slot 的位元組數 */
 	uint32_t slots;
-	size_t area;  /* 每區的位元組數 = slot * slots */
+	size_t area;  /* 送出區與視窗區的位元組數 = slot * slots */
+	uint32_t rslots; /* 接收區的 slot 數(預先 post 的 RECV 數) */
+	size_t rarea;    /* 接收區的位元組數 = slot * rslots */
+	size_t total;    /* 註冊的記憶體總長 */
 	bool qp_created;
 	bool connected;
 	/* 對方的視窗 */
@@ -709,11 +712,19 @@ static void conn_params(struct conn *c, uint32_t size, uint32_t depth)
 	c->slots = depth < 4 ? 4 : depth;
 	c->slot = ((size < MIN_SLOT ? MIN_SLOT : size) + 63) & ~(size_t)63;
 	c->area = c->slot * c->slots;
+	/*
+	 * 接收端要比送出端的深度多準備 RECV:對方的 SEND 一被確認就會送下一則,
+	 * 這邊若還沒把 RECV 補回去,對方會收到 RNR NAK 並等一段 RNR 計時器(可能很久)。
+	 * 訊息小時多給 4 倍(perftest 預設 512 個),大時以記憶體為限。
+	 */
+	c->rslots = c->area * 4 <= (16u << 20) ? c->slots * 4 : c->slots;
+	c->rarea = c->slot * c->rslots;
+	c->total = 2 * c->area + c->rarea;
 }
 
 static char *send_slot(struct conn *c, uint32_t i) { return c->buf + (size_t)(i % c->slots) * c->slot; }
-static char *recv_slot(struct conn *c, uint32_t i) { return c->buf + c->area + (size_t)(i % c->slots) * c->slot; }
-static char *win_slot(struct conn *c, uint32_t i) { return c->buf + 2 * c->area + (size_t)(i % c->slots) * c->slot; }
+static char *recv_slot(struct conn *c, uint32_t i) { return c->buf + c->area + (size_t)(i % c->rslots) * c->slot; }
+static char *win_slot(struct conn *c, uint32_t i) { return c->buf + c->area + c->rarea + (size_t)(i % c->slots) * c->slot; }
 
 static int post_recv(struct conn *c, uint32_t i)
 {
@@ -722,7 +733,7 @@ static int post_recv(struct conn *c, uint32_t i)
 		.length = (uint32_t)c->slot,
 		.lkey = c->mr->lkey,
 	};
-	struct ibv_recv_wr wr = { .wr_id = i % c->slots, .sg_list = &sge, .num_sge = 1 }, *bad;
+	struct ibv_recv_wr wr = { .wr_id = i % c->rslots, .sg_list = &sge, .num_sge = 1 }, *bad;
 	int ret = ibv_post_recv(c->id->qp, &wr, &bad);
 
 	if (ret)
@@ -739,7 +750,7 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 	struct conn *c = &x->c;
 	struct ibv_qp_init_attr qa;
 	struct rlimit rl;
-	int cqe = (int)(2 * c->slots + 8);
+	int cqe = (int)(c->slots + c->rslots + 8);
 
 	c->id = id;
 	c->pd = ibv_alloc_pd(id->verbs);
@@ -765,20 +776,20 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 		fprintf(stderr, "錯誤:ibv_req_notify_cq 失敗\n");
 		return -1;
 	}
-	if (posix_memalign((void **)&c->buf, 4096, 3 * c->area)) {
+	if (posix_memalign((void **)&c->buf, 4096, c->total)) {
 		c->buf = NULL;
-		fprintf(stderr, "錯誤:配置 %zu 位元組記憶體失敗\n", 3 * c->area);
+		fprintf(stderr, "錯誤:配置 %zu 位元組記憶體失敗\n", c->total);
 		return -1;
 	}
-	memset(c->buf, 0, 3 * c->area);
+	memset(c->buf, 0, c->total);
 	/* 視窗區開放給對方 RDMA WRITE / READ;本地 RECV 與 READ 的目的地需要 LOCAL_WRITE */
-	c->mr = ibv_reg_mr(c->pd, c->buf, 3 * c->area,
+	c->mr = ibv_reg_mr(c->pd, c->buf, c->total,
 			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
 	if (!c->mr) {
 		int e = errno;
 
 		getrlimit(RLIMIT_MEMLOCK, &rl);
-		fprintf(stderr, "錯誤:ibv_reg_mr(%zu 位元組)失敗:%s\n", 3 * c->area, strerror(e));
+		fprintf(stderr, "錯誤:ibv_reg_mr(%zu 位元組)失敗:%s\n", c->total, strerror(e));
 		if (e == ENOMEM || e == EPERM || e == EAGAIN) {
 			if (rl.rlim_cur == RLIM_INFINITY)
 				fprintf(stderr, "提示:記憶體不足,試著用較小的 --size 或 --depth\n");
@@ -788,7 +799,7 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 					"需要至少 %zu KiB。請執行 ulimit -l unlimited(或在 "
 					"/etc/security/limits.conf 設定 memlock),或改以 root 執行,"
 					"或減少 --size / --depth\n",
-					(unsigned long long)rl.rlim_cur / 1024, 3 * c->area / 1024 + 64);
+					(unsigned long long)rl.rlim_cur / 1024, c->total / 1024 + 64);
 		}
 		return -1;
 	}
@@ -797,7 +808,7 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 	qa.recv_cq = c->cq;
 	qa.qp_type = IBV_QPT_RC;
 	qa.cap.max_send_wr = c->slots + 4;
-	qa.cap.max_recv_wr = c->slots + 4;
+	qa.cap.max_recv_wr = c->rslots + 4;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
 	/* 小訊息直接放進 WQE(inline):省掉網卡再讀一次記憶體;不支援的裝置就不用 */
@@ -812,7 +823,7 @@ static int conn_setup(struct ctx *x, struct rdma_cm_id *id)
 	c->qp_created = true;
 	c->max_inline = qa.cap.max_inline_data;
 	c->sig_every = 1;
-	for (uint32_t i = 0; i < c->slots; i++)
+	for (uint32_t i = 0; i < c->rslots; i++)
 		if (post_recv(c, i))
 			return -1;
 	return 0;

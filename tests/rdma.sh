@@ -208,6 +208,28 @@ for variant in $P ${ASAN:-}; do
 	if [ -z "$why" ]; then R $name pass; else R $name fail "$why"; fi
 done
 
+echo "== ASan 版本:量測模式與伺服器的連線生命週期(結束時 LeakSanitizer 檢查洩漏)"
+if [ -n "${ASAN:-}" ]; then
+	$ASAN server --bind $IP --port 7490 >/tmp/as.log 2>&1 &
+	ap=$!
+	waitlog 20 /tmp/as.log 等待客戶端
+	why=
+	for args in "--test lat --op send --iters 200" "--test lat --op write --iters 200 --event" \
+		"--test bw --op read --iters 200 --size 4096" "--test bw --op send --iters 200 --size 4096 --event"; do
+		timeout 60 $ASAN client $IP --port 7490 $args >/tmp/ac.log 2>&1
+		rc=$?
+		grep SUMMARY /tmp/ac.log | sed 's/^/    /'
+		[ $rc = 0 ] || { why="$why「$args」結束碼 $rc"; show asan /tmp/ac.log; }
+	done
+	kill -TERM $ap
+	wait $ap
+	rc=$?
+	[ $rc = 0 ] || { why="$why 伺服器結束碼 $rc"; show asan-server /tmp/as.log; }
+	if [ -z "$why" ]; then R asan_modes pass; else R asan_modes fail "$why"; fi
+else
+	R asan_modes skip 無法建置 ASan 版本
+fi
+
 echo "== 常駐伺服器(--bind $IP)"
 $P server --bind $IP >/tmp/srv.log 2>&1 &
 SP=$!
@@ -496,7 +518,7 @@ check help t_help
 check source_documents_protocol t_source_documents_protocol
 check vm_harness_usage t_vm_harness_usage
 check vm_boot t_vm_boot
-for n in interop_rping interop_ib_write_lat default_run default_run_asan \
+for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_modes \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large \
 	server_survives_kill client_sigint server_busy_reject unreach_port unreach_host device_gid memlock_hint \
