@@ -84,7 +84,6 @@
 #define RX_DESC_DEFAULT 1024
 #define TX_DESC_DEFAULT 1024
 #define MBUF_CACHE 256
-#define MIN_POOL 1023
 #define TX_RETRIES 3
 #define LINK_WAIT_MS 2000
 #define MAX_VLAN_TAGS 2
@@ -1062,6 +1061,29 @@ static void handle_burst(struct ctx *c, struct lcore_conf *lc, uint16_t port, ui
 				   &c->cnt[lc->idx * RTE_MAX_ETHPORTS + dst]);
 			return;
 		}
+	}
+	/* 不解析的 macswap:一趟就地交換 MAC,送出陣列直接重用 pkts */
+	if (cfg->mode == MODE_MACSWAP && !cfg->parse) {
+		for (uint16_t i = 0; i < nb; i++) {
+			struct rte_mbuf *m = pkts[i];
+			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, void *);
+			struct rte_ether_addr t;
+
+			if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eth))) {
+				pc->dropped++;
+				drop[n_drop++] = m;
+				continue;
+			}
+			t = eth->dst_addr;
+			eth->dst_addr = eth->src_addr;
+			eth->src_addr = t;
+			pkts[n_out++] = m;
+		}
+		if (n_out)
+			send_batch(port, lc->txq, pkts, n_out, pc);
+		if (n_drop)
+			rte_pktmbuf_free_bulk(drop, n_drop);
+		return;
 	}
 
 	for (uint16_t i = 0; i < nb; i++) {

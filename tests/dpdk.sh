@@ -164,6 +164,16 @@ t_pcap_macswap() {
 		fail "輸出訊框與預期不同:$(cat "$T_TMP/cmp")"
 	cat "$T_TMP/cmp"
 	no_leftover
+	# --no-parse 走另一條(效能用的)路徑:輸出必須完全一樣,且不計協定
+	run_pcap macswap "$T_TMP/in.pcap" "$T_TMP/out2.pcap" "$T_TMP/log2" --no-parse ||
+		fail "--no-parse 結束碼 $?:$(tail -n 3 "$T_TMP/log2")"
+	cat "$T_TMP/log2"
+	expect_eq "$(sumval "$T_TMP/log2" p0_tx)" "$(expval macswap_tx)" "--no-parse 送回的封包數"
+	expect_eq "$(sumval "$T_TMP/log2" p0_dropped)" "$(expval runts)" "--no-parse 丟棄的封包數"
+	expect_eq "$(sumval "$T_TMP/log2" p0_malformed)" 0 "--no-parse 不應計協定"
+	"$PCAPTOOL" cmp "$T_TMP/expect-macswap.pcap" "$T_TMP/out2.pcap" >"$T_TMP/cmp" ||
+		fail "--no-parse 輸出訊框與預期不同:$(cat "$T_TMP/cmp")"
+	no_leftover
 }
 
 t_pcap_respond() {
@@ -214,24 +224,29 @@ t_pcap_asan() {
 # fwd:net_null 成對,port 0 收到的 = port 1 送出的 + port 1 丟棄的(反之亦然)
 t_fwd_null_pair() {
 	need_dpdk
-	dpdk_prefix fwd
-	timeout 60 "$PROG" -l 0-1 --no-pci --no-huge -m 1024 --file-prefix="$PREFIX" \
-		--vdev=net_null0 --vdev=net_null1 -- --mode fwd --duration 2 >"$T_TMP/log" 2>&1 ||
-		fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
-	cat "$T_TMP/log"
-	local r0 r1 t0 t1 d0 d1
-	r0=$(sumval "$T_TMP/log" p0_rx)
-	r1=$(sumval "$T_TMP/log" p1_rx)
-	t0=$(sumval "$T_TMP/log" p0_tx)
-	t1=$(sumval "$T_TMP/log" p1_tx)
-	d0=$(sumval "$T_TMP/log" p0_dropped)
-	d1=$(sumval "$T_TMP/log" p1_dropped)
-	expect_ge "$r0" 100000 "port 0 收到的封包"
-	expect_ge "$r1" 100000 "port 1 收到的封包"
-	expect_eq "$r0" "$((t1 + d1))" "port 0 收 = port 1 送 + 丟棄"
-	expect_eq "$r1" "$((t0 + d0))" "port 1 收 = port 0 送 + 丟棄"
-	expect_match "$(cat "$T_TMP/log")" '\[1\.[0-9] 秒\]' "每秒統計"
-	no_leftover
+	local r0 r1 t0 t1 d0 d1 variant
+	# 一次含協定解析(兩個 lcore),一次 --no-parse(效能用的快速路徑,只有主 lcore)
+	for variant in parse no-parse; do
+		local args=(-l 0-1) extra=()
+		[ "$variant" = no-parse ] && args=(-l 0) && extra=(--no-parse)
+		dpdk_prefix "fwd-$variant"
+		timeout 60 "$PROG" "${args[@]}" --no-pci --no-huge -m 1024 --file-prefix="$PREFIX" \
+			--vdev=net_null0 --vdev=net_null1 -- --mode fwd --duration 2 "${extra[@]}" \
+			>"$T_TMP/log" 2>&1 || fail "$variant 結束碼 $?:$(tail -n 3 "$T_TMP/log")"
+		cat "$T_TMP/log"
+		r0=$(sumval "$T_TMP/log" p0_rx)
+		r1=$(sumval "$T_TMP/log" p1_rx)
+		t0=$(sumval "$T_TMP/log" p0_tx)
+		t1=$(sumval "$T_TMP/log" p1_tx)
+		d0=$(sumval "$T_TMP/log" p0_dropped)
+		d1=$(sumval "$T_TMP/log" p1_dropped)
+		expect_ge "$r0" 100000 "$variant:port 0 收到的封包"
+		expect_ge "$r1" 100000 "$variant:port 1 收到的封包"
+		expect_eq "$r0" "$((t1 + d1))" "$variant:port 0 收 = port 1 送 + 丟棄"
+		expect_eq "$r1" "$((t0 + d0))" "$variant:port 1 收 = port 0 送 + 丟棄"
+		expect_match "$(cat "$T_TMP/log")" '\[1\.[0-9] 秒\]' "$variant:每秒統計"
+		no_leftover
+	done
 	# 奇數個連接埠不能 fwd
 	dpdk_prefix fwd1
 	expect_exit 64 timeout 60 "$PROG" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
