@@ -1,0 +1,69 @@
+#!/bin/bash
+# demo/af_xdp.sh — make demo 的 AF_XDP 段落(需要 root):
+# 建立兩個命名空間與 veth,af_xdp_socket 以 respond 模式回答 ping,再做一次短暫的 rxdrop,
+# 最後以 bench/af_xdp.sh 的精簡版量一次 AF_XDP vs TPACKET_V3 與 ping 延遲(寫入比較表)。
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../tests/lib.sh"
+cd "$T_ROOT" || exit 1
+
+is_root || {
+	echo "略過:AF_XDP 需要 root(建立命名空間、掛載 XDP 程式):sudo make demo"
+	bench_skip "需要 root"
+	exit 77
+}
+for b in af_xdp_socket tests/tools/xdp_peer bench/pkt_rx; do
+	[ -x "$b" ] || {
+		echo "略過:$b 未建置(缺 libxdp-dev / libbpf-dev?sudo make install-deps)"
+		bench_skip "$b 未建置"
+		exit 77
+	}
+done
+
+netns_pair xa xb va vb 198.18.0.1/24 198.18.0.2/24
+echo "已建立命名空間 $NS_A(va 198.18.0.1)與 $NS_B(vb 198.18.0.2),以 veth 相連"
+log=$(mktemp)
+on_exit "rm -f '$log'"
+
+echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket va 0     # respond 模式:在使用者空間回答 ARP 與 ping"
+start_bg "$log" ip netns exec "$NS_A" ./af_xdp_socket va 0
+pid=$BG_PID
+wait_log 10 "$log" '實際生效|錯誤' || true
+sed 's/^/  | /' "$log"
+grep -q 實際生效 "$log" || {
+	echo "失敗:af_xdp_socket 沒有啟動"
+	exit 1
+}
+echo "\$ sudo ip netns exec $NS_B ping -c 5 198.18.0.1"
+ip netns exec "$NS_B" ping -c 5 -i 0.2 198.18.0.1 | sed 's/^/  /'
+stop_bg "$pid" TERM 10 || {
+	echo "失敗:af_xdp_socket 沒有正常結束"
+	exit 1
+}
+sed -n '/== 總結/,$p' "$log" | sed 's/^/  | /'
+[ "$(kv "$log" icmp_reply)" -ge 5 ] || {
+	echo "失敗:ping 沒有全部由 AF_XDP 回答"
+	exit 1
+}
+ip -n "$NS_A" link show va | grep -q prog/xdp && {
+	echo "失敗:結束後 XDP 程式還掛著"
+	exit 1
+}
+echo "  結束後 va 上已經沒有 XDP 程式(ip link show va 不再顯示 prog/xdp)"
+
+echo
+echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket -m rxdrop va 0   # 對端送 100,000 個 UDP frame"
+: >"$log"
+start_bg "$log" ip netns exec "$NS_A" ./af_xdp_socket -m rxdrop va 0
+pid=$BG_PID
+wait_log 10 "$log" '實際生效' || true
+ip netns exec "$NS_B" tests/tools/xdp_peer send vb 100000 100000 >/dev/null
+sleep 1.2
+stop_bg "$pid" TERM 10
+sed 's/^/  | /' "$log" | grep -v '^  | SUMMARY'
+[ "$(kv "$log" rx)" -gt 0 ] || exit 1
+
+echo
+echo "量測(精簡版 bench/af_xdp.sh):"
+ip netns del "$NS_A"
+ip netns del "$NS_B"
+DEMO_SHORT=1 RECEIVERS="xdp_native tpacket3" bash bench/af_xdp.sh
