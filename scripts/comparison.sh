@@ -78,7 +78,9 @@ END {
 			fmt(thr[i]), (num(thr[i]) ? unit[i] : ""), fmt(cpu[i]), (bi ? b : "-"), rt, rl, rc, method[i] > md
 		ratio_t[i] = rt; ratio_l[i] = rl; ratio_c[i] = rc
 	}
-	for (t in skipped) if (!(t in seen)) printf "| %s | (略過) | - | - | - | - | - | - | - | - | %s |\n", (t in label ? label[t] : t), skipped[t] > md
+	# 沒有任何結果的技術:列為略過並說明原因
+	for (o = 2; o <= 5; o++) for (t in order) if (order[t] == o && !(t in seen))
+		printf "| %s | (略過) | - | - | - | - | - | - | - | - | %s |\n", label[t], (t in skipped ? skipped[t] : "未執行(沒有結果)") > md
 	print "" > md
 	print "比值 = 旁路技術 ÷ 同一次執行中量到的傳統基準;吞吐比 > 1 與延遲比、CPU 比 < 1 表示較好。" > md
 	print "絕對數字取決於機器(這裡是共用的虛擬機),比值較可信。" > md
@@ -108,13 +110,14 @@ END {
 	}
 	printf "\n  ],\n  \"skipped\": {" > json
 	k = 0
-	for (t in skipped) if (!(t in seen)) { printf "%s\n    %s: %s", (k++ ? "," : ""), jstr(t), jstr(skipped[t]) > json }
+	for (o = 2; o <= 5; o++) for (t in order) if (order[t] == o && !(t in seen))
+		printf "%s\n    %s: %s", (k++ ? "," : ""), jstr(t), jstr(t in skipped ? skipped[t] : "未執行(沒有結果)") > json
 	printf "\n  }\n}\n" > json
 	# gnuplot 資料:有對照基準的列,畫吞吐比與 p50 比
 	for (i = 1; i <= n; i++) if (ratio_t[i] != "-" || ratio_l[i] != "-") {
 		rt = (ratio_t[i] == "-") ? 0 : substr(ratio_t[i], 1, length(ratio_t[i]) - 1)
 		rl = (ratio_l[i] == "-") ? 0 : substr(ratio_l[i], 1, length(ratio_l[i]) - 1)
-		printf "\"%s\\n%s\"\t%s\t%s\n", label[tech[i]], name[i], rt, rl > dat
+		printf "\"%s\"\t%s\t%s\n", name[i], rt, rl > dat
 	}
 }'
 
@@ -129,9 +132,12 @@ set style fill solid 0.8 border -1
 set boxwidth 0.9
 set ylabel "ratio vs baseline (x)"
 set xtics rotate by -30 font ",8" noenhanced
-set key top left
+set key outside top center horizontal
 set grid ytics
 set yrange [0:*]
+set offsets 0, 0, graph 0.1, 0
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linecolor rgb "gray30"
+set label "baseline = 1.0" at graph 0.01, first 1 offset 0, 0.6 font ",8"
 plot "$OUT/comparison.dat" using 2:xtic(1) title "throughput ratio (higher is better)", \
      "" using 3 title "p50 latency ratio (lower is better)"
 EOF
