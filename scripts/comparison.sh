@@ -34,7 +34,11 @@ function fmt(x,   y) {
 	if (x >= 10) return sprintf("%.1f", x)
 	return sprintf("%.2f", x)
 }
-function ratio(a, b) { return (num(a) && num(b) && b + 0 > 0) ? sprintf("%.2fx", a / b) : "-" }
+function ratio(a, b,   r) {
+	if (!(num(a) && num(b) && b + 0 > 0)) return "-"
+	r = a / b
+	return sprintf(r < 0.1 ? "%.3fx" : "%.2fx", r)
+}
 function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 function jnum(x) { return num(x) ? x + 0 : "null" }
 BEGIN {
@@ -66,10 +70,17 @@ END {
 	print "" > md
 	print "| 技術 | 項目 | 延遲 p50 (µs) | 延遲 p99 (µs) | 吞吐量 | 每次 CPU (ns) | 對照基準 | 吞吐比 | p50 比 | CPU 比 | 量測方式 |" > md
 	print "|---|---|---|---|---|---|---|---|---|---|---|" > md
-	# 依技術排序輸出
-	for (o = 1; o <= 5; o++) for (i = 1; i <= n; i++) {
+	# 排序:每個技術前面先放它引用的傳統基準列(key 奇數),再放它自己的列(key 偶數)
+	for (i = 1; i <= n; i++) {
+		key[i] = order[tech[i]] * 2
+		if (tech[i] == "sockets") {
+			key[i] = 1
+			for (j = 1; j <= n; j++) if (base[j] == name[i] && tech[j] != "sockets") { key[i] = order[tech[j]] * 2 - 1; break }
+		}
+	}
+	for (o = 1; o <= 10; o++) for (i = 1; i <= n; i++) {
 		t = tech[i]
-		if (order[t] != o) continue
+		if (key[i] != o) continue
 		b = base[i]; bi = (b in idx) ? idx[b] : 0
 		rt = (bi && unit[bi] == unit[i]) ? ratio(thr[i], thr[bi]) : "-"
 		rl = bi ? ratio(p50[i], p50[bi]) : "-"
