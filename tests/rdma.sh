@@ -303,6 +303,34 @@ wait $bp
 show busy /tmp/b2.log
 if [ $rc != 0 ] && grep -q '正在服務另一個客戶端' /tmp/b2.log; then R server_busy_reject pass; else R server_busy_reject fail "結束碼 $rc"; fi
 
+echo "== 伺服器被 SIGKILL:客戶端要在幾秒內以清楚的錯誤結束,不能卡住"
+$P server --port 7495 >/tmp/ks.log 2>&1 &
+ksp=$!
+waitlog 10 /tmp/ks.log 等待客戶端
+$P client $IP --port 7495 --test lat --op send --iters 100000000 >/tmp/kc.log 2>&1 &
+kcp=$!
+waitlog 15 /tmp/kc.log '已完成'
+kill -9 $ksp
+t0=$(cs)
+i=0
+while [ $i -lt 150 ] && kill -0 $kcp 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+dt=$(($(cs) - t0))
+if kill -0 $kcp 2>/dev/null; then
+	kill -9 $kcp
+	wait $kcp
+	R client_server_killed fail "伺服器死後客戶端 15 秒還沒結束"
+else
+	wait $kcp
+	rc=$?
+	show killed-server /tmp/kc.log
+	echo "    客戶端在 ${dt}0 ms 後結束"
+	if [ $rc = 1 ] && grep -q '錯誤' /tmp/kc.log && grep -q 'status=error' /tmp/kc.log; then
+		R client_server_killed pass
+	else
+		R client_server_killed fail "結束碼 $rc"
+	fi
+fi
+
 echo "== 連不上:5 秒內失敗"
 for target in "$IP --port 9" "10.0.2.99"; do
 	t0=$(cs)
@@ -521,7 +549,7 @@ check vm_boot t_vm_boot
 for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_modes \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large \
-	server_survives_kill client_sigint server_busy_reject unreach_port unreach_host device_gid memlock_hint \
+	server_survives_kill client_sigint server_busy_reject client_server_killed unreach_port unreach_host device_gid memlock_hint \
 	server_sigterm; do
 	check "$n" vm_check "$n"
 done
