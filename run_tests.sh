@@ -110,9 +110,10 @@ fi
 
 if [ "$MODE" = perf ]; then
 	export T_RAWDIR=$ROOT/results/raw
-	rm -rf "$T_RAWDIR"
 	mkdir -p "$T_RAWDIR"
 	for s in "${suites[@]}"; do
+		# 只清掉這次要重量的技術;其他技術先前的結果保留在比較表裡
+		rm -f "$T_RAWDIR/$s.tsv"
 		echo "== 效能:$s"
 		if [ -f "bench/$s.sh" ]; then
 			T_SUITE=$s bash "bench/$s.sh"

@@ -60,7 +60,7 @@ t_sanitize_build() {
 	for p in io_uring_async af_xdp_socket dpdk_packet_processing rdma_communication; do
 		[ -x "build/asan/$p" ] || continue
 		built=$((built + 1))
-		nm -an "build/asan/$p" 2>/dev/null | grep -q __asan_init || fail "build/asan/$p 沒有 ASan"
+		[ "$(nm -an "build/asan/$p" 2>/dev/null | grep -c __asan_init)" -gt 0 ] || fail "build/asan/$p 沒有 ASan"
 	done
 	[ "$built" -gt 0 ] || skip "還沒有可建置的程式"
 }

@@ -152,7 +152,7 @@ expect_le() {
 	[ "$1" -le "$2" ] 2>/dev/null || fail "$3:得到 '$1',預期 <= $2"
 }
 expect_match() { # 字串 正規表示式 說明
-	printf '%s' "$1" | grep -Eq -- "$2" || fail "$3:輸出不含 /$2/"
+	grep -Eq -- "$2" <<<"$1" || fail "$3:輸出不含 /$2/"
 }
 expect_file_match() { # 檔案 正規表示式 說明
 	grep -Eq -- "$2" "$1" || fail "$3:$(basename "$1") 不含 /$2/"
@@ -179,12 +179,13 @@ expect_fail() {
 
 # ---- 行程 ----------------------------------------------------------------------
 # start_bg 記錄檔 指令…:背景啟動,並登記在結束時終止。PID 放在 $BG_PID。
+# 以 setsid 放進自己的行程群組:清理時整個群組一起結束,包在 timeout 等外層程式裡的也逃不掉。
 start_bg() {
 	local log=$1
 	shift
-	"$@" >"$log" 2>&1 &
+	setsid "$@" >"$log" 2>&1 &
 	BG_PID=$!
-	on_exit "kill -KILL $BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null"
+	on_exit "kill -KILL -- -$BG_PID 2>/dev/null; kill -KILL $BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null"
 }
 # stop_bg PID 訊號 [秒數]:送出訊號並等待結束,回傳其結束碼(逾時為 124)
 stop_bg() {
