@@ -183,7 +183,7 @@ build_base() {
 	local busybox t root m f
 	busybox=$(command -v busybox) || die "找不到 busybox(sudo apt-get install busybox-static)"
 	root=$(mktemp -d "$WORK/base.XXXXXX")
-	TMPS+=("$root" "$BASE.tmp")
+	TMPS+=("$root" "$BASE.tmp.$$")
 	chmod 755 "$root" # 成為 VM 的 /:非 root 使用者也要能進入
 	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,lib/kbs-modules,usr/bin,usr/sbin}
 	# busybox-static 沒有函式庫;若是動態版,copy_with_libs 會一起帶上它的函式庫
@@ -212,8 +212,8 @@ build_base() {
 	[ -n "$f" ] && copy_with_libs "$root" "$f"
 	echo "root:x:0:0:root:/tmp:/bin/sh" >"$root/etc/passwd"
 	write_init "$root"
-	(cd "$root" && find . | cpio -o -H newc --quiet) >"$BASE.tmp" || die "cpio 失敗"
-	mv "$BASE.tmp" "$BASE"
+	(cd "$root" && find . | cpio -o -H newc --quiet) >"$BASE.tmp.$$" || die "cpio 失敗"
+	mv "$BASE.tmp.$$" "$BASE"
 	echo "$stamp" >"$BASE.stamp"
 	rm -rf "$root"
 	say "基礎 initramfs 完成:$(du -h "$BASE" | cut -f1)"
@@ -249,9 +249,15 @@ prepare() {
 	command -v qemu-system-x86_64 >/dev/null 2>&1 || die "找不到 qemu-system-x86_64(sudo apt-get install qemu-system-x86)"
 	command -v cpio >/dev/null 2>&1 || die "找不到 cpio(sudo apt-get install cpio)"
 	mkdir -p "$CACHE" "$WORK"
+	# 同時有好幾個測試在跑時,只讓一個去下載 / 建立快取
+	exec 9>"$CACHE/.lock"
+	if command -v flock >/dev/null 2>&1 && ! flock -w 300 9; then
+		die "等快取鎖(tests/vm/cache/.lock)超過 300 秒"
+	fi
 	ensure_kernel
 	build_base
 	choose_accel
+	exec 9>&-
 }
 
 # ---- 加速方式 ------------------------------------------------------------------
