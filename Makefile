@@ -57,6 +57,7 @@ extra_libs_rdma_communication     := -lpthread -lm
 TOOL_SRCS := $(sort $(wildcard bench/*.c tests/tools/*.c))
 TOOLS     := $(TOOL_SRCS:.c=)
 
+.DEFAULT_GOAL := all
 -include $(sort $(wildcard mk/*.mk))
 
 # skip_reason(name, src): 空字串表示可以建置
