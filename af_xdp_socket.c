@@ -1000,7 +1000,9 @@ static void generate(struct ctx *c)
 	}
 	if (c->cfg.rate) {
 		/* 依時間計算目前最多可以送幾個 */
-		uint64_t allowed = (now_ns() - c->tx_budget_t0_ns) * c->cfg.rate / 1000000000ull;
+		/* 128 位元乘法:長時間、高速率下 64 位元會溢位 */
+		uint64_t allowed = (uint64_t)((unsigned __int128)(now_ns() - c->tx_budget_t0_ns) * c->cfg.rate /
+					      1000000000ull);
 		if (allowed <= c->tx_generated)
 			return;
 		if (allowed - c->tx_generated < n)
@@ -1196,6 +1198,8 @@ int main(int argc, char **argv)
 	/* 訊號:不設 SA_RESTART,poll 會以 EINTR 返回 */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* 輸出被關掉(例如 | head)時也要走正常清理,卸下 XDP 程式 */
 	if (c->cfg.cpu >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);

@@ -58,6 +58,9 @@
 
 #include <liburing.h>
 
+#ifndef IORING_SEND_ZC_REPORT_USAGE
+#define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
+#endif
 #ifndef IORING_NOTIF_USAGE_ZC_COPIED
 #define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31) /* 6.2 加入;liburing 2.3 標頭還沒有 */
 #endif
@@ -476,8 +479,9 @@ static int setup_ring(struct ctx *c)
 
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		memset(&p, 0, sizeof(p));
-		p.flags = tries[i].flags | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
-		p.cq_entries = c->cfg.queue_depth * 4;
+		p.flags = tries[i].flags | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+		/* CQ 是 SQ 的 4 倍(multishot 一個 SQE 會產生很多 CQE);核心上限 65536 */
+		p.cq_entries = c->cfg.queue_depth * 4 > 65536 ? 65536 : c->cfg.queue_depth * 4;
 		if (c->cfg.sqpoll) {
 			/* SQPOLL 由核心執行緒提交,不能搭配 DEFER_TASKRUN */
 			if (tries[i].flags & IORING_SETUP_DEFER_TASKRUN)
@@ -547,6 +551,7 @@ static int setup_listener(struct ctx *c)
 		return -1;
 	}
 	setsockopt(c->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(c->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
 		if (e == EADDRINUSE)
@@ -724,8 +729,10 @@ static void submit_send(struct ctx *c, struct conn *cn)
 	cn->sending = n;
 
 	sqe = get_sqe(c);
-	if (c->feat.zerocopy)
+	if (c->feat.zerocopy) {
 		io_uring_prep_sendmsg_zc(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE; /* 通知 CQE 告訴我們是否其實複製了 */
+	}
 	else
 		io_uring_prep_sendmsg(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
 	set_fd(c, sqe);
@@ -764,6 +771,14 @@ static void conn_free(struct ctx *c, struct conn *cn)
 			if (c->parked_tail == cn)
 				c->parked_tail = prev;
 		}
+	}
+	/* 也要從待送清單移除,否則 flush_sends 會碰到已釋放的連線 */
+	if (cn->flush_listed) {
+		struct conn **pp = &c->flush_list;
+		while (*pp && *pp != cn)
+			pp = &(*pp)->next_flush;
+		if (*pp)
+			*pp = cn->next_flush;
 	}
 	c->conns[cn->fd] = NULL;
 	c->active--;
@@ -818,11 +833,12 @@ static void begin_close(struct ctx *c, struct conn *cn, bool abort)
 
 static void conn_new(struct ctx *c, int fd)
 {
-	struct conn *cn;
-	int one = 1;
+	struct conn *cn = NULL;
 
-	if ((unsigned)fd >= c->nconn_slots || c->active >= c->cfg.max_conns ||
-	    !(cn = calloc(1, sizeof(*cn)))) {
+	if (c->stopping || (unsigned)fd >= c->nconn_slots || c->active >= c->cfg.max_conns ||
+	    !(cn = calloc(1, sizeof(*cn))) || !(cn->q = malloc(8 * sizeof(*cn->q)))) {
+		if (cn)
+			free(cn);
 		c->st.rejected++;
 		if (c->feat.fixed_files) {
 			struct io_uring_sqe *sqe = get_sqe(c);
@@ -835,17 +851,7 @@ static void conn_new(struct ctx *c, int fd)
 	}
 	cn->fd = fd;
 	cn->qcap = 8;
-	cn->q = malloc(cn->qcap * sizeof(*cn->q));
-	if (!cn->q) {
-		free(cn);
-		c->st.rejected++;
-		if (!c->feat.fixed_files)
-			close(fd);
-		return;
-	}
-	if (!c->feat.fixed_files)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* fixed files 沒有一般 fd 可 setsockopt;Linux 的 loopback/TCP 預設行為已足夠 echo 使用 */
+	/* TCP_NODELAY 設在監聽 socket 上,accept 出來的連線(含 direct descriptor)都繼承 */
 	c->conns[fd] = cn;
 	c->active++;
 	c->st.accepted++;
@@ -855,7 +861,8 @@ static void conn_new(struct ctx *c, int fd)
 		park(c, cn);
 }
 
-static void queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
+/* 回傳 false 表示記憶體不足、連線已開始關閉(可能已被釋放,呼叫者不可再碰 cn) */
+static bool queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
 {
 	if (cn->qlen == cn->qcap) {
 		/* 成長有上限:全部緩衝區就這麼多 */
@@ -865,7 +872,7 @@ static void queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned le
 			buf_return(c, bid);
 			c->st.errors++;
 			begin_close(c, cn, true);
-			return;
+			return false;
 		}
 		for (unsigned i = 0; i < cn->qlen; i++)
 			nq[i] = cn->q[(cn->qhead + i) % cn->qcap];
@@ -876,6 +883,7 @@ static void queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned le
 	}
 	cn->q[(cn->qhead + cn->qlen) % cn->qcap] = (struct pending){ .bid = (uint16_t)bid, .off = 0, .len = len };
 	cn->qlen++;
+	return true;
 }
 
 /* ---- 完成事件處理 ------------------------------------------------------------ */
@@ -938,7 +946,8 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		if (cn->closing) {
 			buf_return(c, bid);
 		} else {
-			queue_push(c, cn, bid, (unsigned)res);
+			if (!queue_push(c, cn, bid, (unsigned)res))
+				return;
 			queue_flush(c, cn);
 			/* 背壓:待送太多就停止讀取 */
 			if (cn->qlen >= c->cfg.max_pending && !cn->throttled) {
@@ -1126,13 +1135,16 @@ static void print_summary(struct ctx *c)
 	printf("  錯誤       %s(ENOBUFS %llu、部分送出 %llu、背壓 %llu 次)\n", commas(c->st.errors, b, sizeof(b)),
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
 	       (unsigned long long)c->st.throttles);
+	if (c->feat.zerocopy)
+		printf("  零複製     %llu 次送出核心其實做了複製(例如 loopback 上一定會複製)\n",
+		       (unsigned long long)c->st.zc_copied);
 	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu msgs=%llu bytes_in=%llu bytes_out=%llu "
-	       "errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu elapsed_s=%.3f cpu_s=%.3f\n",
+	       "errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu zc_copied=%llu elapsed_s=%.3f cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected,
 	       (unsigned long long)c->st.msgs, (unsigned long long)c->st.bytes_in,
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.errors,
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
-	       (unsigned long long)c->st.throttles, el, cpu);
+	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_copied, el, cpu);
 	fflush(stdout);
 }
 

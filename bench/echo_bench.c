@@ -303,7 +303,8 @@ static void set_out(struct ctx *c, struct conn *cn, bool want)
 /* 在深度允許下盡量寫 */
 static void pump_out(struct ctx *c, struct conn *cn)
 {
-	while (!cn->dead && c->sending && cn->send_seq - cn->recv_seq < c->cfg.depth &&
+	/* 停止送新訊息後,仍要把寫到一半的訊息寫完,否則收尾時會誤判逾時 */
+	while (!cn->dead && (c->sending || cn->send_off) && cn->send_seq - cn->recv_seq < c->cfg.depth &&
 	       (!c->cfg.count || cn->send_seq < c->cfg.count)) {
 		uint32_t size = msg_size(c, cn->id, cn->send_seq);
 		/* 一次最多填 64 KiB;同一批連續訊息可以合併成一次 write */
@@ -311,7 +312,8 @@ static void pump_out(struct ctx *c, struct conn *cn)
 		uint64_t seq = cn->send_seq;
 		uint32_t off = cn->send_off;
 		uint64_t t = now_ns();
-		while (len < 65536 && seq - cn->recv_seq < c->cfg.depth && (!c->cfg.count || seq < c->cfg.count)) {
+		while (len < 65536 && seq - cn->recv_seq < c->cfg.depth && (!c->cfg.count || seq < c->cfg.count) &&
+		       (c->sending || seq == cn->send_seq)) {
 			uint32_t sz = seq == cn->send_seq ? size : msg_size(c, cn->id, seq);
 			if (off == 0)
 				cn->t_start[seq % c->cfg.depth] = t;

@@ -59,6 +59,8 @@ struct ctx {
 	unsigned char *buf;
 	uint64_t accepted, rejected, msgs, bytes_in, bytes_out, errors, throttles;
 	struct timespec start;
+	time_t last_emfile_msg;
+	bool accept_paused;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -265,8 +267,15 @@ static void on_accept(struct ctx *c)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
+				time_t t = time(NULL);
 				c->errors++;
-				fprintf(stderr, "錯誤:開啟的檔案太多(%s):提高 ulimit -n\n", strerror(errno));
+				if (t != c->last_emfile_msg)
+					fprintf(stderr, "錯誤:開啟的檔案太多(%s):提高 ulimit -n;稍後重試 accept\n",
+						strerror(errno));
+				c->last_emfile_msg = t;
+				/* 監聽 socket 會一直可讀:先從 epoll 拿掉,下一個時間點再放回,避免忙迴圈 */
+				epoll_ctl(c->ep, EPOLL_CTL_DEL, c->listen_fd, NULL);
+				c->accept_paused = true;
 			}
 			return;
 		}
@@ -374,6 +383,11 @@ int main(int argc, char **argv)
 				if (cn->reading || (evs[i].events & (EPOLLHUP | EPOLLERR)))
 					on_readable(&c, cn);
 			}
+		}
+		if (c.accept_paused && elapsed(&tick) >= 0.1) {
+			struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
+			epoll_ctl(c.ep, EPOLL_CTL_ADD, c.listen_fd, &lev);
+			c.accept_paused = false;
 		}
 		if (elapsed(&tick) >= 1.0) {
 			double dt = elapsed(&tick);

@@ -89,6 +89,10 @@ t_reset_pending() {
 	for i in 1 2 3; do
 		"$CHECK" reset "$SRV_PORT" 8000000 || fail "reset 用戶端失敗"
 	done
+	# 小量資料 + 立即 RST:recv 的資料與重設常落在同一批 CQE(曾觸發 use-after-free)
+	for i in $(seq 300); do
+		"$CHECK" reset "$SRV_PORT" 5 >/dev/null || fail "reset 用戶端失敗"
+	done
 	kill -0 "$SRV_PID" 2>/dev/null || fail "用戶端重設連線後伺服器結束了"
 	"$BENCH" -p "$SRV_PORT" -c 4 -s 1000 -n 100 -q || fail "重設之後伺服器無法正常服務"
 	srv_stop
@@ -209,6 +213,15 @@ t_small_pool_enobufs() {
 	srv_stop
 }
 
+# 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
+t_bench_partial_end() {
+	srv_start "$URING"
+	local t0=$SECONDS
+	"$BENCH" -p "$SRV_PORT" -c 2 -s 300000 -d 64 -w 0 -t 0.5 || fail "大訊息、短量測應該成功"
+	expect_le $((SECONDS - t0)) 5 "收尾秒數"
+	srv_stop
+}
+
 t_max_conns() {
 	srv_start "$URING" --max-conns 10
 	"$BENCH" -p "$SRV_PORT" -c 10 -s 64 -n 10 -q || fail "上限內的連線應該正常"
@@ -246,7 +259,9 @@ check option.zerocopy t_option_set --zerocopy
 check option.legacy t_option_set --legacy
 check option.sqpoll t_option_set --sqpoll
 check option.fixed_zerocopy_legacy t_option_set --fixed-files --zerocopy --legacy
+check option.max_queue_depth t_option_set --queue-depth 32768
 check small_pool_enobufs t_small_pool_enobufs
+check bench_partial_message_at_end t_bench_partial_end
 check max_conns t_max_conns
 
 # ASan + UBSan 版本:同一組正確性檢查
