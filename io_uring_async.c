@@ -729,12 +729,19 @@ static void submit_send(struct ctx *c, struct conn *cn)
 	cn->sending = n;
 
 	sqe = get_sqe(c);
-	if (c->feat.zerocopy) {
+	if (n == 1) {
+		/* 只有一段:用 SEND 而不是 SENDMSG,核心不必複製 msghdr 與 iovec */
+		if (c->feat.zerocopy)
+			io_uring_prep_send_zc(sqe, cn->fd, cn->iov[0].iov_base, cn->iov[0].iov_len, MSG_NOSIGNAL, 0);
+		else
+			io_uring_prep_send(sqe, cn->fd, cn->iov[0].iov_base, cn->iov[0].iov_len, MSG_NOSIGNAL);
+	} else if (c->feat.zerocopy) {
 		io_uring_prep_sendmsg_zc(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
-		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE; /* 通知 CQE 告訴我們是否其實複製了 */
-	}
-	else
+	} else {
 		io_uring_prep_sendmsg(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
+	}
+	if (c->feat.zerocopy)
+		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE; /* 通知 CQE 告訴我們是否其實複製了 */
 	set_fd(c, sqe);
 	io_uring_sqe_set_data64(sqe, ud(UD_SEND, (unsigned)cn->fd));
 	cn->send_busy = true;
