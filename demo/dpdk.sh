@@ -6,6 +6,8 @@
 # 結束碼:0 成功,77 略過(印出原因),其他 = 失敗。DEMO_SHORT=1 時每段更短。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
+# shellcheck source=tests/dpdk_testpmd.sh
+. "$(dirname "$0")/../tests/dpdk_testpmd.sh"
 cd "$T_ROOT" || exit 1
 
 PROG=$T_ROOT/dpdk_packet_processing
@@ -127,27 +129,10 @@ if command -v dpdk-testpmd >/dev/null 2>&1; then
 		echo "失敗:程式沒有啟動"
 		exit 1
 	}
-	{
-		sleep 1
-		echo "set fwd flowgen"
-		echo start
-		sleep "$SECS"
-		echo stop
-		echo "set fwd rxonly"
-		echo start
-		sleep 1
-		echo stop
-		echo "show port stats 0"
-		sleep 0.5
-		kill -INT "$pid"
-		sleep 1
-		echo quit
-	} | timeout 60 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --file-prefix="$tp_prefix" \
-		--vdev="net_memif0,role=client,socket=$sock" -- -i --no-mlockall \
-		--total-num-mbufs=16384 >"$TMP/tp.log" 2>&1
+	testpmd_memif_peer "$TMP/tp.log" "$sock" "$tp_prefix" "$pid" "flowgen:$SECS" rxonly:1
 	stop_bg "$pid" INT 10
 	grep -v '^EAL\|^TELEMETRY\|^SUMMARY' "$TMP/memif.log" | tail -n 12
-	tp_rx=$(awk '/NIC statistics for port 0/ {f=1} f && /RX-packets:/ {print $2; exit}' "$TMP/tp.log")
+	tp_rx=$(testpmd_port_stat "$TMP/tp.log" RX-packets)
 	echo "testpmd 收到 ${tp_rx:-?} 個,我們送回 $(sumval "$TMP/memif.log" p0_tx) 個"
 	mpps=$(awk -v r="$tp_rx" -v s="$SECS" 'BEGIN {if (r > 0) printf "%.3f", r / s / 1e6; else print "-"}')
 	bench_row dpdk demo-memif-rx bypass - - "$mpps" Mpps - - \

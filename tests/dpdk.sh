@@ -8,6 +8,8 @@
 # 每項檢查都移除自己建立的 /var/run/dpdk/<prefix>、命名空間、hugepage 設定與行程。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/dpdk_testpmd.sh
+. "$(dirname "$0")/dpdk_testpmd.sh"
 cd "$T_ROOT" || exit 1
 
 PROG=$T_ROOT/dpdk_packet_processing
@@ -270,35 +272,14 @@ t_memif_testpmd() {
 		--mode macswap --stats-interval 0 --duration 60
 	pid=$BG_PID
 	wait_log 20 "$T_TMP/ours.log" '輪詢' || fail "我們的程式沒有啟動:$(tail -n 3 "$T_TMP/ours.log")"
-	{
-		sleep 1
-		echo "set fwd txonly"
-		echo start
-		sleep 2
-		echo stop
-		echo "set fwd flowgen"
-		echo start
-		sleep 1
-		echo stop
-		echo "set fwd rxonly"
-		echo start
-		sleep 1
-		echo stop
-		echo "show port stats 0"
-		sleep 0.5
-		kill -INT "$pid"
-		sleep 1
-		echo quit
-	} | timeout 60 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --file-prefix="$tp_prefix" \
-		--vdev="net_memif0,role=client,socket=$sock" -- -i --no-mlockall \
-		--total-num-mbufs=16384 >"$T_TMP/tp.log" 2>&1
+	testpmd_memif_peer "$T_TMP/tp.log" "$sock" "$tp_prefix" "$pid" txonly:2 flowgen:1 rxonly:1
 	stop_bg "$pid" INT 10
 	local rc=$?
 	cat "$T_TMP/ours.log" "$T_TMP/tp.log"
 	expect_eq "$rc" 0 "我們的程式結束碼"
 	local tp_rx tp_tx our_rx our_tx our_drop
-	tp_rx=$(awk '/NIC statistics for port 0/ {f=1} f && /RX-packets:/ {print $2; exit}' "$T_TMP/tp.log")
-	tp_tx=$(awk '/NIC statistics for port 0/ {f=1} f && /TX-packets:/ {print $2; exit}' "$T_TMP/tp.log")
+	tp_rx=$(testpmd_port_stat "$T_TMP/tp.log" RX-packets)
+	tp_tx=$(testpmd_port_stat "$T_TMP/tp.log" TX-packets)
 	our_rx=$(sumval "$T_TMP/ours.log" p0_rx)
 	our_tx=$(sumval "$T_TMP/ours.log" p0_tx)
 	our_drop=$(sumval "$T_TMP/ours.log" p0_dropped)
