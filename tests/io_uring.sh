@@ -161,6 +161,28 @@ t_port_in_use() {
 	srv_stop
 }
 
+# 開檔上限用完:伺服器印出清楚的錯誤、繼續服務,連線關掉後恢復接受
+t_emfile_recovers() {
+	need_bin "$1" "$BENCH"
+	need_cmd prlimit
+	SRV_PORT=$(free_port)
+	SRV_LOG=$T_TMP/server.log
+	start_bg "$SRV_LOG" prlimit --nofile=40 "$@" "$SRV_PORT"
+	SRV_PID=$BG_PID
+	wait_for 10 tcp_listening "$SRV_PORT" || fail "伺服器沒有開始監聽:$(head -c 300 "$SRV_LOG")"
+	local fds=() i fd
+	for i in $(seq 60); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
+		fds+=("$fd")
+	done
+	wait_log 10 "$SRV_LOG" '開啟的檔案太多' || fail "fd 用完時沒有印出「開啟的檔案太多」"
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	kill -0 "$SRV_PID" || fail "fd 用完後伺服器結束了"
+	"$BENCH" -p "$SRV_PORT" -c 5 -s 100 -n 20 -t 30 -q || fail "連線關掉後伺服器沒有恢復服務"
+	expect_le "$(grep -c '開啟的檔案太多' "$SRV_LOG")" 20 "錯誤訊息應有節制(每秒最多一行)"
+	srv_stop
+}
+
 # ---- 只對 io_uring_async 的檢查 ----
 URING=$T_ROOT/io_uring_async
 ASAN=$T_ASAN_DIR/io_uring_async
@@ -262,6 +284,8 @@ check option.fixed_zerocopy_legacy t_option_set --fixed-files --zerocopy --legac
 check option.max_queue_depth t_option_set --queue-depth 32768
 check small_pool_enobufs t_small_pool_enobufs
 check bench_partial_message_at_end t_bench_partial_end
+check uring.emfile_recovers t_emfile_recovers "$URING"
+check epoll.emfile_recovers t_emfile_recovers "$EPOLL"
 check max_conns t_max_conns
 
 # ASan + UBSan 版本:同一組正確性檢查
