@@ -85,7 +85,7 @@ skip-report:
 
 # build_rule(name, src, out)
 define build_rule
-$(3): $(2) $(FLAGS_STAMP)
+$(3): $(2) $(FLAGS_STAMP) $(wildcard $(dir $(2))*.h)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(call pkg_cflags,$$(needs_$(1))) -o $$@ $$< $$(LDFLAGS) $$(call pkg_libs,$$(needs_$(1))) $$(extra_libs_$(1))
 endef

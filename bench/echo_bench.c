@@ -34,7 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 64
+#include "bench_util.h"
+
 #define MAX_DEPTH 4096
 #define NBUCKETS (32 + 40 * 32)
 
@@ -81,14 +82,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 /* ---- 訊息內容與大小:由(連線, 序號)決定,雙方不必保存 ---- */
@@ -152,20 +145,6 @@ static double percentile_us(const struct ctx *c, double p)
 }
 
 /* ---- 選項 ---- */
-static unsigned long parse_num(const char *s, const char *name, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "錯誤:%s 必須是 %lu 到 %lu 之間的整數,得到「%s」\n", name, min, max, s);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 static double parse_secs(const char *s, const char *name)
 {
 	char *end;

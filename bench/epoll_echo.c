@@ -30,7 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 64
+#include "bench_util.h"
+
 #define MAX_EVENTS 256
 
 struct config {
@@ -69,20 +70,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static unsigned long parse_num(const char *s, const char *name, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "錯誤:%s 必須是 %lu 到 %lu 之間的整數,得到「%s」\n", name, min, max, s);
-		exit(EXIT_USAGE);
-	}
-	return v;
 }
 
 static void parse_args(int argc, char **argv, struct config *cfg)

@@ -26,17 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define BLOCK_SIZE (1 << 20)
 #define BLOCK_NR 32
 #define FRAME_SIZE 2048
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
 
 static uint64_t received, first_ns, last_ns;
 static volatile sig_atomic_t stop_flag;
