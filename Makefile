@@ -48,7 +48,7 @@ needs_af_xdp_socket          := libxdp libbpf
 needs_dpdk_packet_processing := libdpdk
 needs_rdma_communication     := libibverbs librdmacm
 extra_libs_io_uring_async         :=
-extra_libs_af_xdp_socket          := -lpthread
+extra_libs_af_xdp_socket          :=
 extra_libs_dpdk_packet_processing :=
 extra_libs_rdma_communication     := -lpthread -lm
 

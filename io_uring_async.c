@@ -109,11 +109,10 @@ struct conn {
 	bool flush_listed;
 	struct pending *q; /* 待送佇列(環狀,容量 qcap) */
 	unsigned qhead, qlen, qcap;
-	unsigned sending; /* 目前這個 send 涵蓋佇列前面幾段 */
 	size_t send_len;
 	int zc_res; /* zero-copy:結果 CQE 的值,等通知 CQE 後才處理 */
 	struct iovec iov[SEND_IOV_MAX];
-	struct msghdr msg;
+	struct msghdr msg; /* msg_iov 固定指向 iov,每次只改 msg_iovlen */
 	struct conn *next_flush;
 	struct conn *next_parked;
 };
@@ -723,10 +722,7 @@ static void submit_send(struct ctx *c, struct conn *cn)
 		cn->iov[i].iov_len = p->len;
 		cn->send_len += p->len;
 	}
-	memset(&cn->msg, 0, sizeof(cn->msg));
-	cn->msg.msg_iov = cn->iov;
 	cn->msg.msg_iovlen = n;
-	cn->sending = n;
 
 	sqe = get_sqe(c);
 	if (n == 1) {
@@ -817,10 +813,10 @@ static void maybe_close(struct ctx *c, struct conn *cn)
 	}
 }
 
-/* 開始關閉:abort 為真時丟棄待送資料(重設、錯誤、伺服器結束) */
-static void begin_close(struct ctx *c, struct conn *cn, bool abort)
+/* 開始關閉。正常關閉(半關閉)時待送佇列已經送完;重設、錯誤或伺服器結束時,
+ * 沒送出的資料在 maybe_close 裡歸還緩衝區後丟棄 */
+static void begin_close(struct ctx *c, struct conn *cn)
 {
-	(void)abort; /* 待送佇列在 maybe_close 裡歸還;正常關閉時它已經是空的 */
 	cn->closing = true;
 	if ((cn->recv_armed || cn->send_busy) && !cn->shut) {
 		/* 關閉 socket 不會取消已 arm 的 multishot recv:先 shutdown 讓它結束 */
@@ -858,6 +854,7 @@ static void conn_new(struct ctx *c, int fd)
 	}
 	cn->fd = fd;
 	cn->qcap = 8;
+	cn->msg.msg_iov = cn->iov;
 	/* TCP_NODELAY 設在監聽 socket 上,accept 出來的連線(含 direct descriptor)都繼承 */
 	c->conns[fd] = cn;
 	c->active++;
@@ -878,7 +875,7 @@ static bool queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned le
 		if (!nq) {
 			buf_return(c, bid);
 			c->st.errors++;
-			begin_close(c, cn, true);
+			begin_close(c, cn);
 			return false;
 		}
 		for (unsigned i = 0; i < cn->qlen; i++)
@@ -974,7 +971,7 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 			if (c->st.errors <= 5)
 				fprintf(stderr, "注意:recv 失敗:%s\n", strerror(-res));
 		}
-		begin_close(c, cn, true);
+		begin_close(c, cn);
 		return;
 	}
 
@@ -984,7 +981,7 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 	}
 	if (cn->peer_eof) {
 		if (!cn->qlen && !cn->send_busy && !cn->recv_armed)
-			begin_close(c, cn, false);
+			begin_close(c, cn);
 		return;
 	}
 	if (res == -ENOBUFS && !cn->recv_armed && !cn->throttled)
@@ -1016,7 +1013,7 @@ static void send_done(struct ctx *c, struct conn *cn, int res)
 	if (res < 0) {
 		if (res != -EPIPE && res != -ECONNRESET && res != -ECANCELED)
 			c->st.errors++;
-		begin_close(c, cn, true);
+		begin_close(c, cn);
 		return;
 	}
 	c->st.bytes_out += (unsigned)res;
@@ -1031,7 +1028,7 @@ static void send_done(struct ctx *c, struct conn *cn, int res)
 		submit_send(c, cn); /* 部分送出或有新資料:從斷點繼續,保持順序 */
 	maybe_resume(c, cn);
 	if (cn->peer_eof && !cn->qlen && !cn->send_busy && !cn->recv_armed)
-		begin_close(c, cn, false);
+		begin_close(c, cn);
 }
 
 static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
@@ -1221,7 +1218,7 @@ static void drain(struct ctx *c)
 	}
 	for (unsigned i = 0; i < c->nconn_slots; i++)
 		if (c->conns[i])
-			begin_close(c, c->conns[i], true);
+			begin_close(c, c->conns[i]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((c->active || c->accept_armed) && now_sec(&t0) < 3.0) {
 		before_submit(c);
