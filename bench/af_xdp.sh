@@ -113,7 +113,7 @@ for k in $RECEIVERS; do
 	p=$(mean "${PPS[full.$k]:-}")
 	d=$(mean "${DELIV[full.$k]:-}")
 	ds=$(mean "${DELIV[slow.$k]:-}")
-	r=$(awk -v a="$p" -v b="$base" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }')
+	r=$(ratio "$p" "$base")
 	printf '%-26s %14s %10s %16s %10s\n' "$(name_of "$k")" "$p" "$d" "$ds" "$r"
 	method="64B UDP veth in netns, generator af_xdp txonly CPU1, receiver CPU0, ${N_FULL} frames flat out, delivery ${d}% (100k pps: ${ds}%)"
 	case $k in
@@ -158,7 +158,7 @@ printf '%-28s %8s %8s %8s\n' "核心(同一條 veth)" "$kp50" "$kp99" 1.00x
 bench_row sockets "kernel answers ping (veth)" baseline "$kp50" "$kp99" - - - - "ping -i 0.001 -c $PINGS from peer netns"
 for who in xdp_poll xdp_busy; do
 	read -r p50 p99 <<<"$(lat_mean "$who")"
-	r=$(awk -v a="$p50" -v b="$kp50" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }')
+	r=$(ratio "$p50" "$kp50")
 	label="AF_XDP respond native $([ "$who" = xdp_poll ] && echo poll || echo busy-poll)"
 	printf '%-28s %8s %8s %8s\n' "$label" "$p50" "$p99" "$r"
 	bench_row af_xdp "$label (veth)" bypass "$p50" "$p99" - - - "kernel answers ping (veth)" \

@@ -164,7 +164,7 @@ veth_round() {
 	printf '  %-28s %s / %s Mpps\n' "ours rxonly(net_af_packet)" "${d1:--}" "${d2:--}"
 	k=$(awk -v x="$k1" -v y="$k2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
 	d=$(awk -v x="$d1" -v y="$d2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
-	printf '  比值(我們 ÷ 核心 socket):%s\n' "$(awk -v a="$d" -v b="$k" 'BEGIN {if (a != "" && b > 0) printf "%.2fx", a / b; else print "-"}')"
+	printf '  比值(我們 ÷ 核心 socket):%s\n' "$(ratio "$d" "$k")"
 	bench_row sockets packet-socket-rx-veth baseline - - "${k:--}" Mpps - - \
 		"AF_PACKET + recvmmsg(64 個一批)收 64 B UDP,veth,命名空間,接收端 1 核心,產生器另 1 核心(約 0.5 Mpps 上限),${SECS}s x2 交錯"
 	bench_row dpdk ours-rxonly-af_packet-veth bypass - - "${d:--}" Mpps - packet-socket-rx-veth \
@@ -187,7 +187,7 @@ declare -A base_done
 while IFS=$'\t' read -r mem name base a1 a2 b1 b2; do
 	a=$(awk -v x="$a1" -v y="$a2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
 	b=$(awk -v x="$b1" -v y="$b2" 'BEGIN {if (x != "" && y != "") printf "%.3f", (x + y) / 2}')
-	r=$(awk -v a="$a" -v b="$b" 'BEGIN {if (a != "" && b > 0) printf "%.2fx", a / b; else print "-"}')
+	r=$(ratio "$a" "$b")
 	printf '  %-28s %10s %-24s %10s %7s\n' "$name" "${a:--}" "$base" "${b:--}" "$r"
 	if [ "$mem" = huge ]; then m="hugepages -m 512"; else m="--no-huge -m 1024"; fi
 	cpu_a=$(awk -v a="$a" 'BEGIN {if (a > 0) printf "%.1f", 1000 / a; else print "-"}')

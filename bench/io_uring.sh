@@ -85,7 +85,6 @@ avg2() { # 兩行 "a b c d" -> 平均
 	awk '{ for (i = 1; i <= 4; i++) { if ($i == "-") bad[i] = 1; s[i] += $i } }
 	END { for (i = 1; i <= 4; i++) printf "%s%s", (bad[i] ? "-" : sprintf("%.2f", s[i] / NR)), (i < 4 ? " " : "\n") }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }'; }
 
 machine="$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo),$NCPU vCPU,Linux $(uname -r)"
 echo "io_uring vs epoll:每次量測 $SECS 秒,伺服器 CPU $SRV_CPU、用戶端 CPU $CLI_CPU,順序 A B B A"

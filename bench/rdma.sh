@@ -128,9 +128,6 @@ avg() {
 		$(f + 2) ~ /^[0-9.]+$/ { s += $(f + 2); n++ }
 		END { if (n) printf "%.2f", s / n; else printf "-" }'
 }
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2fx", a / b; else printf "-" }'
-}
 
 if ! grep -aq KBS_BENCH_DONE "$OUT" 2>/dev/null; then
 	bench_skip "VM 裡的量測沒有完成(見 tests/logs/rdma.bench.out)"

@@ -16,6 +16,11 @@ CHECK=$T_ROOT/tests/tools/echo_check
 # srv_start 程式 [選項…]:在空閒的埠啟動伺服器,等它開始監聽
 srv_start() {
 	need_bin "$1" "$BENCH" "$CHECK"
+	srv_launch "$@"
+}
+
+# srv_launch 指令…:同上但不檢查程式(指令可以是 prlimit 之類的外層程式)
+srv_launch() {
 	SRV_PORT=$(free_port)
 	SRV_LOG=$T_TMP/server.log
 	start_bg "$SRV_LOG" "$@" "$SRV_PORT"
@@ -165,11 +170,7 @@ t_port_in_use() {
 t_emfile_recovers() {
 	need_bin "$1" "$BENCH"
 	need_cmd prlimit
-	SRV_PORT=$(free_port)
-	SRV_LOG=$T_TMP/server.log
-	start_bg "$SRV_LOG" prlimit --nofile=40 "$@" "$SRV_PORT"
-	SRV_PID=$BG_PID
-	wait_for 10 tcp_listening "$SRV_PORT" || fail "伺服器沒有開始監聽:$(head -c 300 "$SRV_LOG")"
+	srv_launch prlimit --nofile=40 "$@"
 	local fds=() i fd
 	for i in $(seq 60); do
 		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break

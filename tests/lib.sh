@@ -85,8 +85,6 @@ check() {
 	(
 		_T_CLEANUPS=()
 		_T_REASON=$reason_file
-		export T_CHECK=$name
-		export T_LOG=$log
 		T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kbs.$T_SUITE.XXXXXX")
 		on_exit "rm -rf '$T_TMP'"
 		trap _t_run_cleanups EXIT
@@ -108,19 +106,6 @@ check() {
 		;;
 	esac
 	return 0
-}
-
-# 整個套件都無法執行時:把每項檢查都記為略過(名稱清單由呼叫者提供)
-skip_all() { # 原因 名稱…
-	local reason=$1 n
-	shift
-	for n in "$@"; do
-		# shellcheck disable=SC2053 # T_ONLY 是 shell 樣式
-		if [ -n "${T_ONLY:-}" ] && [[ $n != $T_ONLY ]]; then
-			continue
-		fi
-		_t_record skip "$n" "$reason"
-	done
 }
 
 # ---- 前提條件(在檢查函式內呼叫;不滿足則略過) ---------------------------------------
@@ -287,6 +272,14 @@ as_user() {
 	else
 		"$@"
 	fi
+}
+
+# ratio 甲 乙:甲 ÷ 乙,印成 1.23x;任一邊不是數字或乙為 0 時印 "-"
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		num = "^[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$"
+		if (a ~ num && b ~ num && b + 0 > 0) printf "%.2fx\n", a / b; else print "-"
+	}'
 }
 
 # kv 檔案 鍵:從「key=value …」格式的行(例如 SUMMARY 行)取出最後一次出現的值
