@@ -247,17 +247,40 @@ build_asan() {
 }
 
 # ---- 效能結果 ------------------------------------------------------------------------
-# bench_row 欄位…:效能腳本把一列結果寫到 results/raw/<套件>.tsv,由 scripts/comparison.sh 彙整。
-# 欄位(以 tab 分隔):
-#   tech 技術(sockets|io_uring|af_xdp|dpdk|rdma)  name 列名  role(baseline|bypass)
-#   p50_us  p99_us  throughput  unit(req/s|pps|Mpps|Gb/s|MB/s|msg/s)
-#   cpu_ns  每個請求/封包的 CPU 時間(ns)  baseline 對照列名  method 量測方式
-# 未量到的欄位寫 "-"。
+# bench_row 欄位…:效能腳本把「一次量測」寫成一列到 results/raw/<套件>.tsv,
+# 由 scripts/comparison.sh 彙整:同一 tech + name 的多列是同一項目的多次量測,
+# 比較表印出中位數與 min–max(每項至少 5 次交錯量測;make demo 的短版可以較少,會標出)。
+# 欄位(以 tab 分隔,未量到的寫 "-"):
+#   1 tech      技術(sockets|io_uring|af_xdp|dpdk|rdma)
+#   2 name      項目名稱(繁體中文或技術名詞;同一項目每次量測都用同一個名稱)
+#   3 role      baseline(核心路徑的對照)| bypass(旁路技術)| peer(同技術的參考工具,如 testpmd、perftest)
+#   4 p50_us    5 p99_us   延遲(µs)
+#   6 throughput 7 unit    吞吐量與單位(req/s|pps|Mpps|MB/s|Gb/s|msg/s)
+#   8 cpu_ns    每個請求/封包/操作的 CPU 時間(ns);RDMA 單邊操作填被動端(伺服器)的 CPU
+#   9 baseline  對照列的 name(ratio 以它計算;對 peer 的列畫在另一個面板)
+#   10 method   量測方式(一句話)
+#   11 glance   這一列提供總覽表的哪幾格:lat、thr、cpu 的逗號清單,或 "-"
+#   12 evidence 佐證,空白分隔的 key=數字(例如 delivery_pct=99.8 redirected=200000),或 "-"
 T_RAWDIR=${T_RAWDIR:-$T_ROOT/results/raw}
 bench_row() {
 	mkdir -p "$T_RAWDIR"
 	local IFS=$'\t'
 	echo "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
+}
+# bench_interleave 次數 函式A 函式B [函式…]:交錯執行量測。
+# 第 1、3、5… 輪依 A B C 的順序,第 2、4… 輪反過來(C B A),抵銷機器負載的漂移。
+# 每個函式以輪次(1 起算)為參數呼叫,自己以 bench_row 寫下這一次的結果。
+bench_interleave() {
+	local rounds=$1 r i
+	shift
+	local fns=("$@")
+	for ((r = 1; r <= rounds; r++)); do
+		if ((r % 2)); then
+			for ((i = 0; i < ${#fns[@]}; i++)); do "${fns[i]}" "$r"; done
+		else
+			for ((i = ${#fns[@]} - 1; i >= 0; i--)); do "${fns[i]}" "$r"; done
+		fi
+	done
 }
 # bench_skip 原因:整個技術無法量測
 bench_skip() {
