@@ -48,9 +48,20 @@ needs_af_xdp_socket          := libxdp libbpf
 needs_dpdk_packet_processing := libdpdk
 needs_rdma_communication     := libibverbs librdmacm
 extra_libs_io_uring_async         :=
-extra_libs_af_xdp_socket          :=
+extra_libs_af_xdp_socket          := -lpthread
 extra_libs_dpdk_packet_processing :=
 extra_libs_rdma_communication     := -lpthread -lm
+
+# 需要的指令(不是 pkg-config 套件):AF_XDP 的 XDP 程式(核心半部)以 clang 編譯成 BPF
+CLANG ?= clang
+needs_cmd_af_xdp_socket := $(CLANG)
+missing_cmds = $(strip $(foreach c,$(1),$(if $(shell command -v $(c) 2>/dev/null),,$(c))))
+
+# af_xdp_socket.c 的核心半部(#ifdef __bpf__)編成 BPF 物件檔,再以 .incbin 嵌進執行檔。
+# Debian 的 asm/types.h 在多架構目錄,-target bpf 時要自己加 -I。
+BPF_CFLAGS := -O2 -g -target bpf -Wall -Werror -I/usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+extra_deps_af_xdp_socket   := $(O)/af_xdp_socket.bpf.o
+extra_cflags_af_xdp_socket := -DXDP_OBJ_PATH='"$(abspath $(O))/af_xdp_socket.bpf.o"'
 
 # 輔助工具(bench/*.c、tests/tools/*.c):預設只需 libc。
 # 需要函式庫的工具在 mk/*.mk 裡設定 needs_<名稱> 與 extra_libs_<名稱>。
@@ -61,7 +72,7 @@ TOOLS     := $(TOOL_SRCS:.c=)
 -include $(sort $(wildcard mk/*.mk))
 
 # skip_reason(name, src): 空字串表示可以建置
-skip_reason = $(if $(wildcard $(2)),$(if $(call missing_pkgs,$(needs_$(1))),缺少函式庫:請安裝 $(call missing_pkgs,$(needs_$(1)))(sudo make install-deps)),原始檔 $(2) 尚不存在)
+skip_reason = $(if $(wildcard $(2)),$(if $(call missing_pkgs,$(needs_$(1))),缺少函式庫:請安裝 $(call missing_pkgs,$(needs_$(1)))(sudo make install-deps),$(if $(call missing_cmds,$(needs_cmd_$(1))),缺少 $(call missing_cmds,$(needs_cmd_$(1)))(編譯 XDP 程式用;sudo make install-deps))),原始檔 $(2) 尚不存在)
 
 BUILDABLE_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(call skip_reason,$(p),$(p).c),,$(p)))
 BUILDABLE_TOOLS    := $(foreach t,$(TOOLS),$(if $(call skip_reason,$(notdir $(t)),$(t).c),,$(t)))
@@ -85,10 +96,14 @@ skip-report:
 
 # build_rule(name, src, out)
 define build_rule
-$(3): $(2) $(FLAGS_STAMP) $(wildcard $(dir $(2))*.h)
+$(3): $(2) $(FLAGS_STAMP) $(wildcard $(dir $(2))*.h) $(extra_deps_$(1))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS) $$(call pkg_cflags,$$(needs_$(1))) -o $$@ $$< $$(LDFLAGS) $$(call pkg_libs,$$(needs_$(1))) $$(extra_libs_$(1))
+	$$(CC) $$(CFLAGS) $$(extra_cflags_$(1)) $$(call pkg_cflags,$$(needs_$(1))) -o $$@ $$< $$(LDFLAGS) $$(call pkg_libs,$$(needs_$(1))) $$(extra_libs_$(1))
 endef
+
+$(O)/%.bpf.o: %.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 $(foreach p,$(BUILDABLE_PROGRAMS),$(eval $(call build_rule,$(p),$(p).c,$(O)/$(p))))
 $(foreach t,$(BUILDABLE_TOOLS),$(eval $(call build_rule,$(notdir $(t)),$(t).c,$(O)/$(t))))
 
@@ -124,5 +139,5 @@ demo:
 	@bash scripts/demo.sh
 
 clean:
-	rm -f $(PROGRAMS) $(TOOLS) .build-flags
+	rm -f $(PROGRAMS) $(TOOLS) .build-flags *.bpf.o
 	rm -rf build results/*.md results/*.png results/*.json results/raw tests/logs

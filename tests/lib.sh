@@ -219,8 +219,8 @@ free_port() {
 }
 
 # ---- 網路命名空間 ------------------------------------------------------------------
-# netns_pair NS_A NS_B IF_A IF_B ADDR_A/24 ADDR_B/24
-# 建立兩個命名空間,以單一佇列的 veth 相連,並登記刪除。
+# netns_pair NS_A NS_B IF_A IF_B ADDR_A/24 ADDR_B/24 [佇列數]
+# 建立兩個命名空間,以 veth 相連(預設單一佇列),並登記刪除。
 # 命名空間名稱自動加上 kbs- 前綴與 PID,避免與他人衝突;實際名稱放在 $NS_A/$NS_B。
 netns_pair() {
 	NS_A="kbs-$1-$$"
@@ -229,8 +229,9 @@ netns_pair() {
 	on_exit "ip netns del '$NS_A'"
 	ip netns add "$NS_B" || fail "無法建立命名空間 $NS_B"
 	on_exit "ip netns del '$NS_B'"
-	ip link add "$3" numtxqueues 1 numrxqueues 1 netns "$NS_A" type veth \
-		peer name "$4" numtxqueues 1 numrxqueues 1 netns "$NS_B" ||
+	local nq=${7:-1}
+	ip link add "$3" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_A" type veth \
+		peer name "$4" numtxqueues "$nq" numrxqueues "$nq" netns "$NS_B" ||
 		fail "無法建立 veth $3/$4"
 	ip -n "$NS_A" link set lo up
 	ip -n "$NS_B" link set lo up
@@ -241,9 +242,11 @@ netns_pair() {
 }
 
 # ---- 建置 ----------------------------------------------------------------------
-# build_asan:以 SANITIZE=1 建置到 build/asan(不覆蓋一般版本)
+# build_asan [程式…]:以 SANITIZE=1 建置到 build/asan(不覆蓋一般版本);預設全部
 build_asan() {
-	make -s -C "$T_ROOT" O=build/asan SANITIZE=1 all >"$T_LOGDIR/build-asan.log" 2>&1
+	local targets=(all)
+	[ $# -eq 0 ] || targets=("${@/#/build/asan/}")
+	make -s -C "$T_ROOT" O=build/asan SANITIZE=1 "${targets[@]}" >"$T_LOGDIR/build-asan.log" 2>&1
 }
 
 # ---- 效能結果 ------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 /*
  * tests/tools/xdp_peer.c — AF_XDP 測試的對端:以 AF_PACKET 在 veth 上收送原始 frame
  *
- *   xdp_peer send   介面 N PPS            送出 N 個 UDP frame(目的埠 9001),每秒 PPS 個
+ *   xdp_peer send   介面 N PPS [目的MAC [流數]]
+ *                                         送出 N 個 UDP frame(目的 198.18.0.1 埠 9),每秒 PPS 個(0 = 全速);
+ *                                         流數 > 1 時來源埠輪流用 9000..9000+流數-1(多佇列 veth 依流分散)
  *   xdp_peer count  介面 秒數 UDP埠        計算收到的、目的埠相符的 UDP frame 數
  *   xdp_peer l2fwd  介面 N                送 N 個 frame,檢查回來的 frame MAC 已交換
  *   xdp_peer corpus 介面 目的MAC 目的IP    送出 >= 30 種格式錯誤的 frame 與 6 個合法請求,
@@ -123,7 +125,7 @@ static ssize_t recv_in(uint8_t *buf, size_t cap, int timeout_ms)
 }
 
 /* 乙太網路 + IPv4 + UDP,payload 前 4 位元組是序號 */
-static size_t build_udp(uint8_t *f, const uint8_t dst[6], uint32_t seq, size_t size)
+static size_t build_udp(uint8_t *f, const uint8_t dst[6], uint32_t seq, uint16_t sport, size_t size)
 {
 	memset(f, 0, size);
 	memcpy(f, dst, 6);
@@ -138,16 +140,16 @@ static size_t build_udp(uint8_t *f, const uint8_t dst[6], uint32_t seq, size_t s
 	inet_pton(AF_INET, "198.18.0.1", ip + 16);
 	wr16(ip + 10, csum(ip, 20, 0));
 	uint8_t *udp = ip + 20;
-	wr16(udp, 9000);
-	wr16(udp + 2, 9001);
+	wr16(udp, sport);
+	wr16(udp + 2, 9); /* discard 埠:af_xdp_socket rxdrop / l2fwd 預設拿走的埠 */
 	wr16(udp + 4, (uint16_t)(size - 34));
 	memcpy(udp + 8, &seq, 4);
 	return size;
 }
 
-static int do_send(unsigned long n, unsigned long pps)
+static int do_send(unsigned long n, unsigned long pps, const uint8_t dst[6], unsigned flows)
 {
-	uint8_t f[128], bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t f[128];
 	uint64_t t0 = now_ns();
 
 	for (unsigned long i = 0; i < n; i++) {
@@ -156,7 +158,7 @@ static int do_send(unsigned long n, unsigned long pps)
 			while (now_ns() < due)
 				;
 		}
-		xmit(f, build_udp(f, bcast, (uint32_t)i, 64));
+		xmit(f, build_udp(f, dst, (uint32_t)i, (uint16_t)(9000 + i % flows), 64));
 	}
 	printf("sent=%lu\n", n);
 	return 0;
@@ -187,7 +189,7 @@ static int do_l2fwd(unsigned long n)
 	unsigned long back = 0, bad = 0;
 
 	for (unsigned long i = 0; i < n; i++) {
-		xmit(f, build_udp(f, fake, (uint32_t)i, 64));
+		xmit(f, build_udp(f, fake, (uint32_t)i, 9000, 64));
 		if (i % 64 == 63)
 			usleep(1000);
 	}
@@ -410,8 +412,20 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	open_if(argv[2]);
-	if (!strcmp(argv[1], "send") && argc == 5)
-		return do_send(strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10));
+	if (!strcmp(argv[1], "send") && argc >= 5 && argc <= 7) {
+		uint8_t dst[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+		unsigned flows = argc == 7 ? (unsigned)strtoul(argv[6], NULL, 10) : 1;
+		if (argc >= 6 && sscanf(argv[5], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &dst[0], &dst[1], &dst[2], &dst[3],
+					&dst[4], &dst[5]) != 6) {
+			fprintf(stderr, "錯誤:目的 MAC「%s」格式錯誤\n", argv[5]);
+			return 64;
+		}
+		if (flows < 1 || flows > 50000) {
+			fprintf(stderr, "錯誤:流數必須是 1..50000\n");
+			return 64;
+		}
+		return do_send(strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10), dst, flows);
+	}
 	if (!strcmp(argv[1], "count") && argc == 5)
 		return do_count(strtod(argv[3], NULL), (unsigned)strtoul(argv[4], NULL, 10));
 	if (!strcmp(argv[1], "l2fwd") && argc == 4)
