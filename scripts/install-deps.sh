@@ -9,6 +9,7 @@ DEB_PKGS=(
 	dpdk dpdk-dev ibverbs-providers ibverbs-utils rdmacm-utils perftest
 	qemu-system-x86 busybox-static cpio iproute2 ethtool iputils-ping netcat-openbsd
 	shellcheck redis-tools gnuplot-nox procps kmod binutils
+	clang llvm fonts-noto-cjk fontconfig
 )
 RPM_PKGS=(
 	gcc make pkgconf-pkg-config
@@ -16,15 +17,18 @@ RPM_PKGS=(
 	libibverbs-utils librdmacm-utils perftest
 	qemu-system-x86 busybox cpio iproute ethtool iputils nmap-ncat
 	ShellCheck redis gnuplot procps-ng kmod binutils
+	clang llvm google-noto-sans-cjk-ttc-fonts fontconfig
 )
 # 用來判斷「是否已齊全」的指令與 pkg-config 套件
-NEED_CMDS=(cc make pkg-config dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark objcopy)
+NEED_CMDS=(cc make pkg-config clang dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark objcopy)
 NEED_PC=(liburing libxdp libbpf libibverbs librdmacm libdpdk)
 
 missing() {
 	local c
 	for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done
 	for c in "${NEED_PC[@]}"; do pkg-config --exists "$c" 2>/dev/null || echo "$c"; done
+	# 比較圖的中文字型(沒有時圖會被略過並說明原因)
+	fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || echo "fonts-noto-cjk"
 }
 
 if [ "${1:-}" = --check ]; then
