@@ -2,38 +2,50 @@
 # bench/af_xdp.sh — AF_XDP 收包與回應延遲 vs 傳統 socket(sudo ./run_tests.sh -p af_xdp)
 #
 # 拓撲:命名空間 A(va,接收端,CPU 0)── veth ── 命名空間 B(vb,產生器,CPU 1)
-# 產生器:af_xdp_socket -m txonly(AF_XDP TX),64 B UDP frame,送固定數量。
-# 接收端(交錯順序 A B C D D C B A):
-#   AF_XDP rxdrop native、AF_XDP rxdrop SKB、TPACKET_V3(bench/pkt_rx)、recvmmsg UDP socket
-# pps = 收到的數量 ÷ 產生器實際送出所花的時間;送達率 = 收到 ÷ 送出。
-# 兩種速率:全速(飽和)與 100k pps(低於飽和,應 100% 送達)。
-# 延遲:ping -i 0.001 -c N 的 p50/p99,分別由 AF_XDP respond(poll、busy-poll)與核心回答。
+# 產生器:bench/xdp_livegen,在核心裡以 XDP live frames 重複送同一個真的 64 B UDP frame(到 198.18.0.1:9)。
+#   frame 以 xdp_frame 的形式進到 va(沒有 skb),就像真實網卡的驅動程式收到封包:
+#   AF_XDP native 直接在 frame 上執行 XDP 程式,核心路徑(TPACKET、UDP socket)要先建 skb。
+#   在 veth 上,接收端的核心工作(XDP 程式、複製進 UMEM,或建 skb、協定堆疊)在送出端的 CPU 1
+#   以 softirq 執行,所以量到的速率 = CPU 1 每秒能「產生 + 核心收下」幾個封包。
+# 接收端(每一輪交錯順序,共 BENCH_ROUNDS 輪,預設 5):
+#   AF_XDP rxdrop native、AF_XDP rxdrop SKB(都是預設設定:poll() 等待、預設 frame 數)、
+#   TPACKET_V3(bench/pkt_rx,32 MiB 的 block ring)、recvmmsg UDP socket(一次 64 個)
+# 每次量測:
+#   pps      = 接收端收到的數量 ÷ 產生器送出所花的時間;送達率 = 收到 ÷ 送出
+#   CPU/封包 = (產生器行程 + 接收行程 + ksoftirqd 的 CPU 時間)÷ 收到的數量。
+#              產生器行程的 CPU 包含在它裡面執行的 softirq(核心的收包工作),所以這是
+#              「收一個封包」整條路徑的 CPU;不受機器上其他行程影響。
+# 延遲:ping -i 0.001 -c N 的 p50/p99,分別由核心、AF_XDP respond(預設 poll)、AF_XDP respond -B 回答。
+# 閒置 CPU:AF_XDP respond 沒有流量時 3 秒內用掉的 CPU(目標 < 10%)。
+# 每一列寫 BENCH_ROUNDS 次 bench_row(一次量測一列),比較表取中位數與 min–max。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
 cd "$T_ROOT" || exit 1
 
 XDP=$T_ROOT/af_xdp_socket
 RX=$T_ROOT/bench/pkt_rx
-SHORT=${DEMO_SHORT:-}
-N_FULL=${AFXDP_FRAMES:-2000000}
-N_SLOW=200000
+GEN=$T_ROOT/bench/xdp_livegen
+N=${AFXDP_FRAMES:-2000000}
+ROUNDS=${BENCH_ROUNDS:-5}
 PINGS=1000
-if [ -n "$SHORT" ]; then
-	N_FULL=300000
-	N_SLOW=50000
+RECEIVERS=${RECEIVERS:-"xdp_native xdp_skb tpacket3 udp"}
+RESPONDERS=${RESPONDERS:-"kernel xdp_poll xdp_busy"}
+if [ -n "${DEMO_SHORT:-}" ]; then
+	N=500000
+	ROUNDS=${BENCH_ROUNDS:-1}
 	PINGS=300
 fi
-RECEIVERS=${RECEIVERS:-"xdp_native tpacket3 udp xdp_skb"}
+HZ=$(getconf CLK_TCK)
 
 is_root || {
 	echo "略過  af_xdp 效能比較:需要 root(sudo ./run_tests.sh -p af_xdp)"
 	bench_skip "需要 root"
 	exit 0
 }
-for b in "$XDP" "$RX"; do
+for b in "$XDP" "$RX" "$GEN"; do
 	[ -x "$b" ] || {
 		echo "略過  af_xdp 效能比較:$(basename "$b") 未建置"
-		bench_skip "$(basename "$b") 未建置(缺 libxdp-dev / libbpf-dev?)"
+		bench_skip "$(basename "$b") 未建置(缺 libxdp-dev / libbpf-dev / clang?)"
 		exit 0
 	}
 done
@@ -42,21 +54,41 @@ netns_pair xa xb va vb 198.18.0.1/24 198.18.0.2/24
 for ns in "$NS_A" "$NS_B"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 done
-# 核心收包路徑:AF_XDP TX 送進 veth 的 frame 需要 GRO 才會被收下(見 PLATFORM.md)
+# 另一端 XDP 送進 veth 的 frame:va 沒有 native XDP 時要 GRO(NAPI)才會被收下(見 PLATFORM.md)
 ip netns exec "$NS_A" ethtool -K va gro on >/dev/null 2>&1 || true
 VA_MAC=$(ip -n "$NS_A" -br link show va | awk '{print $3}')
 TMPD=$(mktemp -d)
 on_exit "rm -rf '$TMPD'"
 
-# run_rx 接收端 數量 速率 -> 印出 "pps 送達率%"
-run_rx() {
-	local kind=$1 n=$2 rate=$3 rlog=$TMPD/rx.log glog=$TMPD/gen.log rpid
-	# 接收端先開著,產生器送完後再以 SIGTERM 結束它(兩者都會印出結果)
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+softirqd_ticks() {
+	local p t=0
+	for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do t=$((t + $(proc_ticks "$p"))); done
+	echo "$t"
+}
+
+label_of() {
+	case $1 in
+	xdp_native) echo "AF_XDP rxdrop native (veth)" ;;
+	xdp_skb) echo "AF_XDP rxdrop SKB (veth)" ;;
+	tpacket3) echo "TPACKET_V3 rx (veth)" ;;
+	udp) echo "recvmmsg UDP socket rx (veth)" ;;
+	kernel) echo "核心回答 ping (veth)" ;;
+	xdp_poll) echo "AF_XDP respond poll (veth)" ;;
+	xdp_busy) echo "AF_XDP respond busy-poll (veth)" ;;
+	esac
+}
+
+RX_METHOD="64 B UDP 送到 9 埠,veth、命名空間,產生器 XDP live frames(CPU 1)全速送 $N 個,接收端 CPU 0;CPU/封包 = (產生器 + 接收端 + ksoftirqd)CPU ÷ 收到數"
+
+# 一次收包量測
+rx_run() { # 接收端 輪次
+	local kind=$1 rlog=$TMPD/rx.log glog=$TMPD/gen.log rpid s0 s1
 	case $kind in
-	xdp_native) ip netns exec "$NS_A" taskset -c 0 "$XDP" -q -N -m rxdrop --duration 120 va 0 >"$rlog" 2>&1 & ;;
-	xdp_skb) ip netns exec "$NS_A" taskset -c 0 "$XDP" -q -S -m rxdrop --duration 120 va 0 >"$rlog" 2>&1 & ;;
-	tpacket3) ip netns exec "$NS_A" "$RX" tpacket3 va 120 0 >"$rlog" 2>&1 & ;;
-	udp) ip netns exec "$NS_A" "$RX" recvmmsg 9001 120 0 >"$rlog" 2>&1 & ;;
+	xdp_native) ip netns exec "$NS_A" "$XDP" -q -N -m rxdrop --cpu 0 va 0 >"$rlog" 2>&1 & ;;
+	xdp_skb) ip netns exec "$NS_A" "$XDP" -q -S -m rxdrop --cpu 0 va 0 >"$rlog" 2>&1 & ;;
+	tpacket3) ip netns exec "$NS_A" "$RX" tpacket3 va 300 0 >"$rlog" 2>&1 & ;;
+	udp) ip netns exec "$NS_A" "$RX" recvmmsg 9 300 0 >"$rlog" 2>&1 & ;;
 	esac
 	rpid=$!
 	if [[ $kind == xdp_* ]]; then
@@ -64,104 +96,98 @@ run_rx() {
 	else
 		sleep 0.3
 	fi
-	ip netns exec "$NS_B" taskset -c 1 "$XDP" -q -S -m txonly --dst-ip 198.18.0.1 --dst-mac "$VA_MAC" \
-		--count "$n" --rate "$rate" vb 0 >"$glog" 2>&1
-	sleep 0.3
-	kill -TERM "$rpid" 2>/dev/null
+	s0=$(softirqd_ticks)
+	ip netns exec "$NS_B" taskset -c 1 "$GEN" vb "$VA_MAC" 198.18.0.1 "$N" >"$glog" 2>&1
+	sleep 0.2
+	s1=$(softirqd_ticks)
+	kill -INT "$rpid" 2>/dev/null
 	wait "$rpid"
-	local got sent el
+	local got sent el ev=-
 	if [[ $kind == xdp_* ]]; then got=$(kv "$rlog" rx); else got=$(kv "$rlog" received); fi
-	sent=$(kv "$glog" tx)
+	sent=$(kv "$glog" sent)
 	el=$(kv "$glog" elapsed_s)
-	if [ -z "$got" ] || [ -z "$sent" ] || [ "${sent:-0}" = 0 ]; then
-		echo "- -"
+	if [ -z "$got" ] || [ "${got:-0}" = 0 ] || [ -z "$sent" ] || [ "${sent:-0}" = 0 ]; then
+		echo "  注意:$kind 第 $2 輪沒有結果:$(grep -m1 錯誤 "$rlog" "$glog")" >&2
 		return
 	fi
-	awk -v g="$got" -v s="$sent" -v e="$el" 'BEGIN { printf "%.0f %.1f\n", g / e, 100 * g / s }'
-}
-
-declare -A PPS DELIV
-measure() { # 速率標籤 數量 速率
-	local label=$1 n=$2 rate=$3 order=() k out
-	read -r -a order <<<"$RECEIVERS"
-	local rev=()
-	for ((k = ${#order[@]} - 1; k >= 0; k--)); do rev+=("${order[k]}"); done
-	for k in "${order[@]}" "${rev[@]}"; do
-		out=$(run_rx "$k" "$n" "$rate")
-		echo "  $label $k:$out pps / 送達率 %" >&2
-		PPS[$label.$k]="${PPS[$label.$k]:-} ${out% *}"
-		DELIV[$label.$k]="${DELIV[$label.$k]:-} ${out#* }"
-	done
-}
-mean() { awk '{ n = 0; s = 0; for (i = 1; i <= NF; i++) if ($i != "-") { s += $i; n++ } print (n ? s / n : "-") }' <<<"$1"; }
-
-echo "AF_XDP 收包比較:64 B UDP,產生器 AF_XDP TX(CPU 1),接收端 CPU 0,順序 A B C D D C B A"
-measure full "$N_FULL" 0
-measure slow "$N_SLOW" 100000
-
-name_of() {
-	case $1 in
-	xdp_native) echo "AF_XDP rxdrop native" ;;
-	xdp_skb) echo "AF_XDP rxdrop SKB" ;;
-	tpacket3) echo "TPACKET_V3 rx" ;;
-	udp) echo "recvmmsg UDP socket rx" ;;
+	local pps deliv cpu
+	read -r pps deliv cpu < <(awk -v g="$got" -v s="$sent" -v e="$el" -v gc="$(kv "$glog" cpu_s)" \
+		-v rc="$(kv "$rlog" cpu_s)" -v st=$((s1 - s0)) -v hz="$HZ" \
+		'BEGIN { printf "%.0f %.2f %.0f\n", g / e, 100 * g / s, (gc + rc + st / hz) * 1e9 / g }')
+	ev="delivery_pct=$deliv sent=$sent received=$got"
+	[[ $kind == xdp_* ]] && ev="$ev redirected=$(kv "$rlog" xdp_redirected) passed=$(kv "$rlog" xdp_passed) rx_dropped=$(kv "$rlog" rx_dropped)"
+	printf '  第 %s 輪 %-32s %10s pps  送達 %6s%%  %6s ns/封包\n' "$2" "$(label_of "$kind")" "$pps" "$deliv" "$cpu"
+	case $kind in
+	tpacket3) bench_row sockets "$(label_of "$kind")" baseline - - "$pps" pps "$cpu" - "$RX_METHOD" thr,cpu "$ev" ;;
+	udp) bench_row sockets "$(label_of "$kind")" baseline - - "$pps" pps "$cpu" - "$RX_METHOD" - "$ev" ;;
+	xdp_native) bench_row af_xdp "$(label_of "$kind")" bypass - - "$pps" pps "$cpu" "$(label_of tpacket3)" "$RX_METHOD" thr,cpu "$ev" ;;
+	*) bench_row af_xdp "$(label_of "$kind")" bypass - - "$pps" pps "$cpu" "$(label_of tpacket3)" "$RX_METHOD" - "$ev" ;;
 	esac
 }
-printf '\n%-26s %14s %10s %16s %10s\n' 接收端 全速pps 送達率% "100k pps 送達率%" 對TPACKET比
-base=$(mean "${PPS[full.tpacket3]:-}")
-for k in $RECEIVERS; do
-	p=$(mean "${PPS[full.$k]:-}")
-	d=$(mean "${DELIV[full.$k]:-}")
-	ds=$(mean "${DELIV[slow.$k]:-}")
-	r=$(ratio "$p" "$base")
-	printf '%-26s %14s %10s %16s %10s\n' "$(name_of "$k")" "$p" "$d" "$ds" "$r"
-	method="64B UDP veth in netns, generator af_xdp txonly CPU1, receiver CPU0, ${N_FULL} frames flat out, delivery ${d}% (100k pps: ${ds}%)"
-	case $k in
-	tpacket3 | udp) bench_row sockets "$(name_of "$k") (veth)" baseline - - "$p" pps - - "$method" ;;
-	*) bench_row af_xdp "$(name_of "$k") (veth)" bypass - - "$p" pps - "TPACKET_V3 rx (veth)" "$method" ;;
-	esac
-done
 
-# ---- 回應延遲:ping 由 AF_XDP 回答 vs 由核心回答 ----
-ping_stats() { # -> "p50 p99"(µs)
-	ip -n "$NS_B" neigh flush all
+# ping 的 p50 / p99(µs)
+ping_stats() {
+	ip -n "$NS_B" neigh flush dev vb 2>/dev/null
 	ip netns exec "$NS_B" ping -i 0.001 -c "$PINGS" -W 1 198.18.0.1 2>/dev/null |
 		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
-		awk '{ v[NR] = $1 } END { if (!NR) { print "- -"; exit } printf "%.1f %.1f\n", v[int(NR * 0.5) + 1] * 1000, v[int(NR * 0.99) + 1] * 1000 }'
+		awk '{ v[NR] = $1 } END { if (NR < 10) { print "- -"; exit } printf "%.1f %.1f\n", v[int(NR * 0.5) + 1] * 1000, v[int(NR * 0.99) + 1] * 1000 }'
 }
+
+LAT_METHOD="ping -i 0.001 -c $PINGS 從對端命名空間,回答者在 CPU 0"
+
+# 一次延遲量測
+lat_run() { # 回答者 輪次
+	local who=$1 p50 p99 ev=- rlog=$TMPD/resp.log rp=
+	case $who in
+	xdp_poll | xdp_busy)
+		local flag=
+		[ "$who" = xdp_busy ] && flag=-B
+		ip netns exec "$NS_A" "$XDP" -q -N ${flag:+"$flag"} --cpu 0 va 0 >"$rlog" 2>&1 &
+		rp=$!
+		wait_log 10 "$rlog" '實際生效' || true
+		;;
+	esac
+	local idle=
+	if [ "$who" = xdp_poll ]; then
+		local t0
+		t0=$(proc_ticks "$rp")
+		sleep 3
+		idle=$(awk -v t=$(($(proc_ticks "$rp") - t0)) -v hz="$HZ" 'BEGIN { printf "%.1f", 100 * t / hz / 3 }')
+	fi
+	read -r p50 p99 <<<"$(ping_stats)"
+	if [ -n "$rp" ]; then
+		kill -INT "$rp" 2>/dev/null
+		wait "$rp"
+		ev="icmp_reply=$(kv "$rlog" icmp_reply) redirected=$(kv "$rlog" xdp_redirected) passed=$(kv "$rlog" xdp_passed)"
+		[ -n "$idle" ] && ev="$ev idle_cpu_pct=$idle"
+	fi
+	printf '  第 %s 輪 %-32s p50 %6s µs  p99 %6s µs%s\n' "$2" "$(label_of "$who")" "$p50" "$p99" \
+		"${idle:+  閒置 CPU ${idle}%}"
+	case $who in
+	kernel) bench_row sockets "$(label_of "$who")" baseline "$p50" "$p99" - - - - "$LAT_METHOD" lat "$ev" ;;
+	xdp_busy) bench_row af_xdp "$(label_of "$who")" bypass "$p50" "$p99" - - - "$(label_of kernel)" "$LAT_METHOD" lat "$ev" ;;
+	*) bench_row af_xdp "$(label_of "$who")" bypass "$p50" "$p99" - - - "$(label_of kernel)" "$LAT_METHOD" - "$ev" ;;
+	esac
+}
+
+# bench_interleave 需要函式名稱:每個接收端 / 回答者一個小包裝
+fns=()
+for k in $RECEIVERS; do
+	eval "rx_$k() { rx_run $k \"\$1\"; }"
+	fns+=("rx_$k")
+done
+echo "AF_XDP 收包比較:$RX_METHOD;$ROUNDS 輪交錯"
+bench_interleave "$ROUNDS" "${fns[@]}"
+
+fns=()
+for k in $RESPONDERS; do
+	eval "lat_$k() { lat_run $k \"\$1\"; }"
+	fns+=("lat_$k")
+done
 echo
-echo "回應延遲:ping -i 0.001 -c $PINGS(µs)"
-declare -A LAT
-for round in 1 2; do
-	for who in kernel xdp_poll xdp_busy xdp_busy xdp_poll kernel; do
-		[ "$round" = 2 ] && [ -n "$SHORT" ] && break
-		case $who in
-		kernel) out=$(ping_stats) ;;
-		xdp_poll | xdp_busy)
-			flag=-p
-			[ "$who" = xdp_busy ] && flag=-B
-			ip netns exec "$NS_A" taskset -c 0 "$XDP" -q -N "$flag" va 0 >"$TMPD/resp.log" 2>&1 &
-			rp=$!
-			wait_log 10 "$TMPD/resp.log" '實際生效' || true
-			out=$(ping_stats)
-			kill -TERM "$rp"
-			wait "$rp"
-			;;
-		esac
-		LAT[$who]="${LAT[$who]:-}|$out"
-	done
-done
-lat_mean() { tr '|' '\n' <<<"${LAT[$1]}" | awk 'NF == 2 && $1 != "-" { a += $1; b += $2; n++ } END { if (n) printf "%.1f %.1f\n", a / n, b / n; else print "- -" }'; }
-read -r kp50 kp99 <<<"$(lat_mean kernel)"
-printf '%-28s %8s %8s %8s\n' 回答者 p50 p99 p50比
-printf '%-28s %8s %8s %8s\n' "核心(同一條 veth)" "$kp50" "$kp99" 1.00x
-bench_row sockets "kernel answers ping (veth)" baseline "$kp50" "$kp99" - - - - "ping -i 0.001 -c $PINGS from peer netns"
-for who in xdp_poll xdp_busy; do
-	read -r p50 p99 <<<"$(lat_mean "$who")"
-	r=$(ratio "$p50" "$kp50")
-	label="AF_XDP respond native $([ "$who" = xdp_poll ] && echo poll || echo busy-poll)"
-	printf '%-28s %8s %8s %8s\n' "$label" "$p50" "$p99" "$r"
-	bench_row af_xdp "$label (veth)" bypass "$p50" "$p99" - - - "kernel answers ping (veth)" \
-		"ping -i 0.001 -c $PINGS from peer netns, responder CPU0"
-done
-echo "目標(僅供參考):native rxdrop >= 2.0x TPACKET_V3、低於飽和 100% 送達;回應 p50 <= 1.5x 核心"
+echo "回應延遲:$LAT_METHOD;$ROUNDS 輪交錯"
+bench_interleave "$ROUNDS" "${fns[@]}"
+
+echo
+bench_report
+echo "目標(僅供參考,不會失敗):native rxdrop >= 2.5x TPACKET_V3 且送達率 >= 99%;busy-poll 回應 p50 <= 1.5x 核心;閒置 CPU < 10%"

@@ -1,157 +1,451 @@
 #!/bin/bash
-# scripts/comparison.sh — 把效能腳本寫下的原始結果(results/raw/*.tsv)彙整成比較表。
+# scripts/comparison.sh — 把效能腳本寫下的原始結果彙整成比較表與圖
 #
-# 用法:scripts/comparison.sh 原始結果目錄 輸出目錄
-# 產出:輸出目錄/comparison.md(表格)、comparison.json(給程式讀)、comparison.png(gnuplot 圖)
-# 並把表格印到標準輸出。
+# 用法:
+#   scripts/comparison.sh 原始結果目錄 輸出目錄
+#       讀 原始結果目錄/*.tsv,寫 輸出目錄/comparison.md、comparison.json、comparison.png,
+#       並印出總覽表(種子 README 的五列四欄)與明細表
+#   scripts/comparison.sh --detail 檔案…
+#       只印這些原始結果的明細表(效能腳本結尾的 bench_report 用)
 #
-# 原始結果每列(tab 分隔,格式見 tests/lib.sh 的 bench_row):
-#   tech name role p50_us p99_us throughput unit cpu_ns baseline method
-#   或 skip suite 原因
+# 原始結果每列是「一次量測」(格式見 tests/lib.sh 的 bench_row,12 欄,tab 分隔):
+#   tech name role p50_us p99_us throughput unit cpu_ns baseline method glance evidence
+# 或「skip 技術 原因」。同一 tech + name 的多列是同一項目的多次量測:每格取中位數,
+# 明細表附 min–max。比值 = 中位數 ÷ 對照列的中位數;兩邊 min–max 寬度較大者超過兩個中位數的差距時,
+# 這個差距在量測誤差之內,比值標上「≈」(不顯著)。
+#
+# 總覽表每一格來自標了 glance(lat / thr / cpu)的列;複雜度由原始碼實際算出(見 complexity())。
+# 圖需要 gnuplot 的 pngcairo 與中文字型(Noto Sans CJK);缺字型時略過圖並說明原因,不畫出亂碼。
 set -uo pipefail
-RAW=${1:?用法:comparison.sh 原始結果目錄 輸出目錄}
-OUT=${2:?用法:comparison.sh 原始結果目錄 輸出目錄}
-mkdir -p "$OUT"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
-machine="${cpu:-未知 CPU},$(nproc) vCPU,Linux $(uname -r),$(date '+%Y-%m-%d')"
+usage() {
+	echo "用法:comparison.sh 原始結果目錄 輸出目錄 | comparison.sh --detail 檔案…" >&2
+	exit 64
+}
 
-shopt -s nullglob
-files=("$RAW"/*.tsv)
-if [ ${#files[@]} -eq 0 ]; then
-	echo "錯誤:$RAW 沒有任何結果(先執行 sudo ./run_tests.sh -p 或 sudo make demo)" >&2
-	exit 1
-fi
+# ---- 複雜度:由原始碼算出 -------------------------------------------------------
+# code_of 檔案:去掉 C 註解後的程式碼(字串裡的 /* 與 // 不特別處理,對計數影響可忽略)
+code_of() {
+	awk '{
+		line = $0; out = ""
+		while (line != "") {
+			if (inc) { p = index(line, "*/"); if (!p) { line = ""; break } line = substr(line, p + 2); inc = 0; continue }
+			p = index(line, "/*"); q = index(line, "//")
+			if (q && (!p || q < p)) { out = out substr(line, 1, q - 1); break }
+			if (p) { out = out substr(line, 1, p - 1); line = substr(line, p + 2); inc = 1; continue }
+			out = out line; line = ""
+		}
+		print out
+	}' "$1"
+}
+# complexity 檔案 函式名稱樣式 -> "程式碼行數 不同的函式庫呼叫數"
+# 呼叫數 = 符合樣式、後面接「(」的不同識別字,扣掉檔案自己定義的同名函式
+complexity() {
+	local f=$1 re=$2 code defined
+	[ -f "$f" ] || {
+		echo "- -"
+		return
+	}
+	code=$(code_of "$f")
+	defined=$(grep -oE '^[A-Za-z_][A-Za-z_0-9 *]*[ *]\**[A-Za-z_][A-Za-z_0-9]*\(' <<<"$code" |
+		sed -E 's/.*[ *]([A-Za-z_][A-Za-z_0-9]*)\($/\1/' | sort -u)
+	printf '%s %s\n' "$(grep -c '[^[:space:]]' <<<"$code")" \
+		"$(grep -oE "\\b($re)[A-Za-z_0-9]*\\(" <<<"$code" | tr -d '(' | sort -u |
+			comm -23 - <(printf '%s\n' "$defined") | grep -c .)"
+}
+complexity_vars() {
+	local t f re
+	for t in sockets io_uring af_xdp dpdk rdma; do
+		case $t in
+		sockets) f=bench/epoll_echo.c re='socket|bind|listen|accept4?|epoll_|recv|send|writev|readv|setsockopt|getsockopt|shutdown|close' ;;
+		io_uring) f=io_uring_async.c re='io_uring_' ;;
+		af_xdp) f=af_xdp_socket.c re='xsk_|xdp_|bpf_' ;;
+		dpdk) f=dpdk_packet_processing.c re='rte_' ;;
+		rdma) f=rdma_communication.c re='ibv_|rdma_' ;;
+		esac
+		read -r lines calls <<<"$(complexity "$ROOT/$f" "$re")"
+		printf -- '-v cx_file_%s=%s -v cx_lines_%s=%s -v cx_calls_%s=%s ' "$t" "$f" "$t" "$lines" "$t" "$calls"
+	done
+}
 
-cat "${files[@]}" | awk -F'\t' -v machine="$machine" -v md="$OUT/comparison.md" \
-	-v json="$OUT/comparison.json" -v dat="$OUT/comparison.dat" '
-function num(x) { return (x != "" && x != "-" && x ~ /^[0-9.eE+-]+$/) }
-function fmt(x,   y) {
+# ---- 彙整(awk;相容 mawk:不用 asort 等 gawk 擴充) -----------------------------------
+AGG='
+function num(x) { return (x != "" && x != "-" && x ~ /^-?[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$/) }
+function fmt(x) {
 	if (!num(x)) return "-"
+	x += 0
 	if (x >= 1e6) return sprintf("%.2fM", x / 1e6)
 	if (x >= 1e4) return sprintf("%.0fk", x / 1e3)
 	if (x >= 100) return sprintf("%.0f", x)
 	if (x >= 10) return sprintf("%.1f", x)
 	return sprintf("%.2f", x)
 }
-function ratio(a, b,   r) {
-	if (!(num(a) && num(b) && b + 0 > 0)) return "-"
-	r = a / b
-	return sprintf(r < 0.1 ? "%.3fx" : "%.2fx", r)
-}
-function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+function fmtr(r) { return sprintf(r < 0.1 ? "%.3fx" : "%.2fx", r) }
+function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, " ", s); return "\"" s "\"" }
 function jnum(x) { return num(x) ? x + 0 : "null" }
-BEGIN {
-	order["sockets"] = 1; order["io_uring"] = 2; order["af_xdp"] = 3; order["dpdk"] = 4; order["rdma"] = 5
-	label["sockets"] = "傳統 socket"; label["io_uring"] = "io_uring"; label["af_xdp"] = "AF_XDP"
-	label["dpdk"] = "DPDK"; label["rdma"] = "RDMA"
-	claim["io_uring"] = "< 10 µs、> 1M rps"
-	claim["af_xdp"] = "20 Mpps"
-	claim["dpdk"] = "100 Mpps"
-	claim["rdma"] = "< 1 µs"
-	why["io_uring"] = "loopback 上單機 2 vCPU,客戶端與伺服器搶 CPU;延遲由閒置 vCPU 喚醒主導"
-	why["af_xdp"] = "veth 沒有硬體佇列與零複製(只能 copy 模式),產生器與接收端共用 2 vCPU"
-	why["dpdk"] = "沒有實體網卡:net_null/net_ring 虛擬裝置衡量的是每封包軟體成本,單一轉送核心"
-	why["rdma"] = "Soft-RoCE(rdma_rxe)由 CPU 模擬 RDMA,且在 TCG 軟體模擬的 VM 中執行,沒有 RDMA 網卡"
+# 把 g 組 f 欄的值排序後算中位數、最小、最大(結果放在 MED MIN MAX,回傳個數)
+function stat(g, f,   n, i, j, t, a) {
 	n = 0
+	for (i = 1; i <= runs[g]; i++) if ((g, f, i) in val) a[++n] = val[g, f, i]
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	if (!n) { MED = MIN = MAX = "-"; return 0 }
+	MED = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	MIN = a[1]; MAX = a[n]
+	return n
+}
+# 中位數(明細表:附 min–max)
+function cell(g, f, spread,   n) {
+	n = stat(g, f)
+	if (!n) return "-"
+	if (!spread || n < 2) return fmt(MED)
+	return fmt(MED) " (" fmt(MIN) "–" fmt(MAX) ")"
+}
+# g 對 b 在 f 欄的比值;兩邊的 min–max 寬度較大者超過中位數差距時加「≈」
+function rat(g, b, f,   ma, wa, mb, wb, d, w) {
+	if (b == "" || !stat(g, f)) return "-"
+	ma = MED; wa = MAX - MIN
+	if (!stat(b, f) || MED + 0 <= 0) return "-"
+	mb = MED; wb = MAX - MIN
+	d = ma - mb; if (d < 0) d = -d
+	w = (wa > wb) ? wa : wb
+	return ((w > d) ? "≈" : "") fmtr(ma / mb)
+}
+function ratnum(g, b, f,   ma) {
+	if (b == "" || !stat(g, f)) return ""
+	ma = MED
+	if (!stat(b, f) || MED + 0 <= 0) return ""
+	return ma / MED
+}
+# 佐證:每個 key 的中位數(明細表附 min–max)
+function evid(g, spread,   i, k, s, n, out) {
+	out = ""
+	for (i = 1; i <= nek[g]; i++) {
+		k = ek[g, i]
+		n = stat(g, "ev:" k)
+		if (!n) continue
+		s = fmt(MED)
+		if (spread && n > 1 && MIN != MAX) s = s " (" fmt(MIN) "–" fmt(MAX) ")"
+		out = out (out == "" ? "" : ", ") k "=" s
+	}
+	return out == "" ? "-" : out
+}
+BEGIN {
+	FS = "\t"
+	ntech = split("sockets io_uring af_xdp dpdk rdma", techs, " ")
+	label["sockets"] = "傳統 Socket"; label["io_uring"] = "io_uring"; label["af_xdp"] = "AF_XDP"
+	label["dpdk"] = "DPDK"; label["rdma"] = "RDMA"
+	rolename["baseline"] = "核心基準"; rolename["bypass"] = "旁路"; rolename["peer"] = "參考工具"
+	claim["sockets"] = "(基準)"; claim["io_uring"] = "< 10 µs、> 1M rps"; claim["af_xdp"] = "20 Mpps"
+	claim["dpdk"] = "100 Mpps"; claim["rdma"] = "< 1 µs"
+	why["sockets"] = "loopback / veth / VM 內的核心路徑,同一台 2 vCPU 機器"
+	why["io_uring"] = "loopback 上伺服器與用戶端共用 2 vCPU;TCP 堆疊本身佔大部分 CPU,io_uring 只省系統呼叫那一段"
+	why["af_xdp"] = "veth 沒有硬體佇列與零複製(只能 copy 模式),產生器與核心收包工作擠在同一顆 vCPU"
+	why["dpdk"] = "沒有實體網卡:虛擬裝置衡量的是每封包的軟體成本,單一轉送核心"
+	why["rdma"] = "Soft-RoCE(rdma_rxe)由 CPU 模擬 RDMA,又在 TCG 軟體模擬的 VM 裡;沒有 RDMA 網卡"
+	needs["sockets"] = "不需要特權"
+	needs["io_uring"] = "新核心(啟動時探測功能)、liburing;不需要 root"
+	needs["af_xdp"] = "root(CAP_NET_ADMIN + CAP_BPF)、clang 編 XDP 程式;零複製要網卡驅動支援"
+	needs["dpdk"] = "root、hugepage、網卡交給 DPDK(vfio-pci;這裡用虛擬裝置)、專用 CPU 核心"
+	needs["rdma"] = "RDMA 網卡(InfiniBand / RoCE / iWARP)或 Soft-RoCE;這裡在 qemu VM 裡"
+	ng = 0
 }
 $1 == "skip" { skipped[$2] = $3; next }
 NF >= 9 {
-	n++
-	tech[n] = $1; name[n] = $2; role[n] = $3; p50[n] = $4; p99[n] = $5
-	thr[n] = $6; unit[n] = $7; cpu[n] = $8; base[n] = $9; method[n] = (NF >= 10 ? $10 : "")
-	idx[$2] = n
-	seen[$1] = 1
+	g = $1 SUBSEP $2
+	if (!(g in runs)) {
+		order[++ng] = g; runs[g] = 0; gtech[g] = $1; gname[g] = $2; role[g] = $3; unit[g] = $7
+		base[g] = ($9 == "-" ? "" : $9); method[g] = (NF >= 10 ? $10 : ""); glance[g] = (NF >= 11 ? $11 : "-")
+		nek[g] = 0
+		byname[$2] = g
+		seen[$1] = 1
+	}
+	r = ++runs[g]
+	if (num($4)) val[g, "p50", r] = $4 + 0
+	if (num($5)) val[g, "p99", r] = $5 + 0
+	if (num($6)) val[g, "thr", r] = $6 + 0
+	if (num($8)) val[g, "cpu", r] = $8 + 0
+	if (NF >= 12 && $12 != "-") {
+		ne = split($12, kvs, " ")
+		for (i = 1; i <= ne; i++) {
+			eq = index(kvs[i], "="); if (!eq) continue
+			k = substr(kvs[i], 1, eq - 1); v = substr(kvs[i], eq + 1)
+			if (!num(v)) continue
+			if (!((g, "k:" k) in val)) { val[g, "k:" k] = 1; ek[g, ++nek[g]] = k }
+			val[g, "ev:" k, r] = v + 0
+		}
+	}
+}
+# 基準列:找名稱相同的列(同一個技術優先)
+function baseof(g) { return (base[g] != "" && (base[g] in byname)) ? byname[base[g]] : "" }
+function has(g, w) { return ("," glance[g] ",") ~ ("," w ",") }
+# 明細表(markdown),依技術分組;技術的列之前先放它用到的基準
+function detail(out,   t, i, g, b, printed, hdr) {
+	hdr = "| 項目 | 角色 | 次數 | p50 µs | p99 µs | 吞吐量 | CPU ns/次 | 對照 | 吞吐比 | p50 比 | CPU 比 | 佐證(中位數) | 量測方式 |"
+	# 傳統 socket 的列不自成一節:印在引用它的技術裡
+	for (t = 2; t <= ntech; t++) {
+		tt = techs[t]
+		any = 0
+		for (i = 1; i <= ng; i++) if (gtech[order[i]] == tt) any = 1
+		if (!any) continue
+		printf "\n### %s\n\n%s\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", label[tt], hdr > out
+		for (pass = 1; pass <= 2; pass++) for (i = 1; i <= ng; i++) {
+			g = order[i]
+			# 第一輪:這個技術用到、屬於別的技術(通常是 sockets)的基準列;第二輪:這個技術自己的列
+			if (pass == 1) {
+				if (gtech[g] == tt || (g in shown)) continue
+				use = 0
+				for (j = 1; j <= ng; j++) if (gtech[order[j]] == tt && baseof(order[j]) == g) use = 1
+				if (!use) continue
+			} else if (gtech[g] != tt) continue
+			shown[g] = 1
+			b = baseof(g)
+			printf "| %s | %s | %d | %s | %s | %s%s | %s | %s | %s | %s | %s | %s | %s |\n", gname[g], \
+				(gtech[g] == tt ? rolename[role[g]] : label[gtech[g]] " 基準"), runs[g], cell(g, "p50", 1), \
+				cell(g, "p99", 1), cell(g, "thr", 1), (stat(g, "thr") ? " " unit[g] : ""), cell(g, "cpu", 1), \
+				(b ? gname[b] : "-"), rat(g, b, "thr"), rat(g, b, "p50"), rat(g, b, "cpu"), evid(g, 1), method[g] > out
+		}
+	}
+	# 還沒印出的 sockets 列(沒有任何技術引用)
+	first = 1
+	for (i = 1; i <= ng; i++) {
+		g = order[i]
+		if (g in shown) continue
+		if (first) { printf "\n### 其他\n\n%s\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", hdr > out; first = 0 }
+		printf "| %s | %s | %d | %s | %s | %s | %s | - | - | - | - | %s | %s |\n", gname[g], rolename[role[g]], runs[g], \
+			cell(g, "p50", 1), cell(g, "p99", 1), cell(g, "thr", 1), cell(g, "cpu", 1), evid(g, 1), method[g] > out
+	}
+}
+# 總覽表的一格:某技術標了 w 的列
+function gl(tt, w,   i) {
+	for (i = 1; i <= ng; i++) if (gtech[order[i]] == tt && has(order[i], w)) return order[i]
+	return ""
+}
+function glance_cell(tt, w,   g, b, s, bs) {
+	g = gl(tt, w)
+	if (g == "") return "-"
+	b = baseof(g)
+	if (w == "lat") {
+		if (!stat(g, "p50")) return "-"
+		s = fmt(MED) " µs"
+		if (stat(g, "p99")) s = s "(p99 " fmt(MED) ")"
+		if (b != "" && stat(b, "p50")) { bs = fmt(MED) " µs"; s = s ";" (tt == "sockets" ? "" : "socket " bs "," rat(g, b, "p50")) }
+	} else if (w == "thr") {
+		if (!stat(g, "thr")) return "-"
+		s = fmt(MED) " " unit[g]
+		if (b != "" && unit[b] == unit[g] && stat(b, "thr")) s = s ";socket " fmt(MED) "," rat(g, b, "thr")
+	} else {
+		if (!stat(g, "cpu")) return "-"
+		s = fmt(MED) " ns/次"
+		if (b != "" && stat(b, "cpu")) s = s ";socket " fmt(MED) "," rat(g, b, "cpu")
+	}
+	return s
+}
+# 傳統 Socket 列:io_uring 那幾格引用的基準(一般的 TCP 伺服器);io_uring 沒量時用第一個有量的技術
+function socket_cell(w,   t, g, b, s) {
+	for (t = 2; t <= ntech; t++) {
+		g = gl(techs[t], w)
+		if (g == "" || (b = baseof(g)) == "") continue
+		if (w == "lat" && stat(b, "p50")) { s = fmt(MED) " µs"; if (stat(b, "p99")) s = s "(p99 " fmt(MED) ")"; return s "<br>" gname[b] }
+		if (w == "thr" && stat(b, "thr")) return fmt(MED) " " unit[b] "<br>" gname[b]
+		if (w == "cpu" && stat(b, "cpu")) return fmt(MED) " ns/次<br>" gname[b]
+	}
+	return "-"
+}
+function cx(tt) { return (cx_lines[tt] == "-" ? "-" : cx_lines[tt] " 行、" cx_calls[tt] " 種 API 呼叫;") needs[tt] }
+function glance_table(out, br,   t, tt, c1, c2, c3) {
+	print "| 技術 | 延遲 p50(p99) | 吞吐量 | CPU 使用率(每次請求/封包/操作) | 複雜度(實際計算) | 種子宣稱 → 這台機器為何不同 |" > out
+	print "|---|---|---|---|---|---|" > out
+	for (t = 1; t <= ntech; t++) {
+		tt = techs[t]
+		if (tt == "sockets") {
+			c1 = socket_cell("lat"); c2 = socket_cell("thr"); c3 = socket_cell("cpu")
+			gsub(/<br>/, br, c1); gsub(/<br>/, br, c2); gsub(/<br>/, br, c3)
+			printf "| %s | %s | %s | %s | %s | %s |\n", label[tt], c1, c2, c3, cx(tt), "基準:" why[tt] > out
+		} else if (!(tt in seen)) {
+			printf "| %s | 略過 | 略過 | 略過 | %s | 略過:%s |\n", label[tt], cx(tt), (tt in skipped ? skipped[tt] : "這次沒有執行") > out
+		} else {
+			printf "| %s | %s | %s | %s | %s | %s → %s |\n", label[tt], glance_cell(tt, "lat"), glance_cell(tt, "thr"), \
+				glance_cell(tt, "cpu"), cx(tt), claim[tt], why[tt] > out
+		}
+	}
+}
+'
+
+if [ "${1:-}" = --detail ]; then
+	shift
+	[ $# -gt 0 ] || usage
+	cat "$@" 2>/dev/null | awk "$AGG"'
+	END { if (!ng) { print "(沒有結果)"; exit } detail("/dev/stdout") }'
+	exit 0
+fi
+
+RAW=${1:-}
+OUT=${2:-}
+[ -n "$RAW" ] && [ -n "$OUT" ] || usage
+shopt -s nullglob
+files=("$RAW"/*.tsv)
+if [ ${#files[@]} -eq 0 ]; then
+	echo "錯誤:$RAW 沒有任何結果(先執行 sudo ./run_tests.sh -p 或 sudo make demo)" >&2
+	exit 1
+fi
+mkdir -p "$OUT"
+cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+machine="${cpu:-未知 CPU},$(nproc) vCPU,Linux $(uname -r),$(date '+%Y-%m-%d')"
+short=${DEMO_SHORT:+1}
+
+# shellcheck disable=SC2046 # complexity_vars 產生多個 -v 參數
+cat "${files[@]}" | awk $(complexity_vars) -v machine="$machine" -v md="$OUT/comparison.md" -v json="$OUT/comparison.json" \
+	-v dat="$OUT/comparison.dat" -v short="$short" "$AGG"'
+BEGIN {
+	# complexity_vars 給的值
+	cx_lines["sockets"] = cx_lines_sockets; cx_calls["sockets"] = cx_calls_sockets
+	cx_lines["io_uring"] = cx_lines_io_uring; cx_calls["io_uring"] = cx_calls_io_uring
+	cx_lines["af_xdp"] = cx_lines_af_xdp; cx_calls["af_xdp"] = cx_calls_af_xdp
+	cx_lines["dpdk"] = cx_lines_dpdk; cx_calls["dpdk"] = cx_calls_dpdk
+	cx_lines["rdma"] = cx_lines_rdma; cx_calls["rdma"] = cx_calls_rdma
+	cx_file["sockets"] = cx_file_sockets; cx_file["io_uring"] = cx_file_io_uring; cx_file["af_xdp"] = cx_file_af_xdp
+	cx_file["dpdk"] = cx_file_dpdk; cx_file["rdma"] = cx_file_rdma
 }
 END {
+	minruns = 0
+	for (i = 1; i <= ng; i++) if (!minruns || runs[order[i]] < minruns) minruns = runs[order[i]]
 	print "# 核心旁路技術比較(在這台機器上實測)" > md
 	print "" > md
 	print "機器:" machine > md
 	print "" > md
-	print "| 技術 | 項目 | 延遲 p50 (µs) | 延遲 p99 (µs) | 吞吐量 | 每次 CPU (ns) | 對照基準 | 吞吐比 | p50 比 | CPU 比 | 量測方式 |" > md
-	print "|---|---|---|---|---|---|---|---|---|---|---|" > md
-	# 排序:每個技術前面先放它引用的傳統基準列(key 奇數),再放它自己的列(key 偶數)
-	for (i = 1; i <= n; i++) {
-		key[i] = order[tech[i]] * 2
-		if (tech[i] == "sockets") {
-			key[i] = 1
-			for (j = 1; j <= n; j++) if (base[j] == name[i] && tech[j] != "sockets") { key[i] = order[tech[j]] * 2 - 1; break }
-		}
-	}
-	for (o = 1; o <= 10; o++) for (i = 1; i <= n; i++) {
-		t = tech[i]
-		if (key[i] != o) continue
-		b = base[i]; bi = (b in idx) ? idx[b] : 0
-		rt = (bi && unit[bi] == unit[i]) ? ratio(thr[i], thr[bi]) : "-"
-		rl = bi ? ratio(p50[i], p50[bi]) : "-"
-		rc = bi ? ratio(cpu[i], cpu[bi]) : "-"
-		printf "| %s | %s | %s | %s | %s %s | %s | %s | %s | %s | %s | %s |\n", label[t], name[i], fmt(p50[i]), fmt(p99[i]), \
-			fmt(thr[i]), (num(thr[i]) ? unit[i] : ""), fmt(cpu[i]), (bi ? b : "-"), rt, rl, rc, method[i] > md
-		ratio_t[i] = rt; ratio_l[i] = rl; ratio_c[i] = rc
-	}
-	# 沒有任何結果的技術:列為略過並說明原因
-	for (o = 2; o <= 5; o++) for (t in order) if (order[t] == o && !(t in seen))
-		printf "| %s | (略過) | - | - | - | - | - | - | - | - | %s |\n", label[t], (t in skipped ? skipped[t] : "未執行(沒有結果)") > md
+	if (short) print "**短版(make demo):每列只量 " minruns " 次,數字僅供參考;完整版每列至少 5 次:`sudo ./run_tests.sh -p`。**\n" > md
+	print "## 總覽" > md
 	print "" > md
-	print "比值 = 旁路技術 ÷ 同一次執行中量到的傳統基準;吞吐比 > 1 與延遲比、CPU 比 < 1 表示較好。" > md
-	print "絕對數字取決於機器(這裡是共用的虛擬機),比值較可信。" > md
+	glance_table(md, "<br>")
 	print "" > md
-	print "## 種子 README 的宣稱 vs 這台機器" > md
+	print "怎麼讀:每格是這台機器、這次執行量到的中位數;分號後是同一種測試走傳統 socket / 核心路徑的數字與比值" > md
+	print "(吞吐量比值 > 1、延遲與 CPU 比值 < 1 表示旁路技術較好)。「≈」表示差距小於量測的 min–max 範圍,不顯著。" > md
+	print "複雜度 = 示範程式去掉註解與空行後的行數,以及它呼叫的不同函式庫 API 個數(io_uring_*、xsk_/xdp_/bpf_*、rte_*、ibv_/rdma_*;" > md
+	print "傳統 socket 以 bench/epoll_echo.c 的 socket/epoll 呼叫計),加上執行它需要什麼。每一格來自哪一列、怎麼量的,見下方明細。" > md
 	print "" > md
-	print "| 技術 | 宣稱 | 實測最佳吞吐量 | 實測最低 p50 (µs) | 為何不同 |" > md
-	print "|---|---|---|---|---|" > md
-	for (o = 2; o <= 5; o++) {
-		for (t in order) if (order[t] == o) break
-		best = ""; bu = ""; bl = ""
-		for (i = 1; i <= n; i++) if (tech[i] == t && role[i] != "baseline") {
-			if (num(thr[i]) && (best == "" || thr[i] + 0 > best + 0)) { best = thr[i]; bu = unit[i] }
-			if (num(p50[i]) && (bl == "" || p50[i] + 0 < bl + 0)) bl = p50[i]
-		}
-		if (t in seen)
-			printf "| %s | %s | %s %s | %s | %s |\n", label[t], claim[t], fmt(best), bu, fmt(bl), why[t] > md
-		else
-			printf "| %s | %s | (略過) | - | %s |\n", label[t], claim[t], (t in skipped ? skipped[t] : "沒有結果") > md
-	}
+	print "## 明細(每列是多次交錯量測的中位數,括號內是 min–max;每列都寫出它的對照基準)" > md
+	detail(md)
+	print "" > md
+	print "比值以同一次執行中量到的對照計算;絕對數字取決於機器(這裡是共用的虛擬機),比值較可信。" > md
 	# JSON
-	printf "{\n  \"machine\": %s,\n  \"rows\": [", jstr(machine) > json
-	for (i = 1; i <= n; i++) {
-		printf "%s\n    {\"tech\": %s, \"name\": %s, \"role\": %s, \"p50_us\": %s, \"p99_us\": %s, \"throughput\": %s, \"unit\": %s, \"cpu_ns\": %s, \"baseline\": %s, \"ratio_throughput\": %s, \"ratio_p50\": %s, \"method\": %s}", \
-			(i > 1 ? "," : ""), jstr(tech[i]), jstr(name[i]), jstr(role[i]), jnum(p50[i]), jnum(p99[i]), jnum(thr[i]), jstr(unit[i]), \
-			jnum(cpu[i]), jstr(base[i]), jnum(substr(ratio_t[i], 1, length(ratio_t[i]) - 1)), jnum(substr(ratio_l[i], 1, length(ratio_l[i]) - 1)), jstr(method[i]) > json
+	printf "{\n  \"machine\": %s,\n  \"short\": %s,\n  \"rows\": [", jstr(machine), (short ? "true" : "false") > json
+	for (i = 1; i <= ng; i++) {
+		g = order[i]; b = baseof(g)
+		printf "%s\n    {\"tech\": %s, \"name\": %s, \"role\": %s, \"runs\": %d, \"glance\": %s, \"baseline\": %s", \
+			(i > 1 ? "," : ""), jstr(gtech[g]), jstr(gname[g]), jstr(role[g]), runs[g], jstr(glance[g]), jstr(b ? gname[b] : "") > json
+		split("p50 p99 thr cpu", fs, " ")
+		split("p50_us p99_us throughput cpu_ns", js, " ")
+		for (k = 1; k <= 4; k++) {
+			n = stat(g, fs[k])
+			printf ", \"%s\": {\"median\": %s, \"min\": %s, \"max\": %s}", js[k], jnum(MED), jnum(MIN), jnum(MAX) > json
+			rr = ratnum(g, b, fs[k]); printf ", \"ratio_%s\": %s", js[k], jnum(rr) > json
+		}
+		printf ", \"unit\": %s, \"evidence\": %s, \"method\": %s}", jstr(unit[g]), jstr(evid(g, 1)), jstr(method[g]) > json
 	}
 	printf "\n  ],\n  \"skipped\": {" > json
 	k = 0
-	for (o = 2; o <= 5; o++) for (t in order) if (order[t] == o && !(t in seen))
-		printf "%s\n    %s: %s", (k++ ? "," : ""), jstr(t), jstr(t in skipped ? skipped[t] : "未執行(沒有結果)") > json
+	for (t = 2; t <= ntech; t++) if (!(techs[t] in seen))
+		printf "%s\n    %s: %s", (k++ ? "," : ""), jstr(techs[t]), jstr(techs[t] in skipped ? skipped[techs[t]] : "這次沒有執行") > json
 	printf "\n  }\n}\n" > json
-	# gnuplot 資料:有對照基準的列,畫吞吐比與 p50 比
-	for (i = 1; i <= n; i++) if (ratio_t[i] != "-" || ratio_l[i] != "-") {
-		rt = (ratio_t[i] == "-") ? 0 : substr(ratio_t[i], 1, length(ratio_t[i]) - 1)
-		rl = (ratio_l[i] == "-") ? 0 : substr(ratio_l[i], 1, length(ratio_l[i]) - 1)
-		printf "\"%s\"\t%s\t%s\n", name[i], rt, rl > dat
+	# 圖的資料:面板 1-3 = 對傳統 socket 的比值(每個技術一組:socket = 1 與技術本身);面板 4 = 對參考工具
+	# 每列:面板 名稱 比值(沒有時 NaN) 標籤文字 標籤高度
+	for (t = 2; t <= ntech; t++) {
+		tt = techs[t]
+		split("thr lat cpu", ws, " ")
+		for (k = 1; k <= 3; k++) {
+			g = gl(tt, ws[k]); f = (ws[k] == "lat" ? "p50" : ws[k])
+			r = (g == "") ? "" : ratnum(g, baseof(g), f)
+			if (r == "") printf "%s\t%s\tNaN\t%s\t1\n", ws[k], label[tt], ((tt in seen) ? "未量測" : "略過") > dat
+			else printf "%s\t%s\t%s\t%s\t%s\n", ws[k], label[tt], r, rat(g, baseof(g), f), r > dat
+		}
 	}
-}'
+	for (i = 1; i <= ng; i++) {
+		g = order[i]; b = baseof(g)
+		if (b == "" || role[b] != "peer") continue
+		f = stat(g, "thr") ? "thr" : (stat(g, "p50") ? "p50" : "")
+		if (f == "") continue
+		r = ratnum(g, b, f)
+		if (r != "") printf "peer\t%s:%s ÷ %s\t%s\t%s\t%s\n", label[gtech[g]], gname[g], gname[b], r, rat(g, b, f), r > dat
+	}
+	# 終端機:印總覽表
+	print "機器:" machine
+	glance_table("/dev/stdout", ",")
+}' || exit 1
 
-if command -v gnuplot >/dev/null 2>&1 && [ -s "$OUT/comparison.dat" ]; then
-	gnuplot <<EOF 2>/dev/null || echo "注意:gnuplot 繪圖失敗,略過 comparison.png" >&2
-set terminal pngcairo size 1200,640 font "Noto Sans CJK TC,10"
-set output "$OUT/comparison.png"
-set title "Kernel bypass vs socket baseline (same machine, same run)\n$machine"
+# ---- 圖 ------------------------------------------------------------------------------
+chart() {
+	local png=$OUT/comparison.png dat=$OUT/comparison.dat err
+	rm -f "$png"
+	command -v gnuplot >/dev/null 2>&1 || {
+		echo "注意:沒有 gnuplot,略過 comparison.png(sudo make install-deps)"
+		return 0
+	}
+	if ! fc-list : family 2>/dev/null | grep -c 'Noto Sans CJK' >/dev/null; then
+		echo "注意:沒有中文字型 Noto Sans CJK,略過 comparison.png(不畫出亂碼;sudo apt-get install fonts-noto-cjk)"
+		return 0
+	fi
+	[ -s "$dat" ] || return 0
+	for m in thr lat cpu peer; do awk -F'\t' -v m="$m" '$1 == m { print $2 "\t" $3 "\t" $4 "\t" $5 }' "$dat" >"$OUT/chart.$m"; done
+	# 對數座標的範圍:涵蓋 1 與所有比值,上下各留一點空間,取 10 的次方
+	local range
+	range=$(awk -F'\t' 'BEGIN { lo = 1; hi = 1 }
+		$1 != "peer" && $3 != "NaN" { v = $3 + 0; if (v > 0) { if (v < lo) lo = v; if (v > hi) hi = v } }
+		END { l = 1; while (l > lo / 2) l /= 10; h = 1; while (h < hi * 2) h *= 10; printf "%g:%g", l, h }' "$dat")
+	local has_peer=0
+	[ -s "$OUT/chart.peer" ] && has_peer=1
+	err=$(gnuplot 2>&1 <<EOF
+set terminal pngcairo size 1400,960 font "Noto Sans CJK TC,11" noenhanced
+set output "$png"
+set datafile separator "\t"
+set datafile missing "NaN"
+set multiplot layout 2,2 title "核心旁路技術 ÷ 同一種測試的傳統 socket(這台機器、同一次執行的中位數)\n$machine" font ",13"
 set style data histogram
 set style histogram cluster gap 1
-set style fill solid 0.8 border -1
+set style fill solid 0.85 border -1
 set boxwidth 0.9
-set ylabel "ratio vs baseline (x)"
-set xtics rotate by -30 font ",8" noenhanced
-set key outside top center horizontal
+set logscale y 10
+set yrange [$range]
+set format y "%gx"
 set grid ytics
+set key top left
+set title "吞吐量比值(越高越好)"
+plot "$OUT/chart.thr" using (1):xtic(1) title "傳統 socket = 1" lc rgb "#9e9e9e", "" using 2 title "旁路技術" lc rgb "#1e88e5", \
+     "" using (\$0 + 0.17):4:3 with labels offset 0, 0.8 notitle
+set title "延遲 p50 比值(越低越好)"
+plot "$OUT/chart.lat" using (1):xtic(1) title "傳統 socket = 1" lc rgb "#9e9e9e", "" using 2 title "旁路技術" lc rgb "#43a047", \
+     "" using (\$0 + 0.17):4:3 with labels offset 0, 0.8 notitle
+set title "每次請求/封包/操作的 CPU 時間比值(越低越好)"
+plot "$OUT/chart.cpu" using (1):xtic(1) title "傳統 socket = 1" lc rgb "#9e9e9e", "" using 2 title "旁路技術" lc rgb "#fb8c00", \
+     "" using (\$0 + 0.17):4:3 with labels offset 0, 0.8 notitle
+set title "我們的程式 ÷ 同技術的參考工具(testpmd、perftest;1x = 一樣好)"
+unset logscale y
 set yrange [0:*]
-set offsets 0, 0, graph 0.1, 0
-set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 linecolor rgb "gray30"
-set label "baseline = 1.0" at graph 0.01, first 1 offset 0, 0.6 font ",8"
-plot "$OUT/comparison.dat" using 2:xtic(1) title "throughput ratio (higher is better)", \
-     "" using 3 title "p50 latency ratio (lower is better)"
+set offsets 0, 0, graph 0.15, 0
+set format y "%.1fx"
+set key off
+set xtics rotate by -15 font ",9"
+set bmargin 6
+if ($has_peer) {
+	plot "$OUT/chart.peer" using 2:xtic(1) lc rgb "#8e24aa", "" using (\$0):4:3 with labels offset 0, 0.8
+} else {
+	set label 1 "這次沒有參考工具的結果" at graph 0.5, 0.5 center
+	plot NaN notitle
+}
+unset multiplot
 EOF
-fi
+	)
+	rm -f "$OUT"/chart.*
+	# 字型或字元問題不能默默畫出亂碼:gnuplot 有任何警告就不留圖
+	if [ -n "$err" ]; then
+		rm -f "$png"
+		echo "注意:gnuplot 有警告,略過 comparison.png:$(head -n 2 <<<"$err" | tr '\n' ' ')" >&2
+		return 1
+	fi
+	echo "圖:$png"
+}
+chart
+rc=$?
 rm -f "$OUT/comparison.dat"
-cat "$OUT/comparison.md"
+echo "完整表格:$OUT/comparison.md(JSON:$OUT/comparison.json)"
+exit $rc

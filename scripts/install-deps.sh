@@ -28,7 +28,7 @@ missing() {
 	for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done
 	for c in "${NEED_PC[@]}"; do pkg-config --exists "$c" 2>/dev/null || echo "$c"; done
 	# 比較圖的中文字型(沒有時圖會被略過並說明原因)
-	fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || echo "fonts-noto-cjk"
+	fc-list : family 2>/dev/null | grep -c 'Noto Sans CJK' >/dev/null || echo "fonts-noto-cjk"
 }
 
 if [ "${1:-}" = --check ]; then

@@ -300,6 +300,11 @@ as_user() {
 	fi
 }
 
+# bench_report:印出這個套件這次的結果(每列中位數、min–max、對照比值),由 scripts/comparison.sh 計算
+bench_report() {
+	bash "$T_ROOT/scripts/comparison.sh" --detail "$T_RAWDIR/$T_SUITE.tsv"
+}
+
 # ratio 甲 乙:甲 ÷ 乙,印成 1.23x;任一邊不是數字或乙為 0 時印 "-"
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {
