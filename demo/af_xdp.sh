@@ -1,6 +1,7 @@
 #!/bin/bash
 # demo/af_xdp.sh — make demo 的 AF_XDP 段落(需要 root):
-# 建立兩個命名空間與 veth,af_xdp_socket 以 respond 模式回答 ping,再做一次短暫的 rxdrop,
+# 建立兩個命名空間與 veth,af_xdp_socket 以 respond 模式回答 ping,同時證明它只拿 ping 與 ARP:
+# 同一個介面上的 TCP 連線照常由核心處理。再做一次短暫的 rxdrop,
 # 最後以 bench/af_xdp.sh 的精簡版量一次 AF_XDP vs TPACKET_V3 與 ping 延遲(寫入比較表)。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
@@ -11,7 +12,7 @@ is_root || {
 	bench_skip "需要 root"
 	exit 77
 }
-for b in af_xdp_socket tests/tools/xdp_peer bench/pkt_rx; do
+for b in af_xdp_socket tests/tools/xdp_peer bench/pkt_rx bench/xdp_livegen; do
 	[ -x "$b" ] || {
 		echo "略過:$b 未建置(缺 libxdp-dev / libbpf-dev?sudo make install-deps)"
 		bench_skip "$b 未建置"
@@ -22,7 +23,7 @@ done
 netns_pair xa xb va vb 198.18.0.1/24 198.18.0.2/24
 echo "已建立命名空間 $NS_A(va 198.18.0.1)與 $NS_B(vb 198.18.0.2),以 veth 相連"
 log=$(mktemp)
-on_exit "rm -f '$log'"
+on_exit "rm -f '$log' '$log.tcp'"
 
 echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket va 0     # respond 模式:在使用者空間回答 ARP 與 ping"
 start_bg "$log" ip netns exec "$NS_A" ./af_xdp_socket va 0
@@ -35,6 +36,18 @@ grep -q 實際生效 "$log" || {
 }
 echo "\$ sudo ip netns exec $NS_B ping -c 5 198.18.0.1"
 ip netns exec "$NS_B" ping -c 5 -i 0.2 198.18.0.1 | sed 's/^/  /'
+echo "同時,同一個介面上的 TCP 照常由核心處理(XDP 程式把它 XDP_PASS 給核心):"
+echo "\$ echo 'TCP 不受影響' | sudo ip netns exec $NS_B nc -q1 198.18.0.1 7000    # A 裡有 nc -l 7000"
+ip netns exec "$NS_A" timeout 10 nc -l -p 7000 >"$log.tcp" &
+npid=$!
+wait_for 5 ip netns exec "$NS_A" ss -Hltn 'sport = :7000' || true
+echo 'TCP 不受影響' | ip netns exec "$NS_B" timeout 10 nc -q1 198.18.0.1 7000
+wait "$npid"
+echo "  A 收到:$(cat "$log.tcp")"
+grep -q 'TCP 不受影響' "$log.tcp" || {
+	echo "失敗:TCP 沒有送到核心"
+	exit 1
+}
 stop_bg "$pid" TERM 10 || {
 	echo "失敗:af_xdp_socket 沒有正常結束"
 	exit 1
@@ -51,7 +64,7 @@ ip -n "$NS_A" link show va | grep -q prog/xdp && {
 echo "  結束後 va 上已經沒有 XDP 程式(ip link show va 不再顯示 prog/xdp)"
 
 echo
-echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket -m rxdrop va 0   # 對端送 100,000 個 UDP frame"
+echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket -m rxdrop va 0   # 對端送 100,000 個 UDP frame 到 9 埠"
 : >"$log"
 start_bg "$log" ip netns exec "$NS_A" ./af_xdp_socket -m rxdrop va 0
 pid=$BG_PID
