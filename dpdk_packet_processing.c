@@ -1,29 +1,44 @@
 // SPDX-License-Identifier: MIT
 /*
- * dpdk_packet_processing.c — DPDK 封包處理器:有沒有網卡都能跑
+ * dpdk_packet_processing.c — DPDK 封包處理器:有沒有網卡、有沒有 hugepage 都能跑
  *
- * 示範什麼:
+ * 示範什麼
  *   DPDK 讓使用者空間的輪詢模式驅動程式(PMD)直接收送封包,完全不經過核心網路堆疊。
- *   本程式示範一個完整的 DPDK 應用程式的骨架:
- *     - EAL 初始化(lcore、記憶體、裝置),每個用到的 NUMA socket 一個 mbuf pool;
- *     - 以標準順序初始化每個連接埠(dev_info -> configure -> adjust_nb_rx_tx_desc ->
- *       RX/TX 佇列 -> start -> 混雜模式),檢查連結狀態;
- *     - 印出每個連接埠的驅動程式、佇列數、RSS 與 checksum offload,並且實際使用它們
- *       (多個 RX 佇列時以 RSS 分流、硬體已驗證的 IPv4 checksum 不再以軟體重算);
- *     - 以 rte_eal_mp_remote_launch 在每個 worker lcore 上執行輪詢迴圈,一個 RX 佇列一個 lcore;
- *     - 逐層檢查邊界的封包解析(Ethernet、VLAN/QinQ、ARP、IPv4、IPv6、TCP、UDP、ICMP/ICMPv6),
- *       每個連接埠各協定計數,外加 malformed(格式錯誤)計數;
- *     - 四種模式:fwd(0<->1、2<->3 成對轉送,如 l2fwd)、macswap(交換 MAC 後從同一埠送回)、
- *       rxonly(計數後丟棄)、respond(回應 ARP 與 ICMP echo,讓 ping 能穿過 DPDK);
- *     - 批次 TX,送不出去的 mbuf 釋放並計入 dropped;
- *     - 主 lcore 每隔一段時間印統計,SIGINT/SIGTERM 時印總結,停止並關閉連接埠,rte_eal_cleanup()。
+ *   這個檔案是一個完整 DPDK 應用程式的骨架,也是讀一次就懂 DPDK 的導覽:
+ *     EAL 初始化 -> 連接埠(mbuf pool、佇列、offload、ptype、連結事件)-> 轉送引擎
+ *     -> 每個 lcore 的輪詢迴圈 -> 統計(每秒、總結、xstats、telemetry)-> 清理。
+ *
+ * 依這個順序閱讀(檔案就是這個順序)
+ *   1. 設定與資料結構        struct config(使用者要求的)、struct ctx(啟動時建立的)、struct stream
+ *   2. EAL 初始化            eal_start():hugepage 檔案與 /var/run/dpdk/<prefix> 由誰清理、拒絕 secondary
+ *   3. 連接埠                create_pools()、port_init()(標準順序)、choose_ptype()、連結事件
+ *   4. lcore 與 stream       assign_streams():一個 RX 佇列 = 一個 stream = 一個 lcore,計數在 lcore 的 NUMA 節點
+ *   5. 封包分類              classify_hw()(PMD 的 m->packet_type)與 classify_sw()(逐層解析)
+ *   6. 轉送引擎              eng_*():每種模式一個 burst 函式,啟動時選一次(testpmd 的 fwd_engine)
+ *   7. 主迴圈                lcore_main():rx_burst -> 引擎 -> tx_burst;主 lcore 另做計時與統計
+ *   8. 統計                  每秒的連接埠/佇列速率、空輪詢比例、burst 大小分布、xstats、telemetry 指令
+ *   9. 清理                  停止並關閉連接埠、rte_eal_cleanup()、只刪自己建立的執行期目錄
+ *  10. 選項、說明與啟動前檢查、main()
+ *
+ * 一個封包的路徑(macswap + 解析)
+ *
+ *     網卡/vdev RX 環 --rte_eth_rx_burst()--> pkts[0..nb)          (一次一批,最多 --burst 個)
+ *        |                                       |
+ *        |   mbuf 來自 mbuf pool(hugepage)     v
+ *        |                         classify:m->packet_type(硬體)或逐層解析(軟體)
+ *        |                                       |  回傳一個小整數(類別),計入這一批的區域直方圖
+ *        |                                       v
+ *        |                         交換來源/目的 MAC(就地修改,不複製)
+ *        |                                       |
+ *     網卡/vdev TX 環 <--rte_eth_tx_burst()------+   送不出去的 mbuf 立即釋放,計入 dropped
  *
  * 需要:DPDK 22.11(Debian:libdpdk-dev),root 權限。沒有網卡時用虛擬裝置(vdev):
- *   net_null(無限產生封包的假裝置)、net_ring、net_pcap(讀寫 pcap 檔)、
- *   net_af_packet(綁在 Linux 介面上,例如 veth)、net_memif(與另一個 DPDK 行程以共享記憶體相連)。
- *   沒有 hugepage 時加 --no-huge -m 1024(程式會自動選擇放得下的 mbuf pool 大小)。
+ *   net_null(無限產生全零封包的假裝置)、net_ring、net_pcap(讀寫 pcap 檔)、
+ *   net_af_packet(綁在 Linux 介面上,例如 veth)、net_memif(與另一個 DPDK 行程以共享記憶體相連)、
+ *   net_tap(建立一個 Linux tap 介面;它回報 ptype 與 checksum 旗標)。
+ *   沒有 hugepage 時加 --no-huge -m 1024(程式會選擇放得下的 mbuf pool 大小)。
  *
- * 用法:
+ * 用法
  *   sudo ./dpdk_packet_processing [EAL 參數] -- [程式選項]
  *   sudo ./dpdk_packet_processing -l 0-1 --no-pci --no-huge -m 1024 \
  *        --vdev=net_null0 --vdev=net_null1 -- --mode fwd
@@ -36,21 +51,72 @@
  * 一個指令試試看(不需要網卡,不需要 hugepage,5 秒後自動結束):
  *   sudo ./dpdk_packet_processing -l 0-1 --no-pci --no-huge -m 1024 --file-prefix=try \
  *        --vdev=net_null0 --vdev=net_null1 -- --mode macswap --duration 5
+ * 執行中讀取計數(另一個終端機):
+ *   echo /packet_processing/stats | sudo dpdk-telemetry.py -f try
  *
- * 統計的意義(每 --stats-interval 秒一次):
- *   收 / 送 / 丟棄   本程式在這段時間收到、成功送出、以及釋放掉沒送出的封包數與每秒封包數(pps)
- *   imissed          網卡因 RX 佇列滿而丟掉的封包(程式處理不夠快)
- *   ierrors          網卡收到的錯誤封包
+ * 轉送引擎(--mode,加上是否 --no-parse;啟動時選定一個 burst 函式,迴圈裡不再判斷模式)
+ *   io             fwd 不解析:整批原樣送到成對的連接埠,不碰封包內容(testpmd 的 io)
+ *   fwd            解析並計數後送到成對的連接埠(0<->1、2<->3,像 l2fwd)
+ *   macswap        交換 MAC 後從同一埠送回(testpmd 的 macswap);可加解析
+ *   rxonly         計數後丟棄;可加解析
+ *   respond        解析,回應給 --ip 的 ARP request 與 ICMP echo request,其他丟棄
+ *
+ * 封包分類:硬體優先,軟體備援
+ *   啟動時以 rte_eth_dev_get_supported_ptypes() 問 PMD 會在 m->packet_type 填哪些類型。
+ *   PMD 能分出 VLAN、IPv4、IPv6、TCP、UDP 時(例如 net_tap 與多數實體網卡),計數直接取自
+ *   m->packet_type 與 checksum 旗標,不讀封包內容;PMD 沒分出 L3/L4 的封包(ARP、ICMP、
+ *   其他協定)才交給軟體解析。PMD 不回報時(net_null、net_pcap、net_af_packet、net_memif)
+ *   全部以軟體逐層解析:每次讀取前先檢查長度,長度欄位一律對照整個封包的 pkt_len;
+ *   標頭跨越 mbuf segment 時以 rte_pktmbuf_read() 讀。respond 模式一律以軟體解析。
+ *   硬體路徑不讀封包:長度欄位矛盾的封包只有在網卡判定 checksum 錯誤時才算 malformed;
+ *   要逐欄位檢查請加 --ptype sw。
+ *
+ * checksum 怎麼驗證(--l4-cksum,預設 auto)
+ *   IPv4 標頭:網卡有 RX IPv4 checksum offload 就看 ol_flags,否則軟體計算(IHL=5 走展開的快速路徑)。
+ *   TCP/UDP/ICMPv6:auto = 網卡有 L4 checksum offload 就看旗標(GOOD/BAD),旗標 UNKNOWN 或網卡沒有
+ *     這個 offload 時以軟體驗證:虛擬標頭 + rte_raw_cksum_mbuf()(效果同 rte_ipv4_udptcp_cksum_verify,
+ *     但可跨 segment,也處理 IPv6 擴充標頭);hw = 只看網卡旗標;off = 不驗證。
+ *   ICMP(IPv4):一律以軟體驗證(ICMP 很少,而且 respond 要據此決定是否回覆)。
+ *   片段:第一個片段的 L4 checksum 涵蓋整個資料包,無法驗證,只檢查標頭本身。
+ *
+ * 多行程與清理(DPDK 的 multi-process)
+ *   本程式只以主要行程(primary)執行:--proc-type=secondary 直接拒絕;--proc-type=auto 變成
+ *   secondary 時也拒絕,而且絕不刪除別人的 /var/run/dpdk/<prefix>。要觀察執行中的本程式,
+ *   請用 dpdk-telemetry.py(見上)。
+ *   hugepage 檔案:沒有指定 --huge-unlink、--in-memory 或 --no-huge 時,本程式自動加上 --huge-unlink:
+ *   EAL 對應完 hugepage 就刪掉檔案,結束後(包括被 SIGKILL)不留下 /dev/hugepages/<prefix>map_*。
+ *   代價是 secondary 行程(dpdk-proc-info、dpdk-pdump)無法附加;需要它們時自己加
+ *   --huge-unlink=existing,本程式正常結束、Ctrl-C 或初始化失敗時仍會刪除自己的 hugepage 檔案。
+ *   /var/run/dpdk/<prefix>:以主要行程初始化成功才算自己的,結束時刪除;初始化失敗時只刪除
+ *   本來不存在、也沒有別的行程持有鎖的目錄。
+ *
+ * 對端能做什麼、不能做什麼
+ *   能:以任意速率送任意內容的訊框;塞滿 RX 環時多出的封包由網卡丟棄(imissed),不影響其他佇列;
+ *       讓 respond 模式為每個給它的 ARP/ICMP request 回一個同樣大小的封包(1:1,沒有放大)。
+ *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
+ *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
+ *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
+ *
+ * 統計的意義(每 --stats-interval 秒一次)
+ *   收 / 送 / 丟棄   本程式收到、成功送出、以及送不出(TX 環滿)或太短而釋放的封包數與每秒封包數
+ *   imissed          網卡因 RX 環滿而丟掉的封包(程式處理不夠快)
+ *   ierrors/oerrors  網卡收到的錯誤訊框 / 送出失敗的封包
  *   rx_nombuf        mbuf pool 用完而收不進來的次數(pool 太小或 mbuf 洩漏)
+ *   佇列             每個 RX 佇列由哪個 lcore 輪詢、速率、空輪詢比例(rx_burst 回傳 0 的比例)、
+ *                    平均 burst(每次 rx_burst 帶回幾個封包;越接近 --burst,每個封包分攤的成本越低)
  *   協定             arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed
- *                    malformed = 任何一層標頭長度不足、長度欄位矛盾或 checksum 錯誤
- *   最後一行 SUMMARY key=value … 給腳本讀取(每個連接埠的計數與 pps)。
+ *                    malformed = 任何一層長度不足、長度欄位矛盾或 checksum 錯誤(只計入 malformed)
+ *   結束時另印 burst 大小分布、每個封包的 CPU 時間、非零的 xstats,以及給腳本讀的一行
+ *   SUMMARY key=value …(每個連接埠、每個佇列的計數與 pps)。
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -58,6 +124,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -73,40 +142,75 @@
 #include <rte_ip.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_ptype.h>
+#include <rte_memzone.h>
 #include <rte_mempool.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
+#include <rte_telemetry.h>
 #include <rte_udp.h>
+#include <rte_vect.h>
 
 #define EXIT_USAGE 64
 #define MAX_BURST 512
 #define MAX_RXQ 16
-#define RX_DESC_DEFAULT 1024
-#define TX_DESC_DEFAULT 1024
+#define DESC_MIN 64
+#define DESC_MAX 16384
+#define RXD_DEFAULT 1024
+#define TXD_DEFAULT 1024
 #define MBUF_CACHE 256
-#define TX_RETRIES 3
-#define LINK_WAIT_MS 2000
+#define PREFETCH_OFFSET 3          /* 先 prefetch 幾個封包之後的標頭(l3fwd 用 3) */
+#define HDR_WINDOW 256             /* 多 segment 封包:標頭最多讀前 256 位元組 */
 #define MAX_VLAN_TAGS 2
+#define LINK_WAIT_MS 2000
+#define BURST_BUCKETS 10           /* burst 大小分布:1、2-3、4-7 … 512 */
+#define TEL_CMD "/packet_processing/stats"
+#define CTX_MEMZONE "dpp_ctx"
 
-/* ---- 設定 -------------------------------------------------------------------- */
+/* ==== 1. 設定與資料結構 ========================================================== */
 
-enum mode { MODE_FWD, MODE_MACSWAP, MODE_RXONLY, MODE_RESPOND };
-static const char *const mode_names[] = { "fwd", "macswap", "rxonly", "respond" };
+enum mode { MODE_FWD, MODE_MACSWAP, MODE_RXONLY, MODE_RESPOND, MODE_MAX };
+static const char *const mode_names[MODE_MAX] = { "fwd", "macswap", "rxonly", "respond" };
 
-/* 使用者要求的設定(只在啟動時寫入) */
+enum l4_cksum { L4CK_AUTO, L4CK_HW, L4CK_OFF };
+static const char *const l4ck_names[] = { "auto", "hw", "off" };
+
+/* 使用者要求的設定(只在啟動時寫入;資料路徑用的部分會複製到 stream 與區域變數) */
 struct config {
 	enum mode mode;
-	uint64_t portmask;        /* 0 = 全部連接埠 */
+	uint64_t portmask;           /* 0 = 全部連接埠 */
 	unsigned int burst;
 	unsigned int rxq;
+	unsigned int rxd, txd;       /* 每個 RX/TX 佇列的描述子數(PMD 可能再調整) */
 	unsigned int stats_interval; /* 秒;0 = 不印週期統計 */
-	unsigned int duration;    /* 秒;0 = 直到 SIGINT/SIGTERM */
-	uint64_t max_packets;     /* 收到這麼多封包後結束;0 = 不限 */
-	bool parse;               /* 解析協定(預設開;respond 一定開) */
+	unsigned int duration;       /* 秒;0 = 直到 SIGINT/SIGTERM */
+	uint64_t max_packets;        /* 收到這麼多封包後結束;0 = 不限 */
+	bool parse;                  /* 分類並計數(預設開;respond 一定開) */
+	bool sw_ptype;               /* --ptype sw:不用 PMD 的 packet_type */
+	bool xstats;                 /* 每個統計週期也印 xstats */
+	enum l4_cksum l4_cksum;
 	rte_be32_t ip[RTE_MAX_ETHPORTS]; /* respond 模式每個連接埠的 IPv4 位址,0 = 未設定 */
 };
 
-/* 協定計數的索引:每個封包只會計入一個 L3 類別(或 malformed) */
+/*
+ * 分類結果是一個小整數(放在暫存器裡回傳,不寫記憶體):
+ *   位元 0-3 = kind(每個封包恰好一個),位元 4-5 = VLAN 標籤數,位元 6 = 第一個片段,
+ *   位元 7 = 跨多個 mbuf segment。
+ * 協定計數由 kind 推出:例如 ipv4 = K_IPV4 + K_IPV4_TCP + K_IPV4_UDP + K_IPV4_ICMP。
+ */
+enum kind {
+	K_OTHER, K_ARP, K_IPV4, K_IPV4_TCP, K_IPV4_UDP, K_IPV4_ICMP,
+	K_IPV6, K_IPV6_TCP, K_IPV6_UDP, K_IPV6_ICMPV6, K_MALFORMED, K_MAX
+};
+#define CLS_KIND(c) ((c) & 0xfu)
+#define CLS_TAGS(c) (((c) >> 4) & 0x3u)
+#define CLS_TAG_SHIFT 4
+#define CLS_FIRST_FRAG 0x40u
+#define CLS_MULTISEG 0x80u
+
+/* 對外的協定計數名稱(統計、SUMMARY、telemetry 共用) */
 enum proto {
 	P_ARP, P_IPV4, P_IPV6, P_TCP, P_UDP, P_ICMP, P_ICMPV6, P_VLAN, P_QINQ, P_OTHER,
 	P_MALFORMED, P_MAX
@@ -115,53 +219,100 @@ static const char *const proto_names[P_MAX] = {
 	"arp", "ipv4", "ipv6", "tcp", "udp", "icmp", "icmpv6", "vlan", "qinq", "other", "malformed"
 };
 
-/* 一個 lcore 對一個連接埠的計數;只有該 lcore 寫入,主 lcore 讀取加總 */
-struct port_counters {
-	uint64_t rx, tx, dropped;
-	uint64_t proto[P_MAX];
-	uint64_t q_rx[MAX_RXQ];
+/* stream 的分類旗標(由連接埠能力與選項決定,啟動後不變) */
+#define F_PTYPE_HW 0x1u  /* 計數取自 m->packet_type */
+#define F_IP_HW    0x2u  /* ol_flags 有 IPv4 標頭 checksum 判定 */
+#define F_L4_HW    0x4u  /* ol_flags 有 L4 checksum 判定 */
+#define F_L4_SW    0x8u  /* 沒有判定時以軟體驗證 L4 checksum */
+
+/* 一個 stream 的計數:只有輪詢它的 lcore 寫入,主 lcore 與 telemetry 執行緒讀取 */
+struct stream_counters {
+	uint64_t rx, tx;
+	uint64_t tx_dropped;         /* TX 環滿送不出而釋放(計在 TX 連接埠) */
+	uint64_t rx_dropped;         /* 太短(不到 14 位元組)無法處理而釋放(計在 RX 連接埠) */
+	uint64_t empty_polls;        /* rx_burst 回傳 0 的次數 */
+	uint64_t full_bursts;        /* rx_burst 回傳 --burst 個(RX 環裡還有更多) */
+	uint64_t burst_hist[BURST_BUCKETS]; /* 非空 burst 的大小分布:第 k 格 = [2^k, 2^(k+1)) */
+	uint64_t kinds[K_MAX];
+	uint64_t tags[MAX_VLAN_TAGS + 1];
+	uint64_t multiseg;           /* 跨多個 mbuf segment 的封包(巨型訊框) */
+};
+
+/*
+ * stream = 一個 (RX 連接埠, RX 佇列) 與它的 TX 目的地;testpmd 的 fwd_stream。
+ * 設定在前(唯讀),計數在後且從新的快取行開始。以 rte_zmalloc_socket 配置在
+ * 輪詢它的 lcore 所在的 NUMA 節點上。
+ */
+struct stream {
+	uint16_t rx_port, rx_queue;
+	uint16_t tx_port, tx_queue;
+	unsigned int lcore;
+	unsigned int flags;          /* F_* */
+	rte_be32_t ip;               /* respond:本連接埠的 IPv4 位址 */
+	struct rte_ether_addr mac;   /* respond:本連接埠的 MAC */
+	struct stream_counters c __rte_cache_aligned;
 } __rte_cache_aligned;
 
-/* 一個 lcore 負責的 RX 佇列 */
-struct rx_item {
-	uint16_t port;
-	uint16_t queue;
+/* 引擎:一種模式一個 burst 函式(testpmd 的 struct fwd_engine) */
+typedef void (*burst_fn)(struct stream *s, struct rte_mbuf **pkts, uint16_t nb);
+struct engine {
+	enum mode mode;
+	bool parse;
+	const char *name;
+	burst_fn fn;
 };
 
 struct lcore_conf {
-	unsigned int n_rx;
-	struct rx_item rx[RTE_MAX_ETHPORTS * MAX_RXQ];
-	uint16_t txq;             /* 這個 lcore 在每個連接埠上專用的 TX 佇列 */
-	unsigned int idx;         /* 計數陣列的列 */
+	unsigned int n_streams;
+	struct stream *streams;      /* rte_zmalloc_socket,在這個 lcore 的 NUMA 節點 */
+	uint16_t txq;                /* 這個 lcore 在每個連接埠上專用的 TX 佇列 */
+	uint64_t cpu_ns;             /* 輪詢迴圈用掉的執行緒 CPU 時間 */
 };
 
 /* 每個連接埠初始化後的資訊 */
 struct port_info {
 	bool enabled;
-	uint16_t peer;            /* fwd 模式的對應連接埠 */
+	uint16_t peer;               /* fwd 模式的對應連接埠 */
 	uint16_t nb_rxq, nb_txq;
-	bool rx_ip_cksum;         /* 已啟用 RX IPv4 checksum offload */
-	bool rx_l4_cksum;         /* 已啟用 RX TCP/UDP checksum offload */
-	bool rss;
+	uint16_t nb_rxd, nb_txd;     /* PMD 調整後的描述子數 */
+	unsigned int flags;          /* F_*:這個連接埠的 stream 共用 */
+	bool lsc_intr;               /* PMD 以中斷回報連結變化 */
+	unsigned int if_index;       /* 綁定的 Linux 介面(net_af_packet、net_tap),0 = 無 */
+	uint32_t lsc_events;         /* 連結事件次數(LSC callback 以原子操作遞增) */
+	int link_up;                 /* 上次看到的連結狀態,-1 = 尚未知道 */
+	bool iface_gone;
 	struct rte_ether_addr mac;
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char driver[64];
+	struct rte_eth_stats final;  /* 關閉前讀到的最後統計(SUMMARY 用) */
+};
+
+/* 上一次印統計時的計數(算每秒速率);只有主 lcore 讀寫 */
+struct snapshot {
+	uint64_t rx, tx, polls, empty;
 };
 
 /* 程式執行時建立的一切 */
 struct ctx {
 	struct config cfg;
+	const struct engine *engine;
 	struct port_info port[RTE_MAX_ETHPORTS];
-	uint16_t ports[RTE_MAX_ETHPORTS]; /* 啟用的連接埠,依序 */
+	uint16_t ports[RTE_MAX_ETHPORTS];  /* 啟用的連接埠,依序 */
 	unsigned int nb_ports;
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	struct lcore_conf lconf[RTE_MAX_LCORE];
 	unsigned int nb_fwd_lcores;
-	unsigned int nb_rows;     /* 計數陣列列數(lcore 數) */
-	struct port_counters *cnt; /* [nb_rows][RTE_MAX_ETHPORTS] */
-	uint64_t start_tsc, stop_tsc;
-	uint64_t last_tsc;        /* 上次印統計的時間與計數(算每秒速率) */
-	uint64_t last_rx[RTE_MAX_ETHPORTS], last_tx[RTE_MAX_ETHPORTS];
+	struct stream *all[RTE_MAX_ETHPORTS * MAX_RXQ]; /* 依連接埠、佇列排序,統計用 */
+	struct snapshot last[RTE_MAX_ETHPORTS * MAX_RXQ];
+	unsigned int nb_streams;
+	const struct rte_memzone *mz;      /* telemetry 指令經由它找到 ctx */
+	uint64_t start_tsc, stop_tsc, last_tsc;
+	/* EAL 與清理 */
+	char prefix[128];
+	char runtime_dir[PATH_MAX];
+	bool runtime_existed;        /* rte_eal_init 之前就存在 */
+	bool primary;                /* 以主要行程初始化成功:執行期目錄與 hugepage 檔案是我們的 */
+	char huge_dir[PATH_MAX];     /* 使用者以 --huge-dir 指定的目錄 */
 };
 
 /* 唯一的可變全域變數:訊號處理函式設定的停止旗標 */
@@ -173,7 +324,1666 @@ static void on_signal(int sig)
 	force_quit = 1;
 }
 
-/* ---- 選項 -------------------------------------------------------------------- */
+/* 後面才定義的函式(C 需要宣告,不需要順序) */
+static void parse_app_args(struct config *cfg, int argc, char **argv, const char *prog);
+static int precheck(int eal_argc, char **argv);
+static void usage(const char *prog);
+static const char *eal_arg_value(int argc, char **argv, const char *name);
+static bool has_arg(int argc, char **argv, const char *name);
+static void print_stats(struct ctx *c, bool final);
+static void print_summary_line(struct ctx *c);
+static void poll_link_events(struct ctx *c);
+static void remove_hugepage_files(const struct ctx *c);
+static void remove_runtime_dir(const char *dir);
+
+/* ==== 2. EAL 初始化 =============================================================== */
+
+/*
+ * 執行期目錄 /var/run/dpdk/<prefix> 裡的 config 檔由主要行程以 fcntl 寫入鎖持有。
+ * 鎖在別的行程手上 = 那個 prefix 正在被使用:它的目錄與 hugepage 檔案都不能碰。
+ * 回傳持有者的 PID,沒有人持有回傳 0。
+ */
+static pid_t prefix_owner(const char *runtime_dir)
+{
+	char path[PATH_MAX];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/config", runtime_dir);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) < 0)
+		fl.l_type = F_UNLCK;
+	close(fd);
+	return fl.l_type == F_UNLCK ? 0 : fl.l_pid;
+}
+
+/*
+ * 準備 EAL 參數並初始化。回傳 0 = 成功(我們是主要行程);否則已印出一行錯誤,
+ * 回傳結束碼。失敗時只清理確定屬於我們的東西。
+ */
+static int eal_start(struct ctx *c, int eal_argc, char **argv)
+{
+	const char *v;
+	char *eal_argv[eal_argc + 2];
+	int n = 0, ret;
+
+	/* 本程式不以 secondary 執行:在 EAL 碰到任何共享狀態之前就拒絕 */
+	v = eal_arg_value(eal_argc, argv, "--proc-type");
+	if (v && !strcmp(v, "secondary")) {
+		fprintf(stderr, "錯誤:本程式只以主要行程(primary)執行,不支援 --proc-type=secondary;"
+				"要觀察執行中的程式請用 dpdk-telemetry.py -f <prefix>(指令 %s)\n",
+			TEL_CMD);
+		return EXIT_USAGE;
+	}
+	v = eal_arg_value(eal_argc, argv, "--file-prefix");
+	snprintf(c->prefix, sizeof(c->prefix), "%s", v ? v : "rte");
+	v = eal_arg_value(eal_argc, argv, "--huge-dir");
+	snprintf(c->huge_dir, sizeof(c->huge_dir), "%s", v ? v : "");
+	/* EAL 以 root 執行時的執行期目錄(eal_create_runtime_dir) */
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/var/run/dpdk/%s", c->prefix);
+	c->runtime_existed = access(c->runtime_dir, F_OK) == 0;
+
+	for (int i = 0; i < eal_argc; i++)
+		eal_argv[n++] = argv[i];
+	/* 預設對應完就刪除 hugepage 檔案:任何結束方式(包括 SIGKILL)都不留下檔案 */
+	if (!has_arg(eal_argc, argv, "--huge-unlink") && !has_arg(eal_argc, argv, "--in-memory") &&
+	    !has_arg(eal_argc, argv, "--no-huge"))
+		eal_argv[n++] = (char *)"--huge-unlink";
+	eal_argv[n] = NULL;
+
+	ret = rte_eal_init(n, eal_argv);
+	if (ret < 0) {
+		int err = rte_errno;
+		pid_t owner = prefix_owner(c->runtime_dir);
+
+		if (owner)
+			fprintf(stderr, "錯誤:EAL 初始化失敗:--file-prefix=%s 正由 PID %d 使用"
+					"(它的 %s 保持原樣);請換一個 --file-prefix\n",
+				c->prefix, (int)owner, c->runtime_dir);
+		else
+			fprintf(stderr, "錯誤:EAL 初始化失敗:%s;請檢查 EAL 參數(-l、--vdev、-m),"
+					"hugepage(sudo make setup-hugepages 或 --no-huge -m 1024)\n",
+				rte_strerror(err));
+		rte_eal_cleanup();
+		/* 失敗的初始化可能已建立目錄與 hugepage 檔案:只在沒有別人使用時清掉 */
+		if (!owner) {
+			remove_hugepage_files(c);
+			if (!c->runtime_existed)
+				remove_runtime_dir(c->runtime_dir);
+		}
+		return err == EINVAL ? EXIT_USAGE : 1;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		/* --proc-type=auto 找到了執行中的主要行程:那是別人的,什麼都不刪 */
+		fprintf(stderr, "錯誤:--file-prefix=%s 已有主要行程在執行,本程式不以 secondary 執行;"
+				"請換一個 --file-prefix,或以 dpdk-telemetry.py -f %s 觀察它\n",
+			c->prefix, c->prefix);
+		rte_eal_cleanup();
+		return 1;
+	}
+	c->primary = true;
+	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", rte_eal_get_runtime_dir());
+	return 0;
+}
+
+/* ==== 3. 連接埠 =================================================================== */
+
+static int port_socket(uint16_t port)
+{
+	int s = rte_eth_dev_socket_id(port);
+
+	return s < 0 ? (int)rte_socket_id() : s;
+}
+
+/*
+ * 每個用到的 NUMA 節點建一個 mbuf pool。大小 = 所有 RX/TX 描述子 + 每個 lcore 的 burst 與
+ * cache,再留一倍餘裕,至少 8191 個;記憶體不夠(例如 --no-huge -m 很小)時逐步縮小到最低需求。
+ * pool 在啟動時固定:對端再怎麼送也不會讓程式多配置記憶體。
+ */
+static int create_pools(struct ctx *c)
+{
+	unsigned int nb_lcores = rte_lcore_count();
+	unsigned int need = c->nb_ports * (c->cfg.rxq * c->cfg.rxd + c->nb_fwd_lcores * c->cfg.txd) +
+			    nb_lcores * (c->cfg.burst * 2 + MBUF_CACHE);
+	unsigned int want = RTE_MAX(need * 2, 8191u);
+
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		int s = port_socket(c->ports[i]);
+		char name[RTE_MEMPOOL_NAMESIZE];
+		unsigned int n;
+
+		if (c->pool[s])
+			continue;
+		snprintf(name, sizeof(name), "mbuf_pool_s%d", s);
+		for (n = want;; n = RTE_MAX(n / 2, need)) {
+			c->pool[s] = rte_pktmbuf_pool_create(name, n, MBUF_CACHE, 0,
+							     RTE_MBUF_DEFAULT_BUF_SIZE, s);
+			if (c->pool[s] || n == need || rte_errno != ENOMEM)
+				break;
+		}
+		if (!c->pool[s]) {
+			fprintf(stderr, "錯誤:無法建立 mbuf pool(NUMA 節點 %d,%u 個 mbuf):%s;"
+					"記憶體不足:請執行 sudo make setup-hugepages 或加大 -m\n",
+				s, n, rte_strerror(rte_errno));
+			return -1;
+		}
+		printf("mbuf pool:NUMA 節點 %d,%u 個 mbuf(至少需要 %u),每個 %u 位元組\n", s, n,
+		       need, RTE_MBUF_DEFAULT_BUF_SIZE);
+	}
+	return 0;
+}
+
+/*
+ * 問 PMD 它會在 m->packet_type 填哪些類型。能分出 VLAN、IPv4、IPv6、TCP、UDP 就用硬體分類
+ * (其餘封包逐一交給軟體),否則全部軟體解析。回傳說明文字。
+ */
+static const char *choose_ptype(struct ctx *c, uint16_t port)
+{
+	static const struct { uint32_t mask, want; const char *name; } need[] = {
+		{ RTE_PTYPE_L2_MASK, RTE_PTYPE_L2_ETHER_VLAN, "VLAN" },
+		{ RTE_PTYPE_L3_MASK, RTE_PTYPE_L3_IPV4, "IPv4" },
+		{ RTE_PTYPE_L3_MASK, RTE_PTYPE_L3_IPV6, "IPv6" },
+		{ RTE_PTYPE_L4_MASK, RTE_PTYPE_L4_TCP, "TCP" },
+		{ RTE_PTYPE_L4_MASK, RTE_PTYPE_L4_UDP, "UDP" },
+	};
+	uint32_t pt[64];
+	int n = rte_eth_dev_get_supported_ptypes(port, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
+						 RTE_PTYPE_L4_MASK, pt, RTE_DIM(pt));
+
+	if (c->cfg.sw_ptype)
+		return "軟體解析(--ptype sw)";
+	if (n <= 0)
+		return "軟體解析(PMD 不回報 packet_type)";
+	for (size_t k = 0; k < RTE_DIM(need); k++) {
+		bool found = false;
+
+		for (int i = 0; i < n && i < (int)RTE_DIM(pt); i++) {
+			uint32_t v = pt[i] & need[k].mask;
+
+			/* IPV4_EXT、IPV4_EXT_UNKNOWN 等變體也算 */
+			if (v == need[k].want || (need[k].mask == RTE_PTYPE_L3_MASK &&
+						  (v & need[k].want) == need[k].want))
+				found = true;
+		}
+		if (!found)
+			return "軟體解析(PMD 的 packet_type 缺少部分類型)";
+	}
+	/* 告訴 PMD 我們只需要 L2-L4,它可以省下其他分類工作(不支援也無妨) */
+	rte_eth_dev_set_ptypes(port, RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK | RTE_PTYPE_L4_MASK,
+			       NULL, 0);
+	c->port[port].flags |= F_PTYPE_HW;
+	return "硬體(m->packet_type,ARP 等其他封包以軟體解析)";
+}
+
+/* LSC(link state change)callback:在 EAL 的中斷執行緒執行,只記下事件,由主 lcore 印出 */
+static int on_link_event(uint16_t port, enum rte_eth_event_type type, void *arg, void *ret)
+{
+	struct ctx *c = arg;
+
+	(void)type;
+	(void)ret;
+	__atomic_fetch_add(&c->port[port].lsc_events, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void describe_port(const struct ctx *c, uint16_t port, const struct rte_eth_dev_info *di,
+			  const char *ptype, const char *rss)
+{
+	const struct port_info *pi = &c->port[port];
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	const char *l4;
+
+	rte_ether_format_addr(mac, sizeof(mac), &pi->mac);
+	printf("連接埠 %u:%s(驅動程式 %s),MAC %s,NUMA 節點 %d\n", port, pi->name, pi->driver,
+	       mac, rte_eth_dev_socket_id(port));
+	printf("  佇列:最多 RX %u / TX %u,使用 RX %u / TX %u,描述子 RX %u / TX %u;RSS %s\n",
+	       di->max_rx_queues, di->max_tx_queues, pi->nb_rxq, pi->nb_txq, pi->nb_rxd, pi->nb_txd,
+	       rss);
+	if (c->cfg.l4_cksum == L4CK_OFF)
+		l4 = "不驗證(--l4-cksum off)";
+	else if (pi->flags & F_L4_HW)
+		l4 = pi->flags & F_L4_SW ? "看網卡旗標,旗標未知時軟體驗證" : "只看網卡旗標";
+	else
+		l4 = pi->flags & F_L4_SW ? "軟體驗證(網卡沒有 offload)" :
+					   "不驗證(網卡沒有 offload,--l4-cksum hw)";
+	printf("  offload:RX IPv4 checksum %s、TCP/UDP checksum %s;TX 多 segment %s;"
+	       "連結事件 %s\n",
+	       pi->flags & F_IP_HW ? "網卡驗證" : "軟體驗證", l4,
+	       di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS ? "有" : "無",
+	       pi->lsc_intr ? "中斷(LSC callback)" : "每秒查詢");
+	printf("  封包分類:%s\n", ptype);
+}
+
+/* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
+static int port_init(struct ctx *c, uint16_t port)
+{
+	struct port_info *pi = &c->port[port];
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info di;
+	struct rte_eth_rxconf rxconf;
+	struct rte_eth_txconf txconf;
+	struct rte_eth_rss_conf rss = { 0 };
+	struct rte_mempool *pool = c->pool[port_socket(port)];
+	char rss_text[96] = "未使用(單一 RX 佇列)";
+	const char *ptype;
+	int ret;
+
+	ret = rte_eth_dev_info_get(port, &di);
+	if (ret) {
+		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_info_get:%s\n", port, strerror(-ret));
+		return ret;
+	}
+	snprintf(pi->driver, sizeof(pi->driver), "%s", di.driver_name);
+	rte_eth_dev_get_name_by_port(port, pi->name);
+	pi->if_index = di.if_index;
+	pi->nb_rxq = c->cfg.rxq;
+	pi->nb_txq = c->nb_fwd_lcores;
+	if (pi->nb_rxq > di.max_rx_queues || pi->nb_txq > di.max_tx_queues) {
+		fprintf(stderr, "錯誤:連接埠 %u(%s)最多 %u 個 RX / %u 個 TX 佇列,"
+				"需要 %u / %u;請減少 --rxq 或 lcore 數\n",
+			port, pi->driver, di.max_rx_queues, di.max_tx_queues, pi->nb_rxq, pi->nb_txq);
+		return -EINVAL;
+	}
+
+	/* 多個 RX 佇列:網卡支援 RSS 就讓硬體依 IP/TCP/UDP 雜湊分流 */
+	if (pi->nb_rxq > 1 && di.flow_type_rss_offloads) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+						   di.flow_type_rss_offloads;
+		if (!conf.rx_adv_conf.rss_conf.rss_hf)
+			conf.rx_adv_conf.rss_conf.rss_hf = di.flow_type_rss_offloads;
+	} else if (pi->nb_rxq > 1) {
+		snprintf(rss_text, sizeof(rss_text), "不支援:%u 個 RX 佇列由 PMD 自己分配"
+			 "(net_af_packet 用 PACKET_FANOUT 雜湊)", pi->nb_rxq);
+	}
+	/* checksum:網卡會驗證就用它的判定,解析時不再以軟體重算 */
+	if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+		pi->flags |= F_IP_HW;
+	}
+	if (c->cfg.l4_cksum != L4CK_OFF &&
+	    (di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) ==
+		    (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		pi->flags |= F_L4_HW;
+	}
+	if (c->cfg.l4_cksum == L4CK_AUTO)
+		pi->flags |= F_L4_SW;
+	/* 轉送多 segment 的封包(巨型訊框)需要 TX MULTI_SEGS;全部 mbuf 同一個 pool 可快速釋放 */
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/* 連結事件:PMD 支援 LSC 中斷就註冊 callback,否則主 lcore 每秒查詢 */
+	pi->lsc_intr = di.dev_flags && (*di.dev_flags & RTE_ETH_DEV_INTR_LSC);
+	conf.intr_conf.lsc = pi->lsc_intr;
+
+	ret = rte_eth_dev_configure(port, pi->nb_rxq, pi->nb_txq, &conf);
+	if (ret) {
+		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_configure:%s\n", port, strerror(-ret));
+		return ret;
+	}
+	pi->nb_rxd = c->cfg.rxd;
+	pi->nb_txd = c->cfg.txd;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &pi->nb_rxd, &pi->nb_txd);
+	if (ret) {
+		fprintf(stderr, "錯誤:連接埠 %u 調整描述子數量:%s\n", port, strerror(-ret));
+		return ret;
+	}
+	rxconf = di.default_rxconf;
+	rxconf.offloads = conf.rxmode.offloads;
+	for (uint16_t q = 0; q < pi->nb_rxq; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, pi->nb_rxd, port_socket(port), &rxconf, pool);
+		if (ret) {
+			fprintf(stderr, "錯誤:連接埠 %u RX 佇列 %u 設定失敗:%s\n", port, q,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	txconf = di.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	for (uint16_t q = 0; q < pi->nb_txq; q++) {
+		ret = rte_eth_tx_queue_setup(port, q, pi->nb_txd, port_socket(port), &txconf);
+		if (ret) {
+			fprintf(stderr, "錯誤:連接埠 %u TX 佇列 %u 設定失敗:%s\n", port, q,
+				strerror(-ret));
+			return ret;
+		}
+	}
+	ptype = choose_ptype(c, port);
+	if (pi->lsc_intr)
+		rte_eth_dev_callback_register(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
+	ret = rte_eth_dev_start(port);
+	if (ret) {
+		fprintf(stderr, "錯誤:連接埠 %u 啟動失敗:%s\n", port, strerror(-ret));
+		return ret;
+	}
+	/* RSS:讀回 PMD 實際使用的雜湊類型,不是我們要求的 */
+	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
+		if (rte_eth_dev_rss_hash_conf_get(port, &rss) == 0)
+			snprintf(rss_text, sizeof(rss_text), "已啟用(PMD 回報 rss_hf 0x%" PRIx64 ")",
+				 rss.rss_hf);
+		else
+			snprintf(rss_text, sizeof(rss_text), "已啟用(要求 rss_hf 0x%" PRIx64
+				 ",PMD 不回報實際值)", conf.rx_adv_conf.rss_conf.rss_hf);
+	}
+	rte_eth_macaddr_get(port, &pi->mac);
+	/* 有些虛擬裝置不支援混雜模式,不算致命錯誤 */
+	ret = rte_eth_promiscuous_enable(port);
+	if (ret && ret != -ENOTSUP)
+		printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
+	pi->link_up = -1;
+	describe_port(c, port, &di, ptype, rss_text);
+	return 0;
+}
+
+/* 等連結建立(最多 LINK_WAIT_MS),印出每個連接埠的狀態;memif 要等對端連上才會 up */
+static void wait_links(struct ctx *c)
+{
+	struct rte_eth_link link;
+	unsigned int waited = 0;
+	bool all_up;
+
+	do {
+		all_up = true;
+		for (unsigned int i = 0; i < c->nb_ports; i++) {
+			memset(&link, 0, sizeof(link));
+			if (rte_eth_link_get_nowait(c->ports[i], &link) == 0 &&
+			    link.link_status == RTE_ETH_LINK_DOWN)
+				all_up = false;
+		}
+		if (all_up || force_quit)
+			break;
+		rte_delay_ms(100);
+		waited += 100;
+	} while (waited < LINK_WAIT_MS);
+	poll_link_events(c);
+}
+
+/* ==== 4. lcore 與 stream ============================================================ */
+
+/*
+ * 把每個 (連接埠, RX 佇列) 做成一個 stream,平均分給 worker lcore;worker 不夠時主 lcore 也分擔。
+ * 每個 lcore 的 stream 陣列以 rte_zmalloc_socket 配置在該 lcore 的 NUMA 節點:計數由它寫,
+ * 記憶體就該在它旁邊。連接埠在別的 NUMA 節點時提出警告。
+ */
+static int assign_streams(struct ctx *c)
+{
+	unsigned int workers[RTE_MAX_LCORE], nw = 0, lid, total, k = 0;
+	unsigned int per[RTE_MAX_LCORE] = { 0 };
+
+	RTE_LCORE_FOREACH_WORKER(lid)
+		workers[nw++] = lid;
+	total = c->nb_ports * c->cfg.rxq;
+	if (nw < total)
+		workers[nw++] = rte_get_main_lcore(); /* 主 lcore 在統計之間也輪詢佇列 */
+	c->nb_fwd_lcores = RTE_MIN(nw, total);
+	for (unsigned int i = 0; i < total; i++)
+		per[workers[i % c->nb_fwd_lcores]]++;
+	for (unsigned int i = 0; i < c->nb_fwd_lcores; i++) {
+		struct lcore_conf *lc = &c->lconf[workers[i]];
+
+		lc->txq = i;
+		lc->streams = rte_zmalloc_socket("streams", sizeof(struct stream) * per[workers[i]],
+						 RTE_CACHE_LINE_SIZE,
+						 (int)rte_lcore_to_socket_id(workers[i]));
+		if (!lc->streams) {
+			fprintf(stderr, "錯誤:無法在 NUMA 節點 %u 配置計數器記憶體\n",
+				rte_lcore_to_socket_id(workers[i]));
+			return -1;
+		}
+	}
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		for (unsigned int q = 0; q < c->cfg.rxq; q++, k++) {
+			unsigned int l = workers[k % c->nb_fwd_lcores];
+			struct lcore_conf *lc = &c->lconf[l];
+			struct stream *s = &lc->streams[lc->n_streams++];
+			uint16_t port = c->ports[i];
+			int psock = rte_eth_dev_socket_id(port);
+
+			s->rx_port = port;
+			s->rx_queue = q;
+			s->tx_port = c->cfg.mode == MODE_FWD ? c->port[port].peer : port;
+			s->tx_queue = lc->txq;
+			s->lcore = l;
+			s->ip = c->cfg.ip[port];
+			c->all[c->nb_streams++] = s;
+			if (psock >= 0 && (unsigned int)psock != rte_lcore_to_socket_id(l))
+				printf("警告:連接埠 %u 在 NUMA 節點 %d,輪詢它的 lcore %u 在節點 %u:"
+				       "每個封包都要跨節點存取記憶體;請改用同一節點的 lcore(-l)\n",
+				       port, psock, l, rte_lcore_to_socket_id(l));
+		}
+	}
+	return 0;
+}
+
+/* 連接埠啟動後才知道 flags 與 MAC:填進 stream */
+static void finish_streams(struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->nb_streams; i++) {
+		struct stream *s = c->all[i];
+
+		s->flags = c->port[s->rx_port].flags;
+		s->mac = c->port[s->rx_port].mac;
+	}
+}
+
+/* ==== 5. 封包分類 ================================================================= */
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* 把 32 位元的 one's complement 加總折成 16 位元 */
+static inline uint16_t fold32(uint64_t s)
+{
+	s = (s >> 32) + (s & 0xffffffff);
+	s = (s >> 16) + (s & 0xffff);
+	s = (s >> 16) + (s & 0xffff);
+	return (uint16_t)((s >> 16) + (s & 0xffff));
+}
+
+/*
+ * IPv4 標頭 checksum:正確的標頭(含 checksum 欄位)加總為 0xffff。
+ * 幾乎所有封包 IHL = 5(20 位元組):五個 32 位元字直接相加,不跑通用迴圈。
+ */
+static __rte_always_inline bool ipv4_hdr_ok(const uint8_t *ip, uint32_t ihl)
+{
+	if (likely(ihl == sizeof(struct rte_ipv4_hdr))) {
+		uint32_t w[5];
+
+		memcpy(w, ip, sizeof(w));
+		return fold32((uint64_t)w[0] + w[1] + w[2] + w[3] + w[4]) == 0xffff;
+	}
+	return rte_raw_cksum(ip, ihl) == 0xffff;
+}
+
+/*
+ * L4 checksum 的軟體驗證:虛擬標頭(位址、協定、L4 長度)+ L4 資料,可跨 segment。
+ * addrs 指向來源+目的位址(IPv4 8 位元組、IPv6 32 位元組),在標頭緩衝區裡一定連續。
+ */
+static bool l4_sum_ok(const struct rte_mbuf *m, const uint8_t *addrs, uint32_t alen,
+		      uint8_t proto, uint32_t l4_off, uint32_t l4_len)
+{
+	uint16_t data;
+	uint64_t s;
+
+	if (rte_raw_cksum_mbuf(m, l4_off, l4_len, &data))
+		return false;
+	s = (uint64_t)rte_raw_cksum(addrs, alen) + data + rte_cpu_to_be_16((uint16_t)proto) +
+	    rte_cpu_to_be_16((uint16_t)l4_len);
+	return fold32(s) == 0xffff;
+}
+
+/* 這個封包的 L4 checksum 要不要以軟體驗證;網卡判定壞了回傳 -1 */
+static __rte_always_inline int l4_need_sw(const struct rte_mbuf *m, unsigned int fl)
+{
+	if (fl & F_L4_HW) {
+		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			return -1;
+		if (f != RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)
+			return 0;
+	}
+	return (fl & F_L4_SW) ? 1 : 0;
+}
+
+/*
+ * TCP / UDP / ICMPv6 標頭檢查(IPv4 與 IPv6 共用)。cap = 可讀的標頭位元組,l4_len 依 IP 標頭。
+ * 回傳 true = 正確。第一個片段:UDP 長度涵蓋整個資料包,checksum 無法驗證。
+ */
+static __rte_always_inline bool l4_ok(const struct rte_mbuf *m, const uint8_t *p, uint32_t cap,
+			 uint8_t proto, uint32_t l4_off, uint32_t l4_len, bool first,
+			 const uint8_t *addrs, uint32_t alen, unsigned int fl)
+{
+	const uint8_t *l4 = p + l4_off;
+	uint32_t sum_len = l4_len;
+	int sw;
+
+	switch (proto) {
+	case IPPROTO_TCP:
+		if (l4_len < sizeof(struct rte_tcp_hdr) || cap < l4_off + sizeof(struct rte_tcp_hdr))
+			return false;
+		if ((l4[12] >> 4) < 5 || (l4[12] >> 4) * 4u > l4_len)
+			return false;
+		break;
+	case IPPROTO_UDP: {
+		uint32_t ulen;
+
+		if (l4_len < sizeof(struct rte_udp_hdr) || cap < l4_off + sizeof(struct rte_udp_hdr))
+			return false;
+		ulen = rd16(l4 + 4);
+		if (ulen < sizeof(struct rte_udp_hdr) || (first ? ulen < l4_len : ulen > l4_len))
+			return false;
+		if (alen == 8 && rd16(l4 + 6) == 0)
+			return true;        /* IPv4 UDP checksum 0 = 沒有 checksum */
+		sum_len = ulen;
+		break;
+	}
+	default: /* ICMPv6 */
+		if (l4_len < 4 || cap < l4_off + 4)
+			return false;
+		break;
+	}
+	if (first)
+		return true;
+	sw = l4_need_sw(m, fl);
+	if (sw <= 0)
+		return sw == 0;
+	/* IPv6 的 UDP checksum 不可為 0(RFC 8200 8.1) */
+	if (proto == IPPROTO_UDP && alen == 32 && rd16(l4 + 6) == 0)
+		return false;
+	return l4_sum_ok(m, addrs, alen, proto, l4_off, sum_len);
+}
+
+/*
+ * ICMP(IPv4):至少 8 位元組;checksum 涵蓋整個訊息(沒有虛擬標頭),網卡不驗證,
+ * 在 F_L4_SW 時以軟體驗證(第一個片段除外)。respond 一律驗證:不回覆壞掉的 request。
+ */
+static __rte_always_inline bool icmp_ok(const struct rte_mbuf *m, uint32_t l4_off,
+					uint32_t l4_len, bool first, unsigned int fl)
+{
+	uint16_t sum;
+
+	if (l4_len < sizeof(struct rte_icmp_hdr))
+		return false;
+	if (first || !(fl & F_L4_SW))
+		return true;
+	return rte_raw_cksum_mbuf(m, l4_off, l4_len, &sum) == 0 && sum == 0xffff;
+}
+
+static __rte_always_inline uint32_t parse_ipv4(const struct rte_mbuf *m, const uint8_t *p, uint32_t cap,
+				  uint32_t len, uint32_t off, unsigned int fl)
+{
+	const uint8_t *ip = p + off;
+	uint32_t ihl, tot, l4_off, l4_len;
+	uint16_t frag;
+	bool first;
+
+	if (unlikely(cap < off + sizeof(struct rte_ipv4_hdr) || (ip[0] >> 4) != 4))
+		return K_MALFORMED;
+	ihl = (ip[0] & 0xf) * 4u;
+	tot = rd16(ip + 2);
+	if (unlikely(ihl < sizeof(struct rte_ipv4_hdr) || cap < off + ihl || tot < ihl ||
+		     len < off + tot))
+		return K_MALFORMED;
+	/* 標頭 checksum:網卡判定過就看旗標,否則軟體計算 */
+	if (fl & F_IP_HW) {
+		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+		if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+		    (f == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN && !ipv4_hdr_ok(ip, ihl)))
+			return K_MALFORMED;
+	} else if (unlikely(!ipv4_hdr_ok(ip, ihl))) {
+		return K_MALFORMED;
+	}
+	frag = rd16(ip + 6);
+	if (frag & RTE_IPV4_HDR_OFFSET_MASK)
+		return K_IPV4;          /* 非第一個片段:沒有 L4 標頭 */
+	first = frag & RTE_IPV4_HDR_MF_FLAG;
+	l4_off = off + ihl;
+	l4_len = tot - ihl;
+	switch (ip[9]) {
+	case IPPROTO_TCP:
+		if (!l4_ok(m, p, cap, IPPROTO_TCP, l4_off, l4_len, first, ip + 12, 8, fl))
+			return K_MALFORMED;
+		return K_IPV4_TCP | (first ? CLS_FIRST_FRAG : 0);
+	case IPPROTO_UDP:
+		if (!l4_ok(m, p, cap, IPPROTO_UDP, l4_off, l4_len, first, ip + 12, 8, fl))
+			return K_MALFORMED;
+		return K_IPV4_UDP | (first ? CLS_FIRST_FRAG : 0);
+	case IPPROTO_ICMP:
+		if (!icmp_ok(m, l4_off, l4_len, first, fl))
+			return K_MALFORMED;
+		return K_IPV4_ICMP | (first ? CLS_FIRST_FRAG : 0);
+	default:
+		return K_IPV4;          /* 其他 L4 協定只計 IPv4 */
+	}
+}
+
+static inline bool ipv6_ext_hdr(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_FRAGMENT;
+}
+
+/*
+ * 冷路徑:跳過 IPv6 擴充標頭。每個至少 8 位元組,長度欄位以 8 位元組為單位(fragment 固定 8)。
+ * 回傳 0 = 繼續解析 nh、hoff 指出的 L4,K_IPV6 = 只計 IPv6(非第一片段,或標頭超出可讀範圍),
+ * K_MALFORMED = 格式錯誤。
+ */
+static __rte_noinline uint32_t skip_ipv6_ext(const uint8_t *p, uint32_t cap, uint32_t end,
+					     uint8_t *nh, uint32_t *hoff, bool *first)
+{
+	while (ipv6_ext_hdr(*nh)) {
+		uint32_t elen;
+
+		if (end < *hoff + 8)
+			return K_MALFORMED;
+		if (cap < *hoff + 8)
+			return K_IPV6;  /* 多 segment 封包的標頭超出讀取範圍:不解析 L4 */
+		if (*nh == IPPROTO_FRAGMENT) {
+			uint16_t fo = rd16(p + *hoff + 2);
+
+			elen = 8;
+			if (fo & 0xfff8)
+				return K_IPV6; /* 非第一個片段 */
+			*first = fo & 1;        /* M 旗標:後面還有片段 */
+		} else {
+			elen = (p[*hoff + 1] + 1u) * 8;
+		}
+		if (end < *hoff + elen)
+			return K_MALFORMED;
+		*nh = p[*hoff];
+		*hoff += elen;
+	}
+	return 0;
+}
+
+static __rte_always_inline uint32_t parse_ipv6(const struct rte_mbuf *m, const uint8_t *p, uint32_t cap,
+				  uint32_t len, uint32_t off, unsigned int fl)
+{
+	const uint8_t *ip6 = p + off;
+	uint32_t plen, end, hoff = off + sizeof(struct rte_ipv6_hdr), k;
+	uint8_t nh;
+	bool first = false;
+
+	if (unlikely(cap < hoff || (ip6[0] >> 4) != 6))
+		return K_MALFORMED;
+	plen = rd16(ip6 + 4);
+	end = hoff + plen;
+	if (unlikely(plen == 0 || len < end))
+		return K_MALFORMED;
+	nh = ip6[6];
+	if (unlikely(ipv6_ext_hdr(nh))) {
+		k = skip_ipv6_ext(p, cap, end, &nh, &hoff, &first);
+		if (k)
+			return k;
+	}
+	switch (nh) {
+	case IPPROTO_TCP:
+		k = K_IPV6_TCP;
+		break;
+	case IPPROTO_UDP:
+		k = K_IPV6_UDP;
+		break;
+	case IPPROTO_ICMPV6:
+		k = K_IPV6_ICMPV6;
+		break;
+	default:
+		return K_IPV6;          /* 其他(包括 IPv6 裡的 ICMPv4)只計 IPv6 */
+	}
+	if (!l4_ok(m, p, cap, nh, hoff, end - hoff, first, ip6 + 8, 32, fl))
+		return K_MALFORMED;
+	return k | (first ? CLS_FIRST_FRAG : 0);
+}
+
+static __rte_always_inline uint32_t with_tags(uint32_t k, uint32_t tags)
+{
+	return CLS_KIND(k) == K_MALFORMED ? k : k | tags << CLS_TAG_SHIFT;
+}
+
+/*
+ * 逐層解析一個訊框。p 有 cap 個可讀位元組(單一 segment 時就是整個封包),
+ * len 是整個封包的長度(pkt_len):所有長度欄位都對照 len,讀取都對照 cap。
+ */
+static __rte_always_inline uint32_t parse_frame(const struct rte_mbuf *m, const uint8_t *p,
+						uint32_t cap, uint32_t len, unsigned int fl)
+{
+	uint32_t off = RTE_ETHER_HDR_LEN, tags = 0;
+	uint16_t type;
+
+	if (unlikely(cap < RTE_ETHER_HDR_LEN))
+		return K_MALFORMED;
+	type = rd16(p + 12);
+	while (unlikely(type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ)) {
+		if (tags == MAX_VLAN_TAGS || cap < off + 4)
+			return K_MALFORMED;
+		type = rd16(p + off + 2);
+		off += 4;
+		tags++;
+	}
+	if (likely(type == RTE_ETHER_TYPE_IPV4))
+		return with_tags(parse_ipv4(m, p, cap, len, off, fl), tags);
+	if (type == RTE_ETHER_TYPE_IPV6)
+		return with_tags(parse_ipv6(m, p, cap, len, off, fl), tags);
+	if (type == RTE_ETHER_TYPE_ARP) {
+		if (cap < off + sizeof(struct rte_arp_hdr) || p[off + 4] != RTE_ETHER_ADDR_LEN ||
+		    p[off + 5] != 4)
+			return K_MALFORMED;
+		return K_ARP | tags << CLS_TAG_SHIFT;
+	}
+	return K_OTHER | tags << CLS_TAG_SHIFT;
+}
+
+/*
+ * 冷路徑:封包跨多個 mbuf segment(巨型訊框)。先確認 segment 鏈的長度加起來等於 pkt_len
+ * (不相信 PMD),再以 rte_pktmbuf_read 把前 HDR_WINDOW 位元組的標頭讀成連續的一塊。
+ */
+static __rte_noinline uint32_t classify_multiseg(const struct rte_mbuf *m, unsigned int fl)
+{
+	uint8_t buf[HDR_WINDOW];
+	uint32_t len = rte_pktmbuf_pkt_len(m), cap = RTE_MIN(len, (uint32_t)HDR_WINDOW), sum = 0;
+	const uint8_t *p;
+
+	for (const struct rte_mbuf *s = m; s; s = s->next)
+		sum += rte_pktmbuf_data_len(s);
+	if (sum != len)
+		return K_MALFORMED;
+	p = rte_pktmbuf_read(m, 0, cap, buf);
+	if (!p)
+		return K_MALFORMED;
+	return parse_frame(m, p, cap, len, fl) | CLS_MULTISEG;
+}
+
+/* 軟體分類:單一 segment 的封包(幾乎全部)直接在 mbuf 資料上解析 */
+static __rte_always_inline uint32_t classify_sw(const struct rte_mbuf *m, unsigned int fl)
+{
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+
+	if (unlikely(len != rte_pktmbuf_data_len(m)))
+		return classify_multiseg(m, fl);
+	return parse_frame(m, rte_pktmbuf_mtod(m, const uint8_t *), len, len, fl);
+}
+
+/*
+ * 硬體分類:PMD 在 m->packet_type 認出 IPv4/IPv6 與 TCP/UDP/ICMP/片段時,直接計數,
+ * 不讀封包內容;checksum 只看 ol_flags。其他封包交給軟體解析。
+ * 注意:PMD 把所有片段(包括第一個)標成 L4_FRAG,所以片段只計 IPv4/IPv6。
+ */
+static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsigned int fl)
+{
+	uint32_t pt = m->packet_type, l4 = pt & RTE_PTYPE_L4_MASK, tags = 0, k;
+	uint64_t ol = m->ol_flags;
+	bool v4 = RTE_ETH_IS_IPV4_HDR(pt), v6 = RTE_ETH_IS_IPV6_HDR(pt);
+
+	if (unlikely(!(v4 || v6) || !(l4 == RTE_PTYPE_L4_TCP || l4 == RTE_PTYPE_L4_UDP ||
+				      l4 == RTE_PTYPE_L4_ICMP || l4 == RTE_PTYPE_L4_FRAG)))
+		return classify_sw(m, fl);
+	if ((ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+	    (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return K_MALFORMED;
+	if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_VLAN)
+		tags = 1;
+	else if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_QINQ)
+		tags = 2;
+	switch (l4) {
+	case RTE_PTYPE_L4_TCP:
+		k = v4 ? K_IPV4_TCP : K_IPV6_TCP;
+		break;
+	case RTE_PTYPE_L4_UDP:
+		k = v4 ? K_IPV4_UDP : K_IPV6_UDP;
+		break;
+	case RTE_PTYPE_L4_ICMP:
+		k = v4 ? K_IPV4_ICMP : K_IPV6_ICMPV6;
+		break;
+	default:
+		k = v4 ? K_IPV4 : K_IPV6;
+		break;
+	}
+	return k | tags << CLS_TAG_SHIFT;
+}
+
+/* 一批封包的區域直方圖:在暫存器/堆疊裡累加,每批只寫一次 stream 的計數 */
+struct burst_hist {
+	uint16_t kinds[K_MAX];
+	uint16_t tags[MAX_VLAN_TAGS + 1];
+	uint16_t multiseg;
+};
+
+static __rte_always_inline void hist_add(struct burst_hist *h, uint32_t c)
+{
+	h->kinds[CLS_KIND(c)]++;
+	h->tags[CLS_TAGS(c)]++;
+	h->multiseg += !!(c & CLS_MULTISEG);
+}
+
+static inline void hist_flush(struct stream *s, const struct burst_hist *h)
+{
+	for (int k = 0; k < K_MAX; k++)
+		s->c.kinds[k] += h->kinds[k];
+	s->c.tags[1] += h->tags[1];
+	s->c.tags[2] += h->tags[2];
+	s->c.multiseg += h->multiseg;
+}
+
+/* 分類並計數一整批;軟體解析時提前 PREFETCH_OFFSET 個封包把標頭拉進快取 */
+static inline void count_burst(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	const unsigned int fl = s->flags;
+	struct burst_hist h = { 0 };
+	uint16_t i;
+
+	if (fl & F_PTYPE_HW) {
+		for (i = 0; i < nb; i++)
+			hist_add(&h, classify_hw(pkts[i], fl));
+	} else {
+		for (i = 0; i < PREFETCH_OFFSET && i < nb; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (i = 0; i < nb; i++) {
+			if (i + PREFETCH_OFFSET < nb)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
+			hist_add(&h, classify_sw(pkts[i], fl));
+		}
+	}
+	hist_flush(s, &h);
+}
+
+/* ==== 6. 轉送引擎 ================================================================= */
+
+/* 送出一批;TX 環滿送不出的立即釋放並計入 dropped(不在資料路徑上等待或重試) */
+static inline void send_burst(struct stream *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent;
+
+	if (unlikely(n == 0))
+		return;
+	sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, pkts, n);
+	s->c.tx += sent;
+	if (unlikely(sent < n)) {
+		s->c.tx_dropped += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+}
+
+/* 冷路徑:把太短(連乙太網路標頭都沒有)的封包移出陣列並釋放,回傳剩下的數量 */
+static __rte_noinline uint16_t drop_runts(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	uint16_t n = 0;
+
+	for (uint16_t i = 0; i < nb; i++) {
+		if (rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN) {
+			rte_pktmbuf_free(pkts[i]);
+			s->c.rx_dropped++;
+		} else {
+			pkts[n++] = pkts[i];
+		}
+	}
+	return n;
+}
+
+static inline bool has_runt(struct rte_mbuf **pkts, uint16_t nb)
+{
+	for (uint16_t i = 0; i < nb; i++)
+		if (unlikely(rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN))
+			return true;
+	return false;
+}
+
+/*
+ * 交換一個訊框的來源/目的 MAC。x86 上像 testpmd 的 macswap_sse.h:一次載入 16 位元組,
+ * 以一個 shuffle 交換前 12 個位元組後寫回(讀寫超過 14 位元組仍在 mbuf 的緩衝區內)。
+ */
+static __rte_always_inline void swap_mac(uint8_t *d)
+{
+#if defined(RTE_ARCH_X86)
+	const __m128i shuf = _mm_set_epi8(15, 14, 13, 12, 5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6);
+
+	_mm_storeu_si128((__m128i *)d, _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)d), shuf));
+#else
+	uint8_t t[RTE_ETHER_ADDR_LEN];
+
+	memcpy(t, d, RTE_ETHER_ADDR_LEN);
+	memmove(d, d + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+	memcpy(d + RTE_ETHER_ADDR_LEN, t, RTE_ETHER_ADDR_LEN);
+#endif
+}
+
+/* 冷路徑:從第 i 個開始有太短的封包:移除並釋放它們,其餘照樣交換 MAC */
+static __rte_noinline uint16_t swap_macs_slow(struct stream *s, struct rte_mbuf **pkts,
+					      uint16_t nb, uint16_t i)
+{
+	uint16_t n = i;
+
+	for (; i < nb; i++) {
+		if (rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN) {
+			rte_pktmbuf_free(pkts[i]);
+			s->c.rx_dropped++;
+			continue;
+		}
+		swap_mac(rte_pktmbuf_mtod(pkts[i], uint8_t *));
+		pkts[n++] = pkts[i];
+	}
+	return n;
+}
+
+/* 就地交換一批封包的來源/目的 MAC;太短(不到 14 位元組)的移除,回傳剩下的數量 */
+static __rte_always_inline uint16_t swap_macs(struct stream *s, struct rte_mbuf **pkts,
+					      uint16_t nb)
+{
+	for (uint16_t i = 0; i < nb; i++) {
+		if (unlikely(rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN))
+			return swap_macs_slow(s, pkts, nb, i);
+		swap_mac(rte_pktmbuf_mtod(pkts[i], uint8_t *));
+	}
+	return nb;
+}
+
+/* io:不碰封包內容,整批原樣送到成對的連接埠 */
+static void eng_io(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	send_burst(s, pkts, nb);
+}
+
+/* fwd + 解析:計數,太短的丟棄,其餘送到成對的連接埠 */
+static void eng_fwd(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	count_burst(s, pkts, nb);
+	if (unlikely(has_runt(pkts, nb)))
+		nb = drop_runts(s, pkts, nb);
+	send_burst(s, pkts, nb);
+}
+
+static void eng_macswap(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	send_burst(s, pkts, swap_macs(s, pkts, nb));
+}
+
+static void eng_macswap_parse(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	count_burst(s, pkts, nb);
+	send_burst(s, pkts, swap_macs(s, pkts, nb));
+}
+
+static void eng_rxonly(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	(void)s;
+	rte_pktmbuf_free_bulk(pkts, nb);
+}
+
+static void eng_rxonly_parse(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	count_burst(s, pkts, nb);
+	rte_pktmbuf_free_bulk(pkts, nb);
+}
+
+/*
+ * 冷路徑:給我們的 ARP request / ICMP echo request 就地改寫成回覆,回傳 true。
+ * 要改寫的標頭必須都在第一個 segment;ICMP checksum 以 rte_raw_cksum_mbuf 重算(可跨 segment)。
+ */
+static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m, uint32_t c)
+{
+	uint32_t l3 = RTE_ETHER_HDR_LEN + 4 * CLS_TAGS(c), dlen = rte_pktmbuf_data_len(m);
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ether_hdr *eth = (void *)p;
+
+	if (!s->ip)
+		return false;
+	if (CLS_KIND(c) == K_ARP) {
+		struct rte_arp_hdr *a = (void *)(p + l3);
+
+		if (dlen < l3 + sizeof(*a) ||
+		    a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+		    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+		    a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+		    a->arp_data.arp_tip != s->ip)
+			return false;
+		eth->dst_addr = a->arp_data.arp_sha;
+		eth->src_addr = s->mac;
+		a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+		a->arp_data.arp_tha = a->arp_data.arp_sha;
+		a->arp_data.arp_tip = a->arp_data.arp_sip;
+		a->arp_data.arp_sha = s->mac;
+		a->arp_data.arp_sip = s->ip;
+		return true;
+	}
+	if (CLS_KIND(c) == K_IPV4_ICMP && !(c & CLS_FIRST_FRAG)) {
+		struct rte_ipv4_hdr *ih = (void *)(p + l3);
+		uint32_t ihl = (ih->version_ihl & 0xf) * 4u, l4_len;
+		struct rte_icmp_hdr *icmp = (void *)(p + l3 + ihl);
+		rte_be32_t tmp;
+		uint16_t sum;
+
+		if (dlen < l3 + ihl + sizeof(*icmp) || ih->dst_addr != s->ip ||
+		    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
+			return false;
+		l4_len = rte_be_to_cpu_16(ih->total_length) - ihl;
+		eth->dst_addr = eth->src_addr;
+		eth->src_addr = s->mac;
+		/* 交換位址不改變 IPv4 標頭的 checksum(加總的是同樣的 16 位元字) */
+		tmp = ih->src_addr;
+		ih->src_addr = ih->dst_addr;
+		ih->dst_addr = tmp;
+		icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+		icmp->icmp_cksum = 0;
+		if (rte_raw_cksum_mbuf(m, l3 + ihl, l4_len, &sum))
+			return false;
+		icmp->icmp_cksum = (uint16_t)~sum;
+		return true;
+	}
+	return false;
+}
+
+/* respond:一律軟體解析;只有 ARP 與 ICMP 走冷路徑看看是不是給我們的,其他釋放(不算 dropped) */
+static void eng_respond(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	const unsigned int fl = (s->flags & ~F_PTYPE_HW) | F_L4_SW;
+	struct rte_mbuf *out[MAX_BURST];
+	struct burst_hist h = { 0 };
+	uint16_t n_out = 0, i;
+
+	for (i = 0; i < PREFETCH_OFFSET && i < nb; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < nb; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t c;
+
+		if (i + PREFETCH_OFFSET < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
+		c = classify_sw(m, fl);
+		hist_add(&h, c);
+		if (unlikely(CLS_KIND(c) == K_ARP || CLS_KIND(c) == K_IPV4_ICMP) &&
+		    make_reply(s, m, c))
+			out[n_out++] = m;
+		else
+			rte_pktmbuf_free(m);
+	}
+	hist_flush(s, &h);
+	send_burst(s, out, n_out);
+}
+
+static const struct engine engines[] = {
+	{ MODE_FWD, false, "io", eng_io },
+	{ MODE_FWD, true, "fwd+parse", eng_fwd },
+	{ MODE_MACSWAP, false, "macswap", eng_macswap },
+	{ MODE_MACSWAP, true, "macswap+parse", eng_macswap_parse },
+	{ MODE_RXONLY, false, "rxonly", eng_rxonly },
+	{ MODE_RXONLY, true, "rxonly+parse", eng_rxonly_parse },
+	{ MODE_RESPOND, true, "respond", eng_respond },
+};
+
+static const struct engine *pick_engine(const struct config *cfg)
+{
+	for (size_t i = 0; i < RTE_DIM(engines); i++)
+		if (engines[i].mode == cfg->mode && engines[i].parse == cfg->parse)
+			return &engines[i];
+	return NULL;
+}
+
+/* ==== 7. 主迴圈 =================================================================== */
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t total_rx(const struct ctx *c)
+{
+	uint64_t t = 0;
+
+	for (unsigned int i = 0; i < c->nb_streams; i++)
+		t += c->all[i]->c.rx;
+	return t;
+}
+
+/* 主 lcore 大約每毫秒做一次:時限、--packets 上限、連結事件、週期統計 */
+struct timers {
+	uint64_t tick, next_tick, next_stats, next_link, deadline;
+};
+
+static void housekeeping(struct ctx *c, struct timers *t, uint64_t now)
+{
+	uint64_t hz = rte_get_timer_hz();
+
+	t->next_tick = now + t->tick;
+	if (now >= t->deadline)
+		force_quit = 1;
+	if (c->cfg.max_packets && total_rx(c) >= c->cfg.max_packets)
+		force_quit = 1;
+	if (now >= t->next_link) {
+		poll_link_events(c);
+		t->next_link = now + hz;
+	}
+	if (c->cfg.stats_interval && now >= t->next_stats) {
+		print_stats(c, false);
+		t->next_stats += c->cfg.stats_interval * hz;
+	}
+}
+
+/* 每個 lcore 執行這個函式;主 lcore 另外負責計時與統計 */
+static int lcore_main(void *arg)
+{
+	struct ctx *c = arg;
+	const unsigned int lid = rte_lcore_id();
+	struct lcore_conf *lc = &c->lconf[lid];
+	const bool is_main = lid == rte_get_main_lcore();
+	/* 熱路徑用到的設定先複製到區域變數:迴圈裡不必經由指標重新載入 */
+	const burst_fn fwd = c->engine->fn;
+	const uint16_t burst = (uint16_t)c->cfg.burst;
+	struct stream *const st = lc->streams;
+	const unsigned int n = lc->n_streams;
+	struct rte_mbuf *pkts[MAX_BURST];
+	uint64_t hz = rte_get_timer_hz(), cpu0;
+	struct timers t = { .tick = hz / 1000, .deadline = UINT64_MAX };
+
+	if (!n && !is_main) {
+		/* 沒有佇列的 worker 不空轉:直接返回,它的 CPU 留給別人 */
+		printf("lcore %u 沒有分配到任何 RX 佇列,閒置並結束\n", lid);
+		fflush(stdout);
+		return 0;
+	}
+	if (is_main) {
+		t.next_tick = c->start_tsc + t.tick;
+		t.next_stats = c->start_tsc + c->cfg.stats_interval * hz;
+		t.next_link = c->start_tsc + hz;
+		if (c->cfg.duration)
+			t.deadline = c->start_tsc + c->cfg.duration * hz;
+	}
+	if (n) {
+		printf("lcore %u 輪詢 %u 個佇列(TX 佇列 %u)\n", lid, n, lc->txq);
+		fflush(stdout);
+	}
+	cpu0 = thread_cpu_ns();
+	while (!force_quit) {
+		for (unsigned int i = 0; i < n; i++) {
+			struct stream *s = &st[i];
+			uint16_t nb = rte_eth_rx_burst(s->rx_port, s->rx_queue, pkts, burst);
+
+			if (nb == 0) {
+				s->c.empty_polls++;
+				continue;
+			}
+			s->c.rx += nb;
+			s->c.burst_hist[31 - __builtin_clz(nb)]++;
+			s->c.full_bursts += nb == burst;
+			fwd(s, pkts, nb);
+		}
+		if (!is_main)
+			continue;
+		uint64_t now = rte_rdtsc();
+
+		if (now >= t.next_tick)
+			housekeeping(c, &t, now);
+		if (!n)
+			rte_delay_us_sleep(1000); /* 主 lcore 沒有佇列:只做統計,不空轉 */
+	}
+	lc->cpu_ns = thread_cpu_ns() - cpu0;
+	return 0;
+}
+
+/* ==== 8. 統計 ===================================================================== */
+
+/* 一個連接埠(或全部,port < 0)的計數加總 */
+struct totals {
+	uint64_t rx, tx, dropped, empty_polls, polls, full_bursts, multiseg;
+	uint64_t proto[P_MAX];
+	uint64_t burst_hist[BURST_BUCKETS];
+};
+
+static uint64_t polls_of(const struct stream_counters *sc)
+{
+	uint64_t p = sc->empty_polls;
+
+	for (int k = 0; k < BURST_BUCKETS; k++)
+		p += sc->burst_hist[k];
+	return p;
+}
+
+static void add_kinds(uint64_t *proto, const uint64_t *k, const uint64_t *tags)
+{
+	proto[P_ARP] += k[K_ARP];
+	proto[P_IPV4] += k[K_IPV4] + k[K_IPV4_TCP] + k[K_IPV4_UDP] + k[K_IPV4_ICMP];
+	proto[P_IPV6] += k[K_IPV6] + k[K_IPV6_TCP] + k[K_IPV6_UDP] + k[K_IPV6_ICMPV6];
+	proto[P_TCP] += k[K_IPV4_TCP] + k[K_IPV6_TCP];
+	proto[P_UDP] += k[K_IPV4_UDP] + k[K_IPV6_UDP];
+	proto[P_ICMP] += k[K_IPV4_ICMP];
+	proto[P_ICMPV6] += k[K_IPV6_ICMPV6];
+	proto[P_VLAN] += tags[1];
+	proto[P_QINQ] += tags[2];
+	proto[P_OTHER] += k[K_OTHER];
+	proto[P_MALFORMED] += k[K_MALFORMED];
+}
+
+/*
+ * 加總:RX 相關的計數屬於 stream 的 RX 連接埠,TX 與 TX 丟棄屬於它的 TX 連接埠
+ * (fwd 模式下兩者不同)。port < 0 = 全部。
+ */
+static void sum_port(const struct ctx *c, int port, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < c->nb_streams; i++) {
+		const struct stream *s = c->all[i];
+		const struct stream_counters *sc = &s->c;
+
+		if (port < 0 || s->rx_port == port) {
+			t->rx += sc->rx;
+			t->dropped += sc->rx_dropped;
+			t->empty_polls += sc->empty_polls;
+			t->polls += polls_of(sc);
+			t->full_bursts += sc->full_bursts;
+			t->multiseg += sc->multiseg;
+			for (int k = 0; k < BURST_BUCKETS; k++)
+				t->burst_hist[k] += sc->burst_hist[k];
+			add_kinds(t->proto, sc->kinds, sc->tags);
+		}
+		if (port < 0 || s->tx_port == port) {
+			t->tx += sc->tx;
+			t->dropped += sc->tx_dropped;
+		}
+	}
+}
+
+/* 千分位格式 */
+static const char *thousands(char *buf, size_t len, uint64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), j = 0;
+
+	for (int i = 0; i < n && j < (int)len - 1; i++) {
+		if (i && (n - i) % 3 == 0 && j < (int)len - 2)
+			buf[j++] = ',';
+		buf[j++] = tmp[i];
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static double avg_burst(uint64_t rx, uint64_t polls, uint64_t empty)
+{
+	return polls > empty ? (double)rx / (double)(polls - empty) : 0.0;
+}
+
+/* 非零的 xstats(PMD 自己的擴充統計,例如每個佇列的位元組數、錯誤類型) */
+static void print_xstats(uint16_t port)
+{
+	int n = rte_eth_xstats_get(port, NULL, 0), shown = 0;
+	struct rte_eth_xstat *xs;
+	struct rte_eth_xstat_name *names;
+
+	if (n <= 0)
+		return;
+	xs = calloc(n, sizeof(*xs));
+	names = calloc(n, sizeof(*names));
+	if (xs && names && rte_eth_xstats_get(port, xs, n) == n &&
+	    rte_eth_xstats_get_names(port, names, n) == n) {
+		printf("    xstats(非零):");
+		for (int i = 0; i < n; i++) {
+			if (!xs[i].value)
+				continue;
+			printf("%s%s=%" PRIu64, shown++ ? " " : "", names[xs[i].id].name,
+			       xs[i].value);
+		}
+		printf("%s\n", shown ? "" : "全部為 0");
+	}
+	free(xs);
+	free(names);
+}
+
+static void print_burst_hist(const struct totals *t, unsigned int burst)
+{
+	char a[32];
+
+	printf("    burst 大小分布(非空的 rx_burst):");
+	for (int k = 0; k < BURST_BUCKETS; k++) {
+		unsigned int lo = 1u << k, hi = RTE_MIN((2u << k) - 1, burst);
+
+		if (!t->burst_hist[k])
+			continue;
+		if (lo == hi)
+			printf("%u:%s ", lo, thousands(a, sizeof(a), t->burst_hist[k]));
+		else
+			printf("%u-%u:%s ", lo, hi, thousands(a, sizeof(a), t->burst_hist[k]));
+	}
+	printf("\n    滿 burst(=%u)%.1f%%、空輪詢 %.1f%%、平均每次 rx_burst 帶回 %.1f 個封包:"
+	       "rx/tx 呼叫與描述子環的固定成本由這批封包分攤\n",
+	       burst, pct(t->full_bursts, t->polls - t->empty_polls),
+	       pct(t->empty_polls, t->polls), avg_burst(t->rx, t->polls, t->empty_polls));
+}
+
+static void print_stats(struct ctx *c, bool final)
+{
+	uint64_t now = final ? c->stop_tsc : rte_rdtsc();
+	double dt, elapsed = (double)(now - c->start_tsc) / rte_get_timer_hz();
+	char a[32], b[32], d[32], e[32], f[32];
+
+	if (!c->last_tsc)
+		c->last_tsc = c->start_tsc;
+	dt = final ? elapsed : (double)(now - c->last_tsc) / rte_get_timer_hz();
+	if (dt <= 0)
+		dt = 1e-9;
+	printf(final ? "\n==== 總結(%.2f 秒,模式 %s,引擎 %s)====\n" : "[%.1f 秒] 模式 %s(%s)\n",
+	       elapsed, mode_names[c->cfg.mode], c->engine->name);
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		uint16_t port = c->ports[i];
+		struct totals t;
+		struct rte_eth_stats es = { 0 };
+		uint64_t drx = 0, dtx = 0;
+
+		sum_port(c, port, &t);
+		rte_eth_stats_get(port, &es);
+		if (final)
+			c->port[port].final = es;
+		for (unsigned int j = 0; j < c->nb_streams; j++) {
+			if (c->all[j]->rx_port == port)
+				drx += final ? c->all[j]->c.rx : c->all[j]->c.rx - c->last[j].rx;
+			if (c->all[j]->tx_port == port)
+				dtx += final ? c->all[j]->c.tx : c->all[j]->c.tx - c->last[j].tx;
+		}
+		printf("  連接埠 %u:收 %s(%s pps)送 %s(%s pps)丟棄 %s;imissed %" PRIu64
+		       " ierrors %" PRIu64 " oerrors %" PRIu64 " rx_nombuf %" PRIu64 "\n",
+		       port, thousands(a, sizeof(a), t.rx), thousands(e, sizeof(e), (uint64_t)(drx / dt)),
+		       thousands(b, sizeof(b), t.tx), thousands(f, sizeof(f), (uint64_t)(dtx / dt)),
+		       thousands(d, sizeof(d), t.dropped), es.imissed, es.ierrors, es.oerrors,
+		       es.rx_nombuf);
+		/* 每個 RX 佇列:誰在輪詢、速率、空輪詢比例、平均 burst */
+		for (unsigned int j = 0; j < c->nb_streams; j++) {
+			const struct stream *s = c->all[j];
+			const struct snapshot *l = &c->last[j];
+			uint64_t rx = s->c.rx, polls = polls_of(&s->c), empty = s->c.empty_polls;
+
+			if (s->rx_port != port)
+				continue;
+			if (!final) {
+				rx -= l->rx;
+				polls -= l->polls;
+				empty -= l->empty;
+			}
+			printf("    佇列 %u(lcore %u):收 %s pps,空輪詢 %.1f%%,平均 burst %.1f\n",
+			       s->rx_queue, s->lcore, thousands(a, sizeof(a), (uint64_t)(rx / dt)),
+			       pct(empty, polls), avg_burst(rx, polls, empty));
+		}
+		if (c->cfg.parse) {
+			printf("    協定:");
+			for (int k = 0; k < P_MAX; k++)
+				printf("%s %s、", proto_names[k], thousands(a, sizeof(a), t.proto[k]));
+			printf("跨 segment %s\n", thousands(a, sizeof(a), t.multiseg));
+		}
+		if (final)
+			print_burst_hist(&t, c->cfg.burst);
+		if (final || c->cfg.xstats)
+			print_xstats(port);
+	}
+	if (!final)
+		for (unsigned int j = 0; j < c->nb_streams; j++) {
+			c->last[j].rx = c->all[j]->c.rx;
+			c->last[j].tx = c->all[j]->c.tx;
+			c->last[j].polls = polls_of(&c->all[j]->c);
+			c->last[j].empty = c->all[j]->c.empty_polls;
+		}
+	c->last_tsc = now;
+	fflush(stdout);
+}
+
+/* 給腳本讀的一行:SUMMARY key=value …(在連接埠關閉之後印,才能報告 mbuf 是否全部歸還) */
+static void print_summary_line(struct ctx *c)
+{
+	double secs = (double)(c->stop_tsc - c->start_tsc) / rte_get_timer_hz();
+	uint64_t cpu_ns = 0, in_use = 0;
+	struct totals all;
+
+	sum_port(c, -1, &all);
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++)
+		cpu_ns += c->lconf[l].cpu_ns;
+	for (unsigned int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (c->pool[s])
+			in_use += rte_mempool_in_use_count(c->pool[s]);
+	if (secs <= 0)
+		secs = 1e-9;
+	printf("SUMMARY mode=%s engine=%s ports=%u lcores=%u rxq=%u parse=%d l4cksum=%s seconds=%.3f"
+	       " rx=%" PRIu64 " tx=%" PRIu64 " dropped=%" PRIu64 " rx_pps=%.0f tx_pps=%.0f"
+	       " empty_poll_pct=%.1f avg_burst=%.1f cpu_ns_per_pkt=%.1f mbuf_in_use=%" PRIu64,
+	       mode_names[c->cfg.mode], c->engine->name, c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq,
+	       c->cfg.parse, l4ck_names[c->cfg.l4_cksum], secs, all.rx, all.tx, all.dropped,
+	       all.rx / secs, all.tx / secs, pct(all.empty_polls, all.polls),
+	       avg_burst(all.rx, all.polls, all.empty_polls),
+	       all.rx ? (double)cpu_ns / (double)all.rx : 0.0, in_use);
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		uint16_t port = c->ports[i];
+		const struct rte_eth_stats *es = &c->port[port].final;
+		struct totals t;
+
+		sum_port(c, port, &t);
+		printf(" p%u_ptype=%s p%u_rx=%" PRIu64 " p%u_tx=%" PRIu64 " p%u_dropped=%" PRIu64
+		       " p%u_rx_pps=%.0f p%u_imissed=%" PRIu64 " p%u_ierrors=%" PRIu64
+		       " p%u_oerrors=%" PRIu64 " p%u_rx_nombuf=%" PRIu64,
+		       port, c->port[port].flags & F_PTYPE_HW ? "hw" : "sw", port, t.rx, port, t.tx,
+		       port, t.dropped, port, t.rx / secs, port, es->imissed, port, es->ierrors, port,
+		       es->oerrors, port, es->rx_nombuf);
+		for (int k = 0; k < P_MAX; k++)
+			printf(" p%u_%s=%" PRIu64, port, proto_names[k], t.proto[k]);
+		printf(" p%u_multiseg=%" PRIu64, port, t.multiseg);
+		for (unsigned int j = 0; j < c->nb_streams; j++) {
+			const struct stream *s = c->all[j];
+
+			if (s->rx_port == port)
+				printf(" p%u_q%u_rx=%" PRIu64 " p%u_q%u_lcore=%u", port, s->rx_queue,
+				       s->c.rx, port, s->rx_queue, s->lcore);
+		}
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+/* 是否仍存在綁定的 Linux 介面(net_af_packet、net_tap):介面被刪除時 PMD 自己不會說 */
+static bool iface_present(unsigned int if_index)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(if_index, name) != NULL;
+}
+
+/*
+ * 連結事件:LSC callback 記下的事件,加上每秒一次的查詢(不支援 LSC 中斷的 PMD),
+ * 以及綁定的 Linux 介面是否還在。狀態改變時印一行;程式繼續輪詢,不會卡住也不會結束。
+ */
+static void poll_link_events(struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		uint16_t port = c->ports[i];
+		struct port_info *pi = &c->port[port];
+		struct rte_eth_link link = { 0 };
+		char text[64];
+		uint32_t ev = __atomic_exchange_n(&pi->lsc_events, 0, __ATOMIC_RELAXED);
+
+		if (pi->if_index && !pi->iface_gone && !iface_present(pi->if_index)) {
+			pi->iface_gone = true;
+			printf("連接埠 %u:綁定的 Linux 介面(ifindex %u)已消失,PMD 收不到也送不出封包;"
+			       "繼續執行,Ctrl-C 結束\n", port, pi->if_index);
+			fflush(stdout);
+		}
+		if (rte_eth_link_get_nowait(port, &link))
+			continue;
+		if (pi->link_up == link.link_status && !ev)
+			continue;
+		if (link.link_status)
+			snprintf(text, sizeof(text), "up,%u Mbps,%s", link.link_speed,
+				 link.link_duplex ? "全雙工" : "半雙工");
+		else
+			snprintf(text, sizeof(text), "down");
+		if (pi->link_up < 0)
+			printf("連接埠 %u 連結狀態:%s%s\n", port, text,
+			       link.link_status ? "" : "(仍在等待,例如 memif 的對端尚未連上)");
+		else if (link.link_status)
+			printf("連接埠 %u 連結恢復:%s\n", port, text);
+		else
+			printf("連接埠 %u 連結中斷:%s(對端消失或線路斷了;繼續輪詢,等它回來)\n",
+			       port, text);
+		pi->link_up = link.link_status;
+		fflush(stdout);
+	}
+}
+
+/*
+ * telemetry 指令:dpdk-telemetry.py 經由 /var/run/dpdk/<prefix>/dpdk_telemetry.v2 呼叫。
+ * 22.11 的 callback 沒有使用者參數(23.03 才有 rte_telemetry_register_cmd_arg);
+ * 我們不用全域變數,而是以名字查 memzone 找到 ctx——secondary 行程也是這樣找共享資料。
+ * 參數:空白 = 全部連接埠加總;連接埠編號 = 該連接埠與它的每個佇列。
+ */
+static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(CTX_MEMZONE);
+	const struct ctx *c = mz ? *(struct ctx *const *)mz->addr : NULL;
+	struct totals t;
+	int port = -1;
+
+	(void)cmd;
+	if (!c)
+		return -EAGAIN;          /* 正在啟動或結束 */
+	if (params && *params) {
+		char *end;
+		long v = strtol(params, &end, 10);
+
+		if (*end || v < 0 || v >= RTE_MAX_ETHPORTS || !c->port[v].enabled)
+			return -EINVAL;
+		port = (int)v;
+	}
+	sum_port(c, port, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "mode", mode_names[c->cfg.mode]);
+	rte_tel_data_add_dict_string(d, "engine", c->engine->name);
+	rte_tel_data_add_dict_int(d, "port", port);
+	rte_tel_data_add_dict_u64(d, "rx", t.rx);
+	rte_tel_data_add_dict_u64(d, "tx", t.tx);
+	rte_tel_data_add_dict_u64(d, "dropped", t.dropped);
+	rte_tel_data_add_dict_u64(d, "empty_polls", t.empty_polls);
+	rte_tel_data_add_dict_u64(d, "polls", t.polls);
+	for (int k = 0; k < P_MAX; k++)
+		rte_tel_data_add_dict_u64(d, proto_names[k], t.proto[k]);
+	if (port >= 0) {
+		struct rte_tel_data *q = rte_tel_data_alloc();
+
+		if (q) {
+			rte_tel_data_start_array(q, RTE_TEL_U64_VAL);
+			for (unsigned int j = 0; j < c->nb_streams; j++)
+				if (c->all[j]->rx_port == port)
+					rte_tel_data_add_array_u64(q, c->all[j]->c.rx);
+			rte_tel_data_add_dict_container(d, "queue_rx", q, 0);
+		}
+	}
+	return 0;
+}
+
+/* 把 ctx 的位址放進一個具名 memzone,註冊 telemetry 指令 */
+static void telemetry_setup(struct ctx *c)
+{
+	c->mz = rte_memzone_reserve(CTX_MEMZONE, sizeof(c), SOCKET_ID_ANY, 0);
+	if (!c->mz) {
+		printf("注意:無法建立 memzone,telemetry 指令 %s 不可用:%s\n", TEL_CMD,
+		       rte_strerror(rte_errno));
+		return;
+	}
+	*(struct ctx **)c->mz->addr = c;
+	if (rte_telemetry_register_cmd(TEL_CMD, telemetry_stats,
+				       "dpdk_packet_processing 的計數;參數:連接埠編號(可省略)"))
+		printf("注意:無法註冊 telemetry 指令 %s(已有同名指令?)\n", TEL_CMD);
+}
+
+/* ==== 9. 清理 ===================================================================== */
+
+static void stop_ports(struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		uint16_t port = c->ports[i];
+		int ret;
+
+		if (c->port[port].lsc_intr)
+			rte_eth_dev_callback_unregister(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
+		ret = rte_eth_dev_stop(port);
+		if (ret)
+			fprintf(stderr, "注意:連接埠 %u 停止失敗:%s\n", port, strerror(-ret));
+		rte_eth_dev_close(port);
+	}
+	printf("已停止並關閉 %u 個連接埠\n", c->nb_ports);
+}
+
+static void free_streams(struct ctx *c)
+{
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		rte_free(c->lconf[l].streams);
+		c->lconf[l].streams = NULL;
+	}
+	c->nb_streams = 0;
+}
+
+/* 刪除一個目錄裡的檔案與目錄本身(執行期目錄沒有子目錄) */
+static void remove_runtime_dir(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (dir[0] != '/')
+		return;
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* 以 <prefix>map_ 開頭的檔案:EAL 為這個 prefix 建立的 hugepage 檔案 */
+static void remove_prefix_files(const char *dir, const char *prefix)
+{
+	char stem[sizeof(((struct ctx *)0)->prefix) + 8], path[PATH_MAX];
+	size_t n;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	n = (size_t)snprintf(stem, sizeof(stem), "%smap_", prefix);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, stem, n)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
+/*
+ * 刪除這個 prefix 留在 hugetlbfs 的檔案(使用者選了 --huge-unlink=existing/never 時才會有)。
+ * 呼叫者已確認 prefix 屬於我們。
+ */
+static void remove_hugepage_files(const struct ctx *c)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (c->huge_dir[0])
+		remove_prefix_files(c->huge_dir, c->prefix);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[256], dir[PATH_MAX], type[64];
+
+		if (sscanf(line, "%255s %4095s %63s", dev, dir, type) == 3 &&
+		    !strcmp(type, "hugetlbfs"))
+			remove_prefix_files(dir, c->prefix);
+	}
+	fclose(f);
+}
+
+/* 結束 EAL;我們是主要行程時,執行期目錄與 hugepage 檔案都是我們的,一併刪除 */
+static void eal_finish(struct ctx *c)
+{
+	if (c->mz)
+		*(struct ctx **)c->mz->addr = NULL; /* telemetry 從此回答「正在結束」 */
+	rte_eal_cleanup();
+	if (c->primary) {
+		remove_hugepage_files(c);
+		remove_runtime_dir(c->runtime_dir);
+	}
+}
+
+/* ==== 10. 選項、說明與啟動前檢查 ====================================================== */
 
 /* 選項表:getopt_long 的項目與 --help 文字放在一起 */
 struct option_doc {
@@ -182,8 +1992,8 @@ struct option_doc {
 	const char *help;
 };
 
-enum { OPT_MODE = 256, OPT_BURST, OPT_RXQ, OPT_STATS, OPT_IP, OPT_DURATION, OPT_PACKETS,
-       OPT_NO_PARSE };
+enum { OPT_MODE = 256, OPT_BURST, OPT_RXQ, OPT_RXD, OPT_TXD, OPT_STATS, OPT_IP, OPT_DURATION,
+       OPT_PACKETS, OPT_NO_PARSE, OPT_PTYPE, OPT_L4CK, OPT_XSTATS };
 
 static const struct option_doc options[] = {
 	{ { "portmask", required_argument, NULL, 'p' }, "PORTMASK",
@@ -195,8 +2005,14 @@ static const struct option_doc options[] = {
 	  "每次 rx/tx burst 的封包數(1-512,預設 32)" },
 	{ { "rxq", required_argument, NULL, OPT_RXQ }, "N",
 	  "每個連接埠的 RX 佇列數(1-16,預設 1);>1 時以 RSS 分流,一個佇列一個 lcore" },
+	{ { "rxd", required_argument, NULL, OPT_RXD }, "N",
+	  "每個 RX 佇列的描述子數(64-16384,預設 1024;PMD 可能再調整)" },
+	{ { "txd", required_argument, NULL, OPT_TXD }, "N",
+	  "每個 TX 佇列的描述子數(64-16384,預設 1024)" },
 	{ { "stats-interval", required_argument, NULL, OPT_STATS }, "SEC",
 	  "每隔幾秒印一次統計(0 = 不印,預設 1)" },
+	{ { "xstats", no_argument, NULL, OPT_XSTATS }, NULL,
+	  "每次統計也印非零的 rte_eth_xstats(結束時一律會印)" },
 	{ { "ip", required_argument, NULL, OPT_IP }, "PORT=ADDR",
 	  "respond 模式下連接埠 PORT 的 IPv4 位址(可重複)" },
 	{ { "duration", required_argument, NULL, OPT_DURATION }, "SEC",
@@ -204,7 +2020,12 @@ static const struct option_doc options[] = {
 	{ { "packets", required_argument, NULL, OPT_PACKETS }, "N",
 	  "總共收到 N 個封包後結束(0 = 不限)" },
 	{ { "no-parse", no_argument, NULL, OPT_NO_PARSE }, NULL,
-	  "不解析協定(只用於效能比較;respond 模式一定會解析)" },
+	  "不分類也不計協定(fwd 變成 io 引擎;respond 模式一定會解析)" },
+	{ { "ptype", required_argument, NULL, OPT_PTYPE }, "auto|sw",
+	  "封包分類:auto = PMD 回報 packet_type 就用它(預設),sw = 一律軟體逐層解析" },
+	{ { "l4-cksum", required_argument, NULL, OPT_L4CK }, "auto|hw|off",
+	  "TCP/UDP/ICMPv6 checksum:auto = 網卡旗標,沒有時軟體驗證(預設);\n"
+	  "                          hw = 只看網卡旗標;off = 不驗證" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -214,7 +2035,7 @@ static void usage(const char *prog)
 	size_t i;
 
 	printf("用法:sudo %s [EAL 參數] -- [程式選項]\n\n", prog);
-	printf("DPDK 封包處理器:以輪詢模式驅動程式收送封包,逐層解析並計數,\n"
+	printf("DPDK 封包處理器:以輪詢模式驅動程式收送封包,分類並計數,\n"
 	       "依模式轉送、送回或回應 ARP/ICMP。\n\n程式選項(放在 -- 之後):\n");
 	for (i = 0; i < N_OPTIONS; i++) {
 		char left[64];
@@ -228,14 +2049,21 @@ static void usage(const char *prog)
 				 d->arg ? " " : "", d->arg ? d->arg : "");
 		printf("  %-24s%s\n", left, d->help);
 	}
-	printf("\n常用 EAL 參數(放在 -- 之前):\n"
+	printf("\n資源上限(對端再怎麼送都不會超過):\n"
+	       "  mbuf pool 在啟動時固定:2 x(連接埠數 x(RX 佇列數 x rxd + lcore 數 x txd)\n"
+	       "  + lcore 數 x(2 x burst + 256)),至少 8191 個,每個 2176 位元組;\n"
+	       "  RX 環滿時多出的封包由網卡丟棄(imissed)。資料路徑不配置記憶體、不等待。\n"
+	       "\n常用 EAL 參數(放在 -- 之前):\n"
 	       "  -l 0-1                  使用的 lcore(CPU);第一個是主 lcore,負責印統計\n"
 	       "  --no-pci --vdev=net_null0 --vdev=net_null1   沒有網卡時使用虛擬裝置\n"
 	       "  --no-huge -m 1024       不使用 hugepage(否則請先執行 sudo make setup-hugepages)\n"
 	       "  --file-prefix=NAME      同時執行多個 DPDK 行程時各用不同名稱\n"
+	       "  --huge-unlink=existing  保留 hugepage 檔案讓 dpdk-proc-info/dpdk-pdump 附加\n"
+	       "                          (預設:本程式自動加 --huge-unlink,結束後不留任何檔案)\n"
+	       "\n執行中讀取計數:echo %s | sudo dpdk-telemetry.py -f NAME\n"
 	       "\n例:\n"
 	       "  sudo %s -l 0-1 --no-pci --no-huge -m 1024 --vdev=net_null0 --vdev=net_null1 \\\n"
-	       "       -- --mode fwd --duration 5\n", prog);
+	       "       -- --mode fwd --duration 5\n", TEL_CMD, prog);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -261,6 +2089,18 @@ static bool parse_uint(const char *s, unsigned long long lo, unsigned long long 
 		return false;
 	*out = v;
 	return true;
+}
+
+static unsigned int uint_opt(const char *name, const char *arg, unsigned int lo, unsigned int hi)
+{
+	unsigned long long v;
+	char fmt[128];
+
+	if (!parse_uint(arg, lo, hi, &v, 10)) {
+		snprintf(fmt, sizeof(fmt), "--%s 必須是 %u-%u:%%s", name, lo, hi);
+		usage_error(fmt, arg);
+	}
+	return (unsigned int)v;
 }
 
 static void parse_ip_option(struct config *cfg, const char *arg)
@@ -300,8 +2140,11 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 	cfg->mode = MODE_MACSWAP;
 	cfg->burst = 32;
 	cfg->rxq = 1;
+	cfg->rxd = RXD_DEFAULT;
+	cfg->txd = TXD_DEFAULT;
 	cfg->stats_interval = 1;
 	cfg->parse = true;
+	cfg->l4_cksum = L4CK_AUTO;
 
 	optind = 1;
 	opterr = 0;
@@ -313,32 +2156,30 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 			cfg->portmask = v;
 			break;
 		case OPT_MODE:
-			for (i = 0; i < RTE_DIM(mode_names); i++)
+			for (i = 0; i < MODE_MAX; i++)
 				if (!strcmp(optarg, mode_names[i]))
 					break;
-			if (i == RTE_DIM(mode_names))
+			if (i == MODE_MAX)
 				usage_error("不認得的模式「%s」,可用:fwd macswap rxonly respond", optarg);
 			cfg->mode = (enum mode)i;
 			break;
 		case OPT_BURST:
-			if (!parse_uint(optarg, 1, MAX_BURST, &v, 10))
-				usage_error("--burst 必須是 1-512:%s", optarg);
-			cfg->burst = v;
+			cfg->burst = uint_opt("burst", optarg, 1, MAX_BURST);
 			break;
 		case OPT_RXQ:
-			if (!parse_uint(optarg, 1, MAX_RXQ, &v, 10))
-				usage_error("--rxq 必須是 1-16:%s", optarg);
-			cfg->rxq = v;
+			cfg->rxq = uint_opt("rxq", optarg, 1, MAX_RXQ);
+			break;
+		case OPT_RXD:
+			cfg->rxd = uint_opt("rxd", optarg, DESC_MIN, DESC_MAX);
+			break;
+		case OPT_TXD:
+			cfg->txd = uint_opt("txd", optarg, DESC_MIN, DESC_MAX);
 			break;
 		case OPT_STATS:
-			if (!parse_uint(optarg, 0, 3600, &v, 10))
-				usage_error("--stats-interval 必須是 0-3600 秒:%s", optarg);
-			cfg->stats_interval = v;
+			cfg->stats_interval = uint_opt("stats-interval", optarg, 0, 3600);
 			break;
 		case OPT_DURATION:
-			if (!parse_uint(optarg, 0, 86400 * 365, &v, 10))
-				usage_error("--duration 必須是非負整數秒數:%s", optarg);
-			cfg->duration = v;
+			cfg->duration = uint_opt("duration", optarg, 0, 86400 * 365);
 			break;
 		case OPT_PACKETS:
 			if (!parse_uint(optarg, 0, UINT64_MAX / 2, &v, 10))
@@ -351,6 +2192,22 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 			break;
 		case OPT_NO_PARSE:
 			cfg->parse = false;
+			break;
+		case OPT_XSTATS:
+			cfg->xstats = true;
+			break;
+		case OPT_PTYPE:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "sw"))
+				usage_error("--ptype 必須是 auto 或 sw:%s", optarg);
+			cfg->sw_ptype = !strcmp(optarg, "sw");
+			break;
+		case OPT_L4CK:
+			for (i = 0; i < RTE_DIM(l4ck_names); i++)
+				if (!strcmp(optarg, l4ck_names[i]))
+					break;
+			if (i == RTE_DIM(l4ck_names))
+				usage_error("--l4-cksum 必須是 auto、hw 或 off:%s", optarg);
+			cfg->l4_cksum = (enum l4_cksum)i;
 			break;
 		case 'h':
 			usage(prog);
@@ -372,7 +2229,21 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 		cfg->parse = true;
 }
 
-/* ---- 啟動前檢查:在 EAL 之前找出常見的環境問題,給出中文提示 ------------------------------ */
+/* EAL 參數 NAME=VALUE 或 NAME VALUE 的值;沒有則 NULL */
+static const char *eal_arg_value(int argc, char **argv, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], name, n))
+			continue;
+		if (argv[i][n] == '=')
+			return argv[i] + n + 1;
+		if (argv[i][n] == '\0' && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return NULL;
+}
 
 static bool has_arg(int argc, char **argv, const char *name)
 {
@@ -501,7 +2372,7 @@ static bool dpdk_bound_nic(void)
 	return false;
 }
 
-/* 回傳 0 = 可以繼續;否則已印出所有問題與提示 */
+/* 在 EAL 之前找出常見的環境問題並給出提示;回傳 0 = 可以繼續 */
 static int precheck(int eal_argc, char **argv)
 {
 	char bad[256];
@@ -531,848 +2402,61 @@ static int precheck(int eal_argc, char **argv)
 	return problems;
 }
 
-/* ---- 啟動:mbuf pool、連接埠 ---------------------------------------------------------- */
+/* ==== 11. main ==================================================================== */
 
-static int port_socket(uint16_t port)
+/* 選出要用的連接埠並配對(fwd);回傳 0 或結束碼 */
+static int select_ports(struct ctx *c)
 {
-	int s = rte_eth_dev_socket_id(port);
+	uint64_t known = 0;
+	uint16_t port;
 
-	return s < 0 ? (int)rte_socket_id() : s;
-}
-
-/*
- * 每個用到的 socket 建一個 mbuf pool。大小 = 所有 RX/TX 描述子 + 每個 lcore 的 burst 與 cache,
- * 再留一倍餘裕,至少 8191 個;記憶體不夠(例如 --no-huge -m 很小)時逐步縮小到最低需求。
- */
-static int create_pools(struct ctx *c, unsigned int nb_rxd, unsigned int nb_txd)
-{
-	unsigned int nb_lcores = rte_lcore_count();
-	unsigned int need = c->nb_ports * (c->cfg.rxq * nb_rxd + c->nb_fwd_lcores * nb_txd) +
-			    nb_lcores * (c->cfg.burst * 2 + MBUF_CACHE);
-	unsigned int want = RTE_MAX(need * 2, 8191u);
-
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		int s = port_socket(c->ports[i]);
-		char name[RTE_MEMPOOL_NAMESIZE];
-		unsigned int n;
-
-		if (c->pool[s])
-			continue;
-		snprintf(name, sizeof(name), "mbuf_pool_s%d", s);
-		for (n = want;; n = RTE_MAX(n / 2, need)) {
-			c->pool[s] = rte_pktmbuf_pool_create(name, n, MBUF_CACHE, 0,
-							     RTE_MBUF_DEFAULT_BUF_SIZE, s);
-			if (c->pool[s] || n == need || rte_errno != ENOMEM)
-				break;
-		}
-		if (!c->pool[s]) {
-			fprintf(stderr, "錯誤:無法建立 mbuf pool(socket %d,%u 個 mbuf):%s;"
-					"記憶體不足:請執行 sudo make setup-hugepages 或加大 -m\n",
-				s, n, rte_strerror(rte_errno));
-			return -1;
-		}
-		printf("mbuf pool:socket %d,%u 個 mbuf(至少需要 %u),每個 %u 位元組\n", s, n, need,
-		       RTE_MBUF_DEFAULT_BUF_SIZE);
+	if (rte_eth_dev_count_avail() == 0) {
+		fprintf(stderr, "錯誤:找不到任何連接埠;請以 dpdk-devbind.py --bind=vfio-pci 綁定網卡,"
+				"或使用虛擬裝置,例如 --no-pci --vdev=net_null0 --vdev=net_null1\n");
+		return 1;
 	}
+	RTE_ETH_FOREACH_DEV(port) {
+		known |= 1ULL << port;
+		if (c->cfg.portmask && !(c->cfg.portmask & (1ULL << port)))
+			continue;
+		c->port[port].enabled = true;
+		c->ports[c->nb_ports++] = port;
+	}
+	if (c->cfg.portmask & ~known) {
+		fprintf(stderr, "錯誤:連接埠遮罩 0x%" PRIx64 " 包含不存在的連接埠(現有連接埠遮罩 0x%"
+				PRIx64 ")\n", c->cfg.portmask, known);
+		return EXIT_USAGE;
+	}
+	if (c->cfg.mode == MODE_FWD) {
+		if (c->nb_ports % 2) {
+			fprintf(stderr, "錯誤:fwd 模式需要偶數個連接埠(0<->1、2<->3),目前有 %u 個;"
+					"請再加一個 --vdev 或改用 --mode macswap\n", c->nb_ports);
+			return EXIT_USAGE;
+		}
+		for (unsigned int i = 0; i < c->nb_ports; i += 2) {
+			c->port[c->ports[i]].peer = c->ports[i + 1];
+			c->port[c->ports[i + 1]].peer = c->ports[i];
+		}
+	}
+	for (unsigned int i = 0; i < RTE_MAX_ETHPORTS; i++)
+		if (c->cfg.ip[i] && !c->port[i].enabled)
+			printf("注意:--ip 指定的連接埠 %u 不存在或未啟用\n", i);
 	return 0;
 }
-
-static void describe_port(uint16_t port, const struct rte_eth_dev_info *di,
-			  const struct port_info *pi)
-{
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
-
-	rte_ether_format_addr(mac, sizeof(mac), &pi->mac);
-	printf("連接埠 %u:%s(驅動程式 %s),MAC %s\n", port, pi->name, pi->driver, mac);
-	printf("  佇列:最多 RX %u / TX %u,使用 RX %u / TX %u;RSS 雜湊類型 0x%" PRIx64
-	       "(%s),RETA %u\n",
-	       di->max_rx_queues, di->max_tx_queues, pi->nb_rxq, pi->nb_txq,
-	       di->flow_type_rss_offloads, pi->rss ? "已啟用" : "未使用", di->reta_size);
-	printf("  offload:RX IPv4 checksum %s、TCP/UDP checksum %s、RSS hash %s;"
-	       "TX IPv4 checksum %s、TCP/UDP checksum %s\n",
-	       di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM ? "有(使用)" : "無(軟體驗證)",
-	       di->rx_offload_capa & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ?
-		       "有(使用)" : "無",
-	       di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH ? "有" : "無",
-	       di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM ? "有" : "無",
-	       di->tx_offload_capa & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ?
-		       "有" : "無");
-}
-
-/* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
-static int port_init(struct ctx *c, uint16_t port)
-{
-	struct port_info *pi = &c->port[port];
-	struct rte_eth_conf conf = { 0 };
-	struct rte_eth_dev_info di;
-	struct rte_eth_rxconf rxconf;
-	struct rte_eth_txconf txconf;
-	uint16_t nb_rxd = RX_DESC_DEFAULT, nb_txd = TX_DESC_DEFAULT;
-	struct rte_mempool *pool = c->pool[port_socket(port)];
-	int ret;
-
-	ret = rte_eth_dev_info_get(port, &di);
-	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_info_get:%s\n", port, strerror(-ret));
-		return ret;
-	}
-	snprintf(pi->driver, sizeof(pi->driver), "%s", di.driver_name);
-	rte_eth_dev_get_name_by_port(port, pi->name);
-	pi->nb_rxq = c->cfg.rxq;
-	pi->nb_txq = c->nb_fwd_lcores;
-	if (pi->nb_rxq > di.max_rx_queues || pi->nb_txq > di.max_tx_queues) {
-		fprintf(stderr, "錯誤:連接埠 %u(%s)最多 %u 個 RX / %u 個 TX 佇列,"
-				"需要 %u / %u;請減少 --rxq 或 lcore 數\n",
-			port, pi->driver, di.max_rx_queues, di.max_tx_queues, pi->nb_rxq, pi->nb_txq);
-		return -EINVAL;
-	}
-
-	/* 多個 RX 佇列:網卡支援 RSS 就讓硬體依 IP/TCP/UDP 雜湊分流 */
-	if (pi->nb_rxq > 1 && di.flow_type_rss_offloads) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
-						   di.flow_type_rss_offloads;
-		if (!conf.rx_adv_conf.rss_conf.rss_hf)
-			conf.rx_adv_conf.rss_conf.rss_hf = di.flow_type_rss_offloads;
-		pi->rss = true;
-		if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
-			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
-	} else if (pi->nb_rxq > 1) {
-		printf("注意:連接埠 %u(%s)不支援 RSS,%u 個 RX 佇列由 PMD 自己分配"
-		       "(net_af_packet 用 PACKET_FANOUT 雜湊)\n", port, pi->driver, pi->nb_rxq);
-	}
-	/* 硬體會驗證 checksum 就用它,解析時不再以軟體重算 */
-	if (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
-		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
-		pi->rx_ip_cksum = true;
-	}
-	if ((di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) ==
-	    (RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)) {
-		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
-		pi->rx_l4_cksum = true;
-	}
-	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
-
-	ret = rte_eth_dev_configure(port, pi->nb_rxq, pi->nb_txq, &conf);
-	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_configure:%s\n", port, strerror(-ret));
-		return ret;
-	}
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
-	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u 調整描述子數量:%s\n", port, strerror(-ret));
-		return ret;
-	}
-	rxconf = di.default_rxconf;
-	rxconf.offloads = conf.rxmode.offloads;
-	for (uint16_t q = 0; q < pi->nb_rxq; q++) {
-		ret = rte_eth_rx_queue_setup(port, q, nb_rxd, port_socket(port), &rxconf, pool);
-		if (ret) {
-			fprintf(stderr, "錯誤:連接埠 %u RX 佇列 %u 設定失敗:%s\n", port, q,
-				strerror(-ret));
-			return ret;
-		}
-	}
-	txconf = di.default_txconf;
-	txconf.offloads = conf.txmode.offloads;
-	for (uint16_t q = 0; q < pi->nb_txq; q++) {
-		ret = rte_eth_tx_queue_setup(port, q, nb_txd, port_socket(port), &txconf);
-		if (ret) {
-			fprintf(stderr, "錯誤:連接埠 %u TX 佇列 %u 設定失敗:%s\n", port, q,
-				strerror(-ret));
-			return ret;
-		}
-	}
-	ret = rte_eth_dev_start(port);
-	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u 啟動失敗:%s\n", port, strerror(-ret));
-		return ret;
-	}
-	rte_eth_macaddr_get(port, &pi->mac);
-	/* 有些虛擬裝置不支援混雜模式,不算致命錯誤 */
-	ret = rte_eth_promiscuous_enable(port);
-	if (ret && ret != -ENOTSUP)
-		printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
-	describe_port(port, &di, pi);
-	return 0;
-}
-
-/* 等連結建立(最多 LINK_WAIT_MS),印出每個連接埠的狀態;memif 要等對端連上才會 up */
-static void check_link_status(struct ctx *c)
-{
-	struct rte_eth_link link;
-	unsigned int waited = 0;
-	bool all_up;
-
-	do {
-		all_up = true;
-		for (unsigned int i = 0; i < c->nb_ports; i++) {
-			memset(&link, 0, sizeof(link));
-			if (rte_eth_link_get_nowait(c->ports[i], &link) == 0 &&
-			    link.link_status == RTE_ETH_LINK_DOWN)
-				all_up = false;
-		}
-		if (all_up || force_quit)
-			break;
-		rte_delay_ms(100);
-		waited += 100;
-	} while (waited < LINK_WAIT_MS);
-
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		memset(&link, 0, sizeof(link));
-		if (rte_eth_link_get_nowait(c->ports[i], &link)) {
-			printf("連接埠 %u 連結狀態:無法取得\n", c->ports[i]);
-			continue;
-		}
-		printf("連接埠 %u 連結狀態:%s,%u Mbps,%s%s\n", c->ports[i],
-		       link.link_status ? "up" : "down", link.link_speed,
-		       link.link_duplex ? "全雙工" : "半雙工",
-		       link.link_status ? "" : "(仍在等待,例如 memif 的對端尚未連上)");
-	}
-}
-
-/* 把 (連接埠, RX 佇列) 平均分給 worker lcore;worker 不夠時主 lcore 也分擔 */
-static int assign_lcores(struct ctx *c)
-{
-	unsigned int workers[RTE_MAX_LCORE], nw = 0, lid, total, k = 0;
-	unsigned int main_lcore = rte_get_main_lcore();
-
-	RTE_LCORE_FOREACH_WORKER(lid)
-		workers[nw++] = lid;
-	total = c->nb_ports * c->cfg.rxq;
-	if (nw < total)
-		workers[nw++] = main_lcore; /* 主 lcore 在統計之間也輪詢佇列 */
-	c->nb_fwd_lcores = RTE_MIN(nw, total);
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		for (unsigned int q = 0; q < c->cfg.rxq; q++) {
-			struct lcore_conf *lc = &c->lconf[workers[k % c->nb_fwd_lcores]];
-
-			lc->rx[lc->n_rx].port = c->ports[i];
-			lc->rx[lc->n_rx].queue = q;
-			lc->n_rx++;
-			k++;
-		}
-	}
-	for (unsigned int i = 0; i < c->nb_fwd_lcores; i++)
-		c->lconf[workers[i]].txq = i;
-	RTE_LCORE_FOREACH(lid)
-		c->lconf[lid].idx = rte_lcore_index(lid);
-	return 0;
-}
-
-/* ---- 資料路徑:解析 -------------------------------------------------------------------- */
-
-/* 解析結果:只有 valid 時協定計數才生效 */
-struct parsed {
-	bool malformed;
-	uint8_t tags;             /* VLAN 標籤數 */
-	uint16_t l3_type;         /* host 位元組順序的 EtherType */
-	uint16_t l3_off;
-	uint8_t l4_proto;         /* 0 = 沒有 L4 */
-	uint16_t l4_off;
-	uint16_t l4_len;
-	bool fragment;           /* 非第一個片段:沒有 L4 標頭 */
-	bool first_frag;
-};
-
-static inline bool ipv6_ext_hdr(uint8_t nh)
-{
-	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
-	       nh == IPPROTO_FRAGMENT;
-}
-
-/* 驗證 L4 標頭;回傳 false 表示格式錯誤 */
-static inline bool parse_l4(const uint8_t *p, struct parsed *r, uint64_t ol_flags, bool hw_l4)
-{
-	const uint8_t *l4 = p + r->l4_off;
-	uint16_t len = r->l4_len;
-
-	if (r->fragment)
-		return true; /* 非第一片段:沒有 L4 標頭 */
-	switch (r->l4_proto) {
-	case IPPROTO_TCP:
-		if (len < sizeof(struct rte_tcp_hdr))
-			return false;
-		if ((l4[12] >> 4) < 5 || (unsigned int)(l4[12] >> 4) * 4 > len)
-			return false;
-		break;
-	case IPPROTO_UDP: {
-		uint16_t ulen;
-
-		if (len < sizeof(struct rte_udp_hdr))
-			return false;
-		ulen = (uint16_t)(l4[4] << 8 | l4[5]);
-		if (ulen < sizeof(struct rte_udp_hdr) || ulen > len)
-			return false;
-		break;
-	}
-	case IPPROTO_ICMP:
-		if (len < sizeof(struct rte_icmp_hdr))
-			return false;
-		/* ICMP 很少,直接以軟體驗證 checksum(涵蓋整個訊息) */
-		if (!r->first_frag && rte_raw_cksum(l4, len) != 0xffff)
-			return false;
-		break;
-	case IPPROTO_ICMPV6:
-		if (len < 4)
-			return false;
-		break;
-	default:
-		r->l4_proto = 0; /* 其他 L4 協定只計 L3 */
-		return true;
-	}
-	if (hw_l4 && (ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
-		return false;
-	return true;
-}
-
-/*
- * 逐層解析;每一次讀取之前都先確認長度足夠。
- * len 是第一個 segment 的資料長度(本程式的 mbuf 可放下完整的 1518 位元組訊框)。
- */
-static inline void parse_packet(const uint8_t *p, uint32_t len, uint64_t ol_flags,
-				const struct port_info *pi, struct parsed *r)
-{
-	uint32_t off = sizeof(struct rte_ether_hdr);
-	uint16_t type;
-
-	memset(r, 0, sizeof(*r));
-	r->malformed = true;
-	if (len < sizeof(struct rte_ether_hdr))
-		return;
-	type = (uint16_t)(p[12] << 8 | p[13]);
-	while (type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ) {
-		if (r->tags == MAX_VLAN_TAGS || len < off + 4)
-			return;
-		type = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
-		off += 4;
-		r->tags++;
-	}
-	r->l3_type = type;
-	r->l3_off = off;
-
-	switch (type) {
-	case RTE_ETHER_TYPE_ARP: {
-		const struct rte_arp_hdr *a = (const void *)(p + off);
-
-		if (len < off + sizeof(*a) || a->arp_hlen != RTE_ETHER_ADDR_LEN || a->arp_plen != 4)
-			return;
-		break;
-	}
-	case RTE_ETHER_TYPE_IPV4: {
-		const struct rte_ipv4_hdr *ip = (const void *)(p + off);
-		uint32_t ihl, tot;
-
-		if (len < off + sizeof(*ip) || (ip->version_ihl >> 4) != 4)
-			return;
-		ihl = (ip->version_ihl & 0xf) * 4u;
-		tot = rte_be_to_cpu_16(ip->total_length);
-		if (ihl < sizeof(*ip) || len < off + ihl || tot < ihl || len < off + tot)
-			return;
-		/* 網卡已驗證就看旗標,否則以軟體計算標頭 checksum */
-		if (pi->rx_ip_cksum &&
-		    (ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN) {
-			if ((ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
-				return;
-		} else if (rte_raw_cksum(ip, ihl) != 0xffff) {
-			return;
-		}
-		r->fragment = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0;
-		r->l4_proto = ip->next_proto_id;
-		r->l4_off = off + ihl;
-		r->l4_len = tot - ihl;
-			/* 第一個片段(MF=1):L4 標頭在,但 checksum 涵蓋整個資料包,無法驗證 */
-		r->first_frag = !r->fragment &&
-				(rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_MF_FLAG);
-		if (!parse_l4(p, r, ol_flags, pi->rx_l4_cksum))
-			return;
-		break;
-	}
-	case RTE_ETHER_TYPE_IPV6: {
-		const struct rte_ipv6_hdr *ip6 = (const void *)(p + off);
-		uint32_t plen, end, hoff;
-		uint8_t nh;
-
-		if (len < off + sizeof(*ip6) || (p[off] >> 4) != 6)
-			return;
-		plen = rte_be_to_cpu_16(ip6->payload_len);
-		end = off + sizeof(*ip6) + plen;
-		if (plen == 0 || len < end)
-			return;
-		nh = ip6->proto;
-		hoff = off + sizeof(*ip6);
-		/* 擴充標頭:每個至少 8 位元組,長度欄位以 8 位元組為單位 */
-		while (ipv6_ext_hdr(nh)) {
-			uint32_t elen;
-
-			if (end < hoff + 8)
-				return;
-			if (nh == IPPROTO_FRAGMENT) {
-				elen = 8;
-				if ((p[hoff + 2] << 8 | p[hoff + 3]) & 0xfff8)
-					r->fragment = true;
-			} else {
-				elen = (p[hoff + 1] + 1u) * 8;
-			}
-			if (end < hoff + elen)
-				return;
-			nh = p[hoff];
-			hoff += elen;
-		}
-		r->l4_proto = nh;
-		r->l4_off = hoff;
-		r->l4_len = end - hoff;
-		if (nh == IPPROTO_ICMP)
-			r->l4_proto = 0; /* IPv6 裡的 ICMPv4 不合理,只計 IPv6 */
-		if (!parse_l4(p, r, ol_flags, pi->rx_l4_cksum))
-			return;
-		break;
-	}
-	default:
-		break;
-	}
-	r->malformed = false;
-}
-
-static inline void count_packet(struct port_counters *pc, const struct parsed *r)
-{
-	if (r->malformed) {
-		pc->proto[P_MALFORMED]++;
-		return;
-	}
-	if (r->tags == 1)
-		pc->proto[P_VLAN]++;
-	else if (r->tags == 2)
-		pc->proto[P_QINQ]++;
-	switch (r->l3_type) {
-	case RTE_ETHER_TYPE_ARP:
-		pc->proto[P_ARP]++;
-		return;
-	case RTE_ETHER_TYPE_IPV4:
-		pc->proto[P_IPV4]++;
-		break;
-	case RTE_ETHER_TYPE_IPV6:
-		pc->proto[P_IPV6]++;
-		break;
-	default:
-		pc->proto[P_OTHER]++;
-		return;
-	}
-	if (r->fragment)
-		return;
-	switch (r->l4_proto) {
-	case IPPROTO_TCP:
-		pc->proto[P_TCP]++;
-		break;
-	case IPPROTO_UDP:
-		pc->proto[P_UDP]++;
-		break;
-	case IPPROTO_ICMP:
-		pc->proto[P_ICMP]++;
-		break;
-	case IPPROTO_ICMPV6:
-		pc->proto[P_ICMPV6]++;
-		break;
-	}
-}
-
-/* ---- 資料路徑:回應 ARP 與 ICMP echo ------------------------------------------------------ */
-
-/* 是要給我們的 ARP request 就就地改寫成 reply,回傳 true */
-static inline bool make_arp_reply(uint8_t *p, const struct parsed *r, rte_be32_t ip,
-				  const struct rte_ether_addr *mac)
-{
-	struct rte_ether_hdr *eth = (void *)p;
-	struct rte_arp_hdr *a = (void *)(p + r->l3_off);
-
-	if (a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
-	    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
-	    a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || a->arp_data.arp_tip != ip)
-		return false;
-	eth->dst_addr = a->arp_data.arp_sha;
-	eth->src_addr = *mac;
-	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	a->arp_data.arp_tha = a->arp_data.arp_sha;
-	a->arp_data.arp_tip = a->arp_data.arp_sip;
-	a->arp_data.arp_sha = *mac;
-	a->arp_data.arp_sip = ip;
-	return true;
-}
-
-/* 是給我們的 ICMP echo request 就就地改寫成 echo reply */
-static inline bool make_icmp_reply(uint8_t *p, const struct parsed *r, rte_be32_t ip,
-				   const struct rte_ether_addr *mac)
-{
-	struct rte_ether_hdr *eth = (void *)p;
-	struct rte_ipv4_hdr *ih = (void *)(p + r->l3_off);
-	struct rte_icmp_hdr *icmp = (void *)(p + r->l4_off);
-	rte_be32_t tmp;
-
-	if (r->fragment || ih->dst_addr != ip || icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST ||
-	    icmp->icmp_code != 0 || (rte_be_to_cpu_16(ih->fragment_offset) & RTE_IPV4_HDR_MF_FLAG))
-		return false;
-	eth->dst_addr = eth->src_addr;
-	eth->src_addr = *mac;
-	/* 交換位址不改變 IPv4 標頭的 checksum(加總的是同樣的 16 位元字) */
-	tmp = ih->src_addr;
-	ih->src_addr = ih->dst_addr;
-	ih->dst_addr = tmp;
-	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-	icmp->icmp_cksum = 0;
-	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, r->l4_len);
-	return true;
-}
-
-/* ---- 資料路徑:每個 lcore 的輪詢迴圈 ------------------------------------------------------- */
-
-/* 批次送出;重試幾次後仍送不出的 mbuf 釋放並計入 dropped */
-static inline void send_batch(uint16_t port, uint16_t txq, struct rte_mbuf **m, uint16_t n,
-			      struct port_counters *pc)
-{
-	uint16_t sent = 0;
-
-	for (int retry = 0; sent < n && retry <= TX_RETRIES; retry++)
-		sent += rte_eth_tx_burst(port, txq, m + sent, n - sent);
-	pc->tx += sent;
-	if (sent < n) {
-		pc->dropped += n - sent;
-		rte_pktmbuf_free_bulk(m + sent, n - sent);
-	}
-}
-
-static void handle_burst(struct ctx *c, struct lcore_conf *lc, uint16_t port, uint16_t q,
-			 struct rte_mbuf **pkts, uint16_t nb)
-{
-	const struct config *cfg = &c->cfg;
-	const struct port_info *pi = &c->port[port];
-	struct port_counters *pc = &c->cnt[lc->idx * RTE_MAX_ETHPORTS + port];
-	struct rte_mbuf *out[MAX_BURST], *drop[MAX_BURST];
-	uint16_t n_out = 0, n_drop = 0, dst = port;
-	struct parsed r;
-
-	pc->rx += nb;
-	pc->q_rx[q] += nb;
-	if (cfg->mode == MODE_FWD) {
-		dst = pi->peer;
-		/* 不解析的 fwd 不需要碰封包內容:整個 burst 原樣送到對應連接埠 */
-		if (!cfg->parse) {
-			send_batch(dst, lc->txq, pkts, nb,
-				   &c->cnt[lc->idx * RTE_MAX_ETHPORTS + dst]);
-			return;
-		}
-	}
-	/* 不解析的 macswap:一趟就地交換 MAC,送出陣列直接重用 pkts */
-	if (cfg->mode == MODE_MACSWAP && !cfg->parse) {
-		for (uint16_t i = 0; i < nb; i++) {
-			struct rte_mbuf *m = pkts[i];
-			struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, void *);
-			struct rte_ether_addr t;
-
-			if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eth))) {
-				pc->dropped++;
-				drop[n_drop++] = m;
-				continue;
-			}
-			t = eth->dst_addr;
-			eth->dst_addr = eth->src_addr;
-			eth->src_addr = t;
-			pkts[n_out++] = m;
-		}
-		if (n_out)
-			send_batch(port, lc->txq, pkts, n_out, pc);
-		if (n_drop)
-			rte_pktmbuf_free_bulk(drop, n_drop);
-		return;
-	}
-
-	for (uint16_t i = 0; i < nb; i++) {
-		struct rte_mbuf *m = pkts[i];
-		uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-		uint32_t len = rte_pktmbuf_data_len(m);
-
-		if (i + 1 < nb)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		if (cfg->parse) {
-			parse_packet(p, len, m->ol_flags, pi, &r);
-			count_packet(pc, &r);
-		}
-		switch (cfg->mode) {
-		case MODE_RXONLY:
-			drop[n_drop++] = m;
-			continue;
-		case MODE_RESPOND:
-			if (!r.malformed && cfg->ip[port] &&
-			    ((r.l3_type == RTE_ETHER_TYPE_ARP &&
-			      make_arp_reply(p, &r, cfg->ip[port], &pi->mac)) ||
-			     (r.l3_type == RTE_ETHER_TYPE_IPV4 && r.l4_proto == IPPROTO_ICMP &&
-			      make_icmp_reply(p, &r, cfg->ip[port], &pi->mac))))
-				out[n_out++] = m;
-			else
-				drop[n_drop++] = m; /* 不是給我們的:釋放,不算 dropped */
-			continue;
-		case MODE_MACSWAP:
-		case MODE_FWD:
-			if (len < sizeof(struct rte_ether_hdr)) {
-				/* 太短,連 MAC 都沒有:不送出,計入 dropped */
-				pc->dropped++;
-				drop[n_drop++] = m;
-				continue;
-			}
-			if (cfg->mode == MODE_MACSWAP) {
-				struct rte_ether_hdr *eth = (void *)p;
-				struct rte_ether_addr t = eth->dst_addr;
-
-				eth->dst_addr = eth->src_addr;
-				eth->src_addr = t;
-			}
-			out[n_out++] = m;
-			continue;
-		}
-	}
-	if (n_out) {
-		struct port_counters *dc = &c->cnt[lc->idx * RTE_MAX_ETHPORTS + dst];
-
-		send_batch(dst, lc->txq, out, n_out, dc);
-	}
-	if (n_drop)
-		rte_pktmbuf_free_bulk(drop, n_drop);
-}
-
-static void print_stats(struct ctx *c, bool final);
-
-/* 每個 lcore 執行這個函式;主 lcore 另外負責計時與統計 */
-static int lcore_main(void *arg)
-{
-	struct ctx *c = arg;
-	unsigned int lid = rte_lcore_id();
-	struct lcore_conf *lc = &c->lconf[lid];
-	bool is_main = lid == rte_get_main_lcore();
-	uint64_t hz = rte_get_timer_hz(), next_stats = UINT64_MAX, deadline = UINT64_MAX;
-	struct rte_mbuf *pkts[MAX_BURST];
-
-	if (is_main) {
-		next_stats = c->start_tsc + c->cfg.stats_interval * hz;
-		if (c->cfg.duration)
-			deadline = c->start_tsc + c->cfg.duration * hz;
-	}
-	if (lc->n_rx) {
-		printf("lcore %u 輪詢 %u 個佇列(TX 佇列 %u)\n", lid, lc->n_rx, lc->txq);
-		fflush(stdout);
-	}
-
-	while (!force_quit) {
-		for (unsigned int i = 0; i < lc->n_rx; i++) {
-			uint16_t port = lc->rx[i].port, q = lc->rx[i].queue;
-			uint16_t nb = rte_eth_rx_burst(port, q, pkts, c->cfg.burst);
-
-			if (nb)
-				handle_burst(c, lc, port, q, pkts, nb);
-		}
-		if (!is_main)
-			continue;
-		/* 主 lcore:計時、--packets 上限、週期統計 */
-		uint64_t now = rte_rdtsc();
-
-		if (now >= deadline)
-			force_quit = 1;
-		if (c->cfg.max_packets) {
-			uint64_t total = 0;
-
-			for (unsigned int r = 0; r < c->nb_rows; r++)
-				for (unsigned int i = 0; i < c->nb_ports; i++)
-					total += c->cnt[r * RTE_MAX_ETHPORTS + c->ports[i]].rx;
-			if (total >= c->cfg.max_packets)
-				force_quit = 1;
-		}
-		if (c->cfg.stats_interval && now >= next_stats) {
-			print_stats(c, false);
-			next_stats += c->cfg.stats_interval * hz;
-		}
-		if (!lc->n_rx)
-			rte_delay_us_sleep(1000);
-	}
-	return 0;
-}
-
-/* ---- 統計 ------------------------------------------------------------------------ */
-
-static void sum_port(const struct ctx *c, uint16_t port, struct port_counters *s)
-{
-	memset(s, 0, sizeof(*s));
-	for (unsigned int r = 0; r < c->nb_rows; r++) {
-		const volatile struct port_counters *pc = &c->cnt[r * RTE_MAX_ETHPORTS + port];
-
-		s->rx += pc->rx;
-		s->tx += pc->tx;
-		s->dropped += pc->dropped;
-		for (int k = 0; k < P_MAX; k++)
-			s->proto[k] += pc->proto[k];
-		for (int q = 0; q < MAX_RXQ; q++)
-			s->q_rx[q] += pc->q_rx[q];
-	}
-}
-
-/* 千分位格式 */
-static const char *thousands(char *buf, size_t len, uint64_t v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v), j = 0;
-
-	for (int i = 0; i < n && j < (int)len - 1; i++) {
-		if (i && (n - i) % 3 == 0 && j < (int)len - 2)
-			buf[j++] = ',';
-		buf[j++] = tmp[i];
-	}
-	buf[j] = '\0';
-	return buf;
-}
-
-static void print_stats(struct ctx *c, bool final)
-{
-	uint64_t now = final ? c->stop_tsc : rte_rdtsc();
-	double dt, elapsed = (double)(now - c->start_tsc) / rte_get_timer_hz();
-	char a[32], b[32], d[32], e[32], f[32];
-
-	if (!c->last_tsc)
-		c->last_tsc = c->start_tsc;
-	dt = final ? elapsed : (double)(now - c->last_tsc) / rte_get_timer_hz();
-	if (dt <= 0)
-		dt = 1e-9;
-	printf(final ? "\n==== 總結(%.2f 秒,模式 %s)====\n" : "[%.1f 秒] 模式 %s\n", elapsed,
-	       mode_names[c->cfg.mode]);
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		uint16_t port = c->ports[i];
-		struct port_counters s;
-		struct rte_eth_stats es = { 0 };
-		uint64_t drx, dtx;
-
-		sum_port(c, port, &s);
-		rte_eth_stats_get(port, &es);
-		drx = final ? s.rx : s.rx - c->last_rx[port];
-		dtx = final ? s.tx : s.tx - c->last_tx[port];
-		c->last_rx[port] = s.rx;
-		c->last_tx[port] = s.tx;
-		printf("  連接埠 %u:收 %s(%s pps)送 %s(%s pps)丟棄 %s;"
-		       "imissed %" PRIu64 " ierrors %" PRIu64 " rx_nombuf %" PRIu64 "\n",
-		       port, thousands(a, sizeof(a), s.rx), thousands(e, sizeof(e), (uint64_t)(drx / dt)),
-		       thousands(b, sizeof(b), s.tx), thousands(f, sizeof(f), (uint64_t)(dtx / dt)), thousands(d, sizeof(d), s.dropped), es.imissed, es.ierrors,
-		       es.rx_nombuf);
-		if (c->cfg.parse) {
-			printf("    協定:");
-			for (int k = 0; k < P_MAX; k++)
-				printf("%s %s%s", proto_names[k], thousands(a, sizeof(a), s.proto[k]),
-				       k + 1 < P_MAX ? "、" : "\n");
-		}
-		if (final && c->cfg.rxq > 1) {
-			printf("    各 RX 佇列收到:");
-			for (unsigned int q = 0; q < c->cfg.rxq; q++)
-				printf("q%u %s%s", q, thousands(a, sizeof(a), s.q_rx[q]),
-				       q + 1 < c->cfg.rxq ? "、" : "\n");
-		}
-	}
-	c->last_tsc = now;
-	fflush(stdout);
-}
-
-/* 給腳本讀的一行:SUMMARY key=value … */
-static void print_summary_line(struct ctx *c)
-{
-	double secs = (double)(c->stop_tsc - c->start_tsc) / rte_get_timer_hz();
-	uint64_t rx = 0, tx = 0, dropped = 0;
-
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		struct port_counters s;
-
-		sum_port(c, c->ports[i], &s);
-		rx += s.rx;
-		tx += s.tx;
-		dropped += s.dropped;
-	}
-	if (secs <= 0)
-		secs = 1e-9;
-	printf("SUMMARY mode=%s ports=%u lcores=%u rxq=%u parse=%d seconds=%.3f rx=%" PRIu64
-	       " tx=%" PRIu64 " dropped=%" PRIu64 " rx_pps=%.0f tx_pps=%.0f",
-	       mode_names[c->cfg.mode], c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq, c->cfg.parse,
-	       secs, rx, tx, dropped, rx / secs, tx / secs);
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		uint16_t port = c->ports[i];
-		struct port_counters s;
-		struct rte_eth_stats es = { 0 };
-
-		sum_port(c, port, &s);
-		rte_eth_stats_get(port, &es);
-		printf(" p%u_rx=%" PRIu64 " p%u_tx=%" PRIu64 " p%u_dropped=%" PRIu64
-		       " p%u_rx_pps=%.0f p%u_imissed=%" PRIu64 " p%u_ierrors=%" PRIu64
-		       " p%u_rx_nombuf=%" PRIu64,
-		       port, s.rx, port, s.tx, port, s.dropped, port, s.rx / secs, port, es.imissed,
-		       port, es.ierrors, port, es.rx_nombuf);
-		for (int k = 0; k < P_MAX; k++)
-			printf(" p%u_%s=%" PRIu64, port, proto_names[k], s.proto[k]);
-		for (unsigned int q = 0; q < c->cfg.rxq; q++)
-			printf(" p%u_q%u_rx=%" PRIu64, port, q, s.q_rx[q]);
-	}
-	printf("\n");
-	fflush(stdout);
-}
-
-/* ---- 清理 ------------------------------------------------------------------------ */
-
-static void stop_ports(struct ctx *c)
-{
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		uint16_t port = c->ports[i];
-		int ret = rte_eth_dev_stop(port);
-
-		if (ret)
-			fprintf(stderr, "注意:連接埠 %u 停止失敗:%s\n", port, strerror(-ret));
-		rte_eth_dev_close(port);
-	}
-	printf("已停止並關閉 %u 個連接埠\n", c->nb_ports);
-}
-
-/*
- * rte_eal_cleanup() 不會刪除 /var/run/dpdk/<prefix>;我們是主要行程,結束時把它移除,
- * 不留下任何狀態。
- */
-static void remove_runtime_dir(const char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-	char path[PATH_MAX];
-
-	if (!dir[0] || strncmp(dir, "/", 1))
-		return;
-	d = opendir(dir);
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-/* ---- main ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
 	struct ctx *c;
-	char runtime_dir[PATH_MAX] = "";
-	int eal_argc = argc, ret, rc = 1;
-	uint16_t port;
+	int eal_argc = argc, rc;
+	unsigned int started = 0;
 	const char *prog = argv[0];
 
-	/* --help 不論放在哪裡都顯示本程式的說明(EAL 自己的說明用 -- 之前的 --help 以外方式看) */
+	/* --help 不論放在哪裡都顯示本程式的說明 */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(prog);
 			return 0;
 		}
-
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		fprintf(stderr, "錯誤:記憶體不足\n");
@@ -1394,99 +2478,38 @@ int main(int argc, char **argv)
 		app_argv[app_argc] = NULL;
 		parse_app_args(&c->cfg, app_argc, app_argv, prog);
 	}
+	c->engine = pick_engine(&c->cfg);
 	if (precheck(eal_argc, argv)) {
 		free(c);
 		return 1;
 	}
-
-	ret = rte_eal_init(eal_argc, argv);
-	if (ret < 0) {
-		fprintf(stderr, "錯誤:EAL 初始化失敗:%s;請檢查 EAL 參數(-l、--vdev、-m),"
-				"hugepage(sudo make setup-hugepages 或 --no-huge -m 1024),"
-				"以及同名的 --file-prefix 是否已有 DPDK 行程在執行\n",
-			rte_strerror(rte_errno));
-		free(c);
-		return rte_errno == EINVAL ? EXIT_USAGE : 1;
-	}
-	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
+	/* 訊號處理在 EAL 之前裝好:初始化途中的 Ctrl-C 也走正常清理 */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	/* 選出要用的連接埠 */
-	if (rte_eth_dev_count_avail() == 0) {
-		fprintf(stderr, "錯誤:找不到任何連接埠;請以 dpdk-devbind.py --bind=vfio-pci 綁定網卡,"
-				"或使用虛擬裝置,例如 --no-pci --vdev=net_null0 --vdev=net_null1\n");
+	rc = eal_start(c, eal_argc, argv);
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	rc = select_ports(c);
+	if (rc)
 		goto out_eal;
-	}
-	RTE_ETH_FOREACH_DEV(port) {
-		if (c->cfg.portmask && !(c->cfg.portmask & (1ULL << port)))
-			continue;
-		c->port[port].enabled = true;
-		c->ports[c->nb_ports++] = port;
-	}
-	if (c->cfg.portmask && (c->cfg.portmask >> RTE_MIN(63, RTE_MAX_ETHPORTS)) == 0) {
-		uint64_t known = 0;
-
-		RTE_ETH_FOREACH_DEV(port)
-			known |= 1ULL << port;
-		if (c->cfg.portmask & ~known) {
-			fprintf(stderr, "錯誤:連接埠遮罩 0x%" PRIx64 " 包含不存在的連接埠"
-					"(現有連接埠遮罩 0x%" PRIx64 ")\n", c->cfg.portmask, known);
-			rc = EXIT_USAGE;
-			goto out_eal;
-		}
-	}
-	if (c->nb_ports == 0) {
-		fprintf(stderr, "錯誤:連接埠遮罩 0x%" PRIx64 " 沒有選到任何連接埠\n", c->cfg.portmask);
-		rc = EXIT_USAGE;
-		goto out_eal;
-	}
-	if (c->cfg.mode == MODE_FWD) {
-		if (c->nb_ports % 2) {
-			fprintf(stderr, "錯誤:fwd 模式需要偶數個連接埠(0<->1、2<->3),目前有 %u 個;"
-					"請再加一個 --vdev 或改用 --mode macswap\n", c->nb_ports);
-			rc = EXIT_USAGE;
-			goto out_eal;
-		}
-		for (unsigned int i = 0; i < c->nb_ports; i += 2) {
-			c->port[c->ports[i]].peer = c->ports[i + 1];
-			c->port[c->ports[i + 1]].peer = c->ports[i];
-		}
-	}
-	for (unsigned int i = 0; i < RTE_MAX_ETHPORTS; i++)
-		if (c->cfg.ip[i] && !c->port[i].enabled)
-			printf("注意:--ip 指定的連接埠 %u 不存在或未啟用\n", i);
-
-	assign_lcores(c);
-	c->nb_rows = 0;
-	{
-		unsigned int lid;
-
-		RTE_LCORE_FOREACH(lid)
-			c->nb_rows = RTE_MAX(c->nb_rows, (unsigned int)rte_lcore_index(lid) + 1);
-	}
-	c->cnt = aligned_alloc(RTE_CACHE_LINE_SIZE,
-			       sizeof(*c->cnt) * c->nb_rows * RTE_MAX_ETHPORTS);
-	if (!c->cnt) {
-		fprintf(stderr, "錯誤:無法配置計數器記憶體\n");
-		goto out_eal;
-	}
-	memset(c->cnt, 0, sizeof(*c->cnt) * c->nb_rows * RTE_MAX_ETHPORTS);
-
-	if (create_pools(c, RX_DESC_DEFAULT, TX_DESC_DEFAULT))
-		goto out_cnt;
-	for (unsigned int i = 0; i < c->nb_ports; i++) {
-		if (port_init(c, c->ports[i])) {
-			/* 已啟動的連接埠一併停止關閉 */
-			c->nb_ports = i + 1;
+	rc = 1;
+	if (assign_streams(c) || create_pools(c))
+		goto out_streams;
+	for (; started < c->nb_ports; started++)
+		if (port_init(c, c->ports[started])) {
+			started++;      /* 已 configure 的這個也要關閉 */
 			goto out_ports;
 		}
-	}
-	check_link_status(c);
-	printf("模式 %s,%u 個連接埠,%u 個轉送 lcore,每個連接埠 %u 個 RX 佇列,burst %u,"
-	       "協定解析%s;按 Ctrl-C 結束\n",
-	       mode_names[c->cfg.mode], c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq, c->cfg.burst,
-	       c->cfg.parse ? "開" : "關");
+	finish_streams(c);
+	telemetry_setup(c);
+	wait_links(c);
+	printf("模式 %s(引擎 %s),%u 個連接埠,%u 個轉送 lcore,每個連接埠 %u 個 RX 佇列,burst %u,"
+	       "L4 checksum %s;telemetry:%s;按 Ctrl-C 結束\n",
+	       mode_names[c->cfg.mode], c->engine->name, c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq,
+	       c->cfg.burst, l4ck_names[c->cfg.l4_cksum], c->mz ? TEL_CMD : "不可用");
 	fflush(stdout);
 
 	c->start_tsc = rte_rdtsc();
@@ -1496,16 +2519,16 @@ int main(int argc, char **argv)
 	c->stop_tsc = rte_rdtsc();
 
 	print_stats(c, true);
-	print_summary_line(c);
 	rc = 0;
 out_ports:
+	c->nb_ports = started;
 	stop_ports(c);
-	/* mbuf pool 由 rte_eal_cleanup 一併釋放 */
-out_cnt:
-	free(c->cnt);
+	if (!rc)
+		print_summary_line(c);
+out_streams:
+	free_streams(c);
 out_eal:
-	rte_eal_cleanup();
-	remove_runtime_dir(runtime_dir);
+	eal_finish(c);
 	free(c);
 	return rc;
 }

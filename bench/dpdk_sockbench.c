@@ -1,36 +1,50 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench/dpdk_sockbench.c — DPDK 效能比較的傳統 socket 基準(只用 libc)
+ * bench/dpdk_sockbench.c — DPDK 效能比較的傳統 socket 基準與產生器(只用 libc)
  *
- *   dpdk_sockbench tx 介面 秒數   以 AF_PACKET + sendmmsg 在介面上送出 64 位元組 UDP 訊框(產生器)
- *   dpdk_sockbench rx 介面 秒數   以 AF_PACKET + recvmmsg 收封包並計數(傳統的核心收包方式)
+ *   dpdk_sockbench tx 介面 秒數 [檔案.pcap]
+ *       以 AF_PACKET + sendmmsg(一次 64 個)在介面上送出訊框:預設是 64 位元組的 UDP,
+ *       給了 pcap 就依序循環重播其中的訊框(效能比較的真實組成流量、測試的格式錯誤洪水)。
+ *   dpdk_sockbench rx 介面 秒數
+ *       核心封包 socket 收包的最佳做法:AF_PACKET + TPACKET_V3 mmap 環(一次交出一整個 block,
+ *       沒有每個封包的系統呼叫),並且逐一分類每個訊框(VLAN、IPv4/IPv6、TCP/UDP/ICMP),
+ *       與 dpdk_packet_processing 的「收 + 解析」同類的工作。
  *
- * 結束時印一行 `SOCKBENCH mode=rx|tx packets=N seconds=S pps=P`。需要 root(CAP_NET_RAW)。
+ * 結束時印一行 `SOCKBENCH mode=rx|tx packets=N seconds=S pps=P cpu_ns_per_pkt=C …`;
+ * rx 另有 drops(環滿被核心丟棄)與各協定計數,cpu_ns_per_pkt 是本行程的 user+sys 時間 ÷ 封包數
+ * (veth 上核心收包的 softirq 大多在送端的 CPU 執行,不在這裡)。需要 root(CAP_NET_RAW)。
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define BATCH 64
-#define FRAME 64
+#define MAX_FRAMES 4096
+#define MAX_FRAME 1514
+#define BLOCK_SIZE (1u << 20)
+#define BLOCK_NR 32
+#define RING_FRAME 2048
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+/* 要送的訊框:預設一個 64 位元組 UDP 的 64 個變體,或 pcap 裡的訊框 */
+struct frames {
+	unsigned int n;
+	uint32_t len[MAX_FRAMES];
+	uint8_t d[MAX_FRAMES][MAX_FRAME];
+};
 
 static uint16_t csum(const uint8_t *p, size_t len)
 {
@@ -43,19 +57,19 @@ static uint16_t csum(const uint8_t *p, size_t len)
 	return (uint16_t)~s;
 }
 
-/* 64 位元組的 UDP 訊框;來源埠隨 i 變化(讓雜湊分散) */
-static void build(uint8_t *f, unsigned int i)
+/* 64 位元組(不含 FCS 為 60)的 UDP 訊框;來源埠隨 i 變化(讓雜湊分散) */
+static void build_udp(uint8_t *f, unsigned int i)
 {
 	static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x10 }, src[6] = { 0x02, 0, 0, 0, 0, 0x20 };
 	uint8_t *ip = f + 14, *udp = f + 34;
 	uint16_t c;
 
-	memset(f, 0, FRAME);
+	memset(f, 0, 60);
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
 	f[12] = 0x08;
 	ip[0] = 0x45;
-	ip[3] = FRAME - 14 - 4; /* 不含 FCS */
+	ip[3] = 60 - 14;
 	ip[8] = 64;
 	ip[9] = 17;
 	ip[12] = 10, ip[13] = 79, ip[14] = 0, ip[15] = 2;
@@ -67,73 +81,245 @@ static void build(uint8_t *f, unsigned int i)
 	udp[1] = i & 0xff;
 	udp[2] = 0x13;
 	udp[3] = 0x88;
-	udp[5] = FRAME - 34 - 4;
+	udp[5] = 60 - 34;
+}
+
+/* 讀 pcap(小端序;超過 1514 位元組的訊框略過,veth 的 MTU 送不出去) */
+static int load_pcap(const char *path, struct frames *fr)
+{
+	uint32_t gh[6], rh[4];
+	uint8_t skip[65536];
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		fprintf(stderr, "錯誤:無法開啟 %s:%s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fread(gh, 4, 6, f) != 6 || (gh[0] != 0xa1b2c3d4 && gh[0] != 0xa1b23c4d)) {
+		fprintf(stderr, "錯誤:%s 不是小端序的 pcap 檔\n", path);
+		fclose(f);
+		return -1;
+	}
+	while (fr->n < MAX_FRAMES && fread(rh, 4, 4, f) == 4) {
+		uint8_t *dst = rh[2] <= MAX_FRAME ? fr->d[fr->n] : skip;
+
+		if (rh[2] > sizeof(skip) || fread(dst, 1, rh[2], f) != rh[2]) {
+			fprintf(stderr, "錯誤:%s 的訊框被截斷\n", path);
+			fclose(f);
+			return -1;
+		}
+		if (rh[2] <= MAX_FRAME && rh[2] >= 14)
+			fr->len[fr->n++] = rh[2];
+	}
+	fclose(f);
+	if (!fr->n) {
+		fprintf(stderr, "錯誤:%s 沒有可送出的訊框\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_packet_socket(const char *ifname, int proto)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = (uint16_t)htons(proto) };
+	int fd = socket(AF_PACKET, SOCK_RAW, htons(proto));
+
+	if (fd < 0) {
+		fprintf(stderr, "錯誤:socket(AF_PACKET):%s(需要 root)\n", strerror(errno));
+		return -1;
+	}
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (!sll.sll_ifindex) {
+		fprintf(stderr, "錯誤:找不到介面 %s\n", ifname);
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		fprintf(stderr, "錯誤:bind %s:%s\n", ifname, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static int run_tx(const char *ifname, double secs, const struct frames *fr)
+{
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	unsigned long long count = 0;
+	unsigned int next = 0;
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9), c0 = cpu_ns(), t1;
+	int fd = open_packet_socket(ifname, 0);
+
+	if (fd < 0)
+		return 1;
+	while (now_ns() < end) {
+		int n;
+
+		/* 這一批從第 next 個訊框開始;沒送出的下一批再送 */
+		for (int i = 0; i < BATCH; i++) {
+			unsigned int k = (next + (unsigned int)i) % fr->n;
+
+			iov[i].iov_base = (void *)fr->d[k];
+			iov[i].iov_len = fr->len[k];
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = sendmmsg(fd, msgs, BATCH, 0);
+		if (n > 0) {
+			count += (unsigned long long)n;
+			next = (next + (unsigned int)n) % fr->n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR && errno != ENOBUFS) {
+			fprintf(stderr, "錯誤:sendmmsg:%s\n", strerror(errno));
+			close(fd);
+			return 1;
+		}
+	}
+	t1 = now_ns();
+	printf("SOCKBENCH mode=tx packets=%llu seconds=%.3f pps=%.0f cpu_ns_per_pkt=%.1f\n", count,
+	       (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9),
+	       count ? (double)(cpu_ns() - c0) / (double)count : 0.0);
+	close(fd);
+	return 0;
+}
+
+/* 收包端的分類:與 dpdk_packet_processing 同樣的類別(只看標頭,不驗 checksum) */
+enum { R_IPV4, R_IPV6, R_TCP, R_UDP, R_ICMP, R_VLAN, R_OTHER, R_MAX };
+static const char *const rnames[R_MAX] = { "ipv4", "ipv6", "tcp", "udp", "icmp", "vlan", "other" };
+
+static void classify(const uint8_t *p, uint32_t len, unsigned long long *cnt)
+{
+	uint32_t off = 14;
+	uint16_t type;
+	uint8_t proto;
+
+	if (len < 14)
+		return;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		cnt[R_VLAN]++;
+		type = (uint16_t)(p[16] << 8 | p[17]);
+		off = 18;
+	}
+	if (type == 0x0800 && len >= off + 20) {
+		cnt[R_IPV4]++;
+		proto = p[off + 9];
+	} else if (type == 0x86dd && len >= off + 40) {
+		cnt[R_IPV6]++;
+		proto = p[off + 6];
+	} else {
+		cnt[R_OTHER]++;
+		return;
+	}
+	if (proto == 6)
+		cnt[R_TCP]++;
+	else if (proto == 17)
+		cnt[R_UDP]++;
+	else if (proto == 1 || proto == 58)
+		cnt[R_ICMP]++;
+}
+
+static int run_rx(const char *ifname, double secs)
+{
+	struct tpacket_req3 req = { .tp_block_size = BLOCK_SIZE, .tp_block_nr = BLOCK_NR,
+				    .tp_frame_size = RING_FRAME,
+				    .tp_frame_nr = BLOCK_SIZE / RING_FRAME * BLOCK_NR,
+				    .tp_retire_blk_tov = 10 };
+	struct tpacket_stats_v3 st = { 0 };
+	socklen_t sl = sizeof(st);
+	unsigned long long count = 0, cnt[R_MAX] = { 0 };
+	unsigned int blk = 0;
+	uint64_t t0, c0, end, t1, c1;
+	int v = TPACKET_V3, fd = open_packet_socket(ifname, ETH_P_ALL);
+	uint8_t *ring;
+
+	if (fd < 0)
+		return 1;
+	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
+		fprintf(stderr, "錯誤:TPACKET_V3 設定失敗:%s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	ring = mmap(NULL, (size_t)BLOCK_SIZE * BLOCK_NR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ring == MAP_FAILED) {
+		fprintf(stderr, "錯誤:mmap 環:%s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl); /* 歸零 */
+	t0 = now_ns();
+	c0 = cpu_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	while (now_ns() < end) {
+		struct tpacket_block_desc *bd = (void *)(ring + (size_t)blk * BLOCK_SIZE);
+		struct tpacket3_hdr *h;
+
+		if (!(bd->hdr.bh1.block_status & TP_STATUS_USER)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		h = (void *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
+		for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
+			/* 核心已把 VLAN 標籤移到中繼資料(veth 的 rxvlan offload) */
+			if (h->tp_status & TP_STATUS_VLAN_VALID)
+				cnt[R_VLAN]++;
+			classify((uint8_t *)h + h->tp_mac, h->tp_snaplen, cnt);
+			h = (void *)((uint8_t *)h + h->tp_next_offset);
+		}
+		count += bd->hdr.bh1.num_pkts;
+		bd->hdr.bh1.block_status = TP_STATUS_KERNEL;
+		blk = (blk + 1) % BLOCK_NR;
+	}
+	t1 = now_ns();
+	c1 = cpu_ns();
+	sl = sizeof(st);
+	getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
+	printf("SOCKBENCH mode=rx packets=%llu seconds=%.3f pps=%.0f cpu_ns_per_pkt=%.1f drops=%u",
+	       count, (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9),
+	       count ? (double)(c1 - c0) / (double)count : 0.0, st.tp_drops);
+	for (int i = 0; i < R_MAX; i++)
+		printf(" %s=%llu", rnames[i], cnt[i]);
+	printf("\n");
+	munmap(ring, (size_t)BLOCK_SIZE * BLOCK_NR);
+	close(fd);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static uint8_t bufs[BATCH][2048];
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_ll sll = { 0 };
-	unsigned long long count = 0;
-	double secs, t0, end;
-	int fd, tx;
+	static struct frames fr;
+	double secs;
 
-	if (argc != 4 || (strcmp(argv[1], "tx") && strcmp(argv[1], "rx")) || atof(argv[3]) <= 0) {
-		fprintf(stderr, "用法:dpdk_sockbench tx|rx 介面 秒數\n");
-		return 64;
+	if (argc < 4 || argc > 5 || (strcmp(argv[1], "tx") && strcmp(argv[1], "rx")) ||
+	    (argc == 5 && strcmp(argv[1], "tx"))) {
+		fprintf(stderr, "用法:dpdk_sockbench tx 介面 秒數 [檔案.pcap] | rx 介面 秒數\n");
+		return EXIT_USAGE;
 	}
-	tx = !strcmp(argv[1], "tx");
-	secs = atof(argv[3]);
+	secs = (double)parse_num(argv[3], "秒數", 1, 86400);
 	signal(SIGPIPE, SIG_IGN);
-	fd = socket(AF_PACKET, SOCK_RAW, tx ? 0 : htons(ETH_P_ALL));
-	if (fd < 0) {
-		fprintf(stderr, "錯誤:socket(AF_PACKET):%s(需要 root)\n", strerror(errno));
-		return 1;
-	}
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = tx ? 0 : htons(ETH_P_ALL);
-	sll.sll_ifindex = (int)if_nametoindex(argv[2]);
-	if (!sll.sll_ifindex) {
-		fprintf(stderr, "錯誤:找不到介面 %s\n", argv[2]);
-		return 1;
-	}
-	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
-		fprintf(stderr, "錯誤:bind %s:%s\n", argv[2], strerror(errno));
-		return 1;
-	}
-	if (!tx) {
-		int sz = 8 << 20;
-		struct timeval tv = { 0, 100000 };
-
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	}
-	for (int i = 0; i < BATCH; i++) {
-		if (tx)
-			build(bufs[i], (unsigned int)i);
-		iov[i].iov_base = bufs[i];
-		iov[i].iov_len = tx ? FRAME - 4 : sizeof(bufs[i]);
-		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	t0 = now();
-	end = t0 + secs;
-	while (now() < end) {
-		int n = tx ? sendmmsg(fd, msgs, BATCH, 0) : recvmmsg(fd, msgs, BATCH, 0, NULL);
-
-		if (n > 0)
-			count += (unsigned long long)n;
-		else if (n < 0 && errno != EAGAIN && errno != EINTR && errno != ENOBUFS) {
-			fprintf(stderr, "錯誤:%s:%s\n", tx ? "sendmmsg" : "recvmmsg", strerror(errno));
+	if (!strcmp(argv[1], "rx"))
+		return run_rx(argv[2], secs);
+	if (argc == 5) {
+		if (load_pcap(argv[4], &fr))
 			return 1;
+	} else {
+		for (fr.n = 0; fr.n < BATCH; fr.n++) {
+			build_udp(fr.d[fr.n], fr.n);
+			fr.len[fr.n] = 60;
 		}
 	}
-	secs = now() - t0;
-	printf("SOCKBENCH mode=%s packets=%llu seconds=%.3f pps=%.0f\n", argv[1], count, secs,
-	       count / secs);
-	close(fd);
-	return 0;
+	return run_tx(argv[2], secs, &fr);
 }

@@ -2,9 +2,11 @@
 # tests/dpdk.sh — dpdk_packet_processing 的檢查
 #
 # 基本模式(不需要 root):--help、錯誤選項(在 EAL 之前就被擋下)、非 root 的提示。
-# 完整模式(root):net_pcap 輸入/輸出(rxonly、macswap、respond,精確計數與輸出訊框,
-# 38 種格式錯誤封包,ASan 版本)、net_null 成對 fwd、net_memif 對 dpdk-testpmd、
-# net_af_packet 在 veth 上回應 ping、多 lcore RSS、SIGINT/SIGTERM 生命週期、hugepage。
+# 完整模式(root):net_pcap 輸入/輸出(rxonly、macswap、respond 的精確計數與輸出訊框,
+# 片段與跨 segment 的巨型訊框,49 種格式錯誤封包,ASan 版本)、重構前錄下的 golden 輸出、
+# net_null 成對 fwd、net_memif 對 dpdk-testpmd(正常、洪水且不收、被 SIGKILL)、
+# net_af_packet 在 veth 上回應 ping(含格式錯誤封包的洪水、介面被刪除)、net_tap 的硬體 ptype、
+# 多 lcore RSS、閒置 lcore、telemetry、secondary 行程、hugepage 與執行期目錄的清理、生命週期。
 # 每項檢查都移除自己建立的 /var/run/dpdk/<prefix>、命名空間、hugepage 設定與行程。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -14,43 +16,59 @@ cd "$T_ROOT" || exit 1
 
 PROG=$T_ROOT/dpdk_packet_processing
 PCAPTOOL=$T_ROOT/tests/tools/dpdk_pcap
+SOCKBENCH=$T_ROOT/bench/dpdk_sockbench
+GOLDEN=$T_ROOT/tests/data/dpdk
+NOHUGE=(--no-pci --no-huge -m 512)
 
 # ---- 共用函式 ----------------------------------------------------------------------
 
-# dpdk_prefix 名稱:產生唯一的 --file-prefix 並登記移除 /var/run/dpdk/<prefix>
+# dpdk_prefix 名稱:產生唯一的 --file-prefix 並登記移除 /var/run/dpdk/<prefix> 與 hugepage 檔案
 dpdk_prefix() {
 	PREFIX="kbs-$1-$$-$RANDOM"
-	on_exit "rm -rf '/var/run/dpdk/$PREFIX'"
+	on_exit "rm -rf '/var/run/dpdk/$PREFIX' /dev/hugepages/'$PREFIX'map_*"
 }
 
-# no_leftover:程式結束後不應留下 /var/run/dpdk/<prefix>
+# no_leftover:程式結束後不應留下 /var/run/dpdk/$PREFIX 與 hugepage 檔案
 no_leftover() {
-	[ ! -e "/var/run/dpdk/$PREFIX" ] || fail "留下了 /var/run/dpdk/$PREFIX:$(ls "/var/run/dpdk/$PREFIX" | tr '\n' ' ')"
+	[ ! -e "/var/run/dpdk/$PREFIX" ] ||
+		fail "留下了 /var/run/dpdk/$PREFIX:$(find "/var/run/dpdk/$PREFIX" -mindepth 1 -printf '%f ')"
+	no_huge_files "$PREFIX"
+}
+no_huge_files() {
+	! compgen -G "/dev/hugepages/$1map_*" >/dev/null || fail "留下了 hugepage 檔案 /dev/hugepages/$1map_*"
 }
 
-# sumval 記錄檔 鍵:從 SUMMARY 行取值
-sumval() {
-	grep '^SUMMARY ' "$1" | tail -n1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
+sumval() { dpdk_sumval "$@"; }
 
 # expval 鍵:產生器寫下的預期值
 expval() {
 	sed -n "s/^$1=//p" "$T_TMP/expect.txt"
 }
 
-# run_pcap 模式 輸入 輸出 記錄檔 [程式選項…]:經 net_pcap 處理一個 pcap 檔
-run_pcap() {
-	local mode=$1 in=$2 out=$3 log=$4 bin=${BIN:-$PROG}
-	shift 4
-	dpdk_prefix "pcap-$mode"
-	timeout 60 "$bin" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
-		--vdev="net_pcap0,rx_pcap=$in,tx_pcap=$out" -- --mode "$mode" \
-		--packets "$(expval frames)" --duration 20 --stats-interval 0 "$@" >"$log" 2>&1
+# pcap_vdevs 模式 輸入 輸出前綴:net_pcap 參數(fwd 要兩個連接埠,輸出 前綴0.pcap、前綴1.pcap)
+pcap_vdevs() {
+	VDEVS=(--vdev="net_pcap0,rx_pcap=$2,tx_pcap=${3}0.pcap")
+	[ "$1" != fwd ] || VDEVS+=(--vdev="net_pcap1,rx_pcap=$2,tx_pcap=${3}1.pcap")
 }
 
-# 產生測試 pcap;第二個參數是連接埠 MAC(respond 的預期回覆需要)
+# run_pcap 模式 輸入 輸出 記錄檔 [程式選項…]:經 net_pcap 處理一個 pcap 檔,直到讀完
+run_pcap() {
+	local mode=$1 in=$2 out=$3 log=$4 bin=${BIN:-$PROG} n
+	shift 4
+	n=$("$PCAPTOOL" count "$in")
+	pcap_vdevs "$mode" "$in" "${out%.pcap}"
+	[ "$mode" != fwd ] || n=$((n * 2))
+	dpdk_prefix "pcap-$mode"
+	timeout 60 "$bin" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" "${VDEVS[@]}" -- --mode "$mode" \
+		--packets "$n" --duration 20 --stats-interval 0 "$@" >"$log" 2>&1
+	local rc=$?
+	[ "$mode" = fwd ] || mv "${out%.pcap}0.pcap" "$out"
+	return $rc
+}
+
+# 產生測試 pcap;參數是連接埠 MAC(respond 的預期回覆需要;net_pcap 的 MAC 固定)
 gen_pcap() {
-	"$PCAPTOOL" gen "$T_TMP" "${1:-02:00:00:00:00:01}" 10.0.0.1 >"$T_TMP/gen.out" ||
+	"$PCAPTOOL" gen "$T_TMP" "${1:-02:70:63:61:70:00}" 10.0.0.1 >"$T_TMP/gen.out" ||
 		fail "dpdk_pcap gen 失敗:$(cat "$T_TMP/gen.out")"
 	cat "$T_TMP/gen.out"
 }
@@ -62,10 +80,26 @@ check_counters() {
 	for k in arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed; do
 		expect_eq "$(sumval "$1" "p0_$k")" "$(expval "$k")" "協定計數 $k"
 	done
+	expect_eq "$(sumval "$1" p0_multiseg)" "$(expval jumbo)" "跨 mbuf segment 的巨型訊框"
+	expect_eq "$(sumval "$1" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 }
 
 port_mac() {
 	sed -n 's/^連接埠 0:.*MAC \([0-9A-Fa-f:]*\).*/\1/p' "$1" | head -n1
+}
+
+# cmp_pcap 預期 實際 說明
+cmp_pcap() {
+	"$PCAPTOOL" cmp "$1" "$2" >"$T_TMP/cmp" || fail "$3:$(cat "$T_TMP/cmp")"
+	cat "$T_TMP/cmp"
+}
+
+# start_ours 記錄檔 參數…:背景啟動我們的程式,等它開始輪詢
+start_ours() {
+	local log=$1
+	shift
+	start_bg "$log" "$@"
+	wait_log 20 "$log" '輪詢 [0-9]+ 個佇列' || fail "程式沒有啟動:$(tail -n 3 "$log")"
 }
 
 # ---- 基本模式 ----------------------------------------------------------------------
@@ -75,7 +109,11 @@ t_help() {
 	expect_exit 0 as_user "$PROG" --help
 	expect_file_match "$T_TMP/out" '用法' "--help 內容"
 	expect_file_match "$T_TMP/out" '--mode' "--help 列出 --mode"
+	expect_file_match "$T_TMP/out" '--rxd' "--help 列出 --rxd"
+	expect_file_match "$T_TMP/out" '--l4-cksum' "--help 列出 --l4-cksum"
 	expect_file_match "$T_TMP/out" 'no-huge' "--help 提到沒有 hugepage 的用法"
+	expect_file_match "$T_TMP/out" '資源上限' "--help 說明資源上限"
+	expect_file_match "$T_TMP/out" 'dpdk-telemetry.py' "--help 說明 telemetry"
 }
 
 t_bad_options() {
@@ -94,6 +132,9 @@ t_bad_options() {
 -p 0
 --rxq 0
 --rxq 17
+--rxd 10
+--txd 99999
+--rxd abc
 --stats-interval abc
 --duration -1
 --ip 0=300.1.1.1
@@ -101,6 +142,8 @@ t_bad_options() {
 --ip 0=10.0.0.1
 --mode respond
 --mode rxonly extra
+--ptype hw
+--l4-cksum bogus
 --bogus
 --burst
 EOF
@@ -142,13 +185,17 @@ t_seed_usage() {
 	[ "$existed" = 1 ] || [ ! -e /var/run/dpdk/rte ] || fail "留下了 /var/run/dpdk/rte"
 }
 
+# 語料:正常封包、IPv4/IPv6 第一個片段、跨兩個 mbuf segment 的 2,950 位元組訊框都算正確,
+# 49 種格式錯誤(含 L4 checksum 錯誤與巨型訊框的長度矛盾)都算 malformed
 t_pcap_rxonly() {
 	need_dpdk
 	gen_pcap
-	expect_ge "$(expval malformed_kinds)" 30 "格式錯誤的種類"
+	expect_ge "$(expval malformed_kinds)" 45 "格式錯誤的種類"
+	expect_ge "$(expval jumbo)" 3 "巨型訊框"
 	run_pcap rxonly "$T_TMP/in.pcap" "$T_TMP/out.pcap" "$T_TMP/log" || fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 	cat "$T_TMP/log"
 	check_counters "$T_TMP/log"
+	expect_file_match "$T_TMP/log" 'TCP/UDP checksum 軟體驗證' "net_pcap 沒有 offload:L4 checksum 以軟體驗證"
 	expect_eq "$(sumval "$T_TMP/log" p0_tx)" 0 "rxonly 不應送出"
 	expect_eq "$("$PCAPTOOL" count "$T_TMP/out.pcap")" 0 "rxonly 的輸出 pcap"
 	no_leftover
@@ -162,19 +209,17 @@ t_pcap_macswap() {
 	check_counters "$T_TMP/log"
 	expect_eq "$(sumval "$T_TMP/log" p0_tx)" "$(expval macswap_tx)" "送回的封包數"
 	expect_eq "$(sumval "$T_TMP/log" p0_dropped)" "$(expval runts)" "太短而丟棄的封包數"
-	"$PCAPTOOL" cmp "$T_TMP/expect-macswap.pcap" "$T_TMP/out.pcap" >"$T_TMP/cmp" ||
-		fail "輸出訊框與預期不同:$(cat "$T_TMP/cmp")"
-	cat "$T_TMP/cmp"
+	cmp_pcap "$T_TMP/expect-macswap.pcap" "$T_TMP/out.pcap" "輸出訊框與預期不同"
 	no_leftover
-	# --no-parse 走另一條(效能用的)路徑:輸出必須完全一樣,且不計協定
+	# --no-parse 走另一個引擎:輸出必須完全一樣,且不計協定
 	run_pcap macswap "$T_TMP/in.pcap" "$T_TMP/out2.pcap" "$T_TMP/log2" --no-parse ||
 		fail "--no-parse 結束碼 $?:$(tail -n 3 "$T_TMP/log2")"
 	cat "$T_TMP/log2"
+	expect_eq "$(sumval "$T_TMP/log2" engine)" macswap "--no-parse 的引擎"
 	expect_eq "$(sumval "$T_TMP/log2" p0_tx)" "$(expval macswap_tx)" "--no-parse 送回的封包數"
 	expect_eq "$(sumval "$T_TMP/log2" p0_dropped)" "$(expval runts)" "--no-parse 丟棄的封包數"
 	expect_eq "$(sumval "$T_TMP/log2" p0_malformed)" 0 "--no-parse 不應計協定"
-	"$PCAPTOOL" cmp "$T_TMP/expect-macswap.pcap" "$T_TMP/out2.pcap" >"$T_TMP/cmp" ||
-		fail "--no-parse 輸出訊框與預期不同:$(cat "$T_TMP/cmp")"
+	cmp_pcap "$T_TMP/expect-macswap.pcap" "$T_TMP/out2.pcap" "--no-parse 輸出訊框與預期不同"
 	no_leftover
 }
 
@@ -191,25 +236,50 @@ t_pcap_respond() {
 		fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 	cat "$T_TMP/log"
 	check_counters "$T_TMP/log"
-	expect_eq "$(sumval "$T_TMP/log" p0_tx)" "$(expval respond_tx)" "回覆的封包數"
-	"$PCAPTOOL" cmp "$T_TMP/expect-respond.pcap" "$T_TMP/out.pcap" >"$T_TMP/cmp" ||
-		fail "回覆與預期不同:$(cat "$T_TMP/cmp")"
-	"$PCAPTOOL" verify "$T_TMP/out.pcap" >>"$T_TMP/cmp" ||
-		fail "回覆不正確:$(tail -n1 "$T_TMP/cmp")"
+	expect_eq "$(sumval "$T_TMP/log" p0_tx)" "$(expval respond_tx)" "回覆的封包數(含跨 segment 的巨型 ping)"
+	cmp_pcap "$T_TMP/expect-respond.pcap" "$T_TMP/out.pcap" "回覆與預期不同"
+	"$PCAPTOOL" verify "$T_TMP/out.pcap" >"$T_TMP/cmp" || fail "回覆不正確:$(tail -n1 "$T_TMP/cmp")"
 	cat "$T_TMP/cmp"
 	no_leftover
 }
 
-# ASan + UBSan 版本處理同一個 pcap(含 38 種格式錯誤):不得當掉、不得有 sanitizer 報告。
+# 重構前的版本在同樣的輸入上錄下的輸出(tests/data/dpdk/record-golden.sh):每個訊框逐位元組相同
+t_golden_outputs() {
+	need_dpdk
+	local in mode name extra
+	for in in corpus mix64; do
+		for mode in fwd-parse fwd-io macswap macswap-noparse respond; do
+			name=$in-$mode
+			[ -f "$GOLDEN/$name.pcap" ] || continue
+			extra=()
+			case $mode in
+			*-io | *-noparse) extra=(--no-parse) ;;
+			respond) extra=(--ip "0=10.0.0.1") ;;
+			esac
+			run_pcap "${mode%%-*}" "$GOLDEN/$in.pcap" "$T_TMP/$name.pcap" "$T_TMP/$name.log" "${extra[@]}" ||
+				fail "$name 結束碼 $?:$(tail -n 3 "$T_TMP/$name.log")"
+			# fwd:port 0 收到的由 port 1 送出(輸出 1),反之亦然(輸出 0):兩個都要一樣
+			if [ "${mode%%-*}" = fwd ]; then
+				cmp_pcap "$GOLDEN/$name.pcap" "$T_TMP/${name}1.pcap" "$name(port 1 的輸出)"
+				cmp_pcap "$GOLDEN/$name.pcap" "$T_TMP/${name}0.pcap" "$name(port 0 的輸出)"
+			else
+				cmp_pcap "$GOLDEN/$name.pcap" "$T_TMP/$name.pcap" "$name"
+			fi
+			no_leftover
+		done
+	done
+}
+
+# ASan + UBSan 版本處理同一個 pcap(含 49 種格式錯誤與巨型訊框):不得當掉、不得有 sanitizer 報告。
 # 注意:mbuf 的資料區在 DPDK 自己的記憶體裡,ASan 看不到 mbuf 內的越界讀取;
-# 那部分由解析器本身的邊界檢查與精確計數(上面三項)保證。
+# 那部分由解析器本身的邊界檢查與精確計數(上面幾項)保證。
 t_pcap_asan() {
 	need_dpdk
 	build_asan || fail "make SANITIZE=1 失敗:$(tail -n 5 "$T_LOGDIR/build-asan.log" | tr '\n' ' ')"
 	[ -x "$T_ASAN_DIR/dpdk_packet_processing" ] || skip "ASan 版本沒有建置出來"
 	gen_pcap
 	local mode rc
-	for mode in rxonly macswap respond; do
+	for mode in rxonly macswap respond fwd; do
 		local extra=()
 		[ "$mode" = respond ] && extra=(--ip "0=10.0.0.1")
 		BIN=$T_ASAN_DIR/dpdk_packet_processing run_pcap "$mode" "$T_TMP/in.pcap" \
@@ -219,7 +289,8 @@ t_pcap_asan() {
 		[ "$rc" = 0 ] || fail "ASan 版本 $mode 結束碼 $rc:$(grep -m1 -E 'ERROR|runtime error' "$T_TMP/log-$mode")"
 		! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$T_TMP/log-$mode" ||
 			fail "ASan 版本 $mode 有 sanitizer 報告"
-		check_counters "$T_TMP/log-$mode"
+		[ "$mode" = fwd ] || check_counters "$T_TMP/log-$mode"
+		no_leftover
 	done
 }
 
@@ -227,7 +298,7 @@ t_pcap_asan() {
 t_fwd_null_pair() {
 	need_dpdk
 	local r0 r1 t0 t1 d0 d1 variant
-	# 一次含協定解析(兩個 lcore),一次 --no-parse(效能用的快速路徑,只有主 lcore)
+	# 一次含協定解析(兩個 lcore),一次 --no-parse(io 引擎,只有主 lcore)
 	for variant in parse no-parse; do
 		local args=(-l 0-1) extra=()
 		[ "$variant" = no-parse ] && args=(-l 0) && extra=(--no-parse)
@@ -247,13 +318,18 @@ t_fwd_null_pair() {
 		expect_eq "$r0" "$((t1 + d1))" "$variant:port 0 收 = port 1 送 + 丟棄"
 		expect_eq "$r1" "$((t0 + d0))" "$variant:port 1 收 = port 0 送 + 丟棄"
 		expect_match "$(cat "$T_TMP/log")" '\[1\.[0-9] 秒\]' "$variant:每秒統計"
+		expect_file_match "$T_TMP/log" '佇列 0\(lcore [0-9]+\):收 [0-9,]+ pps,空輪詢' "$variant:每個佇列的速率與空輪詢比例"
+		expect_file_match "$T_TMP/log" 'burst 大小分布' "$variant:burst 大小分布"
+		expect_file_match "$T_TMP/log" 'xstats\(非零\):.*rx_good_packets=' "$variant:結束時的 xstats"
+		expect_eq "$(sumval "$T_TMP/log" mbuf_in_use)" 0 "$variant:結束時仍未歸還的 mbuf"
 		no_leftover
 	done
 	# 奇數個連接埠不能 fwd
 	dpdk_prefix fwd1
-	expect_exit 64 timeout 60 "$PROG" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
+	expect_exit 64 timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
 		--vdev=net_null0 -- --mode fwd
 	expect_file_match "$T_TMP/out" '偶數個連接埠' "奇數連接埠的錯誤訊息"
+	no_leftover
 }
 
 # 真正的對端:dpdk-testpmd(txonly,接著 flowgen,最後 rxonly 收完回程)在 net_memif 的一端,
@@ -267,11 +343,10 @@ t_memif_testpmd() {
 	dpdk_prefix memif-tp
 	tp_prefix=$PREFIX
 	dpdk_prefix memif
-	start_bg "$T_TMP/ours.log" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
+	start_ours "$T_TMP/ours.log" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
 		--file-prefix="$PREFIX" --vdev="net_memif0,role=server,socket=$sock" -- \
 		--mode macswap --stats-interval 0 --duration 60
 	pid=$BG_PID
-	wait_log 20 "$T_TMP/ours.log" '輪詢' || fail "我們的程式沒有啟動:$(tail -n 3 "$T_TMP/ours.log")"
 	testpmd_memif_peer "$T_TMP/tp.log" "$sock" "$tp_prefix" "$pid" txonly:2 flowgen:1 rxonly:1
 	stop_bg "$pid" INT 10
 	local rc=$?
@@ -287,6 +362,46 @@ t_memif_testpmd() {
 	expect_eq "$tp_rx" "$our_tx" "testpmd 收到的 = 我們送回的"
 	expect_eq "$our_rx" "$tp_tx" "我們收到的 = testpmd 送出的"
 	expect_eq "$our_rx" "$((our_tx + our_drop))" "我們收 = 送 + 丟棄"
+	expect_file_match "$T_TMP/ours.log" '連接埠 0 連結恢復:up' "memif 對端連上的連結事件"
+	no_leftover
+}
+
+# 敵意又會消失的對端:testpmd txonly 全速灌封包、從不收我們送回的(TX 環塞滿),
+# 然後被 SIGKILL。我們:照常計數、送不出的計入 dropped、印出連結中斷、繼續執行,
+# Ctrl-C 後正常結束,mbuf 全部歸還,不留執行期目錄。
+t_memif_hostile_peer() {
+	need_dpdk
+	need_cmd dpdk-testpmd
+	local sock=$T_TMP/memif.sock tp_prefix pid tp rx tx drop
+	dpdk_prefix memif-flood-tp
+	tp_prefix=$PREFIX
+	dpdk_prefix memif-flood
+	start_ours "$T_TMP/ours.log" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
+		--file-prefix="$PREFIX" --vdev="net_memif0,role=server,socket=$sock" -- \
+		--mode macswap --stats-interval 1 --duration 60
+	pid=$BG_PID
+	start_bg "$T_TMP/tp.log" timeout 60 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 \
+		--file-prefix="$tp_prefix" --vdev="net_memif0,role=client,socket=$sock" -- \
+		--no-mlockall --total-num-mbufs=16384 --forward-mode=txonly --stats-period 60
+	tp=$BG_PID
+	wait_log 20 "$T_TMP/ours.log" '連結恢復:up' || fail "testpmd 沒有連上:$(tail -n 3 "$T_TMP/tp.log")"
+	sleep 3
+	kill -KILL -- "-$tp" 2>/dev/null
+	wait_log 10 "$T_TMP/ours.log" '連接埠 0 連結中斷' || fail "對端消失後沒有印出連結中斷"
+	sleep 1
+	kill -0 "$pid" 2>/dev/null || fail "對端消失後我們的程式也結束了"
+	stop_bg "$pid" INT 10
+	local rc=$?
+	cat "$T_TMP/ours.log"
+	expect_eq "$rc" 0 "結束碼"
+	rx=$(sumval "$T_TMP/ours.log" p0_rx)
+	tx=$(sumval "$T_TMP/ours.log" p0_tx)
+	drop=$(sumval "$T_TMP/ours.log" p0_dropped)
+	expect_ge "$rx" 10000 "洪水中收到的封包"
+	expect_ge "$drop" 1 "對端不收時送不出而丟棄的封包"
+	expect_eq "$rx" "$((tx + drop))" "收 = 送 + 丟棄"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx_nombuf)" 0 "mbuf pool 沒有用完"
+	expect_eq "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 	no_leftover
 }
 
@@ -297,10 +412,9 @@ t_af_packet_ping() {
 	netns_pair dpdk peer vdpdk vpeer 10.77.0.1/24 10.77.0.2/24
 	# DPDK 回應的位址與核心的不同,確定回覆來自我們的程式
 	dpdk_prefix afp
-	start_bg "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
+	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
 		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vdpdk -- \
 		--mode respond --ip 0=10.77.0.10 --stats-interval 0 --duration 60
-	wait_log 20 "$T_TMP/ours.log" '輪詢' || fail "程式沒有啟動:$(tail -n 3 "$T_TMP/ours.log")"
 	ip netns exec "$NS_B" ping -c 100 -i 0.01 -W 1 10.77.0.10 >"$T_TMP/ping" 2>&1
 	cat "$T_TMP/ping"
 	stop_bg "$BG_PID" TERM 10 || fail "程式結束碼 $?"
@@ -312,6 +426,101 @@ t_af_packet_ping() {
 	no_leftover
 }
 
+# 洪水:對端以 AF_PACKET 全速重播 49 種格式錯誤的封包,同時另一個來源 ping 我們。
+# 格式錯誤的封包全部計入 malformed、不回覆;ping 仍然得到回覆。
+t_af_packet_malformed_flood() {
+	need_dpdk
+	need_cmd ip ping
+	need_bin "$SOCKBENCH"
+	local flood sent bad
+	gen_pcap
+	netns_pair dflood dfpeer vdf vdfpeer 10.81.0.1/24 10.81.0.2/24
+	dpdk_prefix afp-flood
+	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 1 --no-pci \
+		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vdf -- \
+		--mode respond --ip 0=10.81.0.10 --stats-interval 0 --duration 60
+	ip netns exec "$NS_B" taskset -c 0 "$SOCKBENCH" tx vdfpeer 4 "$T_TMP/in.pcap" \
+		>"$T_TMP/flood.out" 2>&1 &
+	flood=$!
+	on_exit "kill $flood"
+	sleep 0.5
+	ip netns exec "$NS_B" ping -c 50 -i 0.02 -W 1 10.81.0.10 >"$T_TMP/ping" 2>&1
+	wait "$flood"
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/flood.out" "$T_TMP/ping" "$T_TMP/ours.log"
+	sent=$(kv "$T_TMP/flood.out" packets)
+	expect_ge "$sent" 10000 "洪水送出的封包"
+	bad=$(sumval "$T_TMP/ours.log" p0_malformed)
+	expect_ge "$bad" 1000 "計入 malformed 的洪水封包"
+	# 每 126 個重播的封包有 49 個格式錯誤:被核心或 PMD 丟掉的不算,收到的比例必須一致
+	expect_le "$bad" "$sent" "malformed 不會比送出的還多"
+	expect_match "$(grep 'packets transmitted' "$T_TMP/ping")" ' [1-9][0-9]* received' "洪水中 ping 仍有回覆"
+	expect_ge "$(grep -c 'bytes from 10.81.0.10' "$T_TMP/ping")" 25 "洪水中得到回覆的 ping(50 個中)"
+	expect_eq "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
+	no_leftover
+}
+
+# 對端介面消失:net_af_packet 綁定的 veth 被刪除。程式印出清楚的訊息、不當掉、繼續執行,
+# SIGINT 後正常結束,不留執行期目錄。
+t_af_packet_iface_gone() {
+	need_dpdk
+	need_cmd ip
+	netns_pair dgone dgpeer vgone vgpeer 10.82.0.1/24 10.82.0.2/24
+	dpdk_prefix afp-gone
+	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
+		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vgone -- \
+		--mode respond --ip 0=10.82.0.10 --stats-interval 1 --duration 60
+	ip -n "$NS_A" link del vgone || fail "無法刪除 veth"
+	wait_log 10 "$T_TMP/ours.log" 'Linux 介面\(ifindex [0-9]+\)已消失' ||
+		fail "介面被刪除後沒有清楚的訊息:$(tail -n 3 "$T_TMP/ours.log")"
+	sleep 1.5
+	kill -0 "$BG_PID" 2>/dev/null || fail "介面消失後程式結束了"
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_file_match "$T_TMP/ours.log" '^SUMMARY ' "總結"
+	no_leftover
+}
+
+# 硬體 ptype:net_tap 回報 packet_type 與 checksum 旗標。核心從 tap 介面送出 ICMP、UDP、TCP,
+# 我們以 m->packet_type 計數;--ptype sw 以軟體解析同樣的流量,兩者計數一致。
+t_tap_hw_ptype() {
+	need_dpdk
+	need_cmd ip ping
+	local mode log
+	for mode in auto sw; do
+		local ns="kbs-dtap-$mode-$$"
+		ip netns add "$ns" || fail "無法建立命名空間"
+		on_exit "ip netns del '$ns'"
+		log=$T_TMP/tap-$mode.log
+		dpdk_prefix "tap-$mode"
+		# 新介面繼承 default:關掉 IPv6,核心就不會自己送 MLD/RS,計數才確定
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+		start_ours "$log" ip netns exec "$ns" "$PROG" -l 0-1 --no-pci --no-huge -m 512 \
+			--file-prefix="$PREFIX" --vdev=net_tap0,iface=dtap0 -- --mode rxonly \
+			--ptype "$mode" --stats-interval 0 --duration 60
+		ip -n "$ns" addr add 10.83.0.1/24 dev dtap0
+		ip -n "$ns" link set dtap0 up
+		ip -n "$ns" neigh replace 10.83.0.10 lladdr 02:00:00:00:00:10 dev dtap0
+		ip netns exec "$ns" ping -c 3 -i 0.1 -W 0.1 10.83.0.10 >/dev/null 2>&1
+		local p
+		for p in 5001 5002 5003 5004; do
+			ip netns exec "$ns" bash -c "echo x >/dev/udp/10.83.0.10/$p"
+		done
+		sleep 0.5
+		stop_bg "$BG_PID" INT 10 || fail "$mode:結束碼 $?"
+		cat "$log"
+		expect_eq "$(sumval "$log" p0_icmp)" 3 "$mode:ICMP"
+		expect_eq "$(sumval "$log" p0_udp)" 4 "$mode:UDP"
+		expect_eq "$(sumval "$log" p0_malformed)" 0 "$mode:malformed"
+		expect_eq "$(sumval "$log" p0_ipv6)" 0 "$mode:IPv6(已關閉)"
+		no_leftover
+	done
+	expect_eq "$(sumval "$T_TMP/tap-auto.log" p0_ptype)" hw "net_tap 回報 ptype:使用硬體分類"
+	expect_file_match "$T_TMP/tap-auto.log" '封包分類:硬體' "硬體分類的說明"
+	expect_eq "$(sumval "$T_TMP/tap-sw.log" p0_ptype)" sw "--ptype sw:軟體分類"
+	expect_eq "$(sumval "$T_TMP/tap-auto.log" p0_ipv4)" "$(sumval "$T_TMP/tap-sw.log" p0_ipv4)" "兩種分類的 IPv4 計數"
+}
+
 # 多 lcore RSS:-l 0-1 --rxq 2。net_null 支援 RSS 設定;net_af_packet 以 PACKET_FANOUT 雜湊分流
 t_rss_multi_lcore() {
 	need_dpdk
@@ -320,21 +529,25 @@ t_rss_multi_lcore() {
 		--vdev=net_null0 -- --mode macswap --rxq 2 --duration 2 >"$T_TMP/log" 2>&1 ||
 		fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 	cat "$T_TMP/log"
-	expect_file_match "$T_TMP/log" 'RSS .*已啟用' "net_null 應啟用 RSS"
+	expect_file_match "$T_TMP/log" 'RSS 已啟用\(PMD 回報 rss_hf 0x[0-9a-f]+' "net_null 應啟用 RSS 並讀回 rss_hf"
 	expect_eq "$(sumval "$T_TMP/log" lcores)" 2 "轉送 lcore 數"
 	expect_ge "$(sumval "$T_TMP/log" p0_q0_rx)" 1000 "佇列 0 的封包"
 	expect_ge "$(sumval "$T_TMP/log" p0_q1_rx)" 1000 "佇列 1 的封包"
+	expect_file_match "$T_TMP/log" '佇列 1\(lcore [0-9]\):收' "佇列 1 的每秒速率"
 	no_leftover
 
 	# 真正依流量雜湊分流:net_af_packet qpairs=2,對端送 32 個不同埠的 UDP 流
-	need_cmd ip
+	need_cmd ip ethtool
 	netns_pair rss rpeer vrss vrpeer 10.78.0.1/24 10.78.0.2/24
 	ip -n "$NS_B" neigh replace 10.78.0.10 lladdr 02:00:00:00:00:10 dev vrpeer
+	# veth 的 TX checksum offload 讓核心送出的 UDP checksum 只算了一半(CHECKSUM_PARTIAL),
+	# 經 AF_PACKET 看到的是還沒完成的值:關掉它,我們的軟體驗證才看得到正確的 checksum
+	ip netns exec "$NS_B" ethtool -K vrpeer tx off >/dev/null 2>&1 ||
+		skip "無法以 ethtool 關閉 veth 的 TX checksum offload"
 	dpdk_prefix rss-afp
-	start_bg "$T_TMP/afp.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
+	start_ours "$T_TMP/afp.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
 		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vrss,qpairs=2 \
 		-- --mode rxonly --rxq 2 --stats-interval 0 --duration 60
-	wait_log 20 "$T_TMP/afp.log" '輪詢' || fail "程式沒有啟動:$(tail -n 3 "$T_TMP/afp.log")"
 	local p
 	for p in $(seq 5001 5032); do
 		ip netns exec "$NS_B" bash -c "echo x >/dev/udp/10.78.0.10/$p" 2>/dev/null
@@ -343,9 +556,140 @@ t_rss_multi_lcore() {
 	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
 	cat "$T_TMP/afp.log"
 	expect_ge "$(sumval "$T_TMP/afp.log" p0_udp)" 32 "收到的 UDP"
+	expect_eq "$(sumval "$T_TMP/afp.log" p0_malformed)" 0 "checksum 完整的 UDP 不算 malformed"
 	expect_ge "$(sumval "$T_TMP/afp.log" p0_q0_rx)" 1 "af_packet 佇列 0 的封包"
 	expect_ge "$(sumval "$T_TMP/afp.log" p0_q1_rx)" 1 "af_packet 佇列 1 的封包"
 	no_leftover
+}
+
+# 沒有佇列的 lcore 不空轉:--lcores 0@0,1@1,2@1,一個連接埠一個佇列,lcore 2 閒置。
+# 以 /proc 讀每個執行緒的 CPU 時間:lcore 1 忙碌輪詢,lcore 2 幾乎為 0。
+t_idle_lcore() {
+	need_dpdk
+	local pid t busy=-1 idle=-1
+	dpdk_prefix idle
+	start_ours "$T_TMP/log" "$PROG" --lcores 0@0,1@1,2@1 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
+		--vdev=net_null0 -- --mode rxonly --stats-interval 0 --duration 60
+	pid=$BG_PID
+	sleep 2
+	for t in /proc/"$pid"/task/*; do
+		case $(cat "$t/comm") in
+		rte-worker-1) busy=$(awk '{print $14 + $15}' "$t/stat") ;;
+		rte-worker-2) idle=$(awk '{print $14 + $15}' "$t/stat") ;;
+		esac
+	done
+	stop_bg "$pid" INT 10 || fail "結束碼 $?"
+	cat "$T_TMP/log"
+	echo "CPU 時間(clock ticks):lcore 1 = $busy,lcore 2 = $idle"
+	expect_file_match "$T_TMP/log" 'lcore 2 沒有分配到任何 RX 佇列,閒置並結束' "閒置 lcore 的訊息"
+	expect_ge "$busy" 50 "輪詢 lcore 的 CPU 時間(2 秒)"
+	expect_ge "$idle" 0 "閒置 lcore 的執行緒存在"
+	expect_le "$idle" 5 "閒置 lcore 的 CPU 時間"
+	expect_eq "$(sumval "$T_TMP/log" lcores)" 1 "轉送 lcore 數"
+	no_leftover
+}
+
+# telemetry:執行中以 dpdk-telemetry.py 讀我們註冊的指令(全部加總與單一連接埠)
+t_telemetry() {
+	need_dpdk
+	need_cmd dpdk-telemetry.py python3
+	dpdk_prefix tel
+	start_ours "$T_TMP/log" "$PROG" -l 0-1 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
+		--vdev=net_null0 --vdev=net_null1 -- --mode macswap --stats-interval 0 --duration 60
+	sleep 1
+	echo /packet_processing/stats | timeout 10 dpdk-telemetry.py -f "$PREFIX" >"$T_TMP/all" 2>&1
+	echo /packet_processing/stats,1 | timeout 10 dpdk-telemetry.py -f "$PREFIX" >"$T_TMP/p1" 2>&1
+	echo /ethdev/stats,0 | timeout 10 dpdk-telemetry.py -f "$PREFIX" >"$T_TMP/eth" 2>&1
+	stop_bg "$BG_PID" INT 10 || fail "結束碼 $?"
+	cat "$T_TMP/all" "$T_TMP/p1" "$T_TMP/eth"
+	python3 - "$T_TMP/all" "$T_TMP/p1" <<'EOF' || fail "telemetry 的回覆不正確:$(tail -c 300 "$T_TMP/all")"
+import json, sys
+def load(path):
+    text = open(path).read()
+    return json.loads(text[text.index('{"/packet_processing/stats"'):].splitlines()[0])["/packet_processing/stats"]
+a, p = load(sys.argv[1]), load(sys.argv[2])
+assert a["mode"] == "macswap" and a["port"] == -1, a
+assert a["rx"] > 100000 and a["tx"] > 0 and a["other"] > 0, a
+assert p["port"] == 1 and 0 < p["rx"] <= a["rx"] and len(p["queue_rx"]) == 1, p
+print("telemetry 正確:全部 rx", a["rx"], "、port 1 rx", p["rx"])
+EOF
+	expect_file_match "$T_TMP/eth" '"ipackets": [1-9]' "DPDK 內建的 /ethdev/stats 也可讀"
+	no_leftover
+}
+
+# secondary 行程:主要行程(我們,用 hugepage)執行中,
+#   1. --proc-type=secondary:一行錯誤,結束碼 64,不碰 EAL;
+#   2. --proc-type=auto:EAL 附加失敗(hugepage 已 unlink),清楚的訊息,不刪主要行程的目錄;
+#   3. 同一個 --file-prefix 的第二個主要行程:鎖在別人手上,清楚的訊息,不刪目錄。
+# 每次之後主要行程仍在、執行期目錄完整、telemetry 仍可讀;最後主要行程正常結束,不留任何東西。
+t_secondary_refused() {
+	need_dpdk
+	need_cmd dpdk-telemetry.py
+	dpdk_hugepages 128 || skip "$HUGE_WHY"
+	dpdk_prefix prim
+	start_ours "$T_TMP/prim.log" "$PROG" -l 0-1 --no-pci -m 64 --file-prefix="$PREFIX" \
+		--vdev=net_null0 -- --mode rxonly --stats-interval 0 --duration 60
+	local prim=$BG_PID args
+	for args in "--proc-type=secondary" "--proc-type=auto" ""; do
+		# shellcheck disable=SC2086 # 刻意拆開(空字串 = 不加)
+		expect_fail timeout 30 "$PROG" -l 0 --no-pci -m 64 --file-prefix="$PREFIX" $args \
+			-- --mode rxonly
+		expect_eq "$(grep -cv '^EAL:\|^TELEMETRY:' "$T_TMP/out")" 1 "「${args:-第二個主要行程}」應只有一行錯誤"
+		case $args in
+		*secondary) expect_file_match "$T_TMP/out" '^錯誤:本程式只以主要行程\(primary\)執行' "拒絕 secondary" ;;
+		*) expect_file_match "$T_TMP/out" "^錯誤:.*(正由 PID $prim 使用|已有主要行程在執行)" "指出 prefix 正被使用" ;;
+		esac
+		kill -0 "$prim" 2>/dev/null || fail "「${args:-第二個主要行程}」之後主要行程不見了"
+		[ -e "/var/run/dpdk/$PREFIX/config" ] || fail "「${args:-第二個主要行程}」刪掉了主要行程的 /var/run/dpdk/$PREFIX"
+		echo /packet_processing/stats | timeout 10 dpdk-telemetry.py -f "$PREFIX" >"$T_TMP/tel" 2>&1
+		expect_file_match "$T_TMP/tel" '"rx": [1-9]' "「${args:-第二個主要行程}」之後 telemetry 仍可讀"
+	done
+	stop_bg "$prim" INT 10 || fail "主要行程結束碼 $?"
+	cat "$T_TMP/prim.log"
+	expect_file_match "$T_TMP/prim.log" '^SUMMARY ' "主要行程的總結"
+	no_leftover
+}
+
+# hugepage 檔案與執行期目錄:正常結束、SIGINT、初始化失敗之後都不留任何東西;
+# 使用者要求保留檔案(--huge-unlink=existing,讓 dpdk-proc-info 附加)時執行中檔案在、結束後刪除;
+# 預設被 SIGKILL 也不留 hugepage 檔案(只剩執行期目錄,沒有程式能替被殺掉的行程清理)。
+t_hugepage_cleanup() {
+	need_dpdk
+	dpdk_hugepages 128 || skip "$HUGE_WHY"
+	local common=(--no-pci -m 64 --vdev=net_null0 --vdev=net_null1)
+	# 1. 正常結束(--duration)
+	dpdk_prefix huge-clean
+	timeout 60 "$PROG" -l 0-1 "${common[@]}" --file-prefix="$PREFIX" -- --mode macswap \
+		--duration 1 >"$T_TMP/log" 2>&1 || fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
+	cat "$T_TMP/log"
+	expect_ge "$(sumval "$T_TMP/log" rx)" 100000 "有 hugepage 時收到的封包"
+	no_leftover
+	# 2. SIGINT
+	dpdk_prefix huge-int
+	start_ours "$T_TMP/int.log" "$PROG" -l 0-1 "${common[@]}" --file-prefix="$PREFIX" -- \
+		--mode macswap --duration 60
+	stop_bg "$BG_PID" INT 10 || fail "SIGINT 後結束碼 $?"
+	no_leftover
+	# 3. 初始化失敗(不存在的 vdev:記憶體已對應,裝置探測才失敗)
+	dpdk_prefix huge-fail
+	expect_fail timeout 60 "$PROG" -l 0 --no-pci -m 64 --file-prefix="$PREFIX" \
+		--vdev=net_bogus0 -- --mode rxonly
+	expect_file_match "$T_TMP/out" '錯誤:EAL 初始化失敗' "不存在的 vdev"
+	no_leftover
+	# 4. --huge-unlink=existing:執行中檔案存在(secondary 可附加),結束後由我們刪除
+	dpdk_prefix huge-keep
+	start_ours "$T_TMP/keep.log" "$PROG" -l 0-1 "${common[@]}" --huge-unlink=existing \
+		--file-prefix="$PREFIX" -- --mode macswap --duration 60
+	compgen -G "/dev/hugepages/${PREFIX}map_*" >/dev/null || fail "--huge-unlink=existing 執行中應有 hugepage 檔案"
+	stop_bg "$BG_PID" INT 10 || fail "--huge-unlink=existing 結束碼 $?"
+	no_leftover
+	# 5. 預設被 SIGKILL:hugepage 檔案早已 unlink
+	dpdk_prefix huge-kill
+	start_ours "$T_TMP/kill.log" "$PROG" -l 0-1 "${common[@]}" --file-prefix="$PREFIX" -- \
+		--mode macswap --duration 60
+	kill -KILL "$BG_PID"
+	wait "$BG_PID" 2>/dev/null
+	no_huge_files "$PREFIX"
 }
 
 # 生命週期:SIGINT 與 SIGTERM 都印總結、結束碼 0、不留 /var/run/dpdk 狀態
@@ -369,54 +713,30 @@ lifecycle() {
 t_lifecycle_sigint() { lifecycle INT; }
 t_lifecycle_sigterm() { lifecycle TERM; }
 
-# root 下的錯誤:不存在的 vdev、遮罩選到不存在的連接埠、佇列超過裝置上限、沒有連接埠
+# root 下的錯誤:不存在的 vdev、遮罩選到不存在的連接埠、佇列超過裝置上限、沒有連接埠;
+# 每一次都不留執行期目錄
 t_bad_setup() {
 	need_dpdk
 	dpdk_prefix bad1
-	expect_fail timeout 60 "$PROG" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
+	expect_fail timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
 		--vdev=net_bogus0 -- --mode rxonly
 	expect_file_match "$T_TMP/out" '錯誤:EAL 初始化失敗' "不存在的 vdev"
+	no_leftover
 	dpdk_prefix bad2
-	expect_exit 64 timeout 60 "$PROG" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
+	expect_exit 64 timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
 		--vdev=net_null0 -- -p 0x4
 	expect_file_match "$T_TMP/out" '不存在的連接埠' "遮罩的錯誤訊息"
+	no_leftover
 	dpdk_prefix bad3
 	gen_pcap
-	expect_fail timeout 60 "$PROG" -l 0-1 --no-pci --no-huge -m 512 --file-prefix="$PREFIX" \
+	expect_fail timeout 60 "$PROG" -l 0-1 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
 		--vdev="net_pcap0,rx_pcap=$T_TMP/in.pcap,tx_pcap=$T_TMP/o.pcap" -- --rxq 2
 	expect_file_match "$T_TMP/out" '最多 1 個 RX' "佇列數超過上限"
+	no_leftover
 	dpdk_prefix bad4
-	expect_fail timeout 60 "$PROG" -l 0 --no-pci --no-huge -m 512 --file-prefix="$PREFIX"
+	expect_fail timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX"
 	expect_file_match "$T_TMP/out" '找不到任何連接埠.*dpdk-devbind.py.*--vdev' "沒有連接埠的提示"
 	no_leftover
-}
-
-# 有 hugepage 時也能執行:暫時保留 hugepage(結束時恢復原本的 nr_hugepages)
-t_hugepages() {
-	need_dpdk
-	local sys=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages orig
-	[ -w "$sys" ] || skip "此核心沒有 2 MiB hugepage"
-	orig=$(cat "$sys")
-	on_exit "echo $orig > $sys"
-	if [ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -lt 128 ]; then
-		echo $((orig + 256)) >"$sys"
-	fi
-	if ! grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts; then
-		mkdir -p /dev/hugepages
-		mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages || skip "無法掛載 hugetlbfs"
-		on_exit "umount /dev/hugepages"
-	fi
-	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 128 ] ||
-		skip "無法保留足夠的 hugepage(記憶體不足)"
-	dpdk_prefix huge
-	on_exit "rm -f /dev/hugepages/${PREFIX}map_*"
-	timeout 60 "$PROG" -l 0-1 --no-pci -m 256 --huge-unlink --file-prefix="$PREFIX" \
-		--vdev=net_null0 --vdev=net_null1 -- --mode macswap --duration 1 >"$T_TMP/log" 2>&1 ||
-		fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
-	cat "$T_TMP/log"
-	expect_ge "$(sumval "$T_TMP/log" rx)" 100000 "有 hugepage 時收到的封包"
-	no_leftover
-	! ls /dev/hugepages/"${PREFIX}"map_* >/dev/null 2>&1 || fail "留下了 hugepage 檔案"
 }
 
 check help t_help
@@ -426,12 +746,20 @@ check seed_usage t_seed_usage
 check pcap_rxonly t_pcap_rxonly
 check pcap_macswap t_pcap_macswap
 check pcap_respond t_pcap_respond
+check golden_outputs t_golden_outputs
 check pcap_asan t_pcap_asan
 check fwd_null_pair t_fwd_null_pair
 check memif_testpmd t_memif_testpmd
+check memif_hostile_peer t_memif_hostile_peer
 check af_packet_ping t_af_packet_ping
+check af_packet_malformed_flood t_af_packet_malformed_flood
+check af_packet_iface_gone t_af_packet_iface_gone
+check tap_hw_ptype t_tap_hw_ptype
 check rss_multi_lcore t_rss_multi_lcore
+check idle_lcore t_idle_lcore
+check telemetry t_telemetry
+check secondary_refused t_secondary_refused
+check hugepage_cleanup t_hugepage_cleanup
 check lifecycle_sigint t_lifecycle_sigint
 check lifecycle_sigterm t_lifecycle_sigterm
 check bad_setup t_bad_setup
-check hugepages t_hugepages

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/dpdk_testpmd.sh — tests/dpdk.sh 與 demo/dpdk.sh 共用:以互動模式驅動 dpdk-testpmd 當 net_memif 對端。
+# tests/dpdk_testpmd.sh — tests/dpdk.sh、bench/dpdk.sh 與 demo/dpdk.sh 共用的 DPDK 函式:
+# 以互動模式驅動 dpdk-testpmd 當 net_memif 對端、保留 hugepage、讀 SUMMARY。
 # 由呼叫者 source(需要先 source tests/lib.sh)。
 
 # testpmd_memif_peer 記錄檔 socket file-prefix 我們的PID 引擎:秒數…
@@ -30,4 +31,39 @@ testpmd_memif_peer() {
 # testpmd_port_stat 記錄檔 RX-packets|TX-packets:testpmd「show port stats 0」裡的累計值
 testpmd_port_stat() {
 	awk -v k="$2:" '/NIC statistics for port 0/ {f = 1} f && $1 == k {print $2; exit}' "$1"
+}
+
+# dpdk_sumval 記錄檔 鍵:dpdk_packet_processing 最後一行 SUMMARY 裡的值
+dpdk_sumval() {
+	grep '^SUMMARY ' "$1" | tail -n1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# dpdk_hugepages 頁數:確保至少有這麼多空閒的 2 MiB hugepage 並掛載 /dev/hugepages;
+# 有改動就以 on_exit 登記恢復。做不到時回傳 1,原因放在 $HUGE_WHY(給呼叫者的 skip 用)。
+# shellcheck disable=SC2034 # HUGE_WHY 由呼叫者讀取
+dpdk_hugepages() {
+	local want=$1 sys=/sys/kernel/mm/hugepages/hugepages-2048kB orig free
+	HUGE_WHY=
+	if [ ! -w "$sys/nr_hugepages" ]; then
+		HUGE_WHY="此核心沒有 2 MiB hugepage"
+		return 1
+	fi
+	orig=$(cat "$sys/nr_hugepages")
+	free=$(cat "$sys/free_hugepages")
+	if [ "$free" -lt "$want" ]; then
+		on_exit "echo $orig > $sys/nr_hugepages"
+		echo $((orig + want - free)) >"$sys/nr_hugepages"
+	fi
+	if ! grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts; then
+		mkdir -p /dev/hugepages
+		if ! mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages; then
+			HUGE_WHY="無法掛載 hugetlbfs"
+			return 1
+		fi
+		on_exit "umount /dev/hugepages"
+	fi
+	if [ "$(cat "$sys/free_hugepages")" -lt "$want" ]; then
+		HUGE_WHY="無法保留 $want 個 2 MiB hugepage(記憶體不足)"
+		return 1
+	fi
 }
