@@ -20,6 +20,8 @@
 # -e 名稱=值 設定 VM 裡腳本的環境變數(例如 -e DEMO_SHORT=1)。
 # 腳本在 VM 裡以 busybox sh 執行,可用的環境變數:KBS_IP(本機 eth0 位址)、
 # KBS_PEER(run2 時對方的位址)、KBS_ROLE(single / a / b)。
+# 腳本在主控台印出一行 KBS_LINK off(或 on)時,主機以 QMP 的 set_link 拔掉(插回)這台 VM
+# 的網路線:VM 裡看到的是網卡失去載波,路由與位址都還在,就像交換器那一端斷了。
 # 結束碼:腳本的結束碼;124 = 逾時;125 = VM 無法開機或建置失敗。
 #
 # 環境變數:KBS_VM_ACCEL=tcg|kvm 強制加速方式(預設自動偵測,KVM 真的能開機才用)。
@@ -305,12 +307,43 @@ accel_args() {
 }
 
 # ---- 開機 ----------------------------------------------------------------------
+# set_link QMP插座 on|off:切換 VM 網卡(netdev n0)的連線狀態
+set_link() {
+	local up=false
+	[ "$2" = on ] && up=true
+	if printf '{"execute":"qmp_capabilities"}\n{"execute":"set_link","arguments":{"name":"n0","up":%s}}\n' "$up" |
+		nc -N -U "$1" >/dev/null 2>&1; then
+		say "網路線:${2}(QMP set_link)"
+	else
+		say "錯誤:無法以 QMP 切換網卡連線(需要 netcat-openbsd 的 nc -U)"
+	fi
+}
+
+# console_watch QMP插座:讀 VM 的主控台輸出;處理 KBS_LINK,KBS_STREAM 時即時印出腳本的輸出
+console_watch() {
+	local qmp=$1 line go=0
+	while IFS= read -r line; do
+		case $line in
+		KBS_READY*)
+			go=1
+			continue
+			;;
+		KBS_EXIT=*) go=0 ;;
+		"KBS_LINK off"* | "KBS_LINK on"*) set_link "$qmp" "${line#KBS_LINK }" ;;
+		esac
+		if [ -n "${KBS_STREAM:-}" ] && [ $go = 1 ]; then
+			printf '%s\n' "$line"
+		fi
+	done
+}
+
 # boot_one 記錄檔 腳本 逾時秒數 核心參數 qemu網路參數…
 # 非互動:輸出(去掉 \r)寫到記錄檔,回傳腳本的結束碼(124 逾時、125 開機失敗)
 boot_one() {
 	local log=$1 script=$2 secs=$3 cmdline=$4 smp=${KBS_VM_SMP:-1} rc=0
 	shift 4
-	local initrd=$log.initrd
+	local initrd=$log.initrd qmp=$log.qmp
+	TMPS+=("$qmp")
 	make_run_cpio "$log.cpio" "$script" "${FILES[@]}"
 	cat "$BASE" "$log.cpio" >"$initrd"
 	rm -f "$log.cpio"
@@ -319,15 +352,10 @@ boot_one() {
 		-nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable $cmdline kbs.timeout=$secs" \
-		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" |
-		if [ -n "${KBS_STREAM:-}" ]; then
-			# 即時印出腳本的輸出(KBS_READY 之後、KBS_EXIT 之前)
-			awk '/^KBS_EXIT=/ {go = 0} go {print; fflush()} /^KBS_READY/ {go = 1}'
-		else
-			cat >/dev/null
-		fi
+		-qmp "unix:$qmp,server=on,wait=off" \
+		"$@" </dev/null 2>&1 | sed -u 's/\r//g' | tee "$log" | console_watch "$qmp"
 	rc=${PIPESTATUS[0]}
-	rm -f "$initrd"
+	rm -f "$initrd" "$qmp"
 	local exit_line
 	exit_line=$(grep -a '^KBS_EXIT=' "$log" | tail -n1 || true)
 	if [ -n "$exit_line" ]; then
