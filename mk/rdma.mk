@@ -5,6 +5,9 @@
 #                    第一次會以 apt-get download 下載核心套件(需要 root 或可寫的 tests/vm/cache)。
 #   make rdma-vm-run VM_SCRIPT=腳本   在 VM 裡執行一個腳本後關機(非互動)
 
+# 測試用的惡意客戶端(tests/tools/rdma_hostile.c)需要 rdma-core
+needs_rdma_hostile := libibverbs librdmacm
+
 # 本檔在頂層 Makefile 的 all: 之前被 include:不能讓這裡的目標變成預設目標
 _rdma_saved_goal := $(.DEFAULT_GOAL)
 

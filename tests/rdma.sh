@@ -4,16 +4,19 @@
 # 主機上(基本模式,不需要 root):主機核心沒有 RDMA 時,伺服器與客戶端都要印出
 # 「找不到 RDMA 裝置」與建立 Soft-RoCE 的提示並以非零結束;錯誤的參數一律結束碼 64。
 #
-# Soft-RoCE VM 裡(完整模式,root;沒有 qemu 時略過並說明):為了省時間,
-# 大部分檢查在「同一次」開機裡一起跑(tests/vm/rdma-vm.sh run),VM 裡的腳本對每一項
-# 印一行「KBS_RESULT 名稱 pass|fail 原因」,主機端的每個檢查只讀取自己的那一行。
+# Soft-RoCE VM 裡(完整模式,root;沒有 qemu 時略過並說明):TCG 很慢,所以大部分檢查在
+# 「同一次」開機裡一起跑(tests/vm/rdma-vm.sh run),VM 裡的腳本對每一項印一行
+# 「KBS_RESULT 名稱 pass|fail|skip 原因」,主機端的每個檢查只讀取自己的那一行。
 # 同一次開機也跑 rping 與 ib_write_lat:我們的程式失敗時,可以分辨是程式還是 VM 壞了。
-# 另外一次開機用兩台 VM(qemu UDP socket 網路)跑真正的跨主機客戶端 / 伺服器。
+# 惡意的對方由 tests/tools/rdma_hostile 扮演(說同一套協定,但拿掉自己的邊界檢查)。
+# 另外一次開機用兩台 VM(qemu UDP socket 網路)跑真正的跨主機客戶端 / 伺服器,以及
+# 「網路線被拔掉」(主機以 QMP set_link 切斷客戶端那台的網卡):伺服器要靠 keepalive 發現。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$T_ROOT" || exit 1
 
 PROG=$T_ROOT/rdma_communication
+HOSTILE=$T_ROOT/tests/tools/rdma_hostile
 VM=$T_ROOT/tests/vm/rdma-vm.sh
 VM1_OUT=$T_LOGDIR/rdma.vm-single.out
 VM1_RC=$T_LOGDIR/rdma.vm-single.rc
@@ -61,21 +64,35 @@ t_bad_args() {
 		"server --port 70000"
 		"server --port abc"
 		"server --port"
-		"client 10.0.2.15 --size 0"
-		"client 10.0.2.15 --size -5"
-		"client 10.0.2.15 --size 1x"
-		"client 10.0.2.15 --size 999999999"
-		"client 10.0.2.15 --iters 0"
-		"client 10.0.2.15 --depth 0"
-		"client 10.0.2.15 --depth 5000"
+		"client 10.0.2.15 --test lat --size 0"
+		"client 10.0.2.15 --test lat --size -5"
+		"client 10.0.2.15 --test lat --size 1x"
+		"client 10.0.2.15 --test lat --size 999999999"
+		"client 10.0.2.15 --test lat --iters 0"
+		"client 10.0.2.15 --test bw --depth 0"
+		"client 10.0.2.15 --test bw --depth 5000"
+		"client 10.0.2.15 --test lat --depth 4"
+		"client 10.0.2.15 --size 4096"
 		"client 10.0.2.15 --test foo"
 		"client 10.0.2.15 --op foo"
-		"client 10.0.2.15 --gid-index 300"
+		"client 10.0.2.15 --gid-index 99999"
 		"client 10.0.2.15 --bind 127.0.0.1"
 		"client 10.0.2.15 --once"
+		"client 10.0.2.15 --max-mem 64"
+		"client 10.0.2.15 --max-clients 4"
+		"client 10.0.2.15 --tos 256"
+		"client 10.0.2.15 --test bw --iters 10 --duration 5"
+		"client 10.0.2.15 --test lat --duration 0"
+		"client 10.0.2.15 --test lat --duration 86401"
 		"server --test lat"
+		"server --tos 32"
+		"server --duration 5"
+		"server --max-mem 0"
+		"server --max-clients 0"
+		"server --max-clients 2000"
+		"server --once --max-clients 4"
 		"server --bind 127.0.0.1"
-		"client 10.0.2.15 --size 67108864 --depth 1024"
+		"client 10.0.2.15 --test bw --size 67108864 --depth 1024"
 	)
 	local c got lines
 	for c in "${cases[@]}"; do
@@ -94,19 +111,29 @@ t_help() {
 	need_bin "$PROG"
 	expect_exit 0 "$PROG" --help
 	local w
-	for w in 用法 --port 7471 --bind --device --gid-index --test --op --size --iters --depth --event --once 'rdma link add'; do
+	for w in 用法 --port 7471 --bind --device --gid-index --test --op --size --iters --duration --depth --event \
+		--once --max-clients --max-mem 256 --tos keepalive 'remote access error' 'rdma link add'; do
 		expect_file_match "$T_TMP/out" "$w" "--help 缺少 $w"
 	done
 }
 
-# 原始碼的線路協定說明與預設埠要在檔頭
+# 原始碼:線路協定、對方能做什麼、閱讀順序寫在檔頭;第一個 verbs 呼叫在前五分之一
 t_source_documents_protocol() {
-	expect_file_match rdma_communication.c '線路協定' "檔頭缺少線路協定說明"
-	expect_file_match rdma_communication.c 'rkey' "線路協定沒有說明 rkey 怎麼交換"
-	expect_file_match rdma_communication.c 'DEFAULT_PORT 7471' "預設埠"
+	local f=rdma_communication.c total first
+	expect_file_match $f '線路協定' "檔頭缺少線路協定說明"
+	expect_file_match $f 'rkey' "線路協定沒有說明 rkey 怎麼交換"
+	expect_file_match $f '對方.*能做什麼' "檔頭沒有說明對方能做什麼"
+	expect_file_match $f '閱讀順序' "檔頭沒有閱讀順序"
+	expect_file_match $f 'DEFAULT_PORT 7471' "預設埠"
+	expect_file_match $f 'rc_pingpong' "沒有說明 rdma_cm 替我們做的 QP 狀態轉換(INIT -> RTR -> RTS)"
+	total=$(wc -l <$f)
+	first=$(grep -n 'ibv_[a-z_]*(' $f | grep -v '^\([0-9]*\):\s*\*\|^[0-9]*:static\|//' | head -n1 | cut -d: -f1)
+	echo "第一個 verbs 呼叫在第 $first 行,共 $total 行"
+	[ "$first" -le $((total / 5)) ] || fail "第一個 verbs 呼叫在第 $first 行,超過檔案的前五分之一($total 行)"
+	! grep -q '#define WAIT_UNTIL' $f || fail "WAIT_UNTIL 仍是巨集"
 }
 
-# VM 腳本本身:錯誤用法結束碼 64;make rdma-vm 目標存在
+# VM 腳本本身:錯誤用法結束碼 64;make rdma-vm 目標存在;惡意客戶端工具的用法
 t_vm_harness_usage() {
 	expect_exit 64 bash "$VM"
 	expect_exit 64 bash "$VM" bogus
@@ -122,6 +149,10 @@ t_vm_harness_usage() {
 	# mk/rdma.mk 不能搶走預設目標(單純的 make 不能開 VM)
 	make -n -C "$T_ROOT" --no-print-directory >"$T_TMP/default.out" 2>&1
 	! grep -q 'rdma-vm.sh' "$T_TMP/default.out" || fail "單純的 make 會開 VM:mk/rdma.mk 搶走了預設目標"
+	if [ -x "$HOSTILE" ]; then
+		expect_exit 64 "$HOSTILE"
+		expect_exit 64 "$HOSTILE" 10.0.2.15 no-such-probe
+	fi
 }
 
 # ---- VM:一次開機跑很多項 ---------------------------------------------------------
@@ -130,7 +161,7 @@ need_vm() {
 	need_full
 	need_root
 	need_cmd qemu-system-x86_64 cpio busybox
-	need_bin "$PROG"
+	need_bin "$PROG" "$HOSTILE"
 	[ -x "$VM" ] || fail "找不到 $VM"
 }
 
@@ -138,6 +169,7 @@ need_vm() {
 guest_lib() {
 	cat <<'EOF'
 IP=$KBS_IP
+P=rdma_communication
 R() { echo "KBS_RESULT $1 $2 ${3:-}"; }
 cs() { cut -d' ' -f1 /proc/uptime | tr -d .; } # 開機以來的百分之一秒
 # waitlog 秒數 檔案 字串
@@ -151,15 +183,44 @@ waitlog() {
 	return 1
 }
 show() { sed "s/^/    $1| /" "$2"; }
+# startsrv 記錄檔 參數…:背景啟動伺服器並等它開始監聽;PID 在 $SRV
+startsrv() {
+	f=$1
+	shift
+	: >"$f"
+	$P server "$@" >"$f" 2>&1 &
+	SRV=$!
+	waitlog 15 "$f" 等待客戶端
+}
+# ok 名稱 記錄檔 結束碼:客戶端成功且 SUMMARY status=ok
+ok() {
+	if [ "$3" = 0 ] && grep -q 'SUMMARY .*status=ok' "$2"; then
+		R "$1" pass
+	else
+		show "$1" "$2"
+		R "$1" fail "結束碼 $3:$(grep -m1 錯誤 "$2")"
+	fi
+}
+# run 名稱 參數…:跑一個客戶端並檢查
+run() {
+	n=$1
+	shift
+	timeout 60 $P client $IP "$@" >/tmp/c.log 2>&1
+	rc=$?
+	grep SUMMARY /tmp/c.log | sed 's/^/    /'
+	ok "$n" /tmp/c.log $rc
+}
+# hwm PID:行程的記憶體高峰(KiB)
+hwm() { sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+# srvid 記錄檔 樣式:伺服器記錄裡符合樣式的「連入」那一行的客戶端編號
+srvid() { grep "連入:.*$2" "$1" | tail -n1 | sed 's/^\[#\([0-9]*\)\].*/\1/'; }
 EOF
 }
 
-# 單一 VM 的腳本:互通性、預設示範、lat/bw × send/write/read、--event、
-# 客戶端被殺之後伺服器繼續服務、連不上時 5 秒內失敗、--device/--gid-index、訊號
+# 單一 VM 的腳本
 guest_single() {
 	guest_lib
 	cat <<'EOF'
-P=rdma_communication
 echo "== 互通性:rping"
 rping -s -a $IP -p 7174 -C 3 >/tmp/rps.log 2>&1 &
 rs=$!
@@ -186,9 +247,10 @@ for variant in $P ${ASAN:-}; do
 	name=default_run
 	[ "$variant" = "$P" ] || name=default_run_asan
 	echo "== 預設示範($variant)"
+	: >/tmp/ds.log
 	$variant server --once >/tmp/ds.log 2>&1 &
 	sp=$!
-	waitlog 10 /tmp/ds.log 等待客戶端
+	waitlog 15 /tmp/ds.log 等待客戶端
 	timeout 30 $variant client $IP >/tmp/dc.log 2>&1
 	crc=$?
 	wait $sp
@@ -201,19 +263,24 @@ for variant in $P ${ASAN:-}; do
 	grep -q 'WRITE/READ 驗證成功' /tmp/dc.log || why="$why 客戶端沒有驗證成功"
 	grep -q 'SUMMARY role=client test=demo verify=ok server_verify=ok status=ok' /tmp/dc.log || why="$why 客戶端 SUMMARY 不對"
 	grep -q '伺服器端驗證:內容正確' /tmp/ds.log || why="$why 伺服器沒有驗證成功"
-	grep -q 'SUMMARY role=server clients=1 ok=1 lost=0 status=ok' /tmp/ds.log || why="$why 伺服器 SUMMARY 不對"
+	grep -q 'SUMMARY role=server requests=1 ok=1 lost=0 ' /tmp/ds.log || why="$why 伺服器 SUMMARY 不對"
 	grep -q '收到客戶端的 SEND' /tmp/ds.log || why="$why 伺服器沒有印出收到的問候"
-	grep -q 'GID index 1' /tmp/dc.log || why="$why 沒有印出裝置資訊"
+	grep -q '路徑:本地 GID index 1 = ::ffff:.*RoCE v2' /tmp/dc.log || why="$why 客戶端沒有印出實際使用的 GID 與類型"
+	grep -q '路徑:本地 GID index 1 = .*RoCE v2' /tmp/ds.log || why="$why 伺服器沒有印出實際使用的 GID 與類型"
+	grep -q '本地 MR.*只有 LOCAL_WRITE.*視窗 MR 256 位元組(iova 0,REMOTE_WRITE|REMOTE_READ' /tmp/ds.log || why="$why 伺服器的 MR 權限不對"
 	grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/dc.log /tmp/ds.log && why="$why sanitizer 回報錯誤"
 	if [ -z "$why" ]; then R $name pass; else R $name fail "$why"; fi
 done
 
-echo "== ASan 版本:量測模式與伺服器的連線生命週期(結束時 LeakSanitizer 檢查洩漏)"
+echo "== ASan 版本:量測模式、同時兩個客戶端、惡意訊息與伺服器的連線生命週期(結束時 LeakSanitizer 檢查洩漏)"
 if [ -n "${ASAN:-}" ]; then
+	: >/tmp/as.log
 	$ASAN server --bind $IP --port 7490 >/tmp/as.log 2>&1 &
 	ap=$!
-	waitlog 20 /tmp/as.log 等待客戶端
+	waitlog 30 /tmp/as.log 等待客戶端
 	why=
+	$ASAN client $IP --port 7490 --test bw --op write --iters 300 --size 4096 >/tmp/ac0.log 2>&1 &
+	bg=$!
 	for args in "--test lat --op send --iters 200" "--test lat --op write --iters 200 --event" \
 		"--test bw --op read --iters 200 --size 4096" "--test bw --op send --iters 200 --size 4096 --event"; do
 		timeout 60 $ASAN client $IP --port 7490 $args >/tmp/ac.log 2>&1
@@ -221,33 +288,22 @@ if [ -n "${ASAN:-}" ]; then
 		grep SUMMARY /tmp/ac.log | sed 's/^/    /'
 		[ $rc = 0 ] || { why="$why「$args」結束碼 $rc"; show asan /tmp/ac.log; }
 	done
+	wait $bg || { why="$why 背景 bw write 失敗"; show asan-bg /tmp/ac0.log; }
+	timeout 30 rdma_hostile $IP --port 7490 garbage overlong oob-write >/tmp/ah.log 2>&1 || why="$why 惡意探測不如預期"
+	show hostile /tmp/ah.log
 	kill -TERM $ap
 	wait $ap
 	rc=$?
 	[ $rc = 0 ] || { why="$why 伺服器結束碼 $rc"; show asan-server /tmp/as.log; }
+	grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/as.log && why="$why sanitizer 回報錯誤"
 	if [ -z "$why" ]; then R asan_modes pass; else R asan_modes fail "$why"; fi
 else
 	R asan_modes skip 無法建置 ASan 版本
 fi
 
-echo "== 常駐伺服器(--bind $IP)"
-$P server --bind $IP >/tmp/srv.log 2>&1 &
-SP=$!
-waitlog 10 /tmp/srv.log 等待客戶端 || R server_start fail "伺服器沒有啟動"
-# run 名稱 參數…:客戶端要成功且 SUMMARY status=ok
-run() {
-	n=$1
-	shift
-	timeout 60 $P client $IP "$@" >/tmp/c.log 2>&1
-	rc=$?
-	grep SUMMARY /tmp/c.log | sed 's/^/    /'
-	if [ $rc = 0 ] && grep -q 'SUMMARY .*status=ok' /tmp/c.log; then
-		R $n pass
-	else
-		show $n /tmp/c.log
-		R $n fail "結束碼 $rc:$(grep -m1 錯誤 /tmp/c.log)"
-	fi
-}
+echo "== 常駐伺服器(--bind $IP,預設上限 256 MiB / 16 個客戶端)"
+startsrv /tmp/srv.log --bind $IP || R server_start fail "伺服器沒有啟動"
+SP=$SRV
 for op in send write read; do
 	run lat_$op --test lat --op $op --iters 300
 	run bw_$op --test bw --op $op --iters 300 --size 65536 --depth 16
@@ -257,17 +313,123 @@ run event_lat_write --test lat --op write --iters 200 --event
 run event_bw_write --test bw --op write --iters 200 --event
 run event_bw_send --test bw --op send --iters 200 --size 4096 --event
 run lat_send_large --test lat --op send --iters 100 --size 8192
+# 很多小訊息:credit 要一直流回來(RNR 重試有限,算錯就會失敗)
+run bw_send_credits --test bw --op send --iters 3000 --size 64 --depth 64
+
+echo "== --duration:依時間而不是次數"
+timeout 30 $P client $IP --test bw --op write --duration 2 >/tmp/du.log 2>&1
+rc=$?
+show duration /tmp/du.log
+n=$(sed -n 's/.*SUMMARY .* iters=\([0-9]*\) .*/\1/p' /tmp/du.log)
+if [ $rc = 0 ] && grep -q 'status=ok' /tmp/du.log && [ "${n:-0}" -gt 0 ] && grep -q '依時間' /tmp/du.log; then
+	R duration_mode pass
+else
+	R duration_mode fail "結束碼 $rc,完成 ${n:-?} 次"
+fi
+
+echo "== 同時 4 個客戶端(lat、bw send、bw write 各跑 5 秒,期間再來一個 demo)"
+before=$(grep -c '^CLIENT .*status=ok' /tmp/srv.log)
+$P client $IP --test lat --op send --duration 5 >/tmp/q2.log 2>&1 &
+q2=$!
+$P client $IP --test bw --op send --duration 5 --size 16384 >/tmp/q3.log 2>&1 &
+q3=$!
+$P client $IP --test bw --op write --duration 5 --size 16384 >/tmp/q4.log 2>&1 &
+q4=$!
+waitlog 20 /tmp/q2.log '已完成'
+waitlog 20 /tmp/q3.log '已完成'
+waitlog 20 /tmp/q4.log '已完成'
+timeout 60 $P client $IP >/tmp/q1.log 2>&1
+rc=$?
+why=
+[ $rc = 0 ] && grep -q 'verify=ok server_verify=ok' /tmp/q1.log || { why="demo 結束碼 $rc"; show concurrent /tmp/q1.log; }
+for q in "$q2 /tmp/q2.log" "$q3 /tmp/q3.log" "$q4 /tmp/q4.log"; do
+	set -- $q
+	wait $1
+	rc=$?
+	grep SUMMARY $2 | sed 's/^/    /'
+	[ $rc = 0 ] && grep -q 'status=ok' $2 || { why="$why $2 結束碼 $rc"; show concurrent $2; }
+done
+after=$(grep -c '^CLIENT .*status=ok' /tmp/srv.log)
+[ $((after - before)) = 4 ] || why="$why 伺服器記錄的完成數 $before -> $after(應多 4)"
+grep -q '^\[統計 .*連線 [34] 個' /tmp/srv.log || why="$why 每秒統計沒有看到 3 個以上的連線"
+grep '^\[統計' /tmp/srv.log | tail -n 6 | sed 's/^/    /'
+if [ -z "$why" ]; then R concurrent_four pass; else R concurrent_four fail "$why"; fi
+
+echo "== 客戶端被 SIGSTOP:伺服器 10 秒內發現並釋放資源,期間照樣服務新的客戶端;惡意客戶端拿它的 key 也存取不了"
+$P client $IP --test bw --op write --duration 120 --size 65536 >/tmp/st.log 2>&1 &
+fp=$!
+waitlog 20 /tmp/st.log '已完成' || echo "    (客戶端沒有印出進度)"
+kill -STOP $fp
+t0=$(cs)
+id=$(srvid /tmp/srv.log '時間 120 秒')
+lk=$(sed -n "s/^\[#$id\] 記憶體.*lkey \(0x[0-9a-f]*\),.*/\1/p" /tmp/srv.log)
+wk=$(sed -n "s/^\[#$id\] 記憶體.*視窗 MR.*rkey \(0x[0-9a-f]*\)).*/\1/p" /tmp/srv.log)
+echo "    停住的是客戶端 #$id,它在伺服器上的本地 MR lkey $lk、視窗 rkey $wk"
+timeout 60 $P client $IP --test lat --op write --iters 200 >/tmp/st2.log 2>&1
+rc2=$?
+show meanwhile /tmp/st2.log
+timeout 60 rdma_hostile $IP "key=$wk" "key=$lk" >/tmp/hk.log 2>&1
+rch=$?
+show keys /tmp/hk.log
+waitlog 20 /tmp/srv.log "^CLIENT id=$id .*status=lost"
+dt=$(($(cs) - t0))
+line=$(grep "^CLIENT id=$id " /tmp/srv.log)
+echo "    $line(腳本看到時已過 ${dt}0 ms)"
+idle=$(echo "$line" | sed -n 's/.*idle_s=\([0-9]*\).*/\1/p')
+why=
+case "$line" in *status=lost*reason=idle*) ;; *) why="$why 伺服器沒有以「沒有動靜」放棄它:$line" ;; esac
+[ -n "$idle" ] && [ "$idle" -lt 10 ] || why="$why 發現時已沒有動靜 ${idle:-?} 秒(應 < 10)"
+[ $dt -le 2000 ] || why="$why 腳本 ${dt}0 ms 後才看到"
+grep -q "^\[#$id\] 中途離線.*已釋放它的資源" /tmp/srv.log || why="$why 沒有釋放資源"
+[ $rc2 = 0 ] && grep -q 'status=ok' /tmp/st2.log || why="$why 期間的新客戶端失敗(結束碼 $rc2)"
+if [ -z "$why" ]; then R sigstop_detected pass; else R sigstop_detected fail "$why"; fi
+if [ $rch = 0 ] && [ "$(grep -c 'PROBE key=.* expected' /tmp/hk.log)" = 4 ]; then
+	R hostile_foreign_keys pass
+else
+	R hostile_foreign_keys fail "結束碼 $rch:$(grep -m1 UNEXPECTED /tmp/hk.log)"
+fi
+kill -CONT $fp
+wait $fp
+show stopped /tmp/st.log
+
+echo "== 惡意客戶端:越界、沒有權限、說謊的 hello、壞 hello、不認得的訊息、太長的 SEND、狂送"
+timeout 120 rdma_hostile $IP window oob-write oob-read below-read far-write perm-write perm-read \
+	lie bad-hello garbage overlong flood >/tmp/h.log 2>&1
+show hostile /tmp/h.log
+probe() { # 結果名稱 探測名稱…
+	n=$1
+	shift
+	why=
+	for p in "$@"; do
+		grep -q "^PROBE $p expected" /tmp/h.log || why="$why $p:$(grep "^PROBE $p " /tmp/h.log | cut -d' ' -f3-)"
+	done
+	if [ -z "$why" ]; then R $n pass; else R $n fail "$why"; fi
+}
+probe hostile_control window
+probe hostile_out_of_window oob-write oob-read below-read far-write
+probe hostile_permissions perm-write perm-read
+probe hostile_bad_hello bad-hello
+probe hostile_garbage garbage overlong flood
+mem=$(hwm $SP)
+echo "    伺服器記憶體高峰 VmHWM ${mem} KiB"
+why=
+grep -q '^PROBE lie expected' /tmp/h.log || why="說謊的 hello 沒有以記憶體不足被拒絕"
+[ "${mem:-999999}" -lt 262144 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過 256 MiB"
+grep -q '拒絕 .*記憶體會超過 --max-mem' /tmp/srv.log || why="$why 伺服器沒有印出拒絕原因"
+if [ -z "$why" ]; then R hostile_lie_rejected pass; else R hostile_lie_rejected fail "$why"; fi
+grep -q 'reason=protocol' /tmp/srv.log || echo "    (伺服器記錄沒有 protocol 的離線原因)"
+run server_unharmed
 
 echo "== 客戶端被 SIGKILL 之後,伺服器要繼續服務下一個"
-before=$(grep -c 中途離線 /tmp/srv.log)
+before=$(grep -c 'status=lost' /tmp/srv.log)
 $P client $IP --test bw --op write --iters 10000000 --size 4096 >/tmp/k.log 2>&1 &
 kp=$!
 waitlog 15 /tmp/k.log '已完成' || echo "    (客戶端沒有印出進度)"
 kill -9 $kp
 wait $kp
 i=0
-while [ $i -lt 100 ] && [ "$(grep -c 中途離線 /tmp/srv.log)" = "$before" ]; do sleep 0.1; i=$((i + 1)); done
-after=$(grep -c 中途離線 /tmp/srv.log)
+while [ $i -lt 100 ] && [ "$(grep -c 'status=lost' /tmp/srv.log)" = "$before" ]; do sleep 0.1; i=$((i + 1)); done
+after=$(grep -c 'status=lost' /tmp/srv.log)
 timeout 30 $P client $IP >/tmp/k2.log 2>&1
 rc=$?
 if [ "$after" -gt "$before" ] && [ $rc = 0 ] && grep -q 'verify=ok' /tmp/k2.log && kill -0 $SP; then
@@ -292,21 +454,75 @@ else
 	R client_sigint fail "結束碼 $rc"
 fi
 
-echo "== 忙碌:第二個客戶端被拒絕並得到清楚的訊息"
-$P client $IP --test bw --op write --iters 10000000 --size 4096 >/tmp/b1.log 2>&1 &
-bp=$!
-waitlog 15 /tmp/b1.log '已完成'
-timeout 10 $P client $IP >/tmp/b2.log 2>&1
-rc=$?
-kill -INT $bp
-wait $bp
-show busy /tmp/b2.log
-if [ $rc != 0 ] && grep -q '正在服務另一個客戶端' /tmp/b2.log; then R server_busy_reject pass; else R server_busy_reject fail "結束碼 $rc"; fi
+echo "== 上限:--max-mem 32 --max-clients 3(記憶體是所有連線合計;超過的以原因拒絕)"
+startsrv /tmp/cap.log --bind $IP --port 7472 --max-mem 32 --max-clients 3
+CP=$SRV
+# 兩個各 12 MiB 多一點的客戶端(4 MiB × 3)同時跑
+$P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --duration 12 >/tmp/m1.log 2>&1 &
+m1=$!
+$P client $IP --port 7472 --test bw --op read --size 4194304 --depth 3 --duration 12 >/tmp/m2.log 2>&1 &
+m2=$!
+waitlog 20 /tmp/m1.log '已完成'
+waitlog 20 /tmp/m2.log '已完成'
+timeout 20 $P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --iters 10 >/tmp/m3.log 2>&1
+rc3=$?
+show third /tmp/m3.log
+# 第三個位置給一個慢慢跑的小客戶端,第四個就是「忙碌」
+$P client $IP --port 7472 --test lat --op send --duration 6 >/tmp/m4.log 2>&1 &
+m4=$!
+waitlog 20 /tmp/m4.log '已完成'
+timeout 20 $P client $IP --port 7472 >/tmp/m5.log 2>&1
+rc5=$?
+show busy /tmp/m5.log
+wait $m1
+r1=$?
+wait $m2
+r2=$?
+wait $m4
+r4=$?
+why=
+[ $r1 = 0 ] && [ $r2 = 0 ] && [ $r4 = 0 ] || why="$why 在上限內的客戶端失敗($r1 / $r2 / $r4)"
+[ $rc3 = 1 ] && grep -q '伺服器記憶體不足,拒絕了這次連線' /tmp/m3.log || why="$why 第三個大客戶端沒有以記憶體不足被拒絕(結束碼 $rc3)"
+if [ -z "$why" ]; then R caps_memory_total pass; else R caps_memory_total fail "$why"; fi
+if [ $rc5 = 1 ] && grep -q '伺服器 .* 忙碌中' /tmp/m5.log; then R caps_busy pass; else R caps_busy fail "結束碼 $rc5:$(head -c 300 /tmp/m5.log)"; fi
+echo "-- 單一個超過上限的客戶端(16 MiB × 4 = 64 MiB > 32 MiB)"
+timeout 30 $P client $IP --port 7472 --test bw --op write --size 16777216 --depth 4 --iters 4 >/tmp/m6.log 2>&1
+rc6=$?
+show over /tmp/m6.log
+timeout 30 $P client $IP --port 7472 >/tmp/m7.log 2>&1
+rc7=$?
+mem=$(hwm $CP)
+echo "    上限 32 MiB 的伺服器:記憶體高峰 VmHWM ${mem} KiB"
+why=
+[ $rc6 = 1 ] && grep -q '記憶體不足.*需要 64\.[0-9] MiB.*上限 32\.0 MiB' /tmp/m6.log || why="$why 沒有以記憶體不足拒絕(結束碼 $rc6)"
+[ "${mem:-999999}" -lt 32768 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過上限 32 MiB"
+[ $rc7 = 0 ] && grep -q 'verify=ok' /tmp/m7.log || why="$why 緊接著的正常客戶端失敗(結束碼 $rc7)"
+if [ -z "$why" ]; then R caps_over_limit pass; else R caps_over_limit fail "$why"; fi
+kill -TERM $CP
+wait $CP
+show caps-server /tmp/cap.log
+
+echo "== 伺服器 --event:客戶端有沒有 --event,每一種操作都要成功"
+startsrv /tmp/ev.log --bind $IP --port 7473 --event
+EP=$SRV
+why=
+for t in lat bw; do
+	for op in send write read; do
+		for e in "" --event; do
+			timeout 60 $P client $IP --port 7473 --test $t --op $op --iters 200 --size 1024 $e >/tmp/e.log 2>&1
+			rc=$?
+			grep SUMMARY /tmp/e.log | sed 's/^/    /'
+			[ $rc = 0 ] && grep -q 'status=ok' /tmp/e.log || { why="$why $t/$op${e:+/event}(結束碼 $rc)"; show event /tmp/e.log; }
+		done
+	done
+done
+kill -TERM $EP
+wait $EP
+if [ -z "$why" ]; then R server_event_matrix pass; else R server_event_matrix fail "$why"; fi
 
 echo "== 伺服器被 SIGKILL:客戶端要在幾秒內以清楚的錯誤結束,不能卡住"
-$P server --port 7495 >/tmp/ks.log 2>&1 &
-ksp=$!
-waitlog 10 /tmp/ks.log 等待客戶端
+startsrv /tmp/ks.log --port 7495
+ksp=$SRV
 $P client $IP --port 7495 --test lat --op send --iters 100000000 >/tmp/kc.log 2>&1 &
 kcp=$!
 waitlog 15 /tmp/kc.log '已完成'
@@ -341,33 +557,38 @@ for target in "$IP --port 9" "10.0.2.99"; do
 	echo "    耗時 ${dt}0 ms"
 	n=unreach_port
 	[ "$target" = 10.0.2.99 ] && n=unreach_host
-	if [ $rc != 0 ] && [ $rc != 124 ] && [ $dt -le 500 ] && grep -q '錯誤' /tmp/u.log; then
+	if [ $rc != 0 ] && [ $rc != 124 ] && [ $dt -le 700 ] && grep -q '錯誤' /tmp/u.log; then
 		R $n pass
 	else
 		R $n fail "結束碼 $rc,耗時 ${dt}0 ms"
 	fi
 done
 
-echo "== --device / --gid-index"
+echo "== --device / --gid-index / --tos"
+: >/tmp/g.log
 $P server --once --port 7480 --device rxe0 >/tmp/g.log 2>&1 &
 gp=$!
-waitlog 10 /tmp/g.log 等待客戶端
-timeout 30 $P client $IP --port 7480 --device rxe0 --gid-index 1 >/tmp/gc.log 2>&1
+waitlog 15 /tmp/g.log 等待客戶端
+timeout 30 $P client $IP --port 7480 --device rxe0 --gid-index 1 --tos 32 >/tmp/gc.log 2>&1
 rc=$?
 wait $gp
 show device /tmp/gc.log
 show device-server /tmp/g.log
 timeout 10 $P client $IP --device nosuch0 >/tmp/gn.log 2>&1
 rc2=$?
-timeout 10 $P client $IP --gid-index 0 >/tmp/gz.log 2>&1
+timeout 10 $P client $IP --gid-index 1000 >/tmp/gz.log 2>&1
 rc3=$?
 show nosuch /tmp/gn.log
-show gid0 /tmp/gz.log
-if [ $rc = 0 ] && grep -q "伺服器在 $IP:7480" /tmp/g.log && [ $rc2 = 1 ] && grep -q '沒有名為 nosuch0' /tmp/gn.log && [ $rc3 = 1 ]; then
-	R device_gid pass
-else
-	R device_gid fail "結束碼 $rc / $rc2 / $rc3"
-fi
+show gid1000 /tmp/gz.log
+why=
+[ $rc = 0 ] || why="$why 客戶端結束碼 $rc"
+grep -q "伺服器在 $IP:7480" /tmp/g.log || why="$why 伺服器沒有綁到 rxe0 的位址"
+grep -q '本地位址:.*rxe0 埠 1 的 GID index 1(RoCE v2' /tmp/gc.log || why="$why --gid-index 1 沒有說出取自哪一項"
+grep -q '路徑:本地 GID index 1 .*traffic class 32' /tmp/gc.log || why="$why 客戶端的 traffic class 不是 32"
+grep -q '路徑:本地 GID index 1 .*traffic class 32' /tmp/g.log || why="$why 伺服器沒有沿用 traffic class 32"
+[ $rc2 = 1 ] && grep -q '沒有名為 nosuch0' /tmp/gn.log || why="$why --device nosuch0 結束碼 $rc2"
+[ $rc3 = 1 ] && grep -q 'GID 表(所有埠)沒有第 1000 項' /tmp/gz.log || why="$why --gid-index 1000 結束碼 $rc3"
+if [ -z "$why" ]; then R device_gid_tos pass; else R device_gid_tos fail "$why"; fi
 
 echo "== 非 root 且 memlock 上限太低:ibv_reg_mr 失敗並提示 ulimit -l"
 grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/tmp:/bin/sh' >>/etc/passwd
@@ -383,16 +604,17 @@ else
 fi
 chmod 600 /dev/infiniband/*
 
-echo "== 伺服器 SIGTERM:乾淨結束並印出總結"
+echo "== 常駐伺服器 SIGTERM:乾淨結束,印出每秒統計與總結"
 kill -TERM $SP
 wait $SP
 rc=$?
-show server /tmp/srv.log
-if [ $rc = 0 ] && grep -q 'SUMMARY role=server clients=[0-9]* ok=[0-9]* lost=[1-9]' /tmp/srv.log; then
-	R server_sigterm pass
-else
-	R server_sigterm fail "結束碼 $rc"
-fi
+grep -v '記憶體 \|路徑:' /tmp/srv.log | tail -n 40 | sed 's/^/    srv| /'
+why=
+[ $rc = 0 ] || why="$why 結束碼 $rc"
+grep -q 'SUMMARY role=server requests=[0-9]* ok=[0-9]* lost=[1-9][0-9]* rejected=[1-9][0-9]* .*peak_clients=[4-9]' /tmp/srv.log || why="$why SUMMARY 不對"
+grep -q '^\[統計 .*連線 [0-9]* 個|.* 次操作/秒|.* MB/s|伺服器 CPU [0-9]*%' /tmp/srv.log || why="$why 沒有每秒統計"
+grep -q '^CLIENT .*server_cpu_ns=[0-9]* client_cpu_ns=[0-9]* ' /tmp/srv.log || why="$why 沒有兩側的 CPU"
+if [ -z "$why" ]; then R server_sigterm pass; else R server_sigterm fail "$why"; fi
 R end pass
 EOF
 }
@@ -401,7 +623,7 @@ EOF
 ensure_vm1() {
 	need_vm
 	if [ ! -f "$VM1_RC" ]; then
-		local files=(-f "$PROG") asan=
+		local files=(-f "$PROG" -f "$HOSTILE") asan=
 		# 只建置自己的 ASan 版本(別的程式編譯失敗不影響這裡)
 		if make -s -C "$T_ROOT" O=build/asan SANITIZE=1 build/asan/rdma_communication >"$T_TMP/asan.log" 2>&1 &&
 			[ -x "$T_ASAN_DIR/rdma_communication" ]; then
@@ -416,7 +638,7 @@ ensure_vm1() {
 			guest_single
 		} >"$T_TMP/guest.sh"
 		local rc
-		"$VM" run -t 300 "${files[@]}" "$T_TMP/guest.sh" 2>&1 | tee "$VM1_OUT"
+		"$VM" run -t 420 "${files[@]}" "$T_TMP/guest.sh" 2>&1 | tee "$VM1_OUT"
 		rc=${PIPESTATUS[0]}
 		echo "$rc" >"$VM1_RC"
 	fi
@@ -455,30 +677,50 @@ vm_check() {
 }
 
 # ---- 兩台 VM ---------------------------------------------------------------------
+# A(10.0.0.1)是伺服器;B(10.0.0.2)跑客戶端,然後在一個長時間的 WRITE 頻寬測試中途
+# 拔掉網路線 12 秒(主機以 QMP set_link 讓 B 的網卡失去載波)。A 要靠 keepalive 在 10 秒內發現、
+# 期間照樣服務 A 自己的客戶端;B 的網路恢復後,新的客戶端要能連上。
 
 guest_two_a() {
 	guest_lib
 	cat <<'EOF'
 echo "== VM A:伺服器 $IP"
-: >/tmp/s.log
-rdma_communication server --bind $IP >/tmp/s.log 2>&1 &
-sp=$!
-# 等 B 的三個客戶端都完成(最多 150 秒)
+startsrv /tmp/s.log --bind $IP
+sp=$SRV
+# B 的長時間客戶端連上之後,A 自己的客戶端在 B 斷線期間也要被服務
+waitlog 150 /tmp/s.log '時間 60 秒'
+id=$(srvid /tmp/s.log '時間 60 秒')
+sleep 4
+timeout 60 $P client $IP >/tmp/local.log 2>&1
+lrc=$?
+show local /tmp/local.log
+waitlog 30 /tmp/s.log "^CLIENT id=$id .*status=lost"
+line=$(grep "^CLIENT id=$id " /tmp/s.log)
+echo "    $line"
+idle=$(echo "$line" | sed -n 's/.*idle_s=\([0-9]*\).*/\1/p')
+why=
+case "$line" in *status=lost*reason=keepalive*) ;; *) why="$why 不是 keepalive 發現的:$line" ;; esac
+[ -n "$idle" ] && [ "$idle" -lt 10 ] || why="$why 發現時對方已沉默 ${idle:-?} 秒(應 < 10)"
+[ $lrc = 0 ] && grep -q 'verify=ok' /tmp/local.log || why="$why B 斷線期間 A 自己的客戶端失敗(結束碼 $lrc)"
+if [ -z "$why" ]; then R two_vm_link_down_server pass; else R two_vm_link_down_server fail "$why"; fi
+# 等 B 網路恢復後的客戶端
+waitlog 120 /tmp/s.log '^CLIENT .*test=demo .*status=ok' >/dev/null
+n=0
 i=0
-while [ $i -lt 1500 ]; do
-	n=$(grep -c '完成(' /tmp/s.log 2>/dev/null)
-	[ "${n:-0}" -ge 3 ] && break
+while [ $i -lt 1200 ]; do
+	n=$(grep -c '^CLIENT .*status=ok' /tmp/s.log)
+	[ "$n" -ge 5 ] && break
 	sleep 0.1
 	i=$((i + 1))
 done
 kill -TERM $sp
 wait $sp
 rc=$?
-show server /tmp/s.log
-if [ $rc = 0 ] && grep -q 'SUMMARY role=server clients=[0-9]* ok=3 ' /tmp/s.log && grep -q '伺服器端驗證:內容正確' /tmp/s.log; then
+grep -v '記憶體 ' /tmp/s.log | sed 's/^/    server| /'
+if [ $rc = 0 ] && [ "$n" -ge 5 ] && grep -q '伺服器端驗證:內容正確' /tmp/s.log; then
 	R two_vm_server pass
 else
-	R two_vm_server fail "伺服器結束碼 $rc,完成的客戶端不是 3 個"
+	R two_vm_server fail "伺服器結束碼 $rc,完成的客戶端 $n 個(應 >= 5:B 的三個、A 的一個、B 恢復後一個)"
 fi
 R end pass
 EOF
@@ -489,25 +731,45 @@ guest_two_b() {
 	cat <<'EOF'
 echo "== VM B:客戶端 $IP -> $KBS_PEER"
 # 伺服器可能還沒開始監聽:被拒絕時重試
-i=0
-while :; do
-	timeout 30 rdma_communication client $KBS_PEER >/tmp/d.log 2>&1
-	rc=$?
-	[ $rc = 0 ] && break
-	i=$((i + 1))
-	[ $i -ge 40 ] && break
-	sleep 0.5
-done
+retry_demo() {
+	i=0
+	while :; do
+		timeout 30 $P client $KBS_PEER >/tmp/d.log 2>&1
+		rc=$?
+		[ $rc = 0 ] && break
+		i=$((i + 1))
+		[ $i -ge $1 ] && break
+		sleep 0.5
+	done
+}
+retry_demo 60
 show demo /tmp/d.log
 if [ $rc = 0 ] && grep -q 'verify=ok server_verify=ok' /tmp/d.log; then R two_vm_default pass; else R two_vm_default fail "結束碼 $rc(重試 $i 次)"; fi
-timeout 60 rdma_communication client $KBS_PEER --test lat --op send --iters 300 >/tmp/l.log 2>&1
-rc=$?
-show lat /tmp/l.log
-if [ $rc = 0 ] && grep -q 'SUMMARY .*status=ok' /tmp/l.log; then R two_vm_lat pass; else R two_vm_lat fail "結束碼 $rc"; fi
-timeout 60 rdma_communication client $KBS_PEER --test bw --op write --iters 300 >/tmp/b.log 2>&1
-rc=$?
-show bw /tmp/b.log
-if [ $rc = 0 ] && grep -q 'SUMMARY .*status=ok' /tmp/b.log; then R two_vm_bw pass; else R two_vm_bw fail "結束碼 $rc"; fi
+timeout 60 $P client $KBS_PEER --test lat --op send --iters 300 >/tmp/l.log 2>&1
+ok two_vm_lat /tmp/l.log $?
+timeout 60 $P client $KBS_PEER --test bw --op write --iters 300 >/tmp/b.log 2>&1
+ok two_vm_bw /tmp/b.log $?
+echo "== 長時間 WRITE 頻寬測試中途拔掉網路線 12 秒(主機以 QMP set_link 切斷 B 的網卡)"
+$P client $KBS_PEER --test bw --op write --duration 60 --size 4096 >/tmp/long.log 2>&1 &
+lp=$!
+waitlog 20 /tmp/long.log '已完成'
+echo "KBS_LINK off"
+sleep 12
+echo "KBS_LINK on"
+i=0
+while [ $i -lt 50 ] && ! grep -q 1 /sys/class/net/eth0/carrier 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+wait $lp
+echo "    長時間客戶端結束碼 $?(預期失敗)"
+tail -n 3 /tmp/long.log | sed 's/^/    long| /'
+retry_demo 20
+show after /tmp/d.log
+if [ $rc != 0 ]; then
+	ip route
+	ip neigh
+	rdma link
+	ping -c 2 $KBS_PEER
+fi
+if [ $rc = 0 ] && grep -q 'verify=ok' /tmp/d.log; then R two_vm_after_link_up pass; else R two_vm_after_link_up fail "網路恢復後連不上(結束碼 $rc,重試 $i 次)"; fi
 R end pass
 EOF
 }
@@ -518,7 +780,7 @@ ensure_vm2() {
 		guest_two_a >"$T_TMP/a.sh"
 		guest_two_b >"$T_TMP/b.sh"
 		local rc
-		"$VM" run2 -t 200 -f "$PROG" "$T_TMP/a.sh" "$T_TMP/b.sh" 2>&1 | tee "$VM2_OUT"
+		"$VM" run2 -t 240 -f "$PROG" "$T_TMP/a.sh" "$T_TMP/b.sh" 2>&1 | tee "$VM2_OUT"
 		rc=${PIPESTATUS[0]}
 		echo "$rc" >"$VM2_RC"
 	fi
@@ -526,14 +788,12 @@ ensure_vm2() {
 
 t_two_vm() {
 	ensure_vm2
-	local rc
+	local rc a b n
 	rc=$(cat "$VM2_RC")
-	local a b
 	a=$(grep -ac '^\[A\] KBS_RESULT end pass' "$VM2_OUT")
 	b=$(grep -ac '^\[B\] KBS_RESULT end pass' "$VM2_OUT")
 	[ "$a" = 1 ] && [ "$b" = 1 ] || fail "兩台 VM 沒有都跑完(結束碼 $rc)"
-	local n
-	for n in two_vm_server two_vm_default two_vm_lat two_vm_bw; do
+	for n in "$@"; do
 		grep -aq "KBS_RESULT $n pass" "$VM2_OUT" ||
 			fail "$n:$(grep -a "KBS_RESULT $n " "$VM2_OUT" | sed 's/.*KBS_RESULT [^ ]* //')"
 	done
@@ -548,9 +808,12 @@ check vm_harness_usage t_vm_harness_usage
 check vm_boot t_vm_boot
 for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_modes \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
-	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large \
-	server_survives_kill client_sigint server_busy_reject client_server_killed unreach_port unreach_host device_gid memlock_hint \
-	server_sigterm; do
+	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large bw_send_credits duration_mode \
+	concurrent_four sigstop_detected hostile_foreign_keys hostile_control hostile_out_of_window hostile_permissions \
+	hostile_bad_hello hostile_garbage hostile_lie_rejected server_unharmed server_survives_kill client_sigint \
+	caps_memory_total caps_busy caps_over_limit server_event_matrix client_server_killed unreach_port unreach_host \
+	device_gid_tos memlock_hint server_sigterm; do
 	check "$n" vm_check "$n"
 done
-check two_vm t_two_vm
+check two_vm t_two_vm two_vm_server two_vm_default two_vm_lat two_vm_bw
+check two_vm_link_down t_two_vm two_vm_link_down_server two_vm_after_link_up
