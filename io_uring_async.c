@@ -1,30 +1,59 @@
 // SPDX-License-Identifier: MIT
 /*
- * io_uring_async.c — 以 io_uring 實作的 TCP echo 伺服器
+ * io_uring_async.c — 以 io_uring 實作的 TCP echo 伺服器:沒有任何對端能拖垮其他連線
  *
- * 示範內容:
- *   整個伺服器只有一個事件迴圈、一個 io_uring,幾乎不做一般的系統呼叫:
- *   - multishot accept:一個 SQE 持續接受新連線
- *   - multishot recv + provided buffer ring:一個 SQE 持續收資料,核心從共用的
- *     buffer ring 挑緩衝區;應用程式不必為每條連線預先配置接收緩衝區
- *   - IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN:完成事件只在我們等待時處理,
- *     省下跨 CPU 的中斷與 task work(不支援時退回 COOP_TASKRUN,再退回一般模式)
- *   - registered ring fd、批次送出(多個 recv 結果合併成一個 sendmsg)
- *   - 選用:--sqpoll(核心執行緒輪詢 SQ)、--zerocopy(SENDMSG_ZC 與其通知 CQE)、
- *     --fixed-files(direct descriptor,accept 直接放進固定檔案表)
- *   啟動時以 io_uring_get_probe 檢查核心,缺 multishot 或 buffer ring 時退回單次
- *   accept/recv 與 IORING_OP_PROVIDE_BUFFERS(--legacy 可強制使用,方便比較)。
+ * 示範內容:整個伺服器只有一個事件迴圈、一個 io_uring,幾乎不做一般的系統呼叫:
+ *   - multishot accept:一個 SQE 持續接受新連線,直接放進固定檔案表(direct descriptor)
+ *   - multishot recv + provided buffer ring:一個 SQE 持續收資料,核心從共用的 buffer ring 挑緩衝區
+ *   - SINGLE_ISSUER + DEFER_TASKRUN:完成事件只在我們等待時處理(核心不支援就自動退一步)
+ *   - 送出:先以 MSG_DONTWAIT 直接從收到的緩衝區送回(零次複製);送不完的部分複製到這條連線
+ *     自己的待送佇列,緩衝區立刻還給 ring
+ *   - 連結的 SHUTDOWN -> CLOSE(IOSQE_IO_HARDLINK + IOSQE_CQE_SKIP_SUCCESS):優雅關閉只有一個 CQE
+ *   - 選用:--sqpoll(核心執行緒輪詢 SQ,可釘 CPU)、--zerocopy(大於門檻的送出用 SEND_ZC,
+ *     待送池註冊成 fixed buffer)、--bundle(一個 recv CQE 帶多個緩衝區)
  *
- * 正確性規則(壓力下也成立):
- *   - 每條連線同時最多一個 send;部分送出時從斷點繼續,保持順序
- *   - 緩衝區只在使用它的 send 完全完成後(zero-copy 則在通知 CQE 後)才還給 ring
- *   - 背壓:連線待送資料超過 --max-pending 個緩衝區就停止讀取(取消 recv),
- *     送出降到一半以下才恢復;記憶體上限就是 buffer ring 的大小
- *   - ENOBUFS:連線暫停,等有空的緩衝區時才重新 arm(只 arm 有緩衝區可用的數量)
- *   - 半關閉:對方 shutdown(SHUT_WR) 後,把剩下的資料送完再關閉
- *   - socket 只在最後一個 CQE 回來後才關閉
+ * 一個請求的路徑(閱讀順序大致照這個走):
  *
- * 需求:Linux 6.0 以上(multishot recv、SEND_ZC;較舊核心自動退回)、liburing 2.3 以上。
+ *   對端送來資料
+ *     │  multishot recv(一直 armed)
+ *     ▼
+ *   recv CQE:{緩衝區 bid, 長度}            on_recv()
+ *     ├─ 這條連線沒有待送資料:SEND(bid, MSG_DONTWAIT)    ──┐  快速路徑,不複製
+ *     └─ 有待送資料:複製到待送佇列(out),bid 立刻歸還      │
+ *                                                          ▼
+ *   send CQE                                   on_send()
+ *     ├─ 全部送出:bid 歸還 ring
+ *     └─ 只送出一部分 / EAGAIN:剩下的複製到待送佇列最前面,bid 歸還;
+ *        待送佇列以一般(會等待)的 SEND/SENDMSG 送,一次最多一個
+ *
+ *   所以 ring 的緩衝區只在「收到到下一輪迴圈」之間在我們手上;閒置或被節流的連線一個也不拿。
+ *
+ * 連線狀態(conn.state):
+ *
+ *   OPEN ── 待送 + 一個緩衝區 > --conn-buffer ──▶ THROTTLED ── 待送 <= 一半 ──▶ OPEN
+ *    │  不再 arm recv;只送                                        (重新 arm recv)
+ *    ├── 對方送完(recv 回 0)或伺服器要結束 ──▶ DRAINING:送完待送 -> SHUTDOWN(SHUT_WR) -> CLOSE
+ *    └── 錯誤、重設、被逐出、結束逾時 ──────────▶ CLOSING:丟棄待送,等最後一個 CQE 後 CLOSE
+ *
+ * 記憶體上限(--help 也會印出):
+ *   - 接收:buffer ring --buffers × --buffer-size(預設 4096 × 4 KiB = 16 MiB),全部連線共用
+ *   - 待送:一個待送池 --max-output(預設 64 MiB,切成 16 KiB 的 chunk),全部連線共用。
+ *     每次 arm multishot recv 時告訴核心「這次最多收 --conn-buffer 減掉現在待送」那麼多位元組,
+ *     所以一條連線的待送永遠 <= --conn-buffer(預設 64 KiB)+ 一個接收緩衝區,由核心保證。
+ *   - 待送池用完時關掉「最慢的讀者」:佔用待送池最多的那條連線(它的對端不讀資料)。
+ *   - 每條連線的狀態約 200 位元組;連線數上限 --max-conns。
+ *
+ * 對端能做與不能做的事:
+ *   - 送資料但永遠不讀:它的待送到 --conn-buffer 就不再讀,只佔自己的待送;一千個這樣的對端
+ *     也不拿 ring 的緩衝區,其他連線照常。待送池真的用完時,佔最多的那條被關閉。
+ *   - 大量連線:超過 --max-conns 的新連線被接受後立刻關閉,並印出(每秒最多一行)原因。
+ *   - 連上後什麼都不做:只佔連線表的一格,不佔緩衝區。
+ *   - 送 RST、半關閉:正確處理;半關閉時把該送回的送完再關。
+ *   - 對端不能讓伺服器讀寫超出它自己的資料:每個位元組只原樣送回同一條連線。
+ *
+ * 需求:Linux 6.0 以上、liburing 2.3 以上,不需要 root。較新的核心用到更多(啟動時探測、印出實際用了什麼):
+ *       DEFER_TASKRUN(6.1,否則 COOP_TASKRUN)、multishot recv 總量上限(約 6.16,否則單次 recv)、
+ *       recv bundle(6.10)。
  *
  * 用法:
  *   ./io_uring_async              # 在 0.0.0.0:12345 監聽
@@ -33,16 +62,16 @@
  * 試試看:
  *   echo "測試訊息" | nc -q1 localhost 12345
  *
- * 統計(有流量時每秒一行):連線數、累計接受數、每秒訊息數(recv 完成次數)、
- * 每秒 MB(收到的位元組)。收到 SIGINT/SIGTERM 時停止接受、關閉所有連線、
- * 印出總結與一行機器可讀的 SUMMARY,然後以 0 結束。
+ * 統計(有流量時每秒一行):連線數(被節流的)、每秒訊息數、MB/秒、每個請求幾次 io_uring_enter。
+ * SIGINT / SIGTERM:停止接受新連線、停止讀取、把待送資料送完(最多 --drain-timeout 秒)、
+ * SHUTDOWN + CLOSE,印出總結與一行機器可讀的 SUMMARY,以 0 結束。
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,80 +87,102 @@
 
 #include <liburing.h>
 
+/* liburing 2.3 的標頭還沒有這些(核心 6.2 / 6.10 加入) */
+#ifndef IORING_NOTIF_USAGE_ZC_COPIED
+#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
+#endif
 #ifndef IORING_SEND_ZC_REPORT_USAGE
 #define IORING_SEND_ZC_REPORT_USAGE (1U << 3)
 #endif
-#ifndef IORING_NOTIF_USAGE_ZC_COPIED
-#define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31) /* 6.2 加入;liburing 2.3 標頭還沒有 */
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE (1U << 4)
+#endif
+#ifndef IORING_FEAT_RECVSEND_BUNDLE
+#define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
 #endif
 
 #define EXIT_USAGE 64
 #define BGID 1
-#define SEND_IOV_MAX 32 /* 一個 sendmsg 最多合併的緩衝區數 */
-#define LISTEN_BACKLOG 4096
+#define CHUNK_SIZE 16384     /* 待送池的 chunk 大小 */
+#define SEND_IOV_MAX 16      /* 一個 SENDMSG 最多合併的段數 */
+#define ACCEPT_HEADROOM 64   /* 固定檔案表比 --max-conns 多的空位:讓我們自己拒絕,而不是核心 ENFILE */
+#define NO_CHUNK UINT32_MAX
 
-/* ---- 設定與狀態 ------------------------------------------------------------ */
+struct config; /* 使用者要求的設定;選項解析在檔案後段 */
+
+/* ---- 連線 ------------------------------------------------------------------ */
+
+enum conn_state { CONN_OPEN, CONN_THROTTLED, CONN_DRAINING, CONN_CLOSING };
+enum recv_state { RECV_IDLE, RECV_ARMED, RECV_WAIT_BUF };
+
+/* 待送佇列:待送池裡 chunk 的單向串列,head 從 off 開始讀,tail 從 len 往後寫 */
+struct outq {
+	uint32_t head, tail; /* chunk 編號;NO_CHUNK = 空 */
+	uint32_t nchunks;
+	size_t bytes;	/* 待送位元組(不含送出中的) */
+};
+
+struct conn {
+	uint32_t idx; /* conns[] 的索引 = 固定檔案槽位或 fd */
+	uint32_t gen; /* 世代:放進 user_data,過時的 CQE 不會算到新連線頭上 */
+	enum conn_state state;
+	enum recv_state recv;
+	unsigned inflight;  /* 還沒收到最後一個 CQE 的 SQE 數 */
+	bool sending;	    /* 一次只有一個送出(快速路徑或待送佇列) */
+	bool peer_eof;	    /* 對方已送完(recv 回 0) */
+	bool shut_sent;	    /* 已送出 SHUTDOWN(SHUT_WR):對方會在收完資料後讀到 EOF */
+	uint32_t zc_chunks; /* 還在等零複製通知的 chunk 數(有上限,見 send_queued) */
+	int fast_bid;	    /* 快速路徑正在送的 ring 緩衝區;-1 = 沒有 */
+	uint32_t fast_len;
+	size_t send_len;    /* 從待送佇列送出中的位元組 */
+	uint32_t zc_chunk;  /* 零複製送出中的 chunk;NO_CHUNK = 一般送出 */
+	struct outq out;
+	struct msghdr msg;
+	struct iovec iov[SEND_IOV_MAX];
+	struct conn *next_wait; /* 等 ring 緩衝區(ENOBUFS)的連線 */
+};
+
+/* user_data = 種類(8 位元)| 世代或 chunk(24 位元)| 連線索引(32 位元) */
+enum ud_type {
+	UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_SEND_ZC, UD_SHUTDOWN, UD_CLOSE,
+	UD_IGNORE, /* 不需要處理的 CQE:拒絕連線的 CLOSE、取消 accept、CQE_SKIP_SUCCESS 的 SHUT_WR 失敗時 */
+};
+
+static inline uint64_t ud_make(unsigned type, uint32_t mid, uint32_t idx)
+{
+	return (uint64_t)type << 56 | (uint64_t)(mid & 0xffffff) << 32 | idx;
+}
+
+struct stats {
+	uint64_t accepted, rejected, closed, evicted, overruns;
+	uint64_t msgs, bytes_in, bytes_out;
+	uint64_t fast_sends, copied_bytes, throttles, enobufs, partial_sends, recv_arms;
+	uint64_t errors, zc_sends, zc_copied, enters, cq_overflow, discarded;
+};
+
+struct features {
+	const char *taskrun;
+	bool ring_fd_registered;
+	bool fixed_files;
+	bool sqpoll;
+	bool zerocopy; /* SEND_ZC + 待送池註冊成 fixed buffer */
+	bool bundle;
+	bool recv_cap; /* multishot recv 可以設總量上限(sqe->optlen,核心 6.16 左右);沒有就用單次 recv */
+};
 
 struct config {
 	const char *bind_addr;
 	int port;
 	unsigned queue_depth;
-	unsigned nbufs;
-	unsigned buf_size;
+	unsigned nbufs, buf_size;
+	size_t conn_buffer, max_output;
 	unsigned max_conns;
-	unsigned max_pending; /* 每條連線待送緩衝區上限(背壓) */
-	bool sqpoll;
-	bool zerocopy;
-	bool fixed_files;
-	bool legacy; /* 強制單次 accept/recv + PROVIDE_BUFFERS */
-	bool quiet;
-};
-
-/* 一段待送資料:緩衝區 bid 內 [off, off+len) */
-struct pending {
-	uint16_t bid;
-	uint32_t off;
-	uint32_t len;
-};
-
-struct conn {
-	int fd;		  /* socket fd,或 --fixed-files 時的固定檔案索引 */
-	unsigned inflight; /* 還沒收到最後一個 CQE 的 SQE 數 */
-	bool recv_armed;
-	bool recv_cancelling;
-	bool send_busy;
-	bool peer_eof;	/* 對方已關閉寫入端 */
-	bool closing;
-	bool shut;	/* 已送出 shutdown */
-	bool close_sent;
-	bool parked;	/* 因 ENOBUFS 或背壓暫停讀取 */
-	bool throttled; /* 背壓中 */
-	bool flush_listed;
-	struct pending *q; /* 待送佇列(環狀,容量 qcap) */
-	unsigned qhead, qlen, qcap;
-	size_t send_len;
-	int zc_res; /* zero-copy:結果 CQE 的值,等通知 CQE 後才處理 */
-	struct iovec iov[SEND_IOV_MAX];
-	struct msghdr msg; /* msg_iov 固定指向 iov,每次只改 msg_iovlen */
-	struct conn *next_flush;
-	struct conn *next_parked;
-};
-
-struct stats {
-	uint64_t accepted, rejected, closed;
-	uint64_t msgs, bytes_in, bytes_out;
-	uint64_t errors, enobufs, partial_sends, throttles, zc_copied;
-};
-
-struct features {
-	const char *taskrun; /* 實際使用的 setup 旗標 */
-	bool ring_fd_registered;
-	bool multishot_accept;
-	bool multishot_recv;
-	bool buf_ring;
-	bool zerocopy;
-	bool fixed_files;
-	bool sqpoll;
+	bool fixed_files, sqpoll, zerocopy, bundle, send_waitall, quiet, single_recv;
+	int sqpoll_cpu;
+	size_t zc_threshold;
+	const char *taskrun; /* "defer" | "coop" | "none" */
+	unsigned wait_nr, wait_usec;
+	double drain_timeout;
 };
 
 struct ctx {
@@ -139,401 +190,274 @@ struct ctx {
 	struct io_uring ring;
 	struct features feat;
 	int listen_fd;
-	bool accept_armed;
-	bool accept_rearm; /* 暫時性錯誤(EMFILE)後,下一個時間點再 arm */
-	bool stopping;
-	unsigned char *bufs; /* nbufs × buf_size */
+	bool accept_armed, accepting;
+	/* 接收:buffer ring */
+	unsigned char *bufs;
 	struct io_uring_buf_ring *br;
 	size_t br_size;
-	unsigned br_pending; /* 已 add、尚未 advance 的緩衝區數 */
-	unsigned bufs_held;  /* 目前在應用程式手上的緩衝區數 */
-	struct conn **conns; /* 以 fd 或固定檔案索引為索引 */
-	unsigned nconn_slots;
-	unsigned active;
-	struct conn *flush_list;
-	struct conn *parked_head, *parked_tail;
+	unsigned br_pending; /* 已 add、尚未 advance */
+	unsigned bufs_out;   /* 核心交給我們、還沒還的數量 */
+	uint16_t *ring_order; /* --bundle:ring 每個位置放的是哪個 bid */
+	unsigned ring_tail, ring_head;
+	/* 待送池 */
+	unsigned char *pool;
+	size_t pool_bytes;
+	uint32_t nchunks, free_head, chunks_free;
+	struct chunk {
+		uint32_t next, off, len; /* off..len 是還沒送出的位元組 */
+		uint32_t zc_refs;	 /* 還沒收到通知的零複製送出 */
+		uint32_t zc_owner, zc_gen; /* 哪條連線的(通知回來時連線可能已經關了) */
+		bool retired;		 /* 已送完、只等零複製通知 */
+	} *chunks;
+	uint32_t conn_max_chunks;
+	/* 連線 */
+	struct conn **conns;
+	unsigned nslots, active, throttled;
+	uint32_t next_gen;
+	struct conn *wait_head, *wait_tail;
+	/* 統計 */
 	struct stats st, last;
 	struct timespec start, last_tick;
-	time_t last_emfile_msg;
+	time_t last_reject_msg, last_emfile_msg;
 };
 
 static volatile sig_atomic_t stop_flag;
 
-/* user_data:高 8 位元是種類,低 32 位元是連線索引 */
-enum { UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_SHUTDOWN, UD_CLOSE, UD_CANCEL, UD_PROVIDE, UD_ACANCEL };
+static void parse_args(int argc, char **argv, struct config *cfg);
+static void begin_close(struct ctx *c, struct conn *cn);
+static void conn_progress(struct ctx *c, struct conn *cn);
 
-static inline uint64_t ud(unsigned type, unsigned idx)
+/* ======================================================================
+ * 1. io_uring 的建立:ring、buffer ring、固定檔案表、待送池
+ * ====================================================================== */
+
+/*
+ * 由好到差嘗試 setup 旗標:核心不認得的旗標回 EINVAL,就拿掉最新的那個再試。
+ * DEFER_TASKRUN(6.1)需要 SINGLE_ISSUER;COOP_TASKRUN(5.19);SUBMIT_ALL(5.18)。
+ */
+static int setup_ring(struct ctx *c)
 {
-	return ((uint64_t)type << 56) | idx;
-}
-
-/* ---- 選項 -------------------------------------------------------------------- */
-
-struct opt_help {
-	struct option opt;
-	const char *arg;
-	const char *help;
-};
-
-static const struct opt_help options[] = {
-	{ { "bind", required_argument, NULL, 'a' }, "位址", "監聽的 IPv4 位址(預設 0.0.0.0)" },
-	{ { "queue-depth", required_argument, NULL, 'q' }, "N", "SQ 深度,2 的次方,8..32768(預設 1024)" },
-	{ { "buffers", required_argument, NULL, 'n' }, "N", "buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
-	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", "每個緩衝區大小,64..1048576(預設 4096)" },
-	{ { "max-conns", required_argument, NULL, 'c' }, "N", "同時連線上限,超過的新連線會被關閉(預設 16384)" },
-	{ { "max-pending", required_argument, NULL, 'm' }, "N", "每條連線待送緩衝區上限,超過就暫停讀取(預設 16)" },
-	{ { "sqpoll", no_argument, NULL, 'P' }, NULL, "使用 SQPOLL 核心執行緒輪詢提交佇列" },
-	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, "以 SENDMSG_ZC 零複製送出(核心支援時)" },
-	{ { "fixed-files", no_argument, NULL, 'f' }, NULL, "使用 direct descriptor(固定檔案表)" },
-	{ { "legacy", no_argument, NULL, 'L' }, NULL, "強制單次 accept/recv 與 PROVIDE_BUFFERS(模擬舊核心)" },
-	{ { "quiet", no_argument, NULL, 'Q' }, NULL, "不印每秒統計" },
-	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
-	{ { NULL, 0, NULL, 0 }, NULL, NULL },
-};
-
-static void usage(const char *prog)
-{
-	printf("用法:%s [選項] [埠]\n", prog);
-	printf("io_uring TCP echo 伺服器:把收到的每個位元組原樣送回。埠預設 12345。\n\n選項:\n");
-	for (const struct opt_help *o = options; o->opt.name; o++) {
-		char left[64];
-		snprintf(left, sizeof(left), "--%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-24s %s\n", left, o->help);
-	}
-	printf("\n試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n");
-}
-
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "錯誤:");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "(--help 看說明)\n");
-	exit(EXIT_USAGE);
-}
-
-static unsigned long parse_num(const char *s, const char *name, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "錯誤:%s 必須是 %lu 到 %lu 之間的整數,得到「%s」(--help 看說明)\n", name, min,
-			max, s);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
-static bool is_pow2(unsigned long v)
-{
-	return v && !(v & (v - 1));
-}
-
-static void parse_args(int argc, char **argv, struct config *cfg)
-{
-	struct option longopts[sizeof(options) / sizeof(options[0])];
-	char shortopts[64] = "";
-	size_t n = 0;
-
-	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-		longopts[i] = options[i].opt;
-		if (options[i].opt.name) {
-			shortopts[n++] = (char)options[i].opt.val;
-			if (options[i].opt.has_arg == required_argument)
-				shortopts[n++] = ':';
-		}
-	}
-	shortopts[n] = '\0';
-
-	*cfg = (struct config){
-		.bind_addr = "0.0.0.0",
-		.port = 12345,
-		.queue_depth = 1024,
-		.nbufs = 4096,
-		.buf_size = 4096,
-		.max_conns = 16384,
-		.max_pending = 16,
+	static const struct {
+		const char *name;
+		unsigned flags;
+	} modes[] = {
+		{ "defer", IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN },
+		{ "coop", IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG },
+		{ "none", 0 },
 	};
+	const unsigned base = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+	unsigned first = 0;
+	int ret = -EINVAL;
 
-	opterr = 0;
-	for (;;) {
-		int c = getopt_long(argc, argv, shortopts, longopts, NULL);
-		if (c == -1)
-			break;
-		switch (c) {
-		case 'a': {
-			struct in_addr a;
-			if (inet_pton(AF_INET, optarg, &a) != 1)
-				usage_error("--bind 需要 IPv4 位址,得到「%s」", optarg);
-			cfg->bind_addr = optarg;
-			break;
-		}
-		case 'q':
-			cfg->queue_depth = parse_num(optarg, "--queue-depth", 8, 32768);
-			if (!is_pow2(cfg->queue_depth))
-				usage_error("--queue-depth 必須是 2 的次方,得到「%s」", optarg);
-			break;
-		case 'n':
-			cfg->nbufs = parse_num(optarg, "--buffers", 16, 32768);
-			if (!is_pow2(cfg->nbufs))
-				usage_error("--buffers 必須是 2 的次方,得到「%s」", optarg);
-			break;
-		case 's':
-			cfg->buf_size = parse_num(optarg, "--buffer-size", 64, 1 << 20);
-			break;
-		case 'c':
-			cfg->max_conns = parse_num(optarg, "--max-conns", 1, 1 << 20);
-			break;
-		case 'm':
-			cfg->max_pending = parse_num(optarg, "--max-pending", 1, 4096);
-			break;
-		case 'P':
-			cfg->sqpoll = true;
-			break;
-		case 'z':
-			cfg->zerocopy = true;
-			break;
-		case 'f':
-			cfg->fixed_files = true;
-			break;
-		case 'L':
-			cfg->legacy = true;
-			break;
-		case 'Q':
-			cfg->quiet = true;
-			break;
-		case 'h':
-			usage(argv[0]);
-			exit(0);
-		case ':':
-			usage_error("選項 %s 需要參數", argv[optind - 1]);
-			break;
-		default:
-			usage_error("不認得的選項「%s」", argv[optind - 1]);
+	while (strcmp(modes[first].name, c->cfg.taskrun))
+		first++;
+	if (c->cfg.sqpoll && first == 0)
+		first = 1; /* SQPOLL 由核心執行緒提交,不能搭配 DEFER_TASKRUN */
+	for (unsigned m = first; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		for (int submit_all = 1; submit_all >= 0; submit_all--) {
+			struct io_uring_params p = { 0 };
+
+			p.flags = base | modes[m].flags | (submit_all ? IORING_SETUP_SUBMIT_ALL : 0);
+			/* multishot:一個 SQE 產生很多 CQE,CQ 給 SQ 的 4 倍(核心上限 65536) */
+			p.cq_entries = c->cfg.queue_depth * 4 > 65536 ? 65536 : c->cfg.queue_depth * 4;
+			if (c->cfg.sqpoll) {
+				p.flags |= IORING_SETUP_SQPOLL;
+				p.sq_thread_idle = 1000;
+				if (c->cfg.sqpoll_cpu >= 0) {
+					p.flags |= IORING_SETUP_SQ_AFF;
+					p.sq_thread_cpu = (unsigned)c->cfg.sqpoll_cpu;
+				}
+			}
+			ret = io_uring_queue_init_params(c->cfg.queue_depth, &c->ring, &p);
+			if (ret == 0) {
+				c->feat.taskrun = m == 0 ? "SINGLE_ISSUER + DEFER_TASKRUN" : m == 1 ? "COOP_TASKRUN" : "一般模式";
+				c->feat.sqpoll = c->cfg.sqpoll;
+				c->feat.bundle = c->cfg.bundle && (p.features & IORING_FEAT_RECVSEND_BUNDLE);
+				if (m != first)
+					fprintf(stderr, "注意:核心不支援 --taskrun %s,改用 %s\n", c->cfg.taskrun, modes[m].name);
+				goto ok;
+			}
+			if (ret != -EINVAL)
+				goto fail;
 		}
 	}
-	if (optind < argc)
-		cfg->port = parse_num(argv[optind++], "埠", 1, 65535);
-	if (optind < argc)
-		usage_error("多餘的參數「%s」", argv[optind]);
-	if ((unsigned long)cfg->nbufs * cfg->buf_size > (1ul << 31))
-		usage_error("%s", "--buffers × --buffer-size 不能超過 2 GiB");
-}
-
-/* ---- 工具 -------------------------------------------------------------------- */
-
-static double now_sec(const struct timespec *since)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - since->tv_sec) + (double)(t.tv_nsec - since->tv_nsec) / 1e9;
-}
-
-/* 千分位:123456789 -> 123,456,789 */
-static const char *commas(uint64_t v, char *buf, size_t len)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-	size_t o = 0;
-
-	for (int i = 0; i < n && o + 2 < len; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
+fail:
+	if (ret == -EPERM)
+		fprintf(stderr, "錯誤:io_uring_queue_init 被拒絕(EPERM):可能是容器的 seccomp 設定"
+				"(例如 Docker 預設)或 sysctl kernel.io_uring_disabled 擋掉了 io_uring\n");
+	else if (ret == -ENOMEM)
+		fprintf(stderr, "錯誤:io_uring_queue_init 失敗:%s(記憶體鎖定上限太低?ulimit -l,或調小 --queue-depth)\n",
+			strerror(-ret));
+	else if (ret == -ENOSYS)
+		fprintf(stderr, "錯誤:這個核心沒有 io_uring(需要 Linux 6.0 以上)\n");
+	else
+		fprintf(stderr, "錯誤:io_uring_queue_init 失敗:%s(需要 Linux 6.0 以上)\n", strerror(-ret));
+	return -1;
+ok:;
+	/* multishot recv 與 SEND_ZC 同在 6.0 加入:以 SEND_ZC 判斷核心夠不夠新 */
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&c->ring);
+	bool k60 = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
+	if (probe)
+		io_uring_free_probe(probe);
+	if (!k60) {
+		fprintf(stderr, "錯誤:這個核心沒有 multishot recv(需要 Linux 6.0 以上)\n");
+		return -1;
 	}
-	buf[o] = '\0';
-	return buf;
-}
-
-static struct io_uring_sqe *get_sqe(struct ctx *c)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
-
-	/* SQ 滿了:先送出現有的,再拿一個 */
-	while (!sqe) {
-		io_uring_submit(&c->ring);
-		sqe = io_uring_get_sqe(&c->ring);
+	if (c->cfg.bundle && !c->feat.bundle)
+		fprintf(stderr, "注意:核心不支援 recv bundle(需要 6.10),--bundle 不生效\n");
+	/* registered ring fd:io_uring_enter 不必每次查 fd 表;成功時回傳 1 */
+	c->feat.ring_fd_registered = io_uring_register_ring_fd(&c->ring) == 1;
+	if (c->cfg.fixed_files) {
+		/* 固定檔案表的大小也受開檔上限(ulimit -n)限制:必要時降低 --max-conns,並留空位讓我們自己拒絕 */
+		struct rlimit rl;
+		unsigned table = c->cfg.max_conns + ACCEPT_HEADROOM;
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < table) {
+			table = (unsigned)rl.rlim_cur;
+			unsigned headroom = table / 8 < ACCEPT_HEADROOM ? (table / 8 ? table / 8 : 1) : ACCEPT_HEADROOM;
+			c->cfg.max_conns = table > headroom ? table - headroom : 1;
+			fprintf(stderr, "注意:開檔上限 %u(ulimit -n)也限制固定檔案表:--max-conns 降為 %u\n", table,
+				c->cfg.max_conns);
+		}
+		ret = io_uring_register_files_sparse(&c->ring, table);
+		if (ret) {
+			fprintf(stderr, "錯誤:註冊 %u 個固定檔案失敗:%s(調小 --max-conns,或用 --no-fixed-files)\n", table,
+				strerror(-ret));
+			return -1;
+		}
+		c->feat.fixed_files = true;
+		c->nslots = table;
 	}
-	return sqe;
+	return 0;
 }
-
-static void set_fd(struct ctx *c, struct io_uring_sqe *sqe)
-{
-	if (c->feat.fixed_files)
-		sqe->flags |= IOSQE_FIXED_FILE;
-}
-
-/* ---- 緩衝區 ------------------------------------------------------------------ */
 
 static inline unsigned char *buf_addr(struct ctx *c, unsigned bid)
 {
 	return c->bufs + (size_t)bid * c->cfg.buf_size;
 }
 
-/* 把緩衝區還給核心。buffer ring:先累積,flush_buffers() 一次 advance */
+/*
+ * 探測 multishot recv 能不能設「這次 arm 最多收多少位元組」(sqe->optlen;liburing 2.3 的標頭叫 file_index)。
+ * 舊核心在 prep 時就回 EINVAL。用一對 AF_UNIX socket 試:沒有資料,所以不會用掉緩衝區。
+ */
+static void probe_recv_cap(struct ctx *c)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	int sv[2], res = 0;
+	unsigned head, n = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return;
+	sqe = io_uring_get_sqe(&c->ring);
+	io_uring_prep_recv_multishot(sqe, sv[0], NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	sqe->file_index = 4096;
+	io_uring_sqe_set_data64(sqe, 1);
+	sqe = io_uring_get_sqe(&c->ring);
+	io_uring_prep_cancel64(sqe, 1, 0);
+	io_uring_sqe_set_data64(sqe, 2);
+	io_uring_submit_and_wait(&c->ring, 2);
+	io_uring_for_each_cqe(&c->ring, head, cqe)
+	{
+		if (cqe->user_data == 1)
+			res = cqe->res;
+		n++;
+	}
+	io_uring_cq_advance(&c->ring, n);
+	close(sv[0]);
+	close(sv[1]);
+	c->feat.recv_cap = res != -EINVAL && !c->cfg.single_recv;
+}
+
+/* liburing 2.3 沒有 io_uring_setup_buf_ring():自己 mmap ring 再註冊 */
+static int setup_buffers(struct ctx *c)
+{
+	size_t total = (size_t)c->cfg.nbufs * c->cfg.buf_size;
+	struct io_uring_buf_reg reg = { 0 };
+	int ret;
+
+	c->bufs = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c->br_size = (size_t)c->cfg.nbufs * sizeof(struct io_uring_buf);
+	c->br = mmap(NULL, c->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c->ring_order = calloc(c->cfg.nbufs, sizeof(*c->ring_order));
+	if (c->bufs == MAP_FAILED || c->br == MAP_FAILED || !c->ring_order) {
+		c->bufs = c->bufs == MAP_FAILED ? NULL : c->bufs;
+		c->br = c->br == MAP_FAILED ? NULL : c->br;
+		fprintf(stderr, "錯誤:無法配置 %zu 位元組的接收緩衝區:%s(調小 --buffers 或 --buffer-size)\n", total,
+			strerror(errno));
+		return -1;
+	}
+	reg.ring_addr = (unsigned long)c->br;
+	reg.ring_entries = c->cfg.nbufs;
+	reg.bgid = BGID;
+	ret = io_uring_register_buf_ring(&c->ring, &reg, 0);
+	if (ret) {
+		fprintf(stderr, "錯誤:註冊 buffer ring 失敗:%s(需要 Linux 5.19;或記憶體鎖定上限 ulimit -l 太低)\n",
+			strerror(-ret));
+		return -1;
+	}
+	io_uring_buf_ring_init(c->br);
+	for (unsigned i = 0; i < c->cfg.nbufs; i++) {
+		io_uring_buf_ring_add(c->br, buf_addr(c, i), c->cfg.buf_size, (unsigned short)i,
+				      io_uring_buf_ring_mask(c->cfg.nbufs), (int)i);
+		c->ring_order[i] = (uint16_t)i;
+	}
+	io_uring_buf_ring_advance(c->br, (int)c->cfg.nbufs);
+	c->ring_tail = c->cfg.nbufs;
+	probe_recv_cap(c);
+	return 0;
+}
+
+/* 緩衝區還給核心:先累積,每輪迴圈 flush_buffers() 一次 advance */
 static void buf_return(struct ctx *c, unsigned bid)
 {
-	c->bufs_held--;
-	if (c->feat.buf_ring) {
-		io_uring_buf_ring_add(c->br, buf_addr(c, bid), c->cfg.buf_size, bid,
-				      io_uring_buf_ring_mask(c->cfg.nbufs), c->br_pending++);
-	} else {
-		struct io_uring_sqe *sqe = get_sqe(c);
-		io_uring_prep_provide_buffers(sqe, buf_addr(c, bid), c->cfg.buf_size, 1, BGID, bid);
-		io_uring_sqe_set_data64(sqe, ud(UD_PROVIDE, bid));
-	}
+	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs);
+
+	c->bufs_out--;
+	io_uring_buf_ring_add(c->br, buf_addr(c, bid), c->cfg.buf_size, (unsigned short)bid, mask, (int)c->br_pending);
+	c->ring_order[(c->ring_tail + c->br_pending) & mask] = (uint16_t)bid;
+	c->br_pending++;
 }
 
 static void flush_buffers(struct ctx *c)
 {
 	if (c->br_pending) {
-		io_uring_buf_ring_advance(c->br, c->br_pending);
+		io_uring_buf_ring_advance(c->br, (int)c->br_pending);
+		c->ring_tail += c->br_pending;
 		c->br_pending = 0;
 	}
 }
 
-static int setup_buffers(struct ctx *c)
+/*
+ * 待送池:一塊 mmap 的記憶體切成 CHUNK_SIZE 的 chunk,以空閒串列管理。
+ * --zerocopy 時整塊註冊成一個 fixed buffer(buf_index 0):SEND_ZC 不必每次釘住頁面。
+ */
+static int setup_pool(struct ctx *c)
 {
-	size_t total = (size_t)c->cfg.nbufs * c->cfg.buf_size;
-	int ret;
-
-	c->bufs = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c->bufs == MAP_FAILED) {
-		c->bufs = NULL;
-		fprintf(stderr, "錯誤:無法配置 %zu 位元組的緩衝區:%s(調小 --buffers 或 --buffer-size)\n", total,
-			strerror(errno));
+	c->nchunks = (uint32_t)(c->cfg.max_output / CHUNK_SIZE);
+	c->pool_bytes = (size_t)c->nchunks * CHUNK_SIZE;
+	c->pool = mmap(NULL, c->pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c->chunks = calloc(c->nchunks, sizeof(*c->chunks));
+	if (c->pool == MAP_FAILED || !c->chunks) {
+		c->pool = c->pool == MAP_FAILED ? NULL : c->pool;
+		fprintf(stderr, "錯誤:無法配置 %zu 位元組的待送池:%s(調小 --max-output)\n", c->pool_bytes, strerror(errno));
 		return -1;
 	}
-
-	if (!c->cfg.legacy) {
-		/* liburing 2.3 沒有 io_uring_setup_buf_ring():自己 mmap ring 再註冊 */
-		struct io_uring_buf_reg reg = { 0 };
-
-		c->br_size = (size_t)c->cfg.nbufs * sizeof(struct io_uring_buf);
-		c->br = mmap(NULL, c->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (c->br == MAP_FAILED) {
-			c->br = NULL;
-			fprintf(stderr, "錯誤:無法配置 buffer ring:%s\n", strerror(errno));
-			return -1;
-		}
-		reg.ring_addr = (unsigned long)c->br;
-		reg.ring_entries = c->cfg.nbufs;
-		reg.bgid = BGID;
-		ret = io_uring_register_buf_ring(&c->ring, &reg, 0);
-		if (ret == 0) {
-			c->feat.buf_ring = true;
-			io_uring_buf_ring_init(c->br);
-			for (unsigned i = 0; i < c->cfg.nbufs; i++)
-				io_uring_buf_ring_add(c->br, buf_addr(c, i), c->cfg.buf_size, i,
-						      io_uring_buf_ring_mask(c->cfg.nbufs), i);
-			io_uring_buf_ring_advance(c->br, c->cfg.nbufs);
-			return 0;
-		}
-		if (ret != -EINVAL) {
-			fprintf(stderr, "錯誤:註冊 buffer ring 失敗:%s(記憶體鎖定上限?ulimit -l)\n", strerror(-ret));
-			return -1;
-		}
-		/* 舊核心(< 5.19):退回 PROVIDE_BUFFERS */
-		munmap(c->br, c->br_size);
-		c->br = NULL;
-	}
-
-	struct io_uring_sqe *sqe = get_sqe(c);
-	struct io_uring_cqe *cqe;
-
-	io_uring_prep_provide_buffers(sqe, c->bufs, c->cfg.buf_size, c->cfg.nbufs, BGID, 0);
-	io_uring_sqe_set_data64(sqe, ud(UD_PROVIDE, 0));
-	ret = io_uring_submit_and_wait(&c->ring, 1);
-	if (ret < 0 || io_uring_wait_cqe(&c->ring, &cqe) < 0) {
-		fprintf(stderr, "錯誤:IORING_OP_PROVIDE_BUFFERS 失敗:%s\n", strerror(ret < 0 ? -ret : EIO));
-		return -1;
-	}
-	ret = cqe->res;
-	io_uring_cqe_seen(&c->ring, cqe);
-	if (ret < 0) {
-		fprintf(stderr, "錯誤:IORING_OP_PROVIDE_BUFFERS 失敗:%s(核心需要 5.7 以上)\n", strerror(-ret));
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- ring 與功能探測 ---------------------------------------------------------- */
-
-static int setup_ring(struct ctx *c)
-{
-	/* 由好到差嘗試;EINVAL 表示這個核心不支援該組合 */
-	static const struct {
-		unsigned flags;
-		const char *name;
-	} tries[] = {
-		{ IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "SINGLE_ISSUER+DEFER_TASKRUN" },
-		{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, "COOP_TASKRUN" },
-		{ 0, "一般模式" },
-	};
-	struct io_uring_params p;
-	int ret = -EINVAL;
-
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = tries[i].flags | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
-		/* CQ 是 SQ 的 4 倍(multishot 一個 SQE 會產生很多 CQE);核心上限 65536 */
-		p.cq_entries = c->cfg.queue_depth * 4 > 65536 ? 65536 : c->cfg.queue_depth * 4;
-		if (c->cfg.sqpoll) {
-			/* SQPOLL 由核心執行緒提交,不能搭配 DEFER_TASKRUN */
-			if (tries[i].flags & IORING_SETUP_DEFER_TASKRUN)
-				continue;
-			p.flags |= IORING_SETUP_SQPOLL;
-			p.sq_thread_idle = 1000;
-		}
-		ret = io_uring_queue_init_params(c->cfg.queue_depth, &c->ring, &p);
-		if (ret == 0) {
-			c->feat.taskrun = tries[i].name;
-			c->feat.sqpoll = c->cfg.sqpoll;
-			break;
-		}
-		if (ret != -EINVAL)
-			break;
-	}
-	if (ret) {
-		if (ret == -EPERM)
-			fprintf(stderr, "錯誤:io_uring_queue_init 被拒絕(EPERM):可能是容器的 seccomp 設定"
-					"(例如 Docker 預設)或 sysctl kernel.io_uring_disabled 擋掉了 io_uring\n");
-		else if (ret == -ENOMEM)
-			fprintf(stderr, "錯誤:io_uring_queue_init 失敗:%s(記憶體鎖定上限太低?ulimit -l,或調小 --queue-depth)\n",
+	for (uint32_t i = 0; i < c->nchunks; i++)
+		c->chunks[i].next = i + 1 < c->nchunks ? i + 1 : NO_CHUNK;
+	c->free_head = 0;
+	c->chunks_free = c->nchunks;
+	/* 每條連線的待送最多 --conn-buffer + 一個接收緩衝區(見 arm_recv),再加一個沒寫滿的 chunk */
+	c->conn_max_chunks = (uint32_t)((c->cfg.conn_buffer + c->cfg.buf_size + CHUNK_SIZE - 1) / CHUNK_SIZE) + 1;
+	if (c->cfg.zerocopy) {
+		struct iovec iov = { .iov_base = c->pool, .iov_len = c->pool_bytes };
+		int ret = io_uring_register_buffers(&c->ring, &iov, 1);
+		if (ret)
+			fprintf(stderr, "注意:待送池註冊成 fixed buffer 失敗(%s;非 root 的 memlock 上限?),不用零複製\n",
 				strerror(-ret));
-		else if (ret == -ENOSYS)
-			fprintf(stderr, "錯誤:這個核心沒有 io_uring(需要 Linux 5.19 以上)\n");
-		else
-			fprintf(stderr, "錯誤:io_uring_queue_init 失敗:%s\n", strerror(-ret));
-		return -1;
-	}
-
-	/* registered ring fd:io_uring_enter 不必每次查 fd 表;成功時回傳 1 */
-	c->feat.ring_fd_registered = io_uring_register_ring_fd(&c->ring) == 1;
-
-	struct io_uring_probe *probe = io_uring_get_probe_ring(&c->ring);
-	/* multishot recv 與 SEND_ZC 同在 6.0 加入;multishot accept 與 IORING_OP_SOCKET 同在 5.19 */
-	bool k60 = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
-	bool k519 = probe && io_uring_opcode_supported(probe, IORING_OP_SOCKET);
-	c->feat.multishot_recv = k60 && !c->cfg.legacy;
-	c->feat.multishot_accept = k519 && !c->cfg.legacy;
-	c->feat.zerocopy = c->cfg.zerocopy && probe && io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC);
-	if (c->cfg.zerocopy && !c->feat.zerocopy)
-		fprintf(stderr, "注意:核心不支援 SENDMSG_ZC(需要 6.1),改用一般 sendmsg\n");
-	if (probe)
-		io_uring_free_probe(probe);
-
-	if (c->cfg.fixed_files) {
-		ret = io_uring_register_files_sparse(&c->ring, c->cfg.max_conns);
-		if (ret) {
-			fprintf(stderr, "錯誤:註冊 %u 個固定檔案失敗:%s(調小 --max-conns)\n", c->cfg.max_conns,
-				strerror(-ret));
-			return -1;
-		}
-		c->feat.fixed_files = true;
+		c->feat.zerocopy = !ret;
 	}
 	return 0;
 }
@@ -550,6 +474,7 @@ static int setup_listener(struct ctx *c)
 		return -1;
 	}
 	setsockopt(c->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* TCP_NODELAY 設在監聽 socket 上:accept 出來的連線(含 direct descriptor)都繼承 */
 	setsockopt(c->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int e = errno;
@@ -565,7 +490,7 @@ static int setup_listener(struct ctx *c)
 			fprintf(stderr, "錯誤:bind %s:%d 失敗:%s\n", c->cfg.bind_addr, c->cfg.port, strerror(e));
 		return -1;
 	}
-	if (listen(c->listen_fd, LISTEN_BACKLOG) < 0) {
+	if (listen(c->listen_fd, 4096) < 0) {
 		fprintf(stderr, "錯誤:listen() 失敗:%s\n", strerror(errno));
 		return -1;
 	}
@@ -574,24 +499,16 @@ static int setup_listener(struct ctx *c)
 
 static int setup_conn_table(struct ctx *c)
 {
-	struct rlimit rl;
-
-	if (c->feat.fixed_files) {
-		c->nconn_slots = c->cfg.max_conns;
-	} else {
+	if (!c->feat.fixed_files) {
 		/* 以 fd 為索引:表格大小 = 開檔上限 */
+		struct rlimit rl;
 		getrlimit(RLIMIT_NOFILE, &rl);
-		if (rl.rlim_cur < rl.rlim_max) {
-			rl.rlim_cur = rl.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &rl);
-			getrlimit(RLIMIT_NOFILE, &rl);
-		}
-		c->nconn_slots = rl.rlim_cur > (1u << 21) ? (1u << 21) : (unsigned)rl.rlim_cur;
-		if (c->cfg.max_conns + 16 > c->nconn_slots)
-			fprintf(stderr, "注意:開檔上限 %u(ulimit -n)低於 --max-conns %u,實際連線數會受限\n",
-				c->nconn_slots, c->cfg.max_conns);
+		c->nslots = rl.rlim_cur > (1u << 21) ? (1u << 21) : (unsigned)rl.rlim_cur;
+		if (c->cfg.max_conns + 16 > c->nslots)
+			fprintf(stderr, "注意:開檔上限 %u(ulimit -n)低於 --max-conns %u,實際連線數會受限\n", c->nslots,
+				c->cfg.max_conns);
 	}
-	c->conns = calloc(c->nconn_slots, sizeof(*c->conns));
+	c->conns = calloc(c->nslots, sizeof(*c->conns));
 	if (!c->conns) {
 		fprintf(stderr, "錯誤:無法配置連線表\n");
 		return -1;
@@ -605,368 +522,571 @@ static void print_features(struct ctx *c)
 
 	uname(&u);
 	printf("io_uring echo 伺服器監聽 %s:%d(核心 %s)\n", c->cfg.bind_addr, c->cfg.port, u.release);
-	printf("  ring:%s,SQ 深度 %u%s%s\n", c->feat.taskrun, c->cfg.queue_depth,
-	       c->feat.sqpoll ? ",SQPOLL" : "", c->feat.ring_fd_registered ? ",registered ring fd" : "");
-	printf("  accept:%s%s\n", c->feat.multishot_accept ? "multishot" : "單次(每次重新提交)",
-	       c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : "");
-	printf("  recv:%s,%s %u × %u 位元組\n", c->feat.multishot_recv ? "multishot" : "單次",
-	       c->feat.buf_ring ? "provided buffer ring" : "PROVIDE_BUFFERS(舊式)", c->cfg.nbufs,
-	       c->cfg.buf_size);
-	printf("  send:%s,每次最多合併 %d 段;每條連線待送上限 %u 個緩衝區\n",
-	       c->feat.zerocopy ? "SENDMSG_ZC 零複製" : "sendmsg", SEND_IOV_MAX, c->cfg.max_pending);
+	printf("  ring:%s,SQ 深度 %u%s%s%s\n", c->feat.taskrun, c->cfg.queue_depth,
+	       c->feat.sqpoll ? ",SQPOLL" : "", c->feat.sqpoll && c->cfg.sqpoll_cpu >= 0 ? "(已釘 CPU)" : "",
+	       c->feat.ring_fd_registered ? ",registered ring fd" : "");
+	printf("  accept:multishot%s\n", c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : ",一般 fd");
+	printf("  recv:%s%s,provided buffer ring %u × %u 位元組\n",
+	       c->feat.recv_cap ? "multishot(每次 arm 有總量上限)"
+	       : c->cfg.single_recv ? "單次 recv(--recv single)" : "單次 recv(核心沒有 multishot 總量上限)",
+	       c->feat.bundle ? " + bundle" : "", c->cfg.nbufs, c->cfg.buf_size);
+	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s)%s\n", c->pool_bytes >> 20,
+	       c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG",
+	       c->cfg.send_waitall ? ",MSG_WAITALL" : "");
+	printf("  上限:每條連線待送 %zu KiB 就停止讀取,連線數 %u;記憶體 = 接收 %zu MiB + 待送池 %zu MiB\n",
+	       c->cfg.conn_buffer >> 10, c->cfg.max_conns, ((size_t)c->cfg.nbufs * c->cfg.buf_size) >> 20,
+	       c->pool_bytes >> 20);
 	fflush(stdout);
 }
 
-/* ---- 提交 -------------------------------------------------------------------- */
+/* ======================================================================
+ * 2. 提交:SQE 的準備
+ * ====================================================================== */
+
+static struct io_uring_sqe *get_sqe(struct ctx *c)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+
+	while (!sqe) {
+		/* SQ 滿了:SQPOLL 時等核心執行緒消化,否則先送出現有的 */
+		if (c->feat.sqpoll) {
+			io_uring_sqring_wait(&c->ring);
+		} else {
+			io_uring_submit(&c->ring);
+			c->st.enters++;
+		}
+		sqe = io_uring_get_sqe(&c->ring);
+	}
+	return sqe;
+}
+
+static void sqe_conn(struct ctx *c, struct io_uring_sqe *sqe, struct conn *cn, unsigned type)
+{
+	if (c->feat.fixed_files)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, ud_make(type, cn->gen, cn->idx));
+	cn->inflight++;
+}
 
 static void arm_accept(struct ctx *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(c);
 
-	if (c->feat.multishot_accept) {
-		if (c->feat.fixed_files)
-			io_uring_prep_multishot_accept_direct(sqe, c->listen_fd, NULL, NULL, 0); /* direct 不接受 CLOEXEC */
-		else
-			io_uring_prep_multishot_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	} else {
-		if (c->feat.fixed_files)
-			/* liburing 2.3 的 accept_direct 會把索引 +1:傳 ALLOC-1 才是「由核心挑空位」 */
-			io_uring_prep_accept_direct(sqe, c->listen_fd, NULL, NULL, 0, IORING_FILE_INDEX_ALLOC - 1);
-		else
-			io_uring_prep_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	}
-	io_uring_sqe_set_data64(sqe, ud(UD_ACCEPT, 0));
+	if (c->feat.fixed_files)
+		io_uring_prep_multishot_accept_direct(sqe, c->listen_fd, NULL, NULL, 0);
+	else
+		io_uring_prep_multishot_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, 0, 0));
 	c->accept_armed = true;
-	c->accept_rearm = false;
 }
 
-static void arm_recv(struct ctx *c, struct conn *cn)
+/*
+ * 背壓的關鍵:每次 arm 只允許收「--conn-buffer 減掉現在待送」那麼多位元組(核心負責停下,
+ * 最多多收一個緩衝區),所以一條連線的待送永遠 <= --conn-buffer + --buffer-size,
+ * 不必靠事後取消(取消之前核心可能已經收進一大批)。舊核心沒有這個上限:改用單次 recv,
+ * 每次最多一個緩衝區。
+ */
+static void arm_recv(struct ctx *c, struct conn *cn, size_t budget)
 {
 	struct io_uring_sqe *sqe = get_sqe(c);
 
-	if (c->feat.multishot_recv)
-		io_uring_prep_recv_multishot(sqe, cn->fd, NULL, 0, 0);
-	else
-		io_uring_prep_recv(sqe, cn->fd, NULL, c->cfg.buf_size, 0);
-	set_fd(c, sqe);
+	if (c->feat.recv_cap) {
+		io_uring_prep_recv_multishot(sqe, (int)cn->idx, NULL, 0, 0);
+		sqe->file_index = (__u32)budget; /* = sqe->optlen:這次 multishot 的總量上限 */
+		if (c->feat.bundle)
+			sqe->ioprio |= IORING_RECVSEND_BUNDLE;
+	} else {
+		io_uring_prep_recv(sqe, (int)cn->idx, NULL, 0, 0);
+	}
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
-	io_uring_sqe_set_data64(sqe, ud(UD_RECV, (unsigned)cn->fd));
-	cn->recv_armed = true;
-	cn->parked = false;
-	cn->inflight++;
+	sqe_conn(c, sqe, cn, UD_RECV);
+	cn->recv = RECV_ARMED;
+	c->st.recv_arms++;
 }
 
-/* 取消 recv(背壓):取消完成前可能還會收到資料,照樣排入佇列 */
-static void cancel_recv(struct ctx *c, struct conn *cn)
+/* 沒有 ring 緩衝區時(ENOBUFS)排隊;有緩衝區回來時只 arm 那麼多條,避免 ENOBUFS 風暴 */
+static void wait_for_buffers(struct ctx *c, struct conn *cn)
 {
-	struct io_uring_sqe *sqe = get_sqe(c);
-
-	io_uring_prep_cancel64(sqe, ud(UD_RECV, (unsigned)cn->fd), 0);
-	io_uring_sqe_set_data64(sqe, ud(UD_CANCEL, (unsigned)cn->fd));
-	cn->recv_cancelling = true;
-	cn->inflight++;
-}
-
-static void park(struct ctx *c, struct conn *cn)
-{
-	if (cn->parked)
-		return;
-	cn->parked = true;
-	cn->next_parked = NULL;
-	if (c->parked_tail)
-		c->parked_tail->next_parked = cn;
+	cn->recv = RECV_WAIT_BUF;
+	cn->next_wait = NULL;
+	if (c->wait_tail)
+		c->wait_tail->next_wait = cn;
 	else
-		c->parked_head = cn;
-	c->parked_tail = cn;
+		c->wait_head = cn;
+	c->wait_tail = cn;
 }
 
-/* 只重新 arm 有空緩衝區可用的數量,避免 ENOBUFS 風暴 */
-static void unpark(struct ctx *c)
+/* recv == RECV_WAIT_BUF 就表示在這個串列上 */
+static void rearm_waiting(struct ctx *c)
 {
-	unsigned avail = c->cfg.nbufs - c->bufs_held;
+	unsigned avail = c->cfg.nbufs - c->bufs_out;
 
-	while (c->parked_head && avail) {
-		struct conn *cn = c->parked_head;
+	while (c->wait_head && avail) {
+		struct conn *cn = c->wait_head;
 
-		c->parked_head = cn->next_parked;
-		if (!c->parked_head)
-			c->parked_tail = NULL;
-		cn->parked = false;
-		if (cn->closing || cn->recv_armed || cn->throttled || cn->peer_eof)
-			continue;
-		arm_recv(c, cn);
-		avail--;
-	}
-}
-
-static void queue_flush(struct ctx *c, struct conn *cn)
-{
-	if (!cn->flush_listed && !cn->send_busy && cn->qlen) {
-		cn->flush_listed = true;
-		cn->next_flush = c->flush_list;
-		c->flush_list = cn;
-	}
-}
-
-/* 把佇列前面(最多 SEND_IOV_MAX 段)合併成一個 sendmsg */
-static void submit_send(struct ctx *c, struct conn *cn)
-{
-	struct io_uring_sqe *sqe;
-	unsigned n = cn->qlen < SEND_IOV_MAX ? cn->qlen : SEND_IOV_MAX;
-
-	cn->send_len = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct pending *p = &cn->q[(cn->qhead + i) % cn->qcap];
-		cn->iov[i].iov_base = buf_addr(c, p->bid) + p->off;
-		cn->iov[i].iov_len = p->len;
-		cn->send_len += p->len;
-	}
-	cn->msg.msg_iovlen = n;
-
-	sqe = get_sqe(c);
-	if (n == 1) {
-		/* 只有一段:用 SEND 而不是 SENDMSG,核心不必複製 msghdr 與 iovec */
-		if (c->feat.zerocopy)
-			io_uring_prep_send_zc(sqe, cn->fd, cn->iov[0].iov_base, cn->iov[0].iov_len, MSG_NOSIGNAL, 0);
-		else
-			io_uring_prep_send(sqe, cn->fd, cn->iov[0].iov_base, cn->iov[0].iov_len, MSG_NOSIGNAL);
-	} else if (c->feat.zerocopy) {
-		io_uring_prep_sendmsg_zc(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
-	} else {
-		io_uring_prep_sendmsg(sqe, cn->fd, &cn->msg, MSG_NOSIGNAL);
-	}
-	if (c->feat.zerocopy)
-		sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE; /* 通知 CQE 告訴我們是否其實複製了 */
-	set_fd(c, sqe);
-	io_uring_sqe_set_data64(sqe, ud(UD_SEND, (unsigned)cn->fd));
-	cn->send_busy = true;
-	cn->inflight++;
-	if (c->feat.zerocopy)
-		cn->inflight++; /* 還有一個通知 CQE */
-}
-
-static void flush_sends(struct ctx *c)
-{
-	while (c->flush_list) {
-		struct conn *cn = c->flush_list;
-
-		c->flush_list = cn->next_flush;
-		cn->flush_listed = false;
-		if (!cn->send_busy && cn->qlen && !cn->closing)
-			submit_send(c, cn);
-	}
-}
-
-/* ---- 連線生命週期 -------------------------------------------------------------- */
-
-static void conn_free(struct ctx *c, struct conn *cn)
-{
-	/* 從暫停清單移除(罕見,線性即可) */
-	if (cn->parked) {
-		struct conn **pp = &c->parked_head, *prev = NULL;
-		while (*pp && *pp != cn) {
-			prev = *pp;
-			pp = &(*pp)->next_parked;
-		}
-		if (*pp) {
-			*pp = cn->next_parked;
-			if (c->parked_tail == cn)
-				c->parked_tail = prev;
+		c->wait_head = cn->next_wait;
+		if (!c->wait_head)
+			c->wait_tail = NULL;
+		cn->recv = RECV_IDLE;
+		if (cn->state == CONN_OPEN) {
+			conn_progress(c, cn);
+			avail--;
 		}
 	}
-	/* 也要從待送清單移除,否則 flush_sends 會碰到已釋放的連線 */
-	if (cn->flush_listed) {
-		struct conn **pp = &c->flush_list;
-		while (*pp && *pp != cn)
-			pp = &(*pp)->next_flush;
-		if (*pp)
-			*pp = cn->next_flush;
-	}
-	c->conns[cn->fd] = NULL;
-	c->active--;
-	c->st.closed++;
-	free(cn->q);
-	free(cn);
 }
 
-/* 最後一個 CQE 回來後才真正關閉 socket */
-static void maybe_close(struct ctx *c, struct conn *cn)
+/* 連線釋放前從等待串列拿掉(很少發生,線性即可) */
+static void wait_remove(struct ctx *c, struct conn *cn)
 {
-	if (!cn->closing || cn->inflight || cn->close_sent)
-		return;
-	/* 沒送出的資料(連線被重設或伺服器結束)把緩衝區還回去 */
-	while (cn->qlen) {
-		buf_return(c, cn->q[cn->qhead].bid);
-		cn->qhead = (cn->qhead + 1) % cn->qcap;
-		cn->qlen--;
+	struct conn **pp = &c->wait_head, *prev = NULL;
+
+	while (*pp && *pp != cn) {
+		prev = *pp;
+		pp = &(*pp)->next_wait;
 	}
-	if (c->feat.fixed_files) {
-		struct io_uring_sqe *sqe = get_sqe(c);
-		io_uring_prep_close_direct(sqe, (unsigned)cn->fd);
-		io_uring_sqe_set_data64(sqe, ud(UD_CLOSE, (unsigned)cn->fd));
-		cn->close_sent = true;
-		cn->inflight++;
-	} else {
-		close(cn->fd);
-		conn_free(c, cn);
+	if (*pp) {
+		*pp = cn->next_wait;
+		if (c->wait_tail == cn)
+			c->wait_tail = prev;
 	}
+	cn->recv = RECV_IDLE;
 }
 
-/* 開始關閉。正常關閉(半關閉)時待送佇列已經送完;重設、錯誤或伺服器結束時,
- * 沒送出的資料在 maybe_close 裡歸還緩衝區後丟棄 */
-static void begin_close(struct ctx *c, struct conn *cn)
+/* ---- 待送佇列 ---- */
+
+static inline unsigned char *chunk_data(struct ctx *c, uint32_t id)
 {
-	cn->closing = true;
-	if ((cn->recv_armed || cn->send_busy) && !cn->shut) {
-		/* 關閉 socket 不會取消已 arm 的 multishot recv:先 shutdown 讓它結束 */
-		cn->shut = true;
-		if (c->feat.fixed_files) {
-			struct io_uring_sqe *sqe = get_sqe(c);
-			io_uring_prep_shutdown(sqe, cn->fd, SHUT_RDWR);
-			sqe->flags |= IOSQE_FIXED_FILE;
-			io_uring_sqe_set_data64(sqe, ud(UD_SHUTDOWN, (unsigned)cn->fd));
-			cn->inflight++;
-		} else {
-			shutdown(cn->fd, SHUT_RDWR);
-		}
-	}
-	maybe_close(c, cn);
+	return c->pool + (size_t)id * CHUNK_SIZE;
 }
 
-static void conn_new(struct ctx *c, int fd)
+static void chunk_free(struct ctx *c, uint32_t id)
 {
-	struct conn *cn = NULL;
+	struct chunk *k = &c->chunks[id];
 
-	if (c->stopping || (unsigned)fd >= c->nconn_slots || c->active >= c->cfg.max_conns ||
-	    !(cn = calloc(1, sizeof(*cn))) || !(cn->q = malloc(8 * sizeof(*cn->q)))) {
-		if (cn)
-			free(cn);
-		c->st.rejected++;
-		if (c->feat.fixed_files) {
-			struct io_uring_sqe *sqe = get_sqe(c);
-			io_uring_prep_close_direct(sqe, (unsigned)fd);
-			io_uring_sqe_set_data64(sqe, ud(UD_CLOSE, UINT32_MAX));
-		} else {
-			close(fd);
-		}
+	if (k->zc_refs) { /* 零複製的資料還可能被網卡讀:等通知 CQE */
+		k->retired = true;
 		return;
 	}
-	cn->fd = fd;
-	cn->qcap = 8;
-	cn->msg.msg_iov = cn->iov;
-	/* TCP_NODELAY 設在監聽 socket 上,accept 出來的連線(含 direct descriptor)都繼承 */
-	c->conns[fd] = cn;
-	c->active++;
-	c->st.accepted++;
-	if (c->bufs_held < c->cfg.nbufs)
-		arm_recv(c, cn);
-	else
-		park(c, cn);
+	k->retired = false;
+	k->next = c->free_head;
+	c->free_head = id;
+	c->chunks_free++;
 }
 
-/* 回傳 false 表示記憶體不足、連線已開始關閉(可能已被釋放,呼叫者不可再碰 cn) */
-static bool queue_push(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
+/*
+ * 待送池用完:關掉佔用最多的另一條連線(它的對端最不讀資料)。要的那條自己就是最大的話
+ * 不逐出別人,回傳 false,由呼叫者關掉它。這是掃過整個連線表的慢路徑,只在池用完時發生。
+ */
+static bool evict_slowest(struct ctx *c, struct conn *asking)
 {
-	if (cn->qlen == cn->qcap) {
-		/* 成長有上限:全部緩衝區就這麼多 */
-		unsigned ncap = cn->qcap * 2;
-		struct pending *nq = malloc(ncap * sizeof(*nq));
-		if (!nq) {
-			buf_return(c, bid);
-			c->st.errors++;
-			begin_close(c, cn);
-			return false;
-		}
-		for (unsigned i = 0; i < cn->qlen; i++)
-			nq[i] = cn->q[(cn->qhead + i) % cn->qcap];
-		free(cn->q);
-		cn->q = nq;
-		cn->qhead = 0;
-		cn->qcap = ncap;
+	struct conn *worst = NULL;
+
+	for (unsigned i = 0; i < c->nslots; i++) {
+		struct conn *cn = c->conns[i];
+		if (cn && cn->state != CONN_CLOSING && (!worst || cn->out.nchunks > worst->out.nchunks))
+			worst = cn;
 	}
-	cn->q[(cn->qhead + cn->qlen) % cn->qcap] = (struct pending){ .bid = (uint16_t)bid, .off = 0, .len = len };
-	cn->qlen++;
+	if (!worst || worst == asking || worst->out.nchunks <= asking->out.nchunks)
+		return false;
+	c->st.evicted++;
+	begin_close(c, worst);
 	return true;
 }
 
-/* ---- 完成事件處理 ------------------------------------------------------------ */
+static uint32_t chunk_alloc(struct ctx *c, struct conn *cn)
+{
+	while (!c->chunks_free)
+		if (!evict_slowest(c, cn))
+			return NO_CHUNK;
+	uint32_t id = c->free_head;
+	struct chunk *k = &c->chunks[id];
+	c->free_head = k->next;
+	c->chunks_free--;
+	*k = (struct chunk){ .next = NO_CHUNK };
+	return id;
+}
+
+/* 放進待送佇列;這條連線到上限或待送池(逐出別人後仍然)用完時回傳 false */
+static bool out_store(struct ctx *c, struct conn *cn, const unsigned char *p, size_t len, bool front)
+{
+	struct outq *q = &cn->out;
+
+	if (front) {
+		/* 新 chunk 串在最前面(len <= 一個 ring 緩衝區,可能要好幾個 chunk:從尾巴往前放) */
+		while (len) {
+			size_t n = len % CHUNK_SIZE ? len % CHUNK_SIZE : CHUNK_SIZE;
+			uint32_t id;
+			if (q->nchunks >= c->conn_max_chunks || (id = chunk_alloc(c, cn)) == NO_CHUNK)
+				return false;
+			memcpy(chunk_data(c, id), p + len - n, n);
+			c->chunks[id].len = (uint32_t)n;
+			c->chunks[id].next = q->head;
+			q->head = id;
+			if (q->tail == NO_CHUNK)
+				q->tail = id;
+			q->nchunks++;
+			q->bytes += n;
+			len -= n;
+		}
+		return true;
+	}
+	while (len) {
+		struct chunk *t = q->tail == NO_CHUNK ? NULL : &c->chunks[q->tail];
+		if (!t || t->len == CHUNK_SIZE) {
+			uint32_t id;
+			if (q->nchunks >= c->conn_max_chunks || (id = chunk_alloc(c, cn)) == NO_CHUNK)
+				return false;
+			if (t)
+				t->next = id;
+			else
+				q->head = id;
+			q->tail = id;
+			q->nchunks++;
+			t = &c->chunks[id];
+		}
+		size_t n = CHUNK_SIZE - t->len < len ? CHUNK_SIZE - t->len : len;
+		memcpy(chunk_data(c, q->tail) + t->len, p, n);
+		t->len += (uint32_t)n;
+		q->bytes += n;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* 把資料放進待送佇列(front = 放到最前面,給快速路徑沒送完的那一段)。
+ * 超過這條連線的上限或待送池用完時記下原因並關閉連線,回傳 false。 */
+static bool out_put(struct ctx *c, struct conn *cn, const unsigned char *p, size_t len, bool front)
+{
+	if (!out_store(c, cn, p, len, front)) {
+		if (cn->out.nchunks >= c->conn_max_chunks)
+			c->st.overruns++; /* 停止讀取後還送來超過一輪 multishot 的量:不該發生 */
+		else
+			c->st.evicted++;
+		begin_close(c, cn);
+		return false;
+	}
+	return true;
+}
+
+/* 送出了 n 位元組:從最前面消耗;送完的 chunk 立刻歸還待送池(送完的連線一個 chunk 也不佔) */
+static void out_consume(struct ctx *c, struct conn *cn, size_t n)
+{
+	struct outq *q = &cn->out;
+
+	q->bytes -= n;
+	while (n) {
+		struct chunk *k = &c->chunks[q->head];
+		size_t take = k->len - k->off < n ? k->len - k->off : n;
+		k->off += (uint32_t)take;
+		n -= take;
+		if (k->off < k->len)
+			break;
+		uint32_t id = q->head;
+		q->head = k->next;
+		if (q->head == NO_CHUNK)
+			q->tail = NO_CHUNK;
+		q->nchunks--;
+		chunk_free(c, id);
+	}
+}
+
+static void out_drop(struct ctx *c, struct conn *cn)
+{
+	while (cn->out.head != NO_CHUNK) {
+		uint32_t id = cn->out.head;
+		cn->out.head = c->chunks[id].next;
+		chunk_free(c, id);
+	}
+	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
+}
+
+/* ---- 送出 ---- */
+
+/* 快速路徑:直接從 ring 緩衝區送,MSG_DONTWAIT:送不出去就立刻回來,不會抓著緩衝區等 */
+static void send_fast(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
+{
+	struct io_uring_sqe *sqe = get_sqe(c);
+
+	io_uring_prep_send(sqe, (int)cn->idx, buf_addr(c, bid), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	sqe_conn(c, sqe, cn, UD_SEND);
+	cn->sending = true;
+	cn->fast_bid = (int)bid;
+	cn->fast_len = len;
+	c->st.fast_sends++;
+}
+
+/* 送待送佇列:一般(會等待)的送出;夠大的一段用 SEND_ZC(fixed buffer) */
+static void send_queued(struct ctx *c, struct conn *cn)
+{
+	struct io_uring_sqe *sqe = get_sqe(c);
+	struct chunk *k = &c->chunks[cn->out.head];
+	unsigned n = 0, flags = MSG_NOSIGNAL | (c->cfg.send_waitall ? MSG_WAITALL : 0);
+	size_t first = k->len - k->off;
+
+	cn->sending = true;
+	cn->fast_bid = -1;
+	/*
+	 * 零複製:網卡(或對端)讀完之前 chunk 不能重用,而不讀資料的對端可以讓通知一直不回來。
+	 * 所以每條連線最多 --conn-buffer 的 chunk 在等通知;超過就改用一般(複製)送出。
+	 */
+	if (c->feat.zerocopy && first >= c->cfg.zc_threshold &&
+	    ((size_t)cn->zc_chunks + 1) * CHUNK_SIZE <= c->cfg.conn_buffer) {
+		io_uring_prep_send_zc_fixed(sqe, (int)cn->idx, chunk_data(c, cn->out.head) + k->off, first, flags,
+					    IORING_SEND_ZC_REPORT_USAGE, 0);
+		if (c->feat.fixed_files)
+			sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, ud_make(UD_SEND_ZC, cn->out.head, cn->idx));
+		cn->inflight++;
+		if (k->zc_refs++ == 0) {
+			cn->zc_chunks++;
+			k->zc_owner = cn->idx;
+			k->zc_gen = cn->gen;
+		}
+		cn->zc_chunk = cn->out.head;
+		cn->send_len = first;
+		c->st.zc_sends++;
+		return;
+	}
+	cn->zc_chunk = NO_CHUNK;
+	cn->send_len = 0;
+	for (uint32_t id = cn->out.head; id != NO_CHUNK && n < SEND_IOV_MAX; id = c->chunks[id].next) {
+		struct chunk *q = &c->chunks[id];
+		if (q->len == q->off)
+			break;
+		cn->iov[n].iov_base = chunk_data(c, id) + q->off;
+		cn->iov[n].iov_len = q->len - q->off;
+		cn->send_len += q->len - q->off;
+		n++;
+	}
+	if (n == 1) { /* 一段就用 SEND:核心不必複製 msghdr 與 iovec */
+		io_uring_prep_send(sqe, (int)cn->idx, cn->iov[0].iov_base, cn->iov[0].iov_len, (int)flags);
+	} else {
+		cn->msg.msg_iov = cn->iov;
+		cn->msg.msg_iovlen = n;
+		io_uring_prep_sendmsg(sqe, (int)cn->idx, &cn->msg, flags);
+	}
+	sqe_conn(c, sqe, cn, UD_SEND);
+}
+
+/* ---- 關閉 ---- */
+
+/* 優雅關閉:SHUTDOWN(SHUT_WR) 與 CLOSE 硬連結;shutdown 成功時不產生 CQE,只等 CLOSE 的那一個 */
+static void submit_close(struct ctx *c, struct conn *cn, bool shut_first)
+{
+	struct io_uring_sqe *sqe;
+
+	if (shut_first) {
+		sqe = get_sqe(c);
+		io_uring_prep_shutdown(sqe, (int)cn->idx, SHUT_WR);
+		if (c->feat.fixed_files)
+			sqe->flags |= IOSQE_FIXED_FILE;
+		sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
+	}
+	sqe = get_sqe(c);
+	if (c->feat.fixed_files)
+		io_uring_prep_close_direct(sqe, cn->idx);
+	else
+		io_uring_prep_close(sqe, (int)cn->idx);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_CLOSE, cn->gen, cn->idx));
+	cn->inflight++;
+}
+
+/* 錯誤、重設、被逐出:丟掉待送,shutdown(SHUT_RDWR) 讓還在路上的 recv/send 結束,最後一個 CQE 回來後 close */
+static void begin_close(struct ctx *c, struct conn *cn)
+{
+	if (cn->state == CONN_CLOSING)
+		return;
+	if (cn->state == CONN_THROTTLED)
+		c->throttled--;
+	cn->state = CONN_CLOSING;
+	out_drop(c, cn);
+	if (cn->recv == RECV_ARMED || cn->sending) {
+		struct io_uring_sqe *sqe = get_sqe(c);
+		io_uring_prep_shutdown(sqe, (int)cn->idx, SHUT_RDWR);
+		sqe_conn(c, sqe, cn, UD_SHUTDOWN);
+	}
+	conn_progress(c, cn);
+}
+
+static void conn_free(struct ctx *c, struct conn *cn)
+{
+	if (cn->recv == RECV_WAIT_BUF)
+		wait_remove(c, cn);
+	if (cn->fast_bid >= 0)
+		buf_return(c, (unsigned)cn->fast_bid);
+	out_drop(c, cn);
+	c->conns[cn->idx] = NULL;
+	c->active--;
+	c->st.closed++;
+	free(cn);
+}
+
+/*
+ * 每次某條連線有事件後呼叫:依狀態決定下一步(送、讀、關閉)。
+ * 這是狀態機的核心;其他地方只改狀態、不直接決定。
+ */
+static void conn_progress(struct ctx *c, struct conn *cn)
+{
+	switch (cn->state) {
+	case CONN_OPEN:
+		if (cn->recv != RECV_IDLE)
+			break;
+		if (cn->out.bytes + c->cfg.buf_size > c->cfg.conn_buffer) {
+			cn->state = CONN_THROTTLED; /* 背壓:不再 arm recv,只送 */
+			c->throttled++;
+			c->st.throttles++;
+		} else if (c->bufs_out < c->cfg.nbufs) {
+			arm_recv(c, cn, c->cfg.conn_buffer - cn->out.bytes);
+		} else {
+			wait_for_buffers(c, cn);
+		}
+		break;
+	case CONN_THROTTLED:
+		if (cn->out.bytes <= c->cfg.conn_buffer / 2) {
+			cn->state = CONN_OPEN;
+			c->throttled--;
+			conn_progress(c, cn);
+			return;
+		}
+		break;
+	case CONN_DRAINING:
+		/*
+		 * 不再回應新資料,但對方還沒送完時要繼續讀(讀掉丟棄):socket 裡有沒讀的資料時 close
+		 * 會送出 RST,核心會丟掉還沒送達的回應。待送送完 → SHUT_WR → 等對方 EOF → CLOSE。
+		 * 對方已經 EOF(最常見:半關閉)時就直接用連結的 SHUTDOWN -> CLOSE。
+		 */
+		if (!cn->peer_eof && cn->recv == RECV_IDLE)
+			arm_recv(c, cn, c->cfg.conn_buffer);
+		if (cn->out.bytes || cn->sending)
+			break;
+		if (cn->peer_eof && !cn->inflight) {
+			cn->state = CONN_CLOSING;
+			submit_close(c, cn, !cn->shut_sent);
+		} else if (!cn->peer_eof && !cn->shut_sent) {
+			struct io_uring_sqe *sqe = get_sqe(c);
+			io_uring_prep_shutdown(sqe, (int)cn->idx, SHUT_WR);
+			sqe_conn(c, sqe, cn, UD_SHUTDOWN);
+			cn->shut_sent = true;
+		}
+		break;
+	case CONN_CLOSING:
+		if (!cn->inflight) {
+			submit_close(c, cn, false);
+		}
+		return;
+	}
+	if (cn->state != CONN_CLOSING && cn->out.bytes && !cn->sending)
+		send_queued(c, cn);
+}
+
+/* ======================================================================
+ * 3. 完成事件
+ * ====================================================================== */
 
 static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 {
+	int fd = cqe->res;
+
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		c->accept_armed = false;
-	if (cqe->res >= 0) {
-		conn_new(c, cqe->res);
-	} else if (cqe->res == -EMFILE || cqe->res == -ENFILE) {
-		time_t t = time(NULL);
-		c->st.errors++;
-		if (t != c->last_emfile_msg) {
-			fprintf(stderr, "錯誤:開啟的檔案太多(%s):提高 ulimit -n 或調小 --max-conns;稍後重試 accept\n",
-				strerror(-cqe->res));
+	if (fd < 0) {
+		if (fd == -EMFILE || fd == -ENFILE) {
+			time_t t = time(NULL);
+			c->st.errors++;
+			if (t != c->last_emfile_msg)
+				fprintf(stderr, "錯誤:開啟的檔案太多(%s):提高 ulimit -n 或調小 --max-conns;稍後重試 accept\n",
+					strerror(-fd));
 			c->last_emfile_msg = t;
+		} else if (fd != -ECANCELED && fd != -EINTR && fd != -ECONNABORTED) {
+			c->st.errors++;
+			fprintf(stderr, "注意:accept 失敗:%s\n", strerror(-fd));
 		}
-		if (!c->accept_armed)
-			c->accept_rearm = true; /* 等下一個時間點,避免忙迴圈 */
-		return;
-	} else if (cqe->res != -ECANCELED && cqe->res != -EINTR && cqe->res != -ECONNABORTED) {
-		c->st.errors++;
-		fprintf(stderr, "注意:accept 失敗:%s\n", strerror(-cqe->res));
+		return; /* 沒有 F_MORE 的話,每秒的計時器會重新 arm(避免 EMFILE 時忙迴圈) */
 	}
-	if (!c->accept_armed && !c->stopping && !c->accept_rearm)
-		arm_accept(c);
+	struct conn *cn = NULL;
+	if (!c->accepting || c->active >= c->cfg.max_conns || (unsigned)fd >= c->nslots ||
+	    !(cn = calloc(1, sizeof(*cn)))) {
+		/* 我們自己拒絕:接受後立刻關閉,印出原因(每秒最多一行) */
+		time_t t = time(NULL);
+		c->st.rejected++;
+		if (c->accepting && t != c->last_reject_msg)
+			fprintf(stderr, "注意:連線數已達上限 %u(--max-conns),新連線被關閉\n", c->cfg.max_conns);
+		c->last_reject_msg = t;
+		struct io_uring_sqe *sqe = get_sqe(c);
+		if (c->feat.fixed_files)
+			io_uring_prep_close_direct(sqe, (unsigned)fd);
+		else
+			io_uring_prep_close(sqe, fd);
+		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
+		return;
+	}
+	cn->idx = (uint32_t)fd;
+	cn->gen = ++c->next_gen & 0xffffff;
+	cn->fast_bid = -1;
+	cn->zc_chunk = NO_CHUNK;
+	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
+	c->conns[fd] = cn;
+	c->active++;
+	c->st.accepted++;
+	conn_progress(c, cn);
 }
 
-/* 背壓解除或取消完成後:若條件允許,恢復讀取 */
-static void maybe_resume(struct ctx *c, struct conn *cn)
+/* 一個 recv CQE 的資料:bundle 時跨好幾個 ring 緩衝區(依 ring 的順序) */
+static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
 {
-	if (cn->closing || cn->peer_eof || cn->recv_armed || cn->recv_cancelling || cn->parked)
-		return;
-	if (cn->throttled) {
-		if (cn->qlen > c->cfg.max_pending / 2)
-			return;
-		cn->throttled = false;
+	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs);
+	bool echo = cn->state != CONN_CLOSING && cn->state != CONN_DRAINING;
+
+	if (echo) {
+		c->st.msgs++;
+		c->st.bytes_in += len;
 	}
-	if (c->bufs_held < c->cfg.nbufs)
-		arm_recv(c, cn);
-	else
-		park(c, cn);
+	while (len) {
+		unsigned n = len < c->cfg.buf_size ? len : c->cfg.buf_size;
+		unsigned b = c->feat.bundle ? c->ring_order[c->ring_head & mask] : bid;
+		c->ring_head++;
+		c->bufs_out++;
+		len -= n;
+		if (!echo || cn->state == CONN_CLOSING) { /* 中途被逐出時也會變成 CLOSING */
+			buf_return(c, b); /* 關閉中:不再回應,讀掉只是為了不讓 close 變成 RST */
+			c->st.discarded += n;
+		} else if (!cn->sending && !cn->out.bytes && !len) {
+			send_fast(c, cn, b, n); /* 最常見的情況:直接送回,不複製 */
+		} else {
+			c->st.copied_bytes += n;
+			out_put(c, cn, buf_addr(c, b), n, false); /* 失敗時連線已開始關閉,之後的資料直接歸還 */
+			buf_return(c, b);
+		}
+	}
 }
 
 static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 {
-	bool more = cqe->flags & IORING_CQE_F_MORE;
 	int res = cqe->res;
 
-	if (!more) {
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		cn->inflight--;
-		cn->recv_armed = false;
+		if (cn->recv != RECV_WAIT_BUF)
+			cn->recv = RECV_IDLE;
 	}
 	if (res > 0) {
-		unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-		c->bufs_held++;
-		c->st.msgs++;
-		c->st.bytes_in += (unsigned)res;
-		if (cn->closing) {
-			buf_return(c, bid);
-		} else {
-			if (!queue_push(c, cn, bid, (unsigned)res))
-				return;
-			queue_flush(c, cn);
-			/* 背壓:待送太多就停止讀取 */
-			if (cn->qlen >= c->cfg.max_pending && !cn->throttled) {
-				cn->throttled = true;
-				c->st.throttles++;
-				if (cn->recv_armed && !cn->recv_cancelling)
-					cancel_recv(c, cn);
-			}
-		}
+		take_data(c, cn, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (unsigned)res);
 	} else if (res == 0) {
-		cn->peer_eof = true; /* 半關閉:送完剩下的再關 */
+		cn->peer_eof = true;
+		if (cn->state == CONN_OPEN || cn->state == CONN_THROTTLED) {
+			if (cn->state == CONN_THROTTLED)
+				c->throttled--;
+			cn->state = CONN_DRAINING; /* 半關閉:送完剩下的再關 */
+		}
 	} else if (res == -ENOBUFS) {
 		c->st.enobufs++;
+		if (cn->state == CONN_OPEN && cn->recv == RECV_IDLE)
+			wait_for_buffers(c, cn);
 	} else if (res != -ECANCELED) {
-		if (res != -ECONNRESET && res != -EPIPE) {
+		if (res != -ECONNRESET && res != -EPIPE && res != -ENOTCONN) {
 			c->st.errors++;
 			if (c->st.errors <= 5)
 				fprintf(stderr, "注意:recv 失敗:%s\n", strerror(-res));
@@ -974,106 +1094,100 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		begin_close(c, cn);
 		return;
 	}
-
-	if (cn->closing) {
-		maybe_close(c, cn);
-		return;
-	}
-	if (cn->peer_eof) {
-		if (!cn->qlen && !cn->send_busy && !cn->recv_armed)
-			begin_close(c, cn);
-		return;
-	}
-	if (res == -ENOBUFS && !cn->recv_armed && !cn->throttled)
-		park(c, cn);
-	else
-		maybe_resume(c, cn);
-}
-
-static void release_sent(struct ctx *c, struct conn *cn, size_t sent)
-{
-	while (sent && cn->qlen) {
-		struct pending *p = &cn->q[cn->qhead];
-		if (sent >= p->len) {
-			sent -= p->len;
-			buf_return(c, p->bid);
-			cn->qhead = (cn->qhead + 1) % cn->qcap;
-			cn->qlen--;
-		} else {
-			p->off += (uint32_t)sent;
-			p->len -= (uint32_t)sent;
-			sent = 0;
-		}
-	}
-}
-
-static void send_done(struct ctx *c, struct conn *cn, int res)
-{
-	cn->send_busy = false;
-	if (res < 0) {
-		if (res != -EPIPE && res != -ECONNRESET && res != -ECANCELED)
-			c->st.errors++;
-		begin_close(c, cn);
-		return;
-	}
-	c->st.bytes_out += (unsigned)res;
-	if ((size_t)res < cn->send_len)
-		c->st.partial_sends++;
-	release_sent(c, cn, (size_t)res);
-	if (cn->closing) {
-		maybe_close(c, cn);
-		return;
-	}
-	if (cn->qlen)
-		submit_send(c, cn); /* 部分送出或有新資料:從斷點繼續,保持順序 */
-	maybe_resume(c, cn);
-	if (cn->peer_eof && !cn->qlen && !cn->send_busy && !cn->recv_armed)
-		begin_close(c, cn);
+	conn_progress(c, cn);
 }
 
 static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 {
+	int res = cqe->res;
+
 	cn->inflight--;
-	if (!c->feat.zerocopy) {
-		send_done(c, cn, cqe->res);
+	cn->sending = false;
+	if (cn->fast_bid >= 0) {
+		/* 快速路徑:沒送完的部分(EAGAIN 時是全部)複製到待送佇列最前面,ring 緩衝區立刻歸還 */
+		unsigned bid = (unsigned)cn->fast_bid, sent = res > 0 ? (unsigned)res : 0;
+		cn->fast_bid = -1;
+		if (res < 0 && res != -EAGAIN) {
+			buf_return(c, bid);
+			goto failed;
+		}
+		c->st.bytes_out += sent;
+		if (sent < cn->fast_len && cn->state != CONN_CLOSING) {
+			c->st.partial_sends++;
+			c->st.copied_bytes += cn->fast_len - sent;
+			out_put(c, cn, buf_addr(c, bid) + sent, cn->fast_len - sent, true);
+		}
+		buf_return(c, bid);
+		conn_progress(c, cn);
 		return;
 	}
+	if (res < 0)
+		goto failed;
+	c->st.bytes_out += (unsigned)res;
+	if ((size_t)res < cn->send_len)
+		c->st.partial_sends++;
+	if (cn->state != CONN_CLOSING)
+		out_consume(c, cn, (size_t)res);
+	conn_progress(c, cn);
+	return;
+failed:
+	if (res != -EPIPE && res != -ECONNRESET && res != -ECANCELED && res != -ENOTCONN)
+		c->st.errors++;
+	begin_close(c, cn);
+}
+
+/* 一個零複製送出結束:chunk 最後一個通知回來時,還給擁有者的額度,已送完的話歸還待送池 */
+static void zc_release(struct ctx *c, uint32_t chunk)
+{
+	struct chunk *k = &c->chunks[chunk];
+
+	if (--k->zc_refs)
+		return;
+	struct conn *owner = k->zc_owner < c->nslots ? c->conns[k->zc_owner] : NULL;
+	if (owner && owner->gen == k->zc_gen)
+		owner->zc_chunks--;
+	if (k->retired)
+		chunk_free(c, chunk);
+}
+
+/* 零複製:第一個 CQE 是結果(之後有通知時帶 F_MORE);通知 CQE 帶 F_NOTIF,之後 chunk 才能重用 */
+static void on_send_zc(struct ctx *c, uint32_t chunk, struct conn *cn, struct io_uring_cqe *cqe)
+{
 	if (cqe->flags & IORING_CQE_F_NOTIF) {
-		/* 通知 CQE:核心不再引用這些緩衝區,現在才能歸還 */
 		if (cqe->res & IORING_NOTIF_USAGE_ZC_COPIED)
 			c->st.zc_copied++;
-		send_done(c, cn, cn->zc_res);
+		zc_release(c, chunk);
 		return;
 	}
-	/* 第一個 CQE 是結果;有 F_MORE 表示之後還有通知 CQE,要等它 */
-	cn->zc_res = cqe->res;
-	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		cn->inflight--; /* 不會有通知 */
-		send_done(c, cn, cqe->res);
-	}
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		zc_release(c, chunk); /* 不會有通知 */
+	if (!cn)
+		return;
+	cn->zc_chunk = NO_CHUNK;
+	on_send(c, cn, cqe); /* 不必等通知:下一段可以馬上送 */
 }
 
 static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 {
 	uint64_t d = io_uring_cqe_get_data64(cqe);
 	unsigned type = (unsigned)(d >> 56);
-	unsigned idx = (unsigned)(d & 0xffffffffu);
-	struct conn *cn = NULL;
+	uint32_t mid = (uint32_t)(d >> 32) & 0xffffff, idx = (uint32_t)d;
+	struct conn *cn = idx < c->nslots ? c->conns[idx] : NULL;
 
-	if (type == UD_ACCEPT) {
+	switch (type) {
+	case UD_ACCEPT:
 		on_accept(c, cqe);
 		return;
+	case UD_IGNORE:
+		return;
+	case UD_SEND_ZC:
+		on_send_zc(c, mid, cn, cqe);
+		return;
 	}
-	if (type == UD_PROVIDE || type == UD_ACANCEL)
-		return;
-	if (type == UD_CLOSE && idx == UINT32_MAX)
-		return;
-	if (idx < c->nconn_slots)
-		cn = c->conns[idx];
-	if (!cn) {
-		/* 不該發生:保守處理,歸還緩衝區 */
+	if (!cn || cn->gen != mid) {
+		/* 過時的 CQE(世代不符):不可能發生,但絕不算到別的連線頭上;帶著的緩衝區照樣歸還 */
 		if (cqe->flags & IORING_CQE_F_BUFFER) {
-			c->bufs_held++;
+			c->bufs_out++;
 			buf_return(c, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 		}
 		c->st.errors++;
@@ -1086,17 +1200,9 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 	case UD_SEND:
 		on_send(c, cn, cqe);
 		break;
-	case UD_CANCEL:
-		cn->inflight--;
-		cn->recv_cancelling = false;
-		if (cn->closing)
-			maybe_close(c, cn);
-		else
-			maybe_resume(c, cn); /* 取消期間佇列可能已經送完 */
-		break;
 	case UD_SHUTDOWN:
 		cn->inflight--;
-		maybe_close(c, cn);
+		conn_progress(c, cn);
 		break;
 	case UD_CLOSE:
 		cn->inflight--;
@@ -1105,55 +1211,34 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 	}
 }
 
-/* ---- 統計 -------------------------------------------------------------------- */
+/* ======================================================================
+ * 4. 事件迴圈、統計與結束
+ * ====================================================================== */
 
-static void print_tick(struct ctx *c, double dt)
+static double elapsed(const struct timespec *since)
 {
-	uint64_t msgs = c->st.msgs - c->last.msgs;
-	uint64_t bytes = c->st.bytes_in - c->last.bytes_in;
-	char a[32], b[32], d[32];
+	struct timespec t;
 
-	if (!msgs && c->st.accepted == c->last.accepted && c->st.closed == c->last.closed)
-		return; /* 沒有流量就不印 */
-	printf("[統計] 連線 %s | 累計接受 %s | %s 訊息/秒 | %.2f MB/秒%s\n", commas(c->active, a, sizeof(a)),
-	       commas(c->st.accepted, b, sizeof(b)), commas((uint64_t)(msgs / dt), d, sizeof(d)),
-	       bytes / dt / 1e6, c->st.errors > c->last.errors ? " | 有錯誤" : "");
-	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - since->tv_sec) + (double)(t.tv_nsec - since->tv_nsec) / 1e9;
 }
 
-static void print_summary(struct ctx *c)
+static const char *commas(uint64_t v, char *buf, size_t len)
 {
-	double el = now_sec(&c->start);
-	struct rusage ru;
-	char a[32], b[32], d[32], e[32];
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+	size_t o = 0;
 
-	getrusage(RUSAGE_SELF, &ru);
-	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	printf("\n== 總結 ==\n");
-	printf("  執行時間   %.1f 秒(CPU %.2f 秒)\n", el, cpu);
-	printf("  連線       共 %s 條(拒絕 %s)\n", commas(c->st.accepted, a, sizeof(a)),
-	       commas(c->st.rejected, b, sizeof(b)));
-	printf("  訊息       %s 次 recv 完成\n", commas(c->st.msgs, d, sizeof(d)));
-	printf("  位元組     收 %s / 送 %s\n", commas(c->st.bytes_in, a, sizeof(a)),
-	       commas(c->st.bytes_out, e, sizeof(e)));
-	printf("  錯誤       %s(ENOBUFS %llu、部分送出 %llu、背壓 %llu 次)\n", commas(c->st.errors, b, sizeof(b)),
-	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
-	       (unsigned long long)c->st.throttles);
-	if (c->feat.zerocopy)
-		printf("  零複製     %llu 次送出核心其實做了複製(例如 loopback 上一定會複製)\n",
-		       (unsigned long long)c->st.zc_copied);
-	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu msgs=%llu bytes_in=%llu bytes_out=%llu "
-	       "errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu zc_copied=%llu elapsed_s=%.3f cpu_s=%.3f\n",
-	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected,
-	       (unsigned long long)c->st.msgs, (unsigned long long)c->st.bytes_in,
-	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.errors,
-	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
-	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_copied, el, cpu);
-	fflush(stdout);
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
 }
 
-/* ---- 事件迴圈 ---------------------------------------------------------------- */
-
+/* 處理 CQ 裡的全部 CQE;之後一次歸還緩衝區、重新 arm 等緩衝區的連線 */
 static void process_cqes(struct ctx *c)
 {
 	struct io_uring_cqe *cqe;
@@ -1165,82 +1250,159 @@ static void process_cqes(struct ctx *c)
 		n++;
 	}
 	io_uring_cq_advance(&c->ring, n);
-}
-
-static void before_submit(struct ctx *c)
-{
-	flush_sends(c);
 	flush_buffers(c);
-	unpark(c);
+	rearm_waiting(c);
 }
 
-static int event_loop(struct ctx *c)
+/* 送出 SQ、等至少 wait_nr 個 CQE(或逾時)。自己計算 io_uring_enter 的次數 */
+static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 * 1000 };
+	struct __kernel_timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
 	struct io_uring_cqe *cqe;
+
+	/* CQ 裡已經夠多、SQ 是空的時候 liburing 不會進核心 */
+	if (io_uring_cq_ready(&c->ring) < wait_nr || (!c->feat.sqpoll && io_uring_sq_ready(&c->ring)))
+		c->st.enters++;
+	int ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, wait_nr, &ts, NULL);
+	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+		return ret;
+	return 0;
+}
+
+static void print_tick(struct ctx *c, double dt)
+{
+	uint64_t msgs = c->st.msgs - c->last.msgs;
+	char a[32], b[32];
+
+	if (!msgs && c->st.accepted == c->last.accepted && c->st.closed == c->last.closed)
+		return; /* 沒有流量就不印 */
+	printf("[統計] 連線 %s(節流中 %u)| %s 訊息/秒 | %.2f MB/秒 | 每個訊息 %.2f 次 io_uring_enter | 待送池剩 %u%%%s\n",
+	       commas(c->active, a, sizeof(a)), c->throttled, commas((uint64_t)(msgs / dt), b, sizeof(b)),
+	       (c->st.bytes_in - c->last.bytes_in) / dt / 1e6,
+	       msgs ? (double)(c->st.enters - c->last.enters) / (double)msgs : 0.0,
+	       c->nchunks ? (unsigned)(100ull * c->chunks_free / c->nchunks) : 0,
+	       c->st.errors > c->last.errors ? " | 有錯誤" : "");
+	fflush(stdout);
+}
+
+static void event_loop(struct ctx *c)
+{
+	long timeout = c->cfg.wait_nr > 1 ? (long)c->cfg.wait_usec * 1000 : 200000000L;
 
 	arm_accept(c);
 	clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
 	while (!stop_flag) {
-		before_submit(c);
-		int ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
-		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
+		int ret = submit_and_wait(c, c->cfg.wait_nr, timeout);
+		if (ret) {
 			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
-			return -1;
+			return;
 		}
 		process_cqes(c);
-
-		double dt = now_sec(&c->last_tick);
+		double dt = elapsed(&c->last_tick);
 		if (dt >= 1.0) {
+			c->st.cq_overflow = *c->ring.cq.koverflow;
 			if (!c->cfg.quiet)
 				print_tick(c, dt);
 			c->last = c->st;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
-			if (c->accept_rearm && !c->accept_armed)
-				arm_accept(c);
+			if (!c->accept_armed)
+				arm_accept(c); /* 暫時性錯誤(EMFILE)後每秒重試一次 */
 		}
 	}
-	return 0;
 }
 
-/* 停止:不再接受新連線,關閉所有連線,等最後的 CQE(最多 3 秒) */
+/*
+ * 優雅結束:停止接受、每條連線停止讀取並把待送送完(DRAINING)→ SHUTDOWN(SHUT_WR) → CLOSE。
+ * 對端不讀的連線最多等 --drain-timeout 秒,之後強制關閉(CLOSING)。
+ */
 static void drain(struct ctx *c)
 {
-	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 100 * 1000 * 1000 };
-	struct io_uring_cqe *cqe;
 	struct timespec t0;
+	bool forced = false;
 
-	c->stopping = true;
+	c->accepting = false;
 	if (c->accept_armed) {
 		struct io_uring_sqe *sqe = get_sqe(c);
-		io_uring_prep_cancel64(sqe, ud(UD_ACCEPT, 0), 0);
-		io_uring_sqe_set_data64(sqe, ud(UD_ACANCEL, 0));
+		io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, 0, 0), 0);
+		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
 	}
-	for (unsigned i = 0; i < c->nconn_slots; i++)
-		if (c->conns[i])
-			begin_close(c, c->conns[i]);
+	for (unsigned i = 0; i < c->nslots; i++) {
+		struct conn *cn = c->conns[i];
+		if (!cn || cn->state == CONN_DRAINING || cn->state == CONN_CLOSING)
+			continue;
+		if (cn->state == CONN_THROTTLED)
+			c->throttled--;
+		cn->state = CONN_DRAINING;
+		conn_progress(c, cn);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((c->active || c->accept_armed) && now_sec(&t0) < 3.0) {
-		before_submit(c);
-		io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
+	while (c->active && elapsed(&t0) < c->cfg.drain_timeout + 2.0) {
+		if (!forced && elapsed(&t0) >= c->cfg.drain_timeout) {
+			forced = true;
+			for (unsigned i = 0; i < c->nslots; i++)
+				if (c->conns[i])
+					begin_close(c, c->conns[i]);
+		}
+		submit_and_wait(c, 1, 100000000L);
 		process_cqes(c);
 	}
+	if (forced)
+		fprintf(stderr, "注意:有連線在 %.0f 秒內沒有收完資料(對端不讀),已強制關閉\n", c->cfg.drain_timeout);
+	c->st.cq_overflow = *c->ring.cq.koverflow;
+}
+
+static void print_summary(struct ctx *c)
+{
+	double el = elapsed(&c->start);
+	struct rusage ru;
+	char a[32], b[32], d[32], e[32];
+
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+		     ru.ru_stime.tv_usec / 1e6;
+	printf("\n== 總結 ==\n");
+	printf("  執行時間   %.1f 秒(CPU %.2f 秒)\n", el, cpu);
+	printf("  連線       共 %s 條(拒絕 %s、逐出 %llu、超量關閉 %llu)\n", commas(c->st.accepted, a, sizeof(a)),
+	       commas(c->st.rejected, b, sizeof(b)), (unsigned long long)c->st.evicted,
+	       (unsigned long long)c->st.overruns);
+	printf("  訊息       %s 次 recv 完成;io_uring_enter %s 次(每個訊息 %.2f 次)\n", commas(c->st.msgs, d, sizeof(d)),
+	       commas(c->st.enters, e, sizeof(e)), c->st.msgs ? (double)c->st.enters / (double)c->st.msgs : 0.0);
+	printf("  位元組     收 %s / 送 %s;複製進待送池 %llu(快速路徑送出 %llu 次)\n", commas(c->st.bytes_in, a, sizeof(a)),
+	       commas(c->st.bytes_out, b, sizeof(b)), (unsigned long long)c->st.copied_bytes,
+	       (unsigned long long)c->st.fast_sends);
+	printf("  背壓       節流 %llu 次、ENOBUFS %llu、部分送出 %llu、CQ 溢位 %llu、錯誤 %llu;結束時丟棄 %llu 位元組\n",
+	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.enobufs,
+	       (unsigned long long)c->st.partial_sends, (unsigned long long)c->st.cq_overflow,
+	       (unsigned long long)c->st.errors, (unsigned long long)c->st.discarded);
+	if (c->feat.zerocopy)
+		printf("  零複製     %llu 次 SEND_ZC;其中 %llu 次核心其實做了複製(loopback 上一定會複製)\n",
+		       (unsigned long long)c->st.zc_sends, (unsigned long long)c->st.zc_copied);
+	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu evicted=%llu overruns=%llu msgs=%llu bytes_in=%llu "
+	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
+	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu discarded=%llu elapsed_s=%.3f cpu_s=%.3f\n",
+	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.evicted,
+	       (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs, (unsigned long long)c->st.bytes_in,
+	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
+	       (unsigned long long)c->st.fast_sends, (unsigned long long)c->st.errors,
+	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
+	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_sends,
+	       (unsigned long long)c->st.zc_copied, (unsigned long long)c->st.enters,
+	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.discarded, el, cpu);
+	fflush(stdout);
 }
 
 static void cleanup(struct ctx *c)
 {
-	/* 逾時還沒結束的連線:io_uring_queue_exit 會取消所有請求,之後再關 fd */
-	if (c->ring.ring_fd > 0)
+	/* 逾時還沒結束的連線:io_uring_queue_exit 會取消所有請求;固定檔案隨 ring 關閉 */
+	if (c->ring.ring_fd >= 0)
 		io_uring_queue_exit(&c->ring);
 	if (c->conns) {
-		for (unsigned i = 0; i < c->nconn_slots; i++) {
-			struct conn *cn = c->conns[i];
-			if (!cn)
+		for (unsigned i = 0; i < c->nslots; i++) {
+			if (!c->conns[i])
 				continue;
 			if (!c->feat.fixed_files)
-				close(cn->fd);
-			free(cn->q);
-			free(cn);
+				close((int)i);
+			free(c->conns[i]);
 		}
 		free(c->conns);
 	}
@@ -1250,7 +1412,230 @@ static void cleanup(struct ctx *c)
 		munmap(c->br, c->br_size);
 	if (c->bufs)
 		munmap(c->bufs, (size_t)c->cfg.nbufs * c->cfg.buf_size);
+	if (c->pool)
+		munmap(c->pool, c->pool_bytes);
+	free(c->chunks);
+	free(c->ring_order);
 }
+
+/* ======================================================================
+ * 5. 選項與說明
+ * ====================================================================== */
+
+struct opt_help {
+	struct option opt;
+	const char *arg;
+	const char *help;
+};
+
+enum {
+	OPT_NO_FIXED = 256, OPT_SQPOLL_CPU, OPT_ZC_THRESHOLD, OPT_TASKRUN, OPT_WAIT_NR, OPT_WAIT_USEC, OPT_WAITALL,
+	OPT_BUNDLE, OPT_DRAIN, OPT_CONN_BUFFER, OPT_MAX_OUTPUT, OPT_RECV,
+};
+
+static const struct opt_help options[] = {
+	{ { "bind", required_argument, NULL, 'a' }, "位址", "監聽的 IPv4 位址(預設 0.0.0.0)" },
+	{ { "max-conns", required_argument, NULL, 'c' }, "N", "同時連線上限;超過的新連線被接受後立刻關閉(預設 16384)" },
+	{ { "conn-buffer", required_argument, NULL, OPT_CONN_BUFFER }, "位元組",
+	  "每條連線的待送上限,到了就停止讀取(預設 64K;一條連線最多再多 32 個接收緩衝區)" },
+	{ { "max-output", required_argument, NULL, OPT_MAX_OUTPUT }, "位元組",
+	  "全部連線共用的待送池(預設 64M);用完時關閉佔用最多的連線" },
+	{ { "buffers", required_argument, NULL, 'n' }, "N", "接收 buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
+	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", "每個接收緩衝區的大小,64..65536(預設 4096)" },
+	{ { "queue-depth", required_argument, NULL, 'q' }, "N", "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
+	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, "不用固定檔案表(每個操作都要查 fd 表)" },
+	{ { "sqpoll", no_argument, NULL, 'P' }, NULL, "SQPOLL:核心執行緒輪詢 SQ,提交不必 io_uring_enter" },
+	{ { "sqpoll-cpu", required_argument, NULL, OPT_SQPOLL_CPU }, "CPU", "把 SQPOLL 執行緒釘在這顆 CPU" },
+	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, "待送池註冊成 fixed buffer,夠大的送出用 SEND_ZC" },
+	{ { "zc-threshold", required_argument, NULL, OPT_ZC_THRESHOLD }, "位元組", "SEND_ZC 的最小長度(預設 16K)" },
+	{ { "recv", required_argument, NULL, OPT_RECV }, "方式", "multishot(預設;核心太舊時自動改用 single)| single:每次收一個緩衝區" },
+	{ { "bundle", no_argument, NULL, OPT_BUNDLE }, NULL, "recv bundle:一個 CQE 帶多個緩衝區(核心 6.10+)" },
+	{ { "taskrun", required_argument, NULL, OPT_TASKRUN }, "模式", "defer(預設)| coop | none;核心不支援時自動退一步" },
+	{ { "wait-nr", required_argument, NULL, OPT_WAIT_NR }, "N", "每次等到 N 個 CQE 才回來(預設 1)" },
+	{ { "wait-usec", required_argument, NULL, OPT_WAIT_USEC }, "µs", "--wait-nr > 1 時最多等多久(預設 50)" },
+	{ { "send-waitall", no_argument, NULL, OPT_WAITALL }, NULL, "待送佇列的送出加 MSG_WAITALL(核心裡重試部分送出)" },
+	{ { "drain-timeout", required_argument, NULL, OPT_DRAIN }, "秒", "結束時等待待送資料送完的上限(預設 5)" },
+	{ { "quiet", no_argument, NULL, 'Q' }, NULL, "不印每秒統計" },
+	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
+	{ { NULL, 0, NULL, 0 }, NULL, NULL },
+};
+
+static void usage(const char *prog)
+{
+	printf("用法:%s [選項] [埠]\n", prog);
+	printf("io_uring TCP echo 伺服器:把收到的每個位元組原樣送回。埠預設 12345。需要 Linux 6.0 以上。\n\n選項:\n");
+	for (const struct opt_help *o = options; o->opt.name; o++) {
+		char left[64];
+		if (o->opt.val < 256)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->opt.val, o->opt.name, o->arg ? " " : "",
+				 o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-28s %s\n", left, o->help);
+	}
+	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 200 位元組\n"
+	       "(預設 16 MiB + 64 MiB)。不讀資料的對端只佔自己的待送(<= --conn-buffer + 32 × --buffer-size),\n"
+	       "不佔接收緩衝區;待送池用完時關閉佔用最多的連線。位元組數可寫 K、M 字尾。\n"
+	       "試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n");
+}
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "錯誤:");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "(--help 看說明)\n");
+	exit(EXIT_USAGE);
+}
+
+/* 十進位整數,可加 K / M 字尾(1024 進位) */
+static unsigned long long parse_num(const char *s, const char *name, unsigned long long min, unsigned long long max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end != s && (*end == 'K' || *end == 'k') && !end[1] && v <= max >> 10)
+		v <<= 10, end++;
+	else if (end != s && (*end == 'M' || *end == 'm') && !end[1] && v <= max >> 20)
+		v <<= 20, end++;
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		fprintf(stderr, "錯誤:%s 必須是 %llu 到 %llu 之間的整數,得到「%s」(--help 看說明)\n", name, min, max, s);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static bool is_pow2(unsigned long long v)
+{
+	return v && !(v & (v - 1));
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+	struct option longopts[sizeof(options) / sizeof(options[0])];
+	char shortopts[64] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		longopts[i] = options[i].opt;
+		if (options[i].opt.name && options[i].opt.val < 256) {
+			shortopts[n++] = (char)options[i].opt.val;
+			if (options[i].opt.has_arg == required_argument)
+				shortopts[n++] = ':';
+		}
+	}
+	shortopts[n] = '\0';
+
+	*cfg = (struct config){
+		.bind_addr = "0.0.0.0", .port = 12345, .queue_depth = 1024, .nbufs = 4096, .buf_size = 4096,
+		.conn_buffer = 64 << 10, .max_output = 64 << 20, .max_conns = 16384, .fixed_files = true,
+		.sqpoll_cpu = -1, .zc_threshold = 16 << 10, .taskrun = "defer", .wait_nr = 1, .wait_usec = 50,
+		.drain_timeout = 5,
+	};
+	opterr = 0;
+	for (;;) {
+		int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'a': {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				usage_error("--bind 需要 IPv4 位址,得到「%s」", optarg);
+			cfg->bind_addr = optarg;
+			break;
+		}
+		case 'c':
+			cfg->max_conns = (unsigned)parse_num(optarg, "--max-conns", 1, 1 << 20);
+			break;
+		case OPT_CONN_BUFFER:
+			cfg->conn_buffer = parse_num(optarg, "--conn-buffer", 4096, 64ull << 20);
+			break;
+		case OPT_MAX_OUTPUT:
+			cfg->max_output = parse_num(optarg, "--max-output", CHUNK_SIZE * 4, 16ull << 30);
+			break;
+		case 'n':
+			cfg->nbufs = (unsigned)parse_num(optarg, "--buffers", 16, 32768);
+			if (!is_pow2(cfg->nbufs))
+				usage_error("--buffers 必須是 2 的次方,得到「%s」", optarg);
+			break;
+		case 's':
+			cfg->buf_size = (unsigned)parse_num(optarg, "--buffer-size", 64, 65536);
+			break;
+		case 'q':
+			cfg->queue_depth = (unsigned)parse_num(optarg, "--queue-depth", 8, 32768);
+			if (!is_pow2(cfg->queue_depth))
+				usage_error("--queue-depth 必須是 2 的次方,得到「%s」", optarg);
+			break;
+		case OPT_NO_FIXED:
+			cfg->fixed_files = false;
+			break;
+		case 'P':
+			cfg->sqpoll = true;
+			break;
+		case OPT_SQPOLL_CPU:
+			cfg->sqpoll_cpu = (int)parse_num(optarg, "--sqpoll-cpu", 0, 4095);
+			break;
+		case 'z':
+			cfg->zerocopy = true;
+			break;
+		case OPT_ZC_THRESHOLD:
+			cfg->zc_threshold = parse_num(optarg, "--zc-threshold", 1, CHUNK_SIZE);
+			break;
+		case OPT_BUNDLE:
+			cfg->bundle = true;
+			break;
+		case OPT_RECV:
+			if (strcmp(optarg, "multishot") && strcmp(optarg, "single"))
+				usage_error("--recv 只能是 multishot 或 single,得到「%s」", optarg);
+			cfg->single_recv = !strcmp(optarg, "single");
+			break;
+		case OPT_TASKRUN:
+			if (strcmp(optarg, "defer") && strcmp(optarg, "coop") && strcmp(optarg, "none"))
+				usage_error("--taskrun 只能是 defer、coop 或 none,得到「%s」", optarg);
+			cfg->taskrun = optarg;
+			break;
+		case OPT_WAIT_NR:
+			cfg->wait_nr = (unsigned)parse_num(optarg, "--wait-nr", 1, 4096);
+			break;
+		case OPT_WAIT_USEC:
+			cfg->wait_usec = (unsigned)parse_num(optarg, "--wait-usec", 1, 1000000);
+			break;
+		case OPT_WAITALL:
+			cfg->send_waitall = true;
+			break;
+		case OPT_DRAIN:
+			cfg->drain_timeout = (double)parse_num(optarg, "--drain-timeout", 0, 3600);
+			break;
+		case 'Q':
+			cfg->quiet = true;
+			break;
+		case 'h':
+			usage(argv[0]);
+			exit(0);
+		case ':':
+			usage_error("選項 %s 需要參數", argv[optind - 1]);
+			break;
+		default:
+			usage_error("不認得的選項「%s」", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		cfg->port = (int)parse_num(argv[optind++], "埠", 1, 65535);
+	if (optind < argc)
+		usage_error("多餘的參數「%s」", argv[optind]);
+	if ((unsigned long long)cfg->nbufs * cfg->buf_size > (1ull << 31))
+		usage_error("%s", "--buffers × --buffer-size 不能超過 2 GiB");
+	if (cfg->sqpoll_cpu >= 0 && !cfg->sqpoll)
+		usage_error("%s", "--sqpoll-cpu 要搭配 --sqpoll");
+	if (cfg->max_output < cfg->conn_buffer)
+		usage_error("%s", "--max-output 不能小於 --conn-buffer");
+}
+
+/* ======================================================================
+ * 6. main
+ * ====================================================================== */
 
 static void on_signal(int sig)
 {
@@ -1277,12 +1662,18 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (setup_ring(c) || setup_buffers(c) || setup_listener(c) || setup_conn_table(c))
+	/* 開檔上限拉到硬上限(連線表與固定檔案表的大小都由它決定) */
+	struct rlimit rl;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (setup_ring(c) || setup_buffers(c) || setup_pool(c) || setup_listener(c) || setup_conn_table(c))
 		goto out;
 	print_features(c);
+	c->accepting = true;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
-	if (event_loop(c))
-		goto out;
+	event_loop(c);
 	drain(c);
 	print_summary(c);
 	rc = 0;

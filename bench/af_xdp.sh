@@ -170,23 +170,16 @@ lat_run() { # 回答者 輪次
 	esac
 }
 
-# bench_interleave 需要函式名稱:每個接收端 / 回答者一個小包裝
-fns=()
-for k in $RECEIVERS; do
-	eval "rx_$k() { rx_run $k \"\$1\"; }"
-	fns+=("rx_$k")
-done
 echo "AF_XDP 收包比較:$RX_METHOD;$ROUNDS 輪交錯"
-bench_interleave "$ROUNDS" "${fns[@]}"
+cmds=()
+for k in $RECEIVERS; do cmds+=("rx_run $k"); done
+bench_interleave "$ROUNDS" "${cmds[@]}"
 
-fns=()
-for k in $RESPONDERS; do
-	eval "lat_$k() { lat_run $k \"\$1\"; }"
-	fns+=("lat_$k")
-done
 echo
 echo "回應延遲:$LAT_METHOD;$ROUNDS 輪交錯"
-bench_interleave "$ROUNDS" "${fns[@]}"
+cmds=()
+for k in $RESPONDERS; do cmds+=("lat_run $k"); done
+bench_interleave "$ROUNDS" "${cmds[@]}"
 
 echo
 bench_report

@@ -2,14 +2,19 @@
 /*
  * bench/epoll_echo.c — 傳統基準:單執行緒、非阻塞、epoll 的 TCP echo 伺服器
  *
- * 與 io_uring_async 有相同語意,讓比較公平:
- *   - TCP_NODELAY、listen backlog 4096、SO_REUSEADDR
- *   - 每次 read 最多 --buffer-size 位元組(預設 4096),立刻 write 回去
- *   - 背壓:寫不出去的資料放進待送區;超過 --max-pending 個緩衝區大小就停止讀取
- *     (關掉 EPOLLIN),送到一半以下才恢復
+ * 與 io_uring_async 有相同的語意與公平規則,讓比較公平(一個 epoll 專家會這樣寫):
+ *   - TCP_NODELAY 設在監聽 socket 上,accept 出來的連線繼承(不必每條連線一次 setsockopt)
+ *   - 可讀時一次讀到 EAGAIN 為止(最多 16 次;讀到的比要求的少就表示讀完了,不再多一次 EAGAIN 的 recv);
+ *     沒有待送資料時讀到的直接送回,送不完的放進這條連線的待送區,讀完後一次 send 送出
+ *   - 背壓:待送 + 一個緩衝區 > --conn-buffer(預設 64 KiB)就關掉 EPOLLIN,送到一半以下才恢復
+ *   - 全部連線的待送合計上限 --max-output(預設 64 MiB),用完時關閉待送最多的連線(最慢的讀者)
  *   - 半關閉:read 回 0 後把待送資料送完再關閉
+ *   - SIGINT/SIGTERM:停止接受;不再回應新資料(讀掉丟棄,免得 close 變成 RST),待送送完後
+ *     shutdown(SHUT_WR),等對方 EOF 再關閉;最多等 5 秒
+ *   - 自己計算系統呼叫次數(SUMMARY 的 syscalls),效能比較算「每個請求幾次系統呼叫」
  *
- * 用法:bench/epoll_echo [--bind 位址] [--buffer-size N] [--max-pending N] [--max-conns N] [--quiet] [埠]
+ * 用法:bench/epoll_echo [--bind 位址] [--buffer-size N] [--conn-buffer N] [--max-output N]
+ *                        [--max-conns N] [--quiet] [埠]
  * SIGINT/SIGTERM:印出總結與 SUMMARY 行後以 0 結束。
  */
 #include <arpa/inet.h>
@@ -33,12 +38,16 @@
 #include "bench_util.h"
 
 #define MAX_EVENTS 256
+#define MAX_READS 16 /* 一次可讀事件最多讀幾次(公平:別讓一條連線霸佔迴圈) */
+
+/* 每個系統呼叫都經過這裡計數 */
+#define SYS(c, call) ((c)->syscalls++, (call))
 
 struct config {
 	const char *bind_addr;
 	int port;
 	unsigned buf_size;
-	unsigned max_pending;
+	size_t conn_buffer, max_output;
 	unsigned max_conns;
 	bool quiet;
 };
@@ -48,8 +57,9 @@ struct conn {
 	bool peer_eof;
 	bool reading; /* EPOLLIN 是否開著 */
 	bool writing; /* EPOLLOUT 是否開著 */
+	bool shut_sent; /* 結束中:已 shutdown(SHUT_WR) */
 	unsigned char *pend;
-	size_t pend_off, pend_len, pend_cap;
+	size_t pend_off, pend_len;
 };
 
 struct ctx {
@@ -58,10 +68,12 @@ struct ctx {
 	struct conn **conns;
 	unsigned nslots, active;
 	unsigned char *buf;
-	uint64_t accepted, rejected, msgs, bytes_in, bytes_out, errors, throttles;
+	size_t out_bytes; /* 全部連線的待送合計 */
+	uint64_t accepted, rejected, evicted, msgs, bytes_in, bytes_out, errors, throttles, syscalls;
 	struct timespec start;
 	time_t last_emfile_msg;
 	bool accept_paused;
+	bool draining; /* 收到結束訊號 */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -72,21 +84,35 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+static size_t parse_size(const char *s, const char *name, size_t min, size_t max)
+{
+	char tmp[64];
+	size_t len = strlen(s), mul = 1;
+
+	if (len && len < sizeof(tmp) && (s[len - 1] == 'K' || s[len - 1] == 'M')) {
+		mul = s[len - 1] == 'K' ? 1024 : 1024 * 1024;
+		memcpy(tmp, s, len - 1);
+		tmp[len - 1] = '\0';
+		s = tmp;
+	}
+	return parse_num(s, name, (min + mul - 1) / mul, max / mul) * mul;
+}
+
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
 	static const struct option longopts[] = {
-		{ "bind", required_argument, NULL, 'a' },	  { "buffer-size", required_argument, NULL, 's' },
-		{ "max-pending", required_argument, NULL, 'm' }, { "max-conns", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'Q' },		  { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "bind", required_argument, NULL, 'a' },	   { "buffer-size", required_argument, NULL, 's' },
+		{ "conn-buffer", required_argument, NULL, 'b' }, { "max-output", required_argument, NULL, 'o' },
+		{ "max-conns", required_argument, NULL, 'c' },	   { "quiet", no_argument, NULL, 'Q' },
+		{ "help", no_argument, NULL, 'h' },		   { NULL, 0, NULL, 0 },
 	};
 	struct in_addr a;
 	int c;
 
-	*cfg = (struct config){ .bind_addr = "0.0.0.0", .port = 12345, .buf_size = 4096, .max_pending = 16,
-				.max_conns = 16384 };
+	*cfg = (struct config){ .bind_addr = "0.0.0.0", .port = 12345, .buf_size = 4096, .conn_buffer = 64 << 10,
+				.max_output = 64 << 20, .max_conns = 16384 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "a:s:m:c:Qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:s:b:o:c:Qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &a) != 1) {
@@ -96,20 +122,24 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->bind_addr = optarg;
 			break;
 		case 's':
-			cfg->buf_size = parse_num(optarg, "--buffer-size", 64, 1 << 20);
+			cfg->buf_size = (unsigned)parse_num(optarg, "--buffer-size", 64, 1 << 16);
 			break;
-		case 'm':
-			cfg->max_pending = parse_num(optarg, "--max-pending", 1, 4096);
+		case 'b':
+			cfg->conn_buffer = parse_size(optarg, "--conn-buffer", 4096, 64 << 20);
+			break;
+		case 'o':
+			cfg->max_output = parse_size(optarg, "--max-output", 65536, (size_t)16 << 30);
 			break;
 		case 'c':
-			cfg->max_conns = parse_num(optarg, "--max-conns", 1, 1 << 20);
+			cfg->max_conns = (unsigned)parse_num(optarg, "--max-conns", 1, 1 << 20);
 			break;
 		case 'Q':
 			cfg->quiet = true;
 			break;
 		case 'h':
-			printf("用法:%s [--bind 位址] [--buffer-size N] [--max-pending N] [--max-conns N] [--quiet] [埠]\n"
-			       "epoll echo 伺服器(io_uring_async 的傳統基準),埠預設 12345。\n",
+			printf("用法:%s [--bind 位址] [--buffer-size N] [--conn-buffer N] [--max-output N] [--max-conns N] "
+			       "[--quiet] [埠]\nepoll echo 伺服器(io_uring_async 的傳統基準),埠預設 12345。\n"
+			       "記憶體上限:每條連線待送 <= --conn-buffer(預設 64K)+ 一個緩衝區,合計 <= --max-output(預設 64M)。\n",
 			       argv[0]);
 			exit(0);
 		default:
@@ -118,9 +148,13 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		}
 	}
 	if (optind < argc)
-		cfg->port = parse_num(argv[optind++], "埠", 1, 65535);
+		cfg->port = (int)parse_num(argv[optind++], "埠", 1, 65535);
 	if (optind < argc) {
 		fprintf(stderr, "錯誤:多餘的參數「%s」\n", argv[optind]);
+		exit(EXIT_USAGE);
+	}
+	if (cfg->conn_buffer < cfg->buf_size || cfg->max_output < cfg->conn_buffer) {
+		fprintf(stderr, "錯誤:需要 --buffer-size <= --conn-buffer <= --max-output\n");
 		exit(EXIT_USAGE);
 	}
 }
@@ -130,126 +164,178 @@ static void set_events(struct ctx *c, struct conn *cn)
 	struct epoll_event ev = { .data.ptr = cn };
 
 	ev.events = (cn->reading ? EPOLLIN | EPOLLRDHUP : 0) | (cn->writing ? EPOLLOUT : 0);
-	epoll_ctl(c->ep, EPOLL_CTL_MOD, cn->fd, &ev);
+	SYS(c, epoll_ctl(c->ep, EPOLL_CTL_MOD, cn->fd, &ev));
 }
 
 static void conn_close(struct ctx *c, struct conn *cn)
 {
-	epoll_ctl(c->ep, EPOLL_CTL_DEL, cn->fd, NULL);
-	close(cn->fd);
+	SYS(c, close(cn->fd)); /* close 也會把它從 epoll 拿掉 */
 	c->conns[cn->fd] = NULL;
 	c->active--;
+	c->out_bytes -= cn->pend_len;
 	free(cn->pend);
 	free(cn);
 }
 
-/* 送出待送區;回傳 -1 表示連線已關閉 */
+/* 送出待送區(一次 send);回傳 -1 表示連線已關閉 */
 static int flush_pending(struct ctx *c, struct conn *cn)
 {
-	while (cn->pend_len) {
-		ssize_t n = send(cn->fd, cn->pend + cn->pend_off, cn->pend_len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			if (errno != EPIPE && errno != ECONNRESET)
-				c->errors++;
-			conn_close(c, cn);
-			return -1;
-		}
-		c->bytes_out += (uint64_t)n;
-		cn->pend_off += (size_t)n;
-		cn->pend_len -= (size_t)n;
-	}
 	if (!cn->pend_len)
+		return 0;
+	ssize_t n = SYS(c, send(cn->fd, cn->pend + cn->pend_off, cn->pend_len, MSG_NOSIGNAL));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		if (errno != EPIPE && errno != ECONNRESET)
+			c->errors++;
+		conn_close(c, cn);
+		return -1;
+	}
+	c->bytes_out += (uint64_t)n;
+	c->out_bytes -= (size_t)n;
+	cn->pend_off += (size_t)n;
+	cn->pend_len -= (size_t)n;
+	if (!cn->pend_len) { /* 送完:不佔記憶體 */
+		free(cn->pend);
+		cn->pend = NULL;
 		cn->pend_off = 0;
+	}
 	return 0;
 }
 
-static int append_pending(struct conn *cn, const unsigned char *p, size_t len)
+/* 全部待送到上限:關閉待送最多的另一條連線;自己就是最多的話回傳 false */
+static bool evict_slowest(struct ctx *c, struct conn *asking)
 {
-	if (cn->pend_off && cn->pend_off + cn->pend_len + len > cn->pend_cap) {
+	struct conn *worst = NULL;
+
+	for (unsigned i = 0; i < c->nslots; i++)
+		if (c->conns[i] && (!worst || c->conns[i]->pend_len > worst->pend_len))
+			worst = c->conns[i];
+	if (!worst || worst == asking || worst->pend_len <= asking->pend_len)
+		return false;
+	c->evicted++;
+	conn_close(c, worst);
+	return true;
+}
+
+static int append_pending(struct ctx *c, struct conn *cn, const unsigned char *p, size_t len)
+{
+	while (c->out_bytes + len > c->cfg.max_output)
+		if (!evict_slowest(c, cn))
+			return -1;
+	if (!cn->pend) {
+		/* 容量固定為上限:待送不會超過 --conn-buffer + 一個緩衝區 */
+		cn->pend = malloc(c->cfg.conn_buffer + c->cfg.buf_size);
+		if (!cn->pend)
+			return -1;
+	}
+	if (cn->pend_off + cn->pend_len + len > c->cfg.conn_buffer + c->cfg.buf_size) {
 		memmove(cn->pend, cn->pend + cn->pend_off, cn->pend_len);
 		cn->pend_off = 0;
 	}
-	if (cn->pend_off + cn->pend_len + len > cn->pend_cap) {
-		size_t ncap = cn->pend_cap ? cn->pend_cap : 4096;
-		while (ncap < cn->pend_len + len)
-			ncap *= 2;
-		unsigned char *np = realloc(cn->pend, ncap);
-		if (!np)
-			return -1;
-		cn->pend = np;
-		cn->pend_cap = ncap;
-	}
 	memcpy(cn->pend + cn->pend_off + cn->pend_len, p, len);
 	cn->pend_len += len;
+	c->out_bytes += len;
 	return 0;
 }
 
 static void update_interest(struct ctx *c, struct conn *cn)
 {
-	size_t limit = (size_t)c->cfg.max_pending * c->cfg.buf_size;
-	bool want_read = !cn->peer_eof && (cn->reading ? cn->pend_len < limit : cn->pend_len <= limit / 2);
+	bool room = cn->pend_len + c->cfg.buf_size <= c->cfg.conn_buffer;
+	bool want_read = !cn->peer_eof && (c->draining || (cn->reading ? room : cn->pend_len <= c->cfg.conn_buffer / 2));
 	bool want_write = cn->pend_len > 0;
 
 	if (cn->reading && !want_read && !cn->peer_eof)
 		c->throttles++;
+	if (cn->peer_eof && !cn->pend_len) {
+		conn_close(c, cn); /* 半關閉:資料送完才關 */
+		return;
+	}
+	if (c->draining && !cn->pend_len && !cn->shut_sent) {
+		SYS(c, shutdown(cn->fd, SHUT_WR)); /* 對方收完資料後讀到 EOF */
+		cn->shut_sent = true;
+	}
 	if (want_read != cn->reading || want_write != cn->writing) {
 		cn->reading = want_read;
 		cn->writing = want_write;
 		set_events(c, cn);
 	}
-	if (cn->peer_eof && !cn->pend_len)
-		conn_close(c, cn); /* 半關閉:資料送完才關 */
 }
 
+/* 結束中:讀掉丟棄,直到對方 EOF */
+static void discard_input(struct ctx *c, struct conn *cn)
+{
+	for (int r = 0; r < MAX_READS; r++) {
+		ssize_t n = SYS(c, recv(cn->fd, c->buf, c->cfg.buf_size, 0));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			if (n < 0 || !cn->pend_len) {
+				conn_close(c, cn);
+				return;
+			}
+			cn->peer_eof = true;
+			break;
+		}
+	}
+	update_interest(c, cn);
+}
+
+/* 可讀:讀到 EAGAIN(或短讀、或到背壓上限、或 MAX_READS 次),最後一次 send 送出待送 */
 static void on_readable(struct ctx *c, struct conn *cn)
 {
-	ssize_t n = recv(cn->fd, c->buf, c->cfg.buf_size, 0);
-
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		if (errno != ECONNRESET)
-			c->errors++;
-		conn_close(c, cn);
+	if (c->draining) {
+		discard_input(c, cn);
 		return;
 	}
-	if (n == 0) {
-		cn->peer_eof = true;
-		update_interest(c, cn);
-		return;
-	}
-	c->msgs++;
-	c->bytes_in += (uint64_t)n;
-	size_t off = 0;
-	if (!cn->pend_len) {
-		/* 沒有排隊的資料:直接送,保持順序 */
-		ssize_t w = send(cn->fd, c->buf, (size_t)n, MSG_NOSIGNAL);
-		if (w < 0 && errno != EAGAIN && errno != EINTR) {
-			if (errno != EPIPE && errno != ECONNRESET)
+	for (int r = 0; r < MAX_READS && cn->pend_len + c->cfg.buf_size <= c->cfg.conn_buffer; r++) {
+		ssize_t n = SYS(c, recv(cn->fd, c->buf, c->cfg.buf_size, 0));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			if (errno != ECONNRESET)
 				c->errors++;
 			conn_close(c, cn);
 			return;
 		}
-		if (w > 0) {
-			off = (size_t)w;
-			c->bytes_out += (uint64_t)w;
+		if (n == 0) {
+			cn->peer_eof = true;
+			break;
 		}
+		c->msgs++;
+		c->bytes_in += (uint64_t)n;
+		size_t off = 0;
+		if (!cn->pend_len) {
+			/* 沒有排隊的資料:直接送回 */
+			ssize_t w = SYS(c, send(cn->fd, c->buf, (size_t)n, MSG_NOSIGNAL));
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				if (errno != EPIPE && errno != ECONNRESET)
+					c->errors++;
+				conn_close(c, cn);
+				return;
+			}
+			if (w > 0) {
+				off = (size_t)w;
+				c->bytes_out += (uint64_t)w;
+			}
+		}
+		if (off < (size_t)n && append_pending(c, cn, c->buf + off, (size_t)n - off)) {
+			c->evicted++;
+			conn_close(c, cn);
+			return;
+		}
+		if ((size_t)n < c->cfg.buf_size)
+			break; /* 短讀:socket 已經讀空,不必再一次 recv 拿 EAGAIN */
 	}
-	if (off < (size_t)n && append_pending(cn, c->buf + off, (size_t)n - off)) {
-		c->errors++;
-		conn_close(c, cn);
+	if (cn->pend_len && !cn->writing && flush_pending(c, cn) < 0)
 		return;
-	}
 	update_interest(c, cn);
 }
 
 static void on_accept(struct ctx *c)
 {
 	for (;;) {
-		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		int one = 1;
+		int fd = SYS(c, accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
 		struct conn *cn;
 
 		if (fd < 0) {
@@ -261,21 +347,20 @@ static void on_accept(struct ctx *c)
 						strerror(errno));
 				c->last_emfile_msg = t;
 				/* 監聽 socket 會一直可讀:先從 epoll 拿掉,下一個時間點再放回,避免忙迴圈 */
-				epoll_ctl(c->ep, EPOLL_CTL_DEL, c->listen_fd, NULL);
+				SYS(c, epoll_ctl(c->ep, EPOLL_CTL_DEL, c->listen_fd, NULL));
 				c->accept_paused = true;
 			}
 			return;
 		}
 		if ((unsigned)fd >= c->nslots || c->active >= c->cfg.max_conns || !(cn = calloc(1, sizeof(*cn)))) {
 			c->rejected++;
-			close(fd);
+			SYS(c, close(fd));
 			continue;
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		cn->fd = fd;
 		cn->reading = true;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = cn };
-		epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev);
+		SYS(c, epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev));
 		c->conns[fd] = cn;
 		c->active++;
 		c->accepted++;
@@ -304,6 +389,7 @@ static int setup(struct ctx *c)
 	inet_pton(AF_INET, c->cfg.bind_addr, &addr.sin_addr);
 	c->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	setsockopt(c->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(c->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* accept 出來的連線繼承 */
 	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		if (errno == EADDRINUSE)
 			fprintf(stderr, "錯誤:埠 %d 已被使用(EADDRINUSE)\n", c->cfg.port);
@@ -344,43 +430,57 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (setup(&c))
 		goto out;
-	printf("epoll echo 伺服器監聽 %s:%d(緩衝區 %u 位元組,每條連線待送上限 %u 個)\n", c.cfg.bind_addr,
-	       c.cfg.port, c.cfg.buf_size, c.cfg.max_pending);
+	printf("epoll echo 伺服器監聽 %s:%d(緩衝區 %u 位元組,每條連線待送上限 %zu KiB,合計 %zu MiB)\n", c.cfg.bind_addr,
+	       c.cfg.port, c.cfg.buf_size, c.cfg.conn_buffer >> 10, c.cfg.max_output >> 20);
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &c.start);
 	tick = c.start;
-	while (!stop_flag) {
-		int n = epoll_wait(c.ep, evs, MAX_EVENTS, 200);
+	c.syscalls = 0; /* 只算服務期間的 */
+	struct timespec drain_start = { 0 };
+	while (!c.draining || (c.active && elapsed(&drain_start) < 5.0)) {
+		if (stop_flag && !c.draining) {
+			/* 停止接受;每條連線不再回應,待送送完就 SHUT_WR(見 update_interest) */
+			c.draining = true;
+			clock_gettime(CLOCK_MONOTONIC, &drain_start);
+			close(c.listen_fd);
+			c.listen_fd = -1;
+			c.accept_paused = false;
+			for (unsigned i = 0; i < c.nslots; i++)
+				if (c.conns[i])
+					update_interest(&c, c.conns[i]);
+		}
+		int n = SYS(&c, epoll_wait(c.ep, evs, MAX_EVENTS, c.draining ? 50 : 200));
 		for (int i = 0; i < n; i++) {
 			struct conn *cn = evs[i].data.ptr;
 			if (!cn) {
 				on_accept(&c);
 				continue;
 			}
-			/* 同一批事件中連線可能已被關閉:以 fd 表確認 */
+			/* 同一批事件中連線可能已被關閉(被逐出):以 fd 表確認,只比較指標 */
 			int fd = cn->fd;
 			if (evs[i].events & EPOLLOUT) {
 				if (flush_pending(&c, cn) < 0)
 					continue;
 				update_interest(&c, cn);
 				if (c.conns[fd] != cn)
-					continue; /* 已關閉(只比較指標,不解參考) */
+					continue;
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				if (cn->reading || (evs[i].events & (EPOLLHUP | EPOLLERR)))
 					on_readable(&c, cn);
 			}
 		}
-		if (c.accept_paused && elapsed(&tick) >= 0.1) {
+		if (c.accept_paused && !c.draining && elapsed(&tick) >= 0.1) {
 			struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
-			epoll_ctl(c.ep, EPOLL_CTL_ADD, c.listen_fd, &lev);
+			SYS(&c, epoll_ctl(c.ep, EPOLL_CTL_ADD, c.listen_fd, &lev));
 			c.accept_paused = false;
 		}
 		if (elapsed(&tick) >= 1.0) {
 			double dt = elapsed(&tick);
 			if (!c.cfg.quiet && (c.msgs != last_msgs || c.accepted != last_acc)) {
-				printf("[統計] 連線 %u | 累計接受 %llu | %.0f 訊息/秒\n", c.active,
-				       (unsigned long long)c.accepted, (c.msgs - last_msgs) / dt);
+				printf("[統計] 連線 %u | 累計接受 %llu | %.0f 訊息/秒 | 每個訊息 %.2f 次系統呼叫\n", c.active,
+				       (unsigned long long)c.accepted, (c.msgs - last_msgs) / dt,
+				       c.msgs ? (double)c.syscalls / (double)c.msgs : 0.0);
 				fflush(stdout);
 			}
 			last_msgs = c.msgs;
@@ -391,14 +491,16 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	printf("\n== 總結 ==\n  連線 %llu(拒絕 %llu),訊息 %llu,收 %llu / 送 %llu 位元組,錯誤 %llu\n",
-	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.msgs,
-	       (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out, (unsigned long long)c.errors);
-	printf("SUMMARY prog=epoll_echo conns=%llu rejected=%llu msgs=%llu bytes_in=%llu bytes_out=%llu errors=%llu "
-	       "throttles=%llu elapsed_s=%.3f cpu_s=%.3f\n",
-	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.msgs,
-	       (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out, (unsigned long long)c.errors,
-	       (unsigned long long)c.throttles, elapsed(&c.start), cpu);
+	printf("\n== 總結 ==\n  連線 %llu(拒絕 %llu、逐出 %llu),訊息 %llu,收 %llu / 送 %llu 位元組,系統呼叫 %llu,錯誤 %llu\n",
+	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.evicted,
+	       (unsigned long long)c.msgs, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
+	       (unsigned long long)c.syscalls, (unsigned long long)c.errors);
+	printf("SUMMARY prog=epoll_echo conns=%llu rejected=%llu evicted=%llu msgs=%llu bytes_in=%llu bytes_out=%llu "
+	       "errors=%llu throttles=%llu syscalls=%llu elapsed_s=%.3f cpu_s=%.3f\n",
+	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.evicted,
+	       (unsigned long long)c.msgs, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
+	       (unsigned long long)c.errors, (unsigned long long)c.throttles, (unsigned long long)c.syscalls,
+	       elapsed(&c.start), cpu);
 	rc = 0;
 out:
 	if (c.conns) {

@@ -4,8 +4,11 @@
 # 同一組正確性檢查分別對三個伺服器執行:
 #   uring.*  ./io_uring_async
 #   asan.*   build/asan/io_uring_async(make SANITIZE=1;洩漏或未定義行為會讓結束碼非零)
-#   epoll.*  bench/epoll_echo(傳統基準,語意相同,不是稻草人)
-# 另外 option.* 以 --fixed-files / --zerocopy / --legacy / --sqpoll 各跑精簡的一組。
+#   epoll.*  bench/epoll_echo(傳統基準,語意與公平規則相同,不是稻草人)
+# 其中包括敵意的對端:300 條只送不讀的連線(之後新連線的 echo 要在 1 秒內回來、記憶體在上限內)、
+# 一萬條同時連線、兩萬次 connect/close(一半 RST)、讀得很慢的對端。
+# 另外 option.* 以 --no-fixed-files / --zerocopy / --sqpoll / --recv single / --taskrun coop|none 各跑精簡的一組
+# (--taskrun、--recv single 就是較舊核心會走的路)。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$T_ROOT" || exit 1
@@ -77,7 +80,7 @@ t_stream_late_reader() {
 	local stalled
 	stalled=$(sed -n 's/.*期間寫出 \([0-9]*\) 位元組.*/\1/p' "$T_TMP/stream.out")
 	expect_le "${stalled:-999999999}" $((16 << 20)) "讀取端延遲期間用戶端寫出的位元組(伺服器應停止讀取)"
-	# 記憶體上限 = 緩衝區池(io_uring 預設 4096 × 4 KiB = 16 MiB)加上少量餘裕
+	# 一條連線的待送 <= 64 KiB + 一個緩衝區;RSS 成長主要是接收 buffer ring(16 MiB)被碰到的頁
 	expect_le $((peak - before)) $((24 * 1024)) "讀取端延遲時伺服器 RSS 成長(KiB)"
 	srv_stop
 }
@@ -90,12 +93,11 @@ t_half_close() {
 
 t_reset_pending() {
 	srv_start "$@"
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		"$CHECK" reset "$SRV_PORT" 8000000 || fail "reset 用戶端失敗"
 	done
 	# 小量資料 + 立即 RST:recv 的資料與重設常落在同一批 CQE(曾觸發 use-after-free)
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		"$CHECK" reset "$SRV_PORT" 5 >/dev/null || fail "reset 用戶端失敗"
 	done
 	kill -0 "$SRV_PID" 2>/dev/null || fail "用戶端重設連線後伺服器結束了"
@@ -109,15 +111,16 @@ t_pipelined_100k() {
 	srv_stop
 }
 
-t_hold_5000() {
+t_hold_10000() {
 	srv_start "$@"
 	local lim
-	lim=$(ulimit -n)
+	lim=$(ulimit -Hn)
 	[ "$lim" -ge 10100 ] || skip "開檔上限 $lim 太低,需要 >= 10100(ulimit -n)"
-	"$BENCH" -p "$SRV_PORT" -c 5000 -s 64 -n 1 -t 60 >"$T_TMP/b.out" 2>&1 ||
-		fail "5000 條同時連線各 echo 一次失敗:$(tail -n2 "$T_TMP/b.out" | tr '\n' ' ')"
+	ulimit -n "$lim"
+	"$BENCH" -p "$SRV_PORT" -c 10000 -s 64 -n 1 -t 60 >"$T_TMP/b.out" 2>&1 ||
+		fail "10,000 條同時連線各 echo 一次失敗:$(tail -n2 "$T_TMP/b.out" | tr '\n' ' ')"
 	cat "$T_TMP/b.out"
-	expect_match "$(cat "$T_TMP/b.out")" 'msgs=5000 ' "5000 個訊息都收回"
+	expect_match "$(cat "$T_TMP/b.out")" 'msgs=10000 ' "10,000 個訊息都逐位元組收回"
 	srv_stop
 }
 
@@ -125,14 +128,51 @@ t_fd_leak() {
 	srv_start "$@"
 	local before after
 	before=$(fd_count "$SRV_PID")
-	"$CHECK" cycles "$SRV_PORT" 10000 || fail "connect/close 循環失敗"
+	"$CHECK" cycles "$SRV_PORT" 20000 || fail "connect/close 循環失敗"
 	# 伺服器關閉連線是非同步的:等 fd 數回到原值
 	wait_for 10 test "$(fd_count "$SRV_PID")" -le "$before" || true
 	after=$(fd_count "$SRV_PID")
 	echo "fd 數:之前 $before,之後 $after"
-	expect_eq "$after" "$before" "10,000 次 connect/close 後伺服器的 fd 數"
+	expect_eq "$after" "$before" "20,000 次 connect/close(一半 RST)後伺服器的 fd 數"
 	srv_stop
-	expect_file_match "$SRV_LOG" 'conns=1000[0-9]' "伺服器應接受全部 10,000 條連線"
+	expect_file_match "$SRV_LOG" 'conns=2000[0-9]' "伺服器應接受全部 20,000 條連線"
+}
+
+# 敵意的對端:300 條連線只送不讀。之後新連線的 echo 仍要在 1 秒內回來,伺服器記憶體在上限內
+t_starvation() {
+	srv_start "$@"
+	local before rss
+	before=$(rss_kb "$SRV_PID")
+	start_bg "$T_TMP/hog" "$CHECK" hog "$SRV_PORT" 300 120
+	wait_log 90 "$T_TMP/hog" 'READY' || fail "不讀的對端沒有把伺服器塞滿:$(cat "$T_TMP/hog")"
+	cat "$T_TMP/hog"
+	"$CHECK" probe "$SRV_PORT" 5 1000 || fail "300 個不讀的對端之後,新連線 1 秒內沒有收到 echo"
+	"$BENCH" -p "$SRV_PORT" -c 20 -s 128 -n 50 -t 30 -q || fail "不讀的對端佔著時,其他連線的負載核對失敗"
+	rss=$(rss_kb "$SRV_PID")
+	echo "RSS:啟動後 $before KiB,300 個不讀的對端塞滿後 $rss KiB"
+	# 上限:接收緩衝區 16 MiB + 每條連線待送 <= 64 KiB + 4 KiB(300 條約 20 MiB)+ 程式本身;ASan 的影子記憶體另計
+	expect_le "$((rss - before))" $(((16 + 20 + 8) * 1024)) "伺服器 RSS 成長(KiB)"
+	srv_stop
+}
+
+# 結束時還有待送資料:先送完,再以 SHUTDOWN + CLOSE 關閉(對端收到全部資料後讀到 EOF)
+t_sigterm_drain() {
+	srv_start "$@"
+	"$CHECK" lateread "$SRV_PORT" $((8 << 20)) 2500 >"$T_TMP/late" 2>&1 &
+	local cpid=$! rc=0
+	sleep 1.2 # 對端已經寫到塞住、還沒開始讀:伺服器有待送資料
+	kill -TERM "$SRV_PID"
+	wait "$cpid" || rc=$?
+	cat "$T_TMP/late"
+	[ "$rc" -eq 0 ] || fail "對端沒有收到完整的資料與 EOF:$(tail -n1 "$T_TMP/late")"
+	stop_bg "$SRV_PID" TERM 10 || fail "伺服器沒有在排空後結束"
+	cat "$SRV_LOG"
+	local got sent
+	got=$(kv "$T_TMP/late" received)
+	sent=$(kv "$SRV_LOG" bytes_out)
+	expect_ge "$got" 1 "對端收到的位元組"
+	expect_eq "$got" "$sent" "對端收到的 = 伺服器送出的"
+	expect_eq "$(kv "$SRV_LOG" bytes_in)" "$sent" "伺服器收到的每個位元組都送回了"
 }
 
 t_sigterm_summary() {
@@ -171,8 +211,8 @@ t_emfile_recovers() {
 	need_bin "$1" "$BENCH"
 	need_cmd prlimit
 	srv_launch prlimit --nofile=40 "$@"
-	local fds=() i fd
-	for i in $(seq 60); do
+	local fds=() fd
+	for _ in $(seq 60); do
 		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
 		fds+=("$fd")
 	done
@@ -181,6 +221,23 @@ t_emfile_recovers() {
 	kill -0 "$SRV_PID" || fail "fd 用完後伺服器結束了"
 	"$BENCH" -p "$SRV_PORT" -c 5 -s 100 -n 20 -t 30 -q || fail "連線關掉後伺服器沒有恢復服務"
 	expect_le "$(grep -c '開啟的檔案太多' "$SRV_LOG")" 20 "錯誤訊息應有節制(每秒最多一行)"
+	srv_stop
+}
+
+# 固定檔案表也受開檔上限限制:伺服器降低 --max-conns 並說明,超過的連線由它自己拒絕(不是 EMFILE)
+t_nofile_clamp() {
+	need_bin "$URING" "$BENCH"
+	need_cmd prlimit
+	srv_launch prlimit --nofile=40 "$URING"
+	expect_file_match "$SRV_LOG" '--max-conns 降為 35' "啟動時說明上限被降低"
+	local fds=() fd
+	for _ in $(seq 40); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
+		fds+=("$fd")
+	done
+	wait_log 10 "$SRV_LOG" '連線數已達上限 35' || fail "超過上限時沒有自己的拒絕訊息"
+	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	"$BENCH" -p "$SRV_PORT" -c 5 -s 100 -n 20 -t 30 -q || fail "連線關掉後伺服器沒有恢復服務"
 	srv_stop
 }
 
@@ -193,7 +250,8 @@ t_bad_args() {
 	need_bin "$URING"
 	local args
 	for args in "--queue-depth 3" "--queue-depth 0" "--buffers 100" "--buffers 65536" "--buffer-size 10" \
-		"70000" "0" "abc" "--bind not-an-ip" "--bogus" "--max-conns" "12345 6789" "--max-conns -5"; do
+		"70000" "0" "abc" "--bind not-an-ip" "--bogus" "--max-conns" "12345 6789" "--max-conns -5" \
+		"--taskrun fast" "--recv many" "--conn-buffer 1" "--max-output 1K" "--sqpoll-cpu 1" "--conn-buffer 1M --max-output 512K"; do
 		# shellcheck disable=SC2086 # 刻意分詞
 		expect_exit 64 "$URING" $args
 		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
@@ -201,6 +259,7 @@ t_bad_args() {
 	done
 	expect_exit 0 "$URING" --help
 	expect_file_match "$T_TMP/out" '用法' "--help"
+	expect_file_match "$T_TMP/out" '記憶體上限' "--help 說明記憶體上限"
 }
 
 t_low_port_denied() {
@@ -213,13 +272,14 @@ t_features_printed() {
 	srv_start "$URING"
 	expect_file_match "$SRV_LOG" 'DEFER_TASKRUN|COOP_TASKRUN|一般模式' "啟動時印出 ring 模式"
 	expect_file_match "$SRV_LOG" 'multishot' "啟動時印出 multishot"
-	expect_file_match "$SRV_LOG" 'buffer ring|PROVIDE_BUFFERS' "啟動時印出緩衝區模式"
+	expect_file_match "$SRV_LOG" 'buffer ring' "啟動時印出緩衝區模式"
+	expect_file_match "$SRV_LOG" '上限:每條連線待送' "啟動時印出記憶體上限"
 	srv_stop
 }
 
 t_option_set() { # 選項…:精簡組合
 	srv_start "$URING" "$@"
-	head -n 6 "$SRV_LOG"
+	head -n 7 "$SRV_LOG"
 	local msg="選項 $* 的 echo"
 	expect_eq "$(printf '%s\n' "$msg" | timeout 10 nc -q1 127.0.0.1 "$SRV_PORT")" "$msg" "nc 來回"
 	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-65536 -n 3 -t 60 -q || fail "隨機大小核對失敗"
@@ -230,7 +290,7 @@ t_option_set() { # 選項…:精簡組合
 
 t_small_pool_enobufs() {
 	# 只有 16 個緩衝區、64 條連線:一定會 ENOBUFS,必須重新 arm 而且不遺失資料
-	srv_start "$URING" --buffers 16 --buffer-size 1024 --max-pending 2
+	srv_start "$URING" --buffers 16 --buffer-size 1024 --conn-buffer 4096
 	"$BENCH" -p "$SRV_PORT" -c 64 -s 1-8192 -n 20 -t 60 -q || fail "緩衝區耗盡時資料核對失敗"
 	"$BENCH" -p "$SRV_PORT" -c 8 -s 64 -d 64 -n 5000 -t 60 -q || fail "緩衝區耗盡時管線化核對失敗"
 	srv_stop
@@ -245,11 +305,11 @@ t_bench_partial_end() {
 	srv_stop
 }
 
-t_max_conns() {
-	srv_start "$URING" --max-conns 10
+t_max_conns() { # 選項…
+	srv_start "$URING" --max-conns 10 "$@"
 	"$BENCH" -p "$SRV_PORT" -c 10 -s 64 -n 10 -q || fail "上限內的連線應該正常"
-	local fds=() i fd got
-	for i in $(seq 10); do
+	local fds=() fd got
+	for _ in $(seq 10); do
 		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT"
 		fds+=("$fd")
 	done
@@ -260,14 +320,18 @@ t_max_conns() {
 	expect_eq "$got" "" "超過 --max-conns 的連線應被關閉"
 	srv_stop
 	expect_file_match "$SRV_LOG" 'rejected=[1-9]' "SUMMARY 的 rejected"
+	# 是我們自己拒絕的(固定檔案表留了空位,核心不會先回 ENFILE)
+	expect_file_match "$SRV_LOG" '連線數已達上限 10' "伺服器自己的拒絕訊息"
+	grep -q '開啟的檔案太多' "$SRV_LOG" && fail "不應出現 ENFILE/EMFILE"
+	return 0
 }
 
 check features_printed t_features_printed
 check bad_args t_bad_args
 check low_port_denied t_low_port_denied
 
-CORE=(nc_roundtrip random_sizes stream_late_reader half_close reset_pending pipelined_100k hold_5000 fd_leak
-	sigterm_summary sigint_summary port_in_use)
+CORE=(nc_roundtrip random_sizes stream_late_reader half_close reset_pending pipelined_100k hold_10000 fd_leak
+	starvation sigterm_drain sigterm_summary sigint_summary port_in_use)
 run_core() { # 前綴 程式 [選項…]
 	local prefix=$1 t
 	shift
@@ -277,21 +341,29 @@ run_core() { # 前綴 程式 [選項…]
 }
 run_core uring "$URING"
 
-check option.fixed_files t_option_set --fixed-files
-check option.zerocopy t_option_set --zerocopy
-check option.legacy t_option_set --legacy
-check option.sqpoll t_option_set --sqpoll
-check option.fixed_zerocopy_legacy t_option_set --fixed-files --zerocopy --legacy
+check option.no_fixed_files t_option_set --no-fixed-files
+check option.zerocopy t_option_set --zerocopy --zc-threshold 1024
+check option.sqpoll t_option_set --sqpoll --sqpoll-cpu 0
+check option.recv_single t_option_set --recv single
+check option.taskrun_coop t_option_set --taskrun coop
+check option.taskrun_none t_option_set --taskrun none --no-fixed-files
+check option.bundle t_option_set --bundle
+check option.batching t_option_set --wait-nr 16 --wait-usec 100 --send-waitall
 check option.max_queue_depth t_option_set --queue-depth 32768
+check starvation.no_fixed_files t_starvation "$URING" --no-fixed-files
+check starvation.zerocopy t_starvation "$URING" --zerocopy
+check starvation.recv_single t_starvation "$URING" --recv single
 check small_pool_enobufs t_small_pool_enobufs
 check bench_partial_message_at_end t_bench_partial_end
-check uring.emfile_recovers t_emfile_recovers "$URING"
+check uring.emfile_recovers t_emfile_recovers "$URING" --no-fixed-files
+check uring.nofile_clamps_fixed_files t_nofile_clamp
 check epoll.emfile_recovers t_emfile_recovers "$EPOLL"
 check max_conns t_max_conns
+check max_conns.no_fixed_files t_max_conns --no-fixed-files
 
 # ASan + UBSan 版本:同一組正確性檢查
 # make 是增量的:每次都呼叫,確保 ASan 版本與原始碼一致
-[ -f io_uring_async.c ] && { build_asan || rm -f "$ASAN"; }
+[ -f io_uring_async.c ] && { build_asan io_uring_async || rm -f "$ASAN"; }
 run_core asan "$ASAN"
 
 # 傳統基準也必須通過同一組檢查

@@ -270,34 +270,20 @@ bench_row() {
 	local IFS=$'\t'
 	echo "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
 }
-# bench_interleave 次數 函式A 函式B [函式…]:交錯執行量測。
+# bench_interleave 次數 命令A 命令B [命令…]:交錯執行量測。
 # 第 1、3、5… 輪依 A B C 的順序,第 2、4… 輪反過來(C B A),抵銷機器負載的漂移。
-# 每個函式以輪次(1 起算)為參數呼叫,自己以 bench_row 寫下這一次的結果。
+# 每個命令是「函式 [參數…]」(一個字串,以空白分開),呼叫時最後再加上輪次(1 起算);
+# 函式自己以 bench_row 寫下這一次的結果。
 bench_interleave() {
 	local rounds=$1 r i
 	shift
-	local fns=("$@")
+	local fns=("$@") cmd
 	for ((r = 1; r <= rounds; r++)); do
-		if ((r % 2)); then
-			for ((i = 0; i < ${#fns[@]}; i++)); do "${fns[i]}" "$r"; done
-		else
-			for ((i = ${#fns[@]} - 1; i >= 0; i--)); do "${fns[i]}" "$r"; done
-		fi
+		for ((i = 0; i < ${#fns[@]}; i++)); do
+			read -ra cmd <<<"${fns[$((r % 2 ? i : ${#fns[@]} - 1 - i))]}"
+			"${cmd[@]}" "$r"
+		done
 	done
-}
-# bench_skip 原因:整個技術無法量測
-bench_skip() {
-	mkdir -p "$T_RAWDIR"
-	printf 'skip\t%s\t%s\n' "$T_SUITE" "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
-}
-
-# as_user 指令…:以非特權使用者(nobody)執行;本身不是 root 時直接執行
-as_user() {
-	if is_root; then
-		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"
-	else
-		"$@"
-	fi
 }
 
 # bench_report:印出這個套件這次的結果(每列中位數、min–max、對照比值),由 scripts/comparison.sh 計算

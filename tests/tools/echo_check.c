@@ -5,7 +5,12 @@
  *   echo_check stream   埠 位元組 延遲毫秒   寫出大量資料,先不讀(讓伺服器背壓),之後讀回並逐位元組核對
  *   echo_check halfclose 埠 位元組         寫完後 shutdown(SHUT_WR),讀到 EOF,核對長度與內容
  *   echo_check reset    埠 位元組          寫資料後以 SO_LINGER=0 關閉(送出 RST),不讀回
- *   echo_check cycles   埠 次數            反覆 connect/close
+ *   echo_check cycles   埠 次數            反覆 connect/close;一半以 RST 結束(SO_LINGER 0),一半先送一個位元組
+ *   echo_check hog      埠 連線數 秒數      不讀的對端:每條連線一直送到送不出去為止,之後永遠不讀,
+ *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
+ *   echo_check probe    埠 次數 逾時毫秒    每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
+ *   echo_check lateread 埠 位元組 毫秒      先寫(寫到塞住為止)、等到第「毫秒」才開始讀,讀到 EOF;
+ *                                         核對內容,印出 written= received=(伺服器結束時的排空測試用)
  * 成功結束碼 0;核對失敗 1;用法錯誤 64。伺服器位址固定為 127.0.0.1。
  */
 #include <arpa/inet.h>
@@ -164,9 +169,128 @@ static int do_reset(int port, uint64_t total)
 
 static int do_cycles(int port, unsigned long n)
 {
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	for (unsigned long i = 0; i < n; i++) {
+		int fd = dial(port);
+		if (i % 2) {
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* close 送出 RST */
+		} else if (send(fd, "x", 1, MSG_NOSIGNAL) != 1) {
+			fprintf(stderr, "錯誤:送出失敗:%s\n", strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
+	printf("完成 %lu 次 connect/close(一半 RST)\n", n);
+	return 0;
+}
+
+/* 不讀的對端:把伺服器的待送塞滿,之後只是開著 */
+static int do_hog(int port, unsigned long n, unsigned secs)
+{
+	int *fds = calloc(n, sizeof(int));
+	uint64_t pushed = 0, total = UINT64_MAX, t0;
+
+	if (!fds)
+		return 1;
 	for (unsigned long i = 0; i < n; i++)
-		close(dial(port));
-	printf("完成 %lu 次 connect/close\n", n);
+		fds[i] = dial(port);
+	/* 一直送,直到連續 1 秒所有連線都送不出任何東西(伺服器停止讀取,socket 緩衝區全滿) */
+	t0 = now_ms();
+	for (uint64_t quiet_since = now_ms(); now_ms() - quiet_since < 1000 && now_ms() - t0 < 60000;) {
+		uint64_t before = pushed;
+		for (unsigned long i = 0; i < n; i++) {
+			uint64_t w = 0;
+			write_some(fds[i], &w, total);
+			pushed += w;
+		}
+		if (pushed != before)
+			quiet_since = now_ms();
+		usleep(20000);
+	}
+	printf("READY %lu 條連線共送出 %llu 位元組,之後不讀\n", n, (unsigned long long)pushed);
+	fflush(stdout);
+	sleep(secs);
+	for (unsigned long i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+/* 寫完先不讀,時間到再讀到 EOF:收到的必須是送出資料的開頭,而且以 EOF(不是 RST)結束 */
+static int do_lateread(int port, uint64_t total, unsigned wait_ms)
+{
+	int fd = dial(port);
+	uint64_t woff = 0, roff = 0, t0 = now_ms(), last_progress = now_ms();
+
+	while (woff < total && now_ms() - last_progress < 300) {
+		uint64_t before = woff;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		write_some(fd, &woff, total);
+		if (woff != before)
+			last_progress = now_ms();
+		poll(&p, 1, 20);
+	}
+	while (now_ms() - t0 < wait_ms)
+		usleep(10000);
+	for (uint64_t last = now_ms();;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, 1000);
+		ssize_t n = read_check(fd, &roff, woff);
+		if (n == 0)
+			break;
+		if (n > 0)
+			last = now_ms();
+		else if (now_ms() - last > 10000) {
+			fprintf(stderr, "錯誤:10 秒沒有收到資料也沒有 EOF(已收 %llu)\n", (unsigned long long)roff);
+			return 1;
+		}
+	}
+	printf("written=%llu received=%llu eof=1\n", (unsigned long long)woff, (unsigned long long)roff);
+	return 0;
+}
+
+/* 新連線的 echo 要在逾時內回來 */
+static int do_probe(int port, unsigned long n, unsigned timeout_ms)
+{
+	unsigned char msg[64], buf[64];
+	uint64_t worst = 0;
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = pat(i);
+	for (unsigned long k = 0; k < n; k++) {
+		uint64_t t0 = now_ms();
+		size_t got = 0;
+		int fd = dial(port);
+		if (send(fd, msg, sizeof(msg), MSG_NOSIGNAL) != (ssize_t)sizeof(msg)) {
+			fprintf(stderr, "錯誤:送出失敗:%s\n", strerror(errno));
+			return 1;
+		}
+		while (got < sizeof(buf)) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			int left = (int)(timeout_ms - (now_ms() - t0));
+			ssize_t r;
+			if (left <= 0 || poll(&p, 1, left) <= 0) {
+				fprintf(stderr, "錯誤:第 %lu 次:%u 毫秒內沒有收到 echo(收到 %zu / 64 位元組)\n", k + 1, timeout_ms,
+					got);
+				return 1;
+			}
+			r = recv(fd, buf + got, sizeof(buf) - got, 0);
+			if (r <= 0) {
+				fprintf(stderr, "錯誤:第 %lu 次:連線被關閉(%s)\n", k + 1, r ? strerror(errno) : "EOF");
+				return 1;
+			}
+			got += (size_t)r;
+		}
+		if (memcmp(buf, msg, sizeof(msg))) {
+			fprintf(stderr, "錯誤:第 %lu 次:echo 內容不符\n", k + 1);
+			return 1;
+		}
+		if (now_ms() - t0 > worst)
+			worst = now_ms() - t0;
+		close(fd);
+	}
+	printf("通過:%lu 次新連線的 echo,最慢 %llu 毫秒\n", n, (unsigned long long)worst);
 	return 0;
 }
 
@@ -185,7 +309,7 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles 埠 數量 [延遲毫秒]\n", argv[0]);
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|probe 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
 		return 64;
 	}
 	int port = (int)num(argv[2], 65535);
@@ -199,6 +323,12 @@ int main(int argc, char **argv)
 		return do_reset(port, n);
 	if (!strcmp(argv[1], "cycles"))
 		return do_cycles(port, n);
+	if (!strcmp(argv[1], "hog") && argc == 5)
+		return do_hog(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "lateread") && argc == 5)
+		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
+	if (!strcmp(argv[1], "probe") && argc == 5)
+		return do_probe(port, n, (unsigned)num(argv[4], 600000));
 	fprintf(stderr, "錯誤:不認得的子命令「%s」\n", argv[1]);
 	return 64;
 }
