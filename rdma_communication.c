@@ -1880,8 +1880,10 @@ static void print_server_cpu(struct conn *c, uint64_t n, double *per)
 	*per = c->got_ack && n ? (double)c->ack.a / n : -1;
 	if (*per < 0)
 		return;
-	printf("  伺服器 CPU:%.2f ms,每次 %.0f ns(伺服器服務這個連線的執行緒%s)\n", c->ack.a / 1e6, *per,
-	       c->op == OP_SEND ? ";雙邊操作伺服器要收、要回" : ";單邊操作伺服器幾乎不參與");
+	printf("  伺服器 CPU:%.2f ms,每次 %.0f ns(服務這個連線的執行緒;%s)\n", c->ack.a / 1e6, *per,
+	       c->op == OP_SEND			      ? "雙邊:伺服器要收每一則、補 RECV"
+	       : c->test == TEST_LAT && c->op == OP_WRITE ? "WRITE ping-pong:伺服器輪詢記憶體並回寫"
+							  : "單邊:伺服器只等結束訊號");
 }
 
 static void report_lat(struct conn *c, struct lat_stats *st, uint64_t n, uint64_t wall, uint64_t cpu,

@@ -7,7 +7,10 @@
  *   延遲(lat):每次來回時間 / 2(單程,與 perftest、rdma_communication 相同),
  *              最小 / p50 / p99 / 最大 / 平均 µs;
  *   頻寬(bw):客戶端送出 iters 則 size 位元組,伺服器全部收到後回 1 位元組,MB/s(2^20)。
- * 最後一行是 SUMMARY key=value…(CPU 是客戶端的 user+system 時間)。
+ * 最後一行是 SUMMARY key=value…:cpu_ns 是客戶端每則的 user+system 時間,server_cpu_ns 是
+ * 伺服器每則的 CPU 時間(伺服器在結束時以 8 位元組回報它這段期間用掉的 CPU,和
+ * rdma_communication 的伺服器以 'A' 訊息回報一樣),讓「被動端 CPU」可以直接比較。
+ * 伺服器一次服務一個連線;每個 recv / send 有 10 秒期限,對方消失不會卡住。
  *
  * 用法:
  *   rdma_tcp_pingpong server [--port 7472] [--once]
@@ -15,6 +18,7 @@
  * 例:rdma_tcp_pingpong server --once & rdma_tcp_pingpong client 10.0.2.15 --test lat
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -27,8 +31,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench_util.h"
 
 #define DEFAULT_PORT 7472
 #define MAX_SIZE (64u << 20)
@@ -53,14 +60,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t cpu_ns(void)
 {
 	struct rusage ru;
@@ -74,18 +73,6 @@ static void usage_error(const char *msg, const char *arg)
 {
 	fprintf(stderr, "錯誤:%s%s(rdma_tcp_pingpong --help 看說明)\n", msg, arg ? arg : "");
 	exit(64);
-}
-
-static uint32_t parse_u32(const char *s, const char *what, uint32_t max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '-' || errno || *end || v == 0 || v > max)
-		usage_error(what, s);
-	return (uint32_t)v;
 }
 
 /* 完整讀 / 寫 len 位元組;對方關閉或錯誤回傳 -1 */
@@ -113,21 +100,25 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* 服務一個連線;結束時把這段期間伺服器用掉的 CPU(ns,8 位元組,網路位元組序)送回去 */
 static void serve(int cfd)
 {
 	struct header h;
 	char *buf;
-	uint32_t size, iters;
+	uint32_t size, iters, i = 0;
+	uint64_t c0, cpu;
+	bool ok = false;
 
 	if (full_io(cfd, &h, sizeof(h), false))
 		return;
 	size = ntohl(h.size);
 	iters = ntohl(h.iters);
-	if (!size || size > MAX_SIZE)
+	if (!size || size > MAX_SIZE || !iters)
 		return;
 	buf = malloc(size);
 	if (!buf)
 		return;
+	c0 = cpu_ns();
 	if (ntohl(h.bw)) {
 		uint64_t total = (uint64_t)size * iters;
 
@@ -138,13 +129,16 @@ static void serve(int cfd)
 				break;
 			total -= (uint64_t)n;
 		}
-		if (!total)
-			full_io(cfd, buf, 1, true);
+		ok = !total;
 	} else {
-		for (uint32_t i = 0; i < iters && !stop; i++)
+		for (i = 0; i < iters && !stop; i++)
 			if (full_io(cfd, buf, size, false) || full_io(cfd, buf, size, true))
 				break;
+		ok = i == iters;
 	}
+	cpu = htobe64(cpu_ns() - c0);
+	if (ok)
+		full_io(cfd, &cpu, sizeof(cpu), true);
 	free(buf);
 }
 
@@ -171,7 +165,11 @@ static int run_server(const struct config *cfg)
 				continue;
 			break;
 		}
+		struct timeval tv = { .tv_sec = 10 };
+
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		serve(cfd);
 		close(cfd);
 		if (cfg->once)
@@ -185,7 +183,7 @@ static int run_client(const struct config *cfg)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
 	struct header h = { htonl(cfg->bw), htonl(cfg->size), htonl(cfg->iters) };
-	uint64_t *s = NULL, t0, c0, wall, cpu, i = 0;
+	uint64_t *s = NULL, t0, c0, wall, cpu, i = 0, srv_cpu = 0;
 	int one = 1, fd, ret = 1;
 	char *buf;
 
@@ -211,7 +209,8 @@ static int run_client(const struct config *cfg)
 		for (i = 0; i < cfg->iters && !stop; i++)
 			if (full_io(fd, buf, cfg->size, true))
 				break;
-		if (i == cfg->iters && full_io(fd, buf, 1, false))
+		/* 伺服器全部收到後回報它的 CPU:這也是「全部送達」的確認 */
+		if (i == cfg->iters && full_io(fd, &srv_cpu, sizeof(srv_cpu), false))
 			i = 0;
 	} else {
 		for (i = 0; i < cfg->iters && !stop; i++) {
@@ -224,6 +223,9 @@ static int run_client(const struct config *cfg)
 	}
 	wall = now_ns() - t0;
 	cpu = cpu_ns() - c0;
+	if (!cfg->bw && i == cfg->iters && full_io(fd, &srv_cpu, sizeof(srv_cpu), false))
+		i = 0;
+	srv_cpu = be64toh(srv_cpu);
 	if (i < cfg->iters) {
 		fprintf(stderr, "錯誤:第 %llu 次時連線中斷\n", (unsigned long long)i + 1);
 		goto out;
@@ -234,9 +236,9 @@ static int run_client(const struct config *cfg)
 		printf("TCP 串流:%u 位元組 × %u 則:%.2f MB/s(%.3f Gb/s)\n", cfg->size, cfg->iters,
 		       bytes / secs / 1048576.0, bytes * 8 / secs / 1e9);
 		printf("SUMMARY role=client test=bw op=tcp size=%u iters=%u mbps=%.2f gbps=%.3f msg_rate=%.0f "
-		       "cpu_ns=%.0f status=ok\n",
+		       "cpu_ns=%.0f server_cpu_ns=%.0f status=ok\n",
 		       cfg->size, cfg->iters, bytes / secs / 1048576.0, bytes * 8 / secs / 1e9, cfg->iters / secs,
-		       (double)cpu / cfg->iters);
+		       (double)cpu / cfg->iters, (double)srv_cpu / cfg->iters);
 	} else {
 		double sum = 0;
 		uint64_t n = cfg->iters;
@@ -247,9 +249,9 @@ static int run_client(const struct config *cfg)
 		printf("TCP ping-pong:%u 位元組 × %u 次,單程(來回 / 2)p50 %.2f µs\n", cfg->size, cfg->iters,
 		       s[n / 2] / 2000.0);
 		printf("SUMMARY role=client test=lat op=tcp size=%u iters=%u min_us=%.2f p50_us=%.2f p99_us=%.2f "
-		       "max_us=%.2f avg_us=%.2f cpu_ns=%.0f status=ok\n",
+		       "max_us=%.2f avg_us=%.2f cpu_ns=%.0f server_cpu_ns=%.0f status=ok\n",
 		       cfg->size, cfg->iters, s[0] / 2000.0, s[n / 2] / 2000.0, s[n * 99 / 100] / 2000.0,
-		       s[n - 1] / 2000.0, sum / n / 2000.0, (double)cpu / n);
+		       s[n - 1] / 2000.0, sum / n / 2000.0, (double)cpu / n, (double)srv_cpu / n);
 	}
 	ret = 0;
 out:
@@ -276,7 +278,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":p:t:s:n:1h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			cfg.port = (int)parse_u32(optarg, "--port 需要 1-65535,得到 ", 65535);
+			cfg.port = (int)parse_num(optarg, "--port", 1, 65535);
 			break;
 		case 't':
 			if (strcmp(optarg, "lat") && strcmp(optarg, "bw"))
@@ -284,10 +286,10 @@ int main(int argc, char **argv)
 			cfg.bw = !strcmp(optarg, "bw");
 			break;
 		case 's':
-			cfg.size = parse_u32(optarg, "--size 需要 1-67108864,得到 ", MAX_SIZE);
+			cfg.size = (uint32_t)parse_num(optarg, "--size", 1, MAX_SIZE);
 			break;
 		case 'n':
-			cfg.iters = parse_u32(optarg, "--iters 需要正整數,得到 ", 100000000);
+			cfg.iters = (uint32_t)parse_num(optarg, "--iters", 1, 100000000);
 			break;
 		case '1':
 			cfg.once = true;
