@@ -476,6 +476,23 @@ static int conn_setup(struct conn *c)
 }
 
 /*
+ * connect / accept 的參數(兩端相同):private data(hello 或 welcome);同時未完成的 RDMA READ 數
+ * (responder_resources / initiator_depth)交給 rdma_cm 取裝置上限(RDMA_MAX_*);傳輸重試與
+ * RNR 重試都是有限的次數,見檔頭與 RETRY_COUNT / RNR_RETRY。
+ */
+static struct rdma_conn_param conn_param(const void *pdata, uint8_t len)
+{
+	return (struct rdma_conn_param){
+		.private_data = pdata,
+		.private_data_len = len,
+		.responder_resources = RDMA_MAX_RESP_RES,
+		.initiator_depth = RDMA_MAX_INIT_DEPTH,
+		.retry_count = RETRY_COUNT,
+		.rnr_retry_count = RNR_RETRY,
+	};
+}
+
+/*
  * 客戶端:整條故事由上往下。
  *   1. 解析位址(rdma_cm 依 IP 找出 RDMA 裝置與埠)  2. 解析路由(RoCE:GID、traffic class)
  *   3. 註冊記憶體、建立 QP、post RECV(conn_setup)  4. 連線(hello 放在 private data)
@@ -565,17 +582,10 @@ static int run_client(const struct config *cfg)
 	 *    GID、路徑 MTU、起始 PSN)再到 RTS(Ready to Send:重試次數、ACK 逾時),然後才送出
 	 *    ESTABLISHED 事件。不用 rdma_cm 時要自己交換這些資訊並呼叫三次 ibv_modify_qp:
 	 *    rdma-core 的 libibverbs/examples/rc_pingpong.c(ibv_rc_pingpong)就是那樣做的。
-	 *    responder_resources / initiator_depth(同時未完成的 RDMA READ 數)交給 rdma_cm
-	 *    取裝置上限(RDMA_MAX_*);RNR 重試次數刻意有限,見檔頭。
+	 *    連線參數見 conn_param()。
 	 */
 	fill_hello(c, &h);
-	memset(&cp, 0, sizeof(cp));
-	cp.private_data = &h;
-	cp.private_data_len = sizeof(h);
-	cp.responder_resources = RDMA_MAX_RESP_RES;
-	cp.initiator_depth = RDMA_MAX_INIT_DEPTH;
-	cp.retry_count = RETRY_COUNT;
-	cp.rnr_retry_count = RNR_RETRY;
+	cp = conn_param(&h, sizeof(h));
 	if (rdma_connect(c->id, &cp)) {
 		fprintf(stderr, "錯誤:rdma_connect 失敗:%s\n", strerror(errno));
 		goto out;
@@ -964,13 +974,7 @@ static int serve_one(struct conn *c)
 		.win_len = htonl((uint32_t)c->lay.win_bytes),
 		.win_rkey = htonl(c->win_mr ? c->win_mr->rkey : 0),
 	};
-	memset(&cp, 0, sizeof(cp));
-	cp.private_data = &w;
-	cp.private_data_len = sizeof(w);
-	cp.responder_resources = RDMA_MAX_RESP_RES;
-	cp.initiator_depth = RDMA_MAX_INIT_DEPTH;
-	cp.retry_count = RETRY_COUNT;
-	cp.rnr_retry_count = RNR_RETRY;
+	cp = conn_param(&w, sizeof(w));
 	if (rdma_accept(c->id, &cp)) {
 		printf("%s錯誤:rdma_accept 失敗:%s\n", c->tag, strerror(errno));
 		return -1;

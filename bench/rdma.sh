@@ -65,20 +65,15 @@ summary() {
 	M "$1" "$2" "$(kv p50_us "$3")" "$(kv p99_us "$3")" "$(kv mbps "$3")" "$(kv server_cpu_ns "$3")" \
 		"$(kv cpu_ns "$3")" "$(per_op "$4" "$5" "$it")" "$it"
 }
-ours() { # 名稱 輪次 參數…
-	n=$1 r=$2
-	shift 2
+client() { # 程式 名稱 輪次 參數…:本程式或 TCP 基準的客戶端,兩者都印 SUMMARY 行
+	p=$1 n=$2 r=$3
+	shift 3
 	j0=$(jiffies)
-	timeout 120 rdma_communication client $IP "$@" >/tmp/o.log 2>&1
+	timeout 120 $p client $IP "$@" >/tmp/o.log 2>&1
 	summary "$n" "$r" /tmp/o.log "$j0" "$(jiffies)"
 }
-tcp() { # 名稱 輪次 參數…
-	n=$1 r=$2
-	shift 2
-	j0=$(jiffies)
-	timeout 120 rdma_tcp_pingpong client $IP "$@" >/tmp/t.log 2>&1
-	summary "$n" "$r" /tmp/t.log "$j0" "$(jiffies)"
-}
+ours() { client rdma_communication "$@"; }
+tcp() { client rdma_tcp_pingpong "$@"; }
 perf() { # 名稱 輪次 指令 參數…(-x 1:rxe 上 IPv4 的 RoCE v2 GID)
 	n=$1 r=$2
 	shift 2

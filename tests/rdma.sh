@@ -214,6 +214,17 @@ run() {
 hwm() { sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 # srvid 記錄檔 樣式:伺服器記錄裡符合樣式的「連入」那一行的客戶端編號
 srvid() { grep "連入:.*$2" "$1" | tail -n1 | sed 's/^\[#\([0-9]*\)\].*/\1/'; }
+# lost_check 編號 記錄檔 原因:伺服器以這個原因放棄了那個客戶端、發現時對方沉默不到 10 秒、
+# 釋放了它的資源;問題附加在 $why
+lost_check() {
+	waitlog 30 "$2" "^CLIENT id=$1 .*status=lost"
+	line=$(grep "^CLIENT id=$1 " "$2")
+	echo "    $line"
+	idle=$(echo "$line" | sed -n 's/.*idle_s=\([0-9]*\).*/\1/p')
+	case "$line" in *status=lost*reason=$3*) ;; *) why="$why 伺服器不是以 $3 放棄它:$line" ;; esac
+	[ -n "$idle" ] && [ "$idle" -lt 10 ] || why="$why 發現時對方已沉默 ${idle:-?} 秒(應 < 10)"
+	grep -q "^\[#$1\] 中途離線.*已釋放它的資源" "$2" || why="$why 沒有釋放資源"
+}
 EOF
 }
 
@@ -371,16 +382,11 @@ show meanwhile /tmp/st2.log
 timeout 60 rdma_hostile $IP "key=$wk" "key=$lk" >/tmp/hk.log 2>&1
 rch=$?
 show keys /tmp/hk.log
-waitlog 20 /tmp/srv.log "^CLIENT id=$id .*status=lost"
-dt=$(($(cs) - t0))
-line=$(grep "^CLIENT id=$id " /tmp/srv.log)
-echo "    $line(腳本看到時已過 ${dt}0 ms)"
-idle=$(echo "$line" | sed -n 's/.*idle_s=\([0-9]*\).*/\1/p')
 why=
-case "$line" in *status=lost*reason=idle*) ;; *) why="$why 伺服器沒有以「沒有動靜」放棄它:$line" ;; esac
-[ -n "$idle" ] && [ "$idle" -lt 10 ] || why="$why 發現時已沒有動靜 ${idle:-?} 秒(應 < 10)"
+lost_check "$id" /tmp/srv.log idle
+dt=$(($(cs) - t0))
+echo "    腳本看到時已過 ${dt}0 ms"
 [ $dt -le 2000 ] || why="$why 腳本 ${dt}0 ms 後才看到"
-grep -q "^\[#$id\] 中途離線.*已釋放它的資源" /tmp/srv.log || why="$why 沒有釋放資源"
 [ $rc2 = 0 ] && grep -q 'status=ok' /tmp/st2.log || why="$why 期間的新客戶端失敗(結束碼 $rc2)"
 if [ -z "$why" ]; then R sigstop_detected pass; else R sigstop_detected fail "$why"; fi
 if [ $rch = 0 ] && [ "$(grep -c 'PROBE key=.* expected' /tmp/hk.log)" = 4 ]; then
@@ -694,13 +700,8 @@ sleep 4
 timeout 60 $P client $IP >/tmp/local.log 2>&1
 lrc=$?
 show local /tmp/local.log
-waitlog 30 /tmp/s.log "^CLIENT id=$id .*status=lost"
-line=$(grep "^CLIENT id=$id " /tmp/s.log)
-echo "    $line"
-idle=$(echo "$line" | sed -n 's/.*idle_s=\([0-9]*\).*/\1/p')
 why=
-case "$line" in *status=lost*reason=keepalive*) ;; *) why="$why 不是 keepalive 發現的:$line" ;; esac
-[ -n "$idle" ] && [ "$idle" -lt 10 ] || why="$why 發現時對方已沉默 ${idle:-?} 秒(應 < 10)"
+lost_check "$id" /tmp/s.log keepalive
 [ $lrc = 0 ] && grep -q 'verify=ok' /tmp/local.log || why="$why B 斷線期間 A 自己的客戶端失敗(結束碼 $lrc)"
 if [ -z "$why" ]; then R two_vm_link_down_server pass; else R two_vm_link_down_server fail "$why"; fi
 # 等 B 網路恢復後的客戶端
