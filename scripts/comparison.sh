@@ -296,7 +296,7 @@ short=${DEMO_SHORT:+1}
 
 # shellcheck disable=SC2046 # complexity_vars 產生多個 -v 參數
 cat "${files[@]}" | awk $(complexity_vars) -v machine="$machine" -v md="$OUT/comparison.md" -v json="$OUT/comparison.json" \
-	-v dat="$OUT/comparison.dat" -v short="$short" "$AGG"'
+	-v dat="$OUT/comparison.dat" -v glance_txt="$OUT/glance.txt" -v short="$short" "$AGG"'
 BEGIN {
 	# complexity_vars 給的值
 	cx_lines["sockets"] = cx_lines_sockets; cx_calls["sockets"] = cx_calls_sockets
@@ -368,9 +368,9 @@ END {
 		r = ratnum(g, b, f)
 		if (r != "") printf "peer\t%s:%s ÷ %s\t%s\t%s\t%s\n", label[gtech[g]], gname[g], gname[b], r, rat(g, b, f), r > dat
 	}
-	# 終端機:印總覽表
-	print "機器:" machine
-	glance_table("/dev/stdout", ",")
+	# 終端機用的總覽表(最後才印,讓它停在畫面最下面)
+	print "機器:" machine > glance_txt
+	glance_table(glance_txt, ",")
 }' || exit 1
 
 # ---- 圖 ------------------------------------------------------------------------------
@@ -448,4 +448,7 @@ chart
 rc=$?
 rm -f "$OUT/comparison.dat"
 echo "完整表格:$OUT/comparison.md(JSON:$OUT/comparison.json)"
+echo
+cat "$OUT/glance.txt"
+rm -f "$OUT/glance.txt"
 exit $rc

@@ -6,32 +6,59 @@ cd "$T_ROOT" || exit 1
 
 FIXTURE=$T_ROOT/tests/data/comparison
 
-# 以錄下的結果(tests/data/comparison)測試比較表:欄位、比值、略過的技術
+# 以錄下的結果(tests/data/comparison,每列 5 次量測,中位數手算過)測試比較表
 t_comparison_table() {
 	bash scripts/comparison.sh "$FIXTURE" "$T_TMP/out.d" >"$T_TMP/table" 2>&1 || fail "comparison.sh 失敗"
 	cat "$T_TMP/table"
 	local md=$T_TMP/out.d/comparison.md
 	[ -s "$md" ] || fail "沒有 comparison.md"
-	expect_file_match "$md" '^\| 技術 \| 項目 \| 延遲 p50 \(µs\) \| 延遲 p99 \(µs\) \| 吞吐量 \| 每次 CPU \(ns\) \| 對照基準 \| 吞吐比 \| p50 比 \| CPU 比 \| 量測方式 \|$' "表頭欄位"
-	expect_file_match "$md" '^\| io_uring \| io_uring echo, 128B ping-pong 50 conns \| 200 \| 800 \| 50k req/s \| 15k \| epoll echo, 128B ping-pong 50 conns \| 1\.25x \| 0\.80x \| 0\.75x \|' "io_uring 列與比值"
-	expect_file_match "$md" '^\| AF_XDP \| AF_XDP rxdrop native \(veth\) \| - \| - \| 500k pps \| - \| TPACKET_V3 rx \(veth\) \| 2\.50x \|' "AF_XDP 吞吐比"
-	expect_file_match "$md" '^\| AF_XDP \| AF_XDP respond native poll \(veth\) \| 15\.0 \| 60\.0 \| - .*\| 1\.50x \|' "AF_XDP 延遲比"
-	expect_file_match "$md" '^\| RDMA \| \(略過\) .*找不到 qemu-system-x86_64 \|$' "略過的技術與原因"
-	expect_file_match "$md" '^\| DPDK \| \(略過\) .*未執行' "沒有結果的技術"
-	expect_file_match "$md" '^\| 傳統 socket \| epoll echo' "基準列"
-	expect_file_match "$md" '^\| io_uring \| < 10 µs、> 1M rps \| 50k req/s \| 200 \|' "種子宣稱對照"
+	# 總覽:種子的五列、四欄(另加一欄宣稱與原因)
+	local glance
+	glance=$(sed -n '/^## 總覽/,/^## 明細/p' "$md" | grep '^| ')
+	expect_eq "$(head -n1 <<<"$glance")" "| 技術 | 延遲 p50(p99) | 吞吐量 | CPU 使用率(每次請求/封包/操作) | 複雜度(實際計算) | 種子宣稱 → 這台機器為何不同 |" "總覽表頭"
+	expect_eq "$(tail -n +2 <<<"$glance" | cut -d'|' -f2 | tr -d ' ' | tr '\n' ' ')" "傳統Socket io_uring AF_XDP DPDK RDMA " "總覽的五列"
+	# 手算:epoll 1 條連線 p50 = 58 59 60 61 62 的中位數 60;io_uring 57..61 的中位數 59,
+	# 差距 1 小於兩邊的 min–max 寬度 4:不顯著(≈)
+	expect_match "$glance" '^\| io_uring \| 59\.0 µs\(p99 90\.0\);socket 60\.0 µs,≈0\.98x \|' "io_uring 延遲格(中位數、不顯著)"
+	expect_match "$glance" '\| 4\.00M req/s;socket 3\.00M,1\.33x \|' "io_uring 吞吐量格"
+	expect_match "$glance" '\| 5000 ns/次;socket 6000,0\.83x \|' "io_uring CPU 格(差距 1000 大於寬度 400:顯著)"
+	expect_match "$glance" '^\| 傳統 Socket \| 60\.0 µs\(p99 100\)<br>epoll echo,1 條連線 \|' "傳統 socket 列"
+	expect_match "$glance" '^\| AF_XDP \| 10\.0 µs\(p99 30\.0\);socket 7\.00 µs,1\.43x \| 1\.00M pps;socket 300k,3\.33x \| 650 ns/次;socket 3000,0\.22x \|' "AF_XDP 列"
+	expect_match "$glance" '^\| RDMA \| 略過 \| 略過 \| 略過 \| [0-9]+ 行、[0-9]+ 種 API 呼叫;.*\| 略過:找不到 qemu-system-x86_64 \|$' "略過的技術與原因"
+	expect_match "$glance" '^\| io_uring \|.*\| [0-9]+ 行、[0-9]+ 種 API 呼叫;' "複雜度是算出來的"
+	# 明細:中位數與 min–max
+	expect_file_match "$md" '^\| io_uring echo,50 條連線 \| 旁路 \| 5 \| - \| - \| 160k \(160k–160k\) req/s \| 5000 \(4900–5100\) \| epoll echo,50 條連線 \| 1\.07x \| - \| 0\.83x \| syscalls_per_msg=0\.30 \(0\.20–0\.40\) \|' "明細的中位數、min–max 與佐證"
+	expect_file_match "$md" '^\| ours macswap\+parse \(pcap\) \| 旁路 \| 5 .*\| testpmd macswap \(pcap\) \| 0\.85x \|' "對參考工具的比值"
 	expect_file_match "$md" '^機器:.*vCPU.*Linux' "機器資訊"
 	local js=$T_TMP/out.d/comparison.json
 	[ -s "$js" ] || fail "沒有 comparison.json"
-	expect_file_match "$js" '"ratio_throughput": 1\.25' "JSON 的比值"
+	expect_file_match "$js" '"cpu_ns": \{"median": 5000, "min": 4900, "max": 5100\}' "JSON 的中位數與範圍"
 	expect_file_match "$js" '"rdma": "找不到 qemu-system-x86_64"' "JSON 的略過原因"
 	if command -v python3 >/dev/null 2>&1; then
 		python3 -m json.tool "$js" >/dev/null || fail "comparison.json 不是合法的 JSON"
 	fi
-	if command -v gnuplot >/dev/null 2>&1; then
-		[ -s "$T_TMP/out.d/comparison.png" ] || fail "有 gnuplot 卻沒有 comparison.png"
-		head -c 8 "$T_TMP/out.d/comparison.png" | grep -q PNG || fail "comparison.png 不是 PNG"
-	fi
+}
+
+# 圖:有中文字型時一定畫出來,而且 gnuplot 不能有任何警告(缺字型、缺字元都會讓 comparison.sh 失敗)
+t_comparison_chart() {
+	need_cmd gnuplot fc-list
+	fc-list : family | grep -c 'Noto Sans CJK' >/dev/null || skip "沒有中文字型 Noto Sans CJK(sudo make install-deps)"
+	bash scripts/comparison.sh "$FIXTURE" "$T_TMP/out.d" >"$T_TMP/table" 2>&1 || fail "comparison.sh 失敗:$(grep -m1 注意 "$T_TMP/table")"
+	[ -s "$T_TMP/out.d/comparison.png" ] || fail "沒有 comparison.png"
+	head -c 8 "$T_TMP/out.d/comparison.png" | grep -q PNG || fail "comparison.png 不是 PNG"
+	grep -q 'gnuplot 有警告' "$T_TMP/table" && fail "gnuplot 有警告"
+	return 0
+}
+
+# 沒有中文字型:略過圖並說明原因,不畫出亂碼
+t_comparison_chart_no_font() {
+	need_cmd gnuplot
+	printf '<?xml version="1.0"?><fontconfig></fontconfig>\n' >"$T_TMP/empty-fonts.conf"
+	FONTCONFIG_FILE=$T_TMP/empty-fonts.conf bash scripts/comparison.sh "$FIXTURE" "$T_TMP/out.d" >"$T_TMP/table" 2>&1 ||
+		fail "沒有字型時 comparison.sh 應該成功(只略過圖)"
+	cat "$T_TMP/table"
+	expect_file_match "$T_TMP/table" '沒有中文字型.*略過 comparison.png' "略過原因"
+	[ ! -e "$T_TMP/out.d/comparison.png" ] || fail "沒有字型時不應該畫圖"
 }
 
 t_comparison_no_input() {
@@ -48,7 +75,8 @@ t_make_demo_short() {
 	cat "$T_TMP/demo"
 	[ "$rc" -eq 0 ] || fail "make demo 結束碼 $rc:$(grep -m1 -E '失敗' "$T_TMP/demo")"
 	expect_file_match "$T_TMP/demo" '在這台機器上量到的比較表' "比較表標題"
-	expect_file_match "$T_TMP/demo" '^\| 技術 \| 項目' "比較表"
+	expect_file_match "$T_TMP/demo" '^\| 技術 \| 延遲 p50' "以總覽表結束"
+	expect_match "$(grep '^| ' "$T_TMP/demo" | tail -n 5 | cut -d'|' -f2 | tr -d ' ' | tr '\n' ' ')" "^傳統Socket io_uring AF_XDP DPDK RDMA $" "最後是總覽的五列"
 	[ -s "$T_ROOT/results/demo/comparison.md" ] || fail "沒有 results/demo/comparison.md"
 	# 示範結束後不能留下命名空間或程式
 	! ip netns list | grep -q "^kbs-" || fail "make demo 留下了命名空間:$(ip netns list | grep '^kbs-' | tr '\n' ' ')"
@@ -57,5 +85,7 @@ t_make_demo_short() {
 }
 
 check comparison_table t_comparison_table
+check comparison_chart t_comparison_chart
+check comparison_chart_no_font t_comparison_chart_no_font
 check comparison_no_input t_comparison_no_input
 check make_demo_short t_make_demo_short
