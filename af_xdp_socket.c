@@ -843,7 +843,7 @@ static void swap_mac(uint8_t *p)
 }
 
 /* 致命錯誤:記下第一個原因、要求全部結束、叫醒主執行緒(它在總結之後印出原因) */
-static void set_fatal(struct ctx *c, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) set_fatal(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1218,6 +1218,13 @@ static unsigned tx_only(struct xsk_queue *q)
 	return n;
 }
 
+/* recvfrom(0 位元組):叫醒驅動程式收包,或在 busy-poll 時就在這裡執行 NAPI */
+static void rx_wakeup(struct xsk_queue *q)
+{
+	if (recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 && (errno == ENETDOWN || errno == ENXIO))
+		set_fatal(q->c, "介面 %s 已消失或不再可用(recvfrom:%s)", q->c->cfg.ifname, strerror(errno));
+}
+
 /* 沒事做時的等待。預設 poll():有封包或 100 ms 到了才回來 */
 static void queue_wait(struct xsk_queue *q)
 {
@@ -1227,12 +1234,12 @@ static void queue_wait(struct xsk_queue *q)
 	case WAIT_SPIN:
 		/* zero-copy 驅動程式用完 fill ring 時會設旗標,要我們叫醒它;copy 模式不會設 */
 		if (c->cfg.mode != MODE_TXONLY && xsk_ring_prod__needs_wakeup(&q->fill))
-			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			rx_wakeup(q);
 		return;
 	case WAIT_BUSY_POLL:
 		/* 在這個執行緒裡執行驅動程式的 NAPI 輪詢(SO_BUSY_POLL),而不是等中斷 */
 		if (c->cfg.mode != MODE_TXONLY)
-			recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			rx_wakeup(q);
 		return;
 	case WAIT_POLL:
 		break;
