@@ -51,4 +51,4 @@ sed -n '/== 總結 ==/,$p' "$log" | sed 's/^/  | /'
 
 echo
 echo "量測 50 連線 io_uring vs epoll(同一個用戶端,交錯執行):"
-SCENARIOS=c50 LEVERS= BENCH_SECS=$secs bash bench/io_uring.sh
+SCENARIOS=c50 LEVERS='' BENCH_SECS=$secs bash bench/io_uring.sh
