@@ -286,6 +286,21 @@ bench_interleave() {
 	done
 }
 
+# bench_skip 原因:整個技術無法量測
+bench_skip() {
+	mkdir -p "$T_RAWDIR"
+	printf 'skip\t%s\t%s\n' "$T_SUITE" "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
+}
+
+# as_user 指令…:以非特權使用者(nobody)執行;本身不是 root 時直接執行
+as_user() {
+	if is_root; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all -- "$@"
+	else
+		"$@"
+	fi
+}
+
 # bench_report:印出這個套件這次的結果(每列中位數、min–max、對照比值),由 scripts/comparison.sh 計算
 bench_report() {
 	bash "$T_ROOT/scripts/comparison.sh" --detail "$T_RAWDIR/$T_SUITE.tsv"
