@@ -532,12 +532,15 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 			  const char *ptype, const char *rss)
 {
 	const struct port_info *pi = &c->port[port];
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	char mac[RTE_ETHER_ADDR_FMT_SIZE], numa[48];
 	const char *l4;
 
 	rte_ether_format_addr(mac, sizeof(mac), &pi->mac);
-	printf("連接埠 %u:%s(驅動程式 %s),MAC %s,NUMA 節點 %d\n", port, pi->name, pi->driver,
-	       mac, rte_eth_dev_socket_id(port));
+	if (rte_eth_dev_socket_id(port) >= 0)
+		snprintf(numa, sizeof(numa), "NUMA 節點 %d", rte_eth_dev_socket_id(port));
+	else
+		snprintf(numa, sizeof(numa), "NUMA 節點不限(虛擬裝置)");
+	printf("連接埠 %u:%s(驅動程式 %s),MAC %s,%s\n", port, pi->name, pi->driver, mac, numa);
 	printf("  佇列:最多 RX %u / TX %u,使用 RX %u / TX %u,描述子 RX %u / TX %u;RSS %s\n",
 	       di->max_rx_queues, di->max_tx_queues, pi->nb_rxq, pi->nb_txq, pi->nb_rxd, pi->nb_txd,
 	       rss);

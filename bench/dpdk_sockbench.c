@@ -10,12 +10,14 @@
  *       沒有每個封包的系統呼叫),並且逐一分類每個訊框(VLAN、IPv4/IPv6、TCP/UDP/ICMP),
  *       與 dpdk_packet_processing 的「收 + 解析」同類的工作。
  *
- * 結束時印一行 `SOCKBENCH mode=rx|tx packets=N seconds=S pps=P cpu_ns_per_pkt=C …`;
- * rx 另有 drops(環滿被核心丟棄)與各協定計數,cpu_ns_per_pkt 是本行程的 user+sys 時間 ÷ 封包數
- * (veth 上核心收包的 softirq 大多在送端的 CPU 執行,不在這裡)。需要 root(CAP_NET_RAW)。
+ * 結束時印一行 `SOCKBENCH mode=rx|tx packets=N seconds=S pps=P cpu_ns=T cpu_ns_per_pkt=C …`;
+ * cpu_ns 是本行程的 user+sys 時間;rx 另有 drops(環滿被核心丟棄)與各協定計數。
+ * 注意:veth 上核心收包的 softirq 大多在送端(tx)的行程裡執行,所以「收一個封包」的完整
+ * CPU 成本要把兩邊加起來。需要 root(CAP_NET_RAW)。
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -157,7 +159,7 @@ static int run_tx(const char *ifname, double secs, const struct frames *fr)
 	struct iovec iov[BATCH];
 	unsigned long long count = 0;
 	unsigned int next = 0;
-	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9), c0 = cpu_ns(), t1;
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(secs * 1e9), c0 = cpu_ns(), t1, c1;
 	int fd = open_packet_socket(ifname, 0);
 
 	if (fd < 0)
@@ -186,9 +188,10 @@ static int run_tx(const char *ifname, double secs, const struct frames *fr)
 		}
 	}
 	t1 = now_ns();
-	printf("SOCKBENCH mode=tx packets=%llu seconds=%.3f pps=%.0f cpu_ns_per_pkt=%.1f\n", count,
-	       (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9),
-	       count ? (double)(cpu_ns() - c0) / (double)count : 0.0);
+	c1 = cpu_ns();
+	printf("SOCKBENCH mode=tx packets=%llu seconds=%.3f pps=%.0f cpu_ns=%" PRIu64
+	       " cpu_ns_per_pkt=%.1f\n", count, (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9), c1 - c0,
+	       count ? (double)(c1 - c0) / (double)count : 0.0);
 	close(fd);
 	return 0;
 }
@@ -287,9 +290,9 @@ static int run_rx(const char *ifname, double secs)
 	c1 = cpu_ns();
 	sl = sizeof(st);
 	getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
-	printf("SOCKBENCH mode=rx packets=%llu seconds=%.3f pps=%.0f cpu_ns_per_pkt=%.1f drops=%u",
-	       count, (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9),
-	       count ? (double)(c1 - c0) / (double)count : 0.0, st.tp_drops);
+	printf("SOCKBENCH mode=rx packets=%llu seconds=%.3f pps=%.0f cpu_ns=%" PRIu64
+	       " cpu_ns_per_pkt=%.1f drops=%u", count, (t1 - t0) / 1e9, count / ((t1 - t0) / 1e9),
+	       c1 - c0, count ? (double)(c1 - c0) / (double)count : 0.0, st.tp_drops);
 	for (int i = 0; i < R_MAX; i++)
 		printf(" %s=%llu", rnames[i], cnt[i]);
 	printf("\n");

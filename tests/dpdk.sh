@@ -84,6 +84,15 @@ check_counters() {
 	expect_eq "$(sumval "$1" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 }
 
+# expect_balanced 記錄檔 收的連接埠 送的連接埠 說明:收到的 = 送出的 + 丟棄的(沒有封包不見)
+expect_balanced() {
+	local rx tx d
+	rx=$(sumval "$1" "p$2_rx")
+	tx=$(sumval "$1" "p$3_tx")
+	d=$(sumval "$1" "p$3_dropped")
+	expect_eq "$rx" "$((tx + d))" "$4:port $2 收 = port $3 送 + 丟棄"
+}
+
 port_mac() {
 	sed -n 's/^連接埠 0:.*MAC \([0-9A-Fa-f:]*\).*/\1/p' "$1" | head -n1
 }
@@ -100,6 +109,14 @@ start_ours() {
 	shift
 	start_bg "$log" "$@"
 	wait_log 20 "$log" '輪詢 [0-9]+ 個佇列' || fail "程式沒有啟動:$(tail -n 3 "$log")"
+}
+
+# start_afp_respond 記錄檔 介面 位址 lcore:在 $NS_A 以 net_af_packet 綁定介面,respond 模式回答該位址
+start_afp_respond() {
+	dpdk_prefix "afp-$2"
+	start_ours "$1" ip netns exec "$NS_A" "$PROG" -l "$4" --no-pci --no-huge -m 1024 \
+		--file-prefix="$PREFIX" --vdev="net_af_packet0,iface=$2" -- --mode respond --ip "0=$3" \
+		--stats-interval 1 --duration 60
 }
 
 # ---- 基本模式 ----------------------------------------------------------------------
@@ -297,7 +314,7 @@ t_pcap_asan() {
 # fwd:net_null 成對,port 0 收到的 = port 1 送出的 + port 1 丟棄的(反之亦然)
 t_fwd_null_pair() {
 	need_dpdk
-	local r0 r1 t0 t1 d0 d1 variant
+	local variant
 	# 一次含協定解析(兩個 lcore),一次 --no-parse(io 引擎,只有主 lcore)
 	for variant in parse no-parse; do
 		local args=(-l 0-1) extra=()
@@ -307,16 +324,10 @@ t_fwd_null_pair() {
 			--vdev=net_null0 --vdev=net_null1 -- --mode fwd --duration 2 "${extra[@]}" \
 			>"$T_TMP/log" 2>&1 || fail "$variant 結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 		cat "$T_TMP/log"
-		r0=$(sumval "$T_TMP/log" p0_rx)
-		r1=$(sumval "$T_TMP/log" p1_rx)
-		t0=$(sumval "$T_TMP/log" p0_tx)
-		t1=$(sumval "$T_TMP/log" p1_tx)
-		d0=$(sumval "$T_TMP/log" p0_dropped)
-		d1=$(sumval "$T_TMP/log" p1_dropped)
-		expect_ge "$r0" 100000 "$variant:port 0 收到的封包"
-		expect_ge "$r1" 100000 "$variant:port 1 收到的封包"
-		expect_eq "$r0" "$((t1 + d1))" "$variant:port 0 收 = port 1 送 + 丟棄"
-		expect_eq "$r1" "$((t0 + d0))" "$variant:port 1 收 = port 0 送 + 丟棄"
+		expect_ge "$(sumval "$T_TMP/log" p0_rx)" 100000 "$variant:port 0 收到的封包"
+		expect_ge "$(sumval "$T_TMP/log" p1_rx)" 100000 "$variant:port 1 收到的封包"
+		expect_balanced "$T_TMP/log" 0 1 "$variant"
+		expect_balanced "$T_TMP/log" 1 0 "$variant"
 		expect_match "$(cat "$T_TMP/log")" '\[1\.[0-9] 秒\]' "$variant:每秒統計"
 		expect_file_match "$T_TMP/log" '佇列 0\(lcore [0-9]+\):收 [0-9,]+ pps,空輪詢' "$variant:每個佇列的速率與空輪詢比例"
 		expect_file_match "$T_TMP/log" 'burst 大小分布' "$variant:burst 大小分布"
@@ -352,16 +363,12 @@ t_memif_testpmd() {
 	local rc=$?
 	cat "$T_TMP/ours.log" "$T_TMP/tp.log"
 	expect_eq "$rc" 0 "我們的程式結束碼"
-	local tp_rx tp_tx our_rx our_tx our_drop
-	tp_rx=$(testpmd_port_stat "$T_TMP/tp.log" RX-packets)
-	tp_tx=$(testpmd_port_stat "$T_TMP/tp.log" TX-packets)
-	our_rx=$(sumval "$T_TMP/ours.log" p0_rx)
-	our_tx=$(sumval "$T_TMP/ours.log" p0_tx)
-	our_drop=$(sumval "$T_TMP/ours.log" p0_dropped)
-	expect_ge "$our_tx" 5000 "我們送回的封包"
-	expect_eq "$tp_rx" "$our_tx" "testpmd 收到的 = 我們送回的"
-	expect_eq "$our_rx" "$tp_tx" "我們收到的 = testpmd 送出的"
-	expect_eq "$our_rx" "$((our_tx + our_drop))" "我們收 = 送 + 丟棄"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_tx)" 5000 "我們送回的封包"
+	expect_eq "$(testpmd_port_stat "$T_TMP/tp.log" RX-packets)" "$(sumval "$T_TMP/ours.log" p0_tx)" \
+		"testpmd 收到的 = 我們送回的"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx)" "$(testpmd_port_stat "$T_TMP/tp.log" TX-packets)" \
+		"我們收到的 = testpmd 送出的"
+	expect_balanced "$T_TMP/ours.log" 0 0 "我們"
 	expect_file_match "$T_TMP/ours.log" '連接埠 0 連結恢復:up' "memif 對端連上的連結事件"
 	no_leftover
 }
@@ -372,7 +379,7 @@ t_memif_testpmd() {
 t_memif_hostile_peer() {
 	need_dpdk
 	need_cmd dpdk-testpmd
-	local sock=$T_TMP/memif.sock tp_prefix pid tp rx tx drop
+	local sock=$T_TMP/memif.sock tp_prefix pid tp
 	dpdk_prefix memif-flood-tp
 	tp_prefix=$PREFIX
 	dpdk_prefix memif-flood
@@ -394,12 +401,9 @@ t_memif_hostile_peer() {
 	local rc=$?
 	cat "$T_TMP/ours.log"
 	expect_eq "$rc" 0 "結束碼"
-	rx=$(sumval "$T_TMP/ours.log" p0_rx)
-	tx=$(sumval "$T_TMP/ours.log" p0_tx)
-	drop=$(sumval "$T_TMP/ours.log" p0_dropped)
-	expect_ge "$rx" 10000 "洪水中收到的封包"
-	expect_ge "$drop" 1 "對端不收時送不出而丟棄的封包"
-	expect_eq "$rx" "$((tx + drop))" "收 = 送 + 丟棄"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_rx)" 10000 "洪水中收到的封包"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_dropped)" 1 "對端不收時送不出而丟棄的封包"
+	expect_balanced "$T_TMP/ours.log" 0 0 "洪水"
 	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx_nombuf)" 0 "mbuf pool 沒有用完"
 	expect_eq "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 	no_leftover
@@ -411,10 +415,7 @@ t_af_packet_ping() {
 	need_cmd ip ping
 	netns_pair dpdk peer vdpdk vpeer 10.77.0.1/24 10.77.0.2/24
 	# DPDK 回應的位址與核心的不同,確定回覆來自我們的程式
-	dpdk_prefix afp
-	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
-		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vdpdk -- \
-		--mode respond --ip 0=10.77.0.10 --stats-interval 0 --duration 60
+	start_afp_respond "$T_TMP/ours.log" vdpdk 10.77.0.10 0-1
 	ip netns exec "$NS_B" ping -c 100 -i 0.01 -W 1 10.77.0.10 >"$T_TMP/ping" 2>&1
 	cat "$T_TMP/ping"
 	stop_bg "$BG_PID" TERM 10 || fail "程式結束碼 $?"
@@ -435,10 +436,7 @@ t_af_packet_malformed_flood() {
 	local flood sent bad
 	gen_pcap
 	netns_pair dflood dfpeer vdf vdfpeer 10.81.0.1/24 10.81.0.2/24
-	dpdk_prefix afp-flood
-	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 1 --no-pci \
-		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vdf -- \
-		--mode respond --ip 0=10.81.0.10 --stats-interval 0 --duration 60
+	start_afp_respond "$T_TMP/ours.log" vdf 10.81.0.10 1
 	ip netns exec "$NS_B" taskset -c 0 "$SOCKBENCH" tx vdfpeer 4 "$T_TMP/in.pcap" \
 		>"$T_TMP/flood.out" 2>&1 &
 	flood=$!
@@ -466,10 +464,7 @@ t_af_packet_iface_gone() {
 	need_dpdk
 	need_cmd ip
 	netns_pair dgone dgpeer vgone vgpeer 10.82.0.1/24 10.82.0.2/24
-	dpdk_prefix afp-gone
-	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" "$PROG" -l 0-1 --no-pci \
-		--no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_packet0,iface=vgone -- \
-		--mode respond --ip 0=10.82.0.10 --stats-interval 1 --duration 60
+	start_afp_respond "$T_TMP/ours.log" vgone 10.82.0.10 0-1
 	ip -n "$NS_A" link del vgone || fail "無法刪除 veth"
 	wait_log 10 "$T_TMP/ours.log" 'Linux 介面\(ifindex [0-9]+\)已消失' ||
 		fail "介面被刪除後沒有清楚的訊息:$(tail -n 3 "$T_TMP/ours.log")"

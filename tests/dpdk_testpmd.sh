@@ -67,3 +67,9 @@ dpdk_hugepages() {
 		return 1
 	fi
 }
+
+# dpdk_ping_pct ping的輸出 分位數:每個回覆時間(time=…ms)的分位數,單位 µs;沒有回覆印 "-"
+dpdk_ping_pct() {
+	grep -o 'time=[0-9.]*' "$1" | cut -d= -f2 | sort -n |
+		awk -v q="$2" '{v[NR] = $1} END {if (NR) {i = int(NR * q + 0.999); if (i < 1) i = 1; printf "%.1f", v[i] * 1000} else print "-"}'
+}
