@@ -86,7 +86,8 @@ t_shellcheck() {
 t_no_password() {
 	# 模式以片段組合,避免本檔自己被比對到
 	local s='sudo' p='pass'"word"
-	local pats=("$s -S" "\\[$s\\] $p" "$p for " "echo [^|]*\\| *$s" "${p^^}=")
+	# 第一個樣式(從標準輸入讀密碼的 -S 選項)已涵蓋「把密碼 pipe 進去」;單純把資料 pipe 給 sudo 的指令不算
+	local pats=("$s -S" "\\[$s\\] $p" "$p for " "${p^^}=")
 	local pat hits
 	for pat in "${pats[@]}"; do
 		hits=$(git ls-files -z 2>/dev/null | xargs -0 grep -lE -- "$pat" 2>/dev/null || true)
