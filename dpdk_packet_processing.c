@@ -12,7 +12,7 @@
  *   1. 設定與資料結構        struct config(使用者要求的)、struct ctx(啟動時建立的)、struct stream
  *   2. EAL 初始化            eal_start():hugepage 檔案與 /var/run/dpdk/<prefix> 由誰清理、拒絕 secondary
  *   3. 連接埠                create_pools()、port_init()(標準順序)、choose_ptype()、連結事件
- *   4. lcore 與 stream       assign_streams():一個 RX 佇列 = 一個 stream = 一個 lcore,計數在 lcore 的 NUMA 節點
+ *   4. lcore 與 stream       assign_streams():一個 RX 佇列 = 一個 stream,只由一個 lcore 輪詢;計數在該 lcore 的 NUMA 節點
  *   5. 封包分類              classify_hw()(PMD 的 m->packet_type)與 classify_sw()(逐層解析)
  *   6. 轉送引擎              eng_*():每種模式一個 burst 函式,啟動時選一次(testpmd 的 fwd_engine)
  *   7. 主迴圈                lcore_main():rx_burst -> 引擎 -> tx_burst;主 lcore 另做計時與統計
@@ -76,7 +76,7 @@
  *   TCP/UDP/ICMPv6:auto = 網卡有 L4 checksum offload 就看旗標(GOOD/BAD),旗標 UNKNOWN 或網卡沒有
  *     這個 offload 時以軟體驗證:虛擬標頭 + rte_raw_cksum_mbuf()(效果同 rte_ipv4_udptcp_cksum_verify,
  *     但可跨 segment,也處理 IPv6 擴充標頭);hw = 只看網卡旗標;off = 不驗證。
- *   ICMP(IPv4):一律以軟體驗證(ICMP 很少,而且 respond 要據此決定是否回覆)。
+ *   ICMP(IPv4):網卡不驗證;auto 時以軟體驗證,respond 一律驗證(不回覆壞掉的 request)。
  *   片段:第一個片段的 L4 checksum 涵蓋整個資料包,無法驗證,只檢查標頭本身。
  *
  * 多行程與清理(DPDK 的 multi-process)

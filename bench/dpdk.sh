@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/dpdk.sh — DPDK 效能比較(sudo ./run_tests.sh -p dpdk;全部約 9 分鐘)
+# bench/dpdk.sh — DPDK 效能比較(sudo ./run_tests.sh -p dpdk;全部約 10 分鐘)
 #
 # 1. 真實訊框(set nohuge、huge):tests/tools/dpdk_pcap mix 產生 1024 個真實組成的訊框
 #    (IPv4/IPv6、TCP/UDP/ICMP、約 10% VLAN、60-1514 位元組、checksum 正確),兩個 net_pcap
@@ -10,6 +10,7 @@
 #      我們 macswap               vs testpmd macswap
 #      我們 macswap + 解析         vs testpmd macswap(L4 checksum 只看網卡旗標:net_pcap 沒有)
 #      我們 macswap + 解析 + 軟體 L4 checksum(預設 --l4-cksum auto)vs testpmd macswap
+#      我們 rxonly + 解析:總覽表的「吞吐量」與「CPU」,對照核心 TPACKET_V3 收 + 解析同一組訊框
 #    「沒有資料」的對照:net_null 連接埠對(每個封包全是 0,解析不到任何東西),fwd/io 與 macswap。
 #    沒有 hugepage(--no-huge -m 1024)與有 hugepage(暫時保留 600 個 2 MiB,結束時恢復)各一組。
 # 2. veth(set veth),命名空間 A(DPDK 或核心)── veth ── 命名空間 B(對端,CPU 0):
@@ -75,6 +76,10 @@ case " $SETS " in
 esac
 GLANCE_MEM=nohuge
 [ -z "$HUGE_OK" ] || GLANCE_MEM=huge
+
+# 核心路徑的對照列(veth 組量測;總覽表的「傳統 Socket」格)
+KERNEL_PING="核心回答 ping(veth,DPDK 對照)"
+SOCK_RX="TPACKET_V3 收 + 解析(真實訊框,veth)"
 
 mem_args() {
 	if [ "$1" = huge ]; then echo "-m 512"; else echo "--no-huge -m 1024"; fi
@@ -169,13 +174,15 @@ set_mem() {
 	eval "m2() { ours $mem mix '我們 fwd(真實訊框,$ml)' '$B_TP_IO' - fwd --no-parse; }"
 	eval "m3() { testpmd $mem mix '$B_TP_MS' macswap; }"
 	eval "m4() { ours $mem mix '我們 macswap(真實訊框,$ml)' '$B_TP_MS' - macswap --no-parse; }"
-	eval "m5() { ours $mem mix '我們 macswap + 解析(真實訊框,$ml)' '$B_TP_MS' $glance macswap --l4-cksum hw; }"
+	eval "m5() { ours $mem mix '我們 macswap + 解析(真實訊框,$ml)' '$B_TP_MS' - macswap --l4-cksum hw; }"
 	eval "m6() { ours $mem mix '我們 macswap + 解析 + 軟體 L4 checksum(真實訊框,$ml)' '$B_TP_MS' - macswap; }"
 	eval "m7() { testpmd $mem null '$B_NULL_IO' io; }"
 	eval "m8() { ours $mem null '我們 fwd(net_null 全零,$ml)' '$B_NULL_IO' - fwd --no-parse; }"
 	eval "m9() { testpmd $mem null '$B_NULL_MS' macswap; }"
 	eval "m10() { ours $mem null '我們 macswap(net_null 全零,$ml)' '$B_NULL_MS' - macswap --no-parse; }"
-	bench_interleave "$RUNS" m1 m2 m3 m4 m5 m6 m7 m8 m9 m10
+	# 總覽表:收 + 解析真實訊框,與核心 TPACKET_V3 收 + 解析同一組訊框(veth 組)同類
+	eval "m11() { ours $mem mix '我們 rxonly + 解析(真實訊框,$ml)' '$SOCK_RX' $glance rxonly --l4-cksum hw; }"
+	bench_interleave "$RUNS" m1 m2 m3 m4 m5 m6 m7 m8 m9 m10 m11
 }
 set_nohuge() { set_mem nohuge; }
 set_huge() {
@@ -184,8 +191,6 @@ set_huge() {
 }
 
 # ---- veth:延遲與核心收包對照 --------------------------------------------------------------
-KERNEL_PING="核心回答 ping(veth,DPDK 對照)"
-SOCK_RX="TPACKET_V3 收 + 解析(真實訊框,veth)"
 
 # cpu_busy CPU:這顆 CPU 到目前為止的忙碌時間(user+nice+system+irq+softirq,clock ticks)
 cpu_busy() {
