@@ -476,8 +476,9 @@ t_af_packet_iface_gone() {
 	no_leftover
 }
 
-# 硬體 ptype:net_tap 回報 packet_type 與 checksum 旗標。核心從 tap 介面送出 ICMP、UDP、TCP,
+# 硬體 ptype:net_tap 回報 packet_type 與 checksum 旗標。核心從 tap 介面送出 ICMP、UDP,
 # 我們以 m->packet_type 計數;--ptype sw 以軟體解析同樣的流量,兩者計數一致。
+# net_tap 也以 LSC 中斷回報連結變化:把介面 down 再 up,程式各印一行並繼續執行。
 t_tap_hw_ptype() {
 	need_dpdk
 	need_cmd ip ping
@@ -502,6 +503,13 @@ t_tap_hw_ptype() {
 			ip netns exec "$ns" bash -c "echo x >/dev/udp/10.83.0.10/$p"
 		done
 		sleep 0.5
+		if [ "$mode" = auto ]; then
+			# net_tap 以 LSC 中斷回報連結變化:介面 down / up 各印一行,程式繼續執行
+			ip -n "$ns" link set dtap0 down
+			wait_log 5 "$log" '連接埠 0 連結中斷' || fail "介面 down 後沒有連結中斷的訊息"
+			ip -n "$ns" link set dtap0 up
+			wait_log 5 "$log" '連接埠 0 連結恢復' || fail "介面 up 後沒有連結恢復的訊息"
+		fi
 		stop_bg "$BG_PID" INT 10 || fail "$mode:結束碼 $?"
 		cat "$log"
 		expect_eq "$(sumval "$log" p0_icmp)" 3 "$mode:ICMP"
@@ -512,6 +520,7 @@ t_tap_hw_ptype() {
 	done
 	expect_eq "$(sumval "$T_TMP/tap-auto.log" p0_ptype)" hw "net_tap 回報 ptype:使用硬體分類"
 	expect_file_match "$T_TMP/tap-auto.log" '封包分類:硬體' "硬體分類的說明"
+	expect_file_match "$T_TMP/tap-auto.log" '連結事件 中斷\(LSC callback\)' "net_tap 支援 LSC 中斷"
 	expect_eq "$(sumval "$T_TMP/tap-sw.log" p0_ptype)" sw "--ptype sw:軟體分類"
 	expect_eq "$(sumval "$T_TMP/tap-auto.log" p0_ipv4)" "$(sumval "$T_TMP/tap-sw.log" p0_ipv4)" "兩種分類的 IPv4 計數"
 }
