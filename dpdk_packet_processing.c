@@ -1006,6 +1006,9 @@ static __rte_always_inline uint32_t parse_ipv6(const struct rte_mbuf *m, const u
 		k = skip_ipv6_ext(p, cap, end, &nh, &hoff, &first);
 		if (k)
 			return k;
+		/* 多 segment 封包:很長的擴充標頭把 L4 推出讀取範圍時只計 IPv6 */
+		if (cap < len && cap < hoff + sizeof(struct rte_tcp_hdr))
+			return K_IPV6;
 	}
 	switch (nh) {
 	case IPPROTO_TCP:
