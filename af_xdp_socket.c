@@ -354,7 +354,7 @@ struct xsk_queue {
 	unsigned tx_unkicked; /* 放進 TX ring、還沒 sendto() 通知的數量 */
 	bool tx_again;	      /* 上次 sendto() 沒送完(EAGAIN):先別睡,再 kick */
 	unsigned tx_in_flight; /* 已交給核心、completion 還沒回來 */
-	uint64_t tx_goal, tx_generated, tx_t0_ns; /* txonly:數量上限、已產生、限速起點 */
+	uint64_t tx_goal, tx_generated, tx_t0_ns; /* txonly:數量上限(UINT64_MAX = 不限)、已產生、限速起點 */
 	uint64_t tx_rate;			  /* txonly:這個佇列的 pps(0 = 全速) */
 	int done;	      /* txonly 送完(__atomic) */
 	struct counters st;   /* 只有這個佇列的執行緒寫;主執行緒每秒讀一次 */
@@ -1185,7 +1185,12 @@ static unsigned tx_only(struct xsk_queue *q)
 	unsigned n = c->cfg.batch;
 	uint32_t idx;
 
-	if (q->tx_goal && q->tx_generated + n > q->tx_goal)
+	if (q->tx_generated >= q->tx_goal) { /* 送完了(或這個佇列分到 0 個):最後一批的 completion 回來就結束 */
+		if (!q->tx_in_flight)
+			__atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (q->tx_goal - q->tx_generated < n)
 		n = (unsigned)(q->tx_goal - q->tx_generated);
 	if (q->tx_rate) {
 		/* 依經過的時間算出目前最多可以送幾個(128 位元乘法:長時間高速率下 64 位元會溢位) */
@@ -1279,8 +1284,6 @@ static void *queue_thread(void *arg)
 		unsigned work = reap_completions(q);
 		work += c->engine(q);
 		tx_kick(q);
-		if (q->tx_goal && q->tx_generated >= q->tx_goal && !q->tx_in_flight)
-			__atomic_store_n(&q->done, 1, __ATOMIC_RELEASE);
 		if (!work && !q->tx_again)
 			queue_wait(q);
 	}
@@ -1929,6 +1932,12 @@ static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* total 平均分成 n 份的第 i 份(前 total % n 份多 1) */
+static uint64_t share(uint64_t total, unsigned n, unsigned i)
+{
+	return total / n + (i < total % n);
+}
+
 /* 環境與參數檢查,把設定轉成佇列清單;失敗時印一行錯誤並回傳 -1 */
 static int prepare(struct ctx *c)
 {
@@ -1993,11 +2002,11 @@ static int prepare(struct ctx *c)
 				fprintf(stderr, "錯誤:記憶體不足\n");
 				return -1;
 			}
-			/* 數量與速率平均分給各佇列 */
-			q->tx_goal = cfg->count ? cfg->count / c->nq + (i < cfg->count % c->nq) : 0;
-			q->tx_rate = cfg->rate ? cfg->rate / c->nq + (i < cfg->rate % c->nq) : 0;
-			if (cfg->rate && !q->tx_rate)
-				q->tx_rate = 1;
+			/* 數量與速率平均分給送封包的佇列(--rate 小於佇列數時只用前 rate 個,每個 1 pps);
+			 * 分到 0 個的佇列什麼都不送,一開始就算完成 */
+			unsigned senders = cfg->rate && cfg->rate < c->nq ? (unsigned)cfg->rate : c->nq;
+			q->tx_goal = i >= senders ? 0 : cfg->count ? share(cfg->count, senders, i) : UINT64_MAX;
+			q->tx_rate = i >= senders ? 0 : share(cfg->rate, senders, i);
 		}
 	}
 	return 0;

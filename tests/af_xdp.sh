@@ -207,6 +207,26 @@ t_txonly() {
 	no_xdp_left "txonly 結束"
 }
 
+# --count / --rate 小於佇列數:分到 0 個的佇列什麼都不送(曾把 0 當成「不限」,全速送到被停止)
+t_txonly_small_share() {
+	xdp_env "" 2
+	ip netns exec "$NS_B" "$PEER" count vb 6 9 >"$T_TMP/count" 2>&1 &
+	local cpid=$!
+	on_exit "kill $cpid 2>/dev/null"
+	sleep 0.3
+	expect_exit 0 ip netns exec "$NS_A" timeout 20 "$XDP" -q -m txonly --dst-ip 198.18.0.2 --dst-mac "$VB_MAC" \
+		--count 1 va all
+	expect_eq "$(kv "$T_TMP/out" tx)" 1 "--count 1、兩個佇列:送出的封包數"
+	# --rate 1:只有一個佇列送(1 pps),不是每個佇列各 1 pps
+	expect_exit 0 ip netns exec "$NS_A" timeout 20 "$XDP" -q -m txonly --dst-ip 198.18.0.2 --dst-mac "$VB_MAC" \
+		--count 2 --rate 1 va all
+	expect_eq "$(kv "$T_TMP/out" tx)" 2 "--count 2 --rate 1:送出的封包數"
+	expect_eq "$(kv "$T_TMP/out" q1_tx)" 0 "--rate 1:佇列 1 不送"
+	wait "$cpid"
+	cat "$T_TMP/count"
+	expect_eq "$(kv "$T_TMP/count" received)" 3 "對端收到的 UDP 封包數"
+}
+
 # txonly 不掛 XDP 程式:執行中核心照常回答 ping
 t_txonly_kernel_ping() {
 	xdp_env
@@ -452,6 +472,7 @@ check idle_cpu t_idle_cpu
 check rxdrop_count t_rxdrop
 check rxdrop_delivery t_rxdrop_delivery
 check txonly_peer_count t_txonly
+check txonly_small_share t_txonly_small_share
 check txonly_kernel_ping t_txonly_kernel_ping
 check l2fwd_swapped t_l2fwd
 check multiqueue_all t_multiqueue_all
