@@ -39,6 +39,8 @@
  *   l2fwd    同 rxdrop 的封包;交換 MAC 後從同一個佇列送回
  *   txonly   不掛 XDP 程式、不建 RX ring:只產生 UDP 封包(預設送到 9 埠)
  *   rxdrop / l2fwd 加 --all:拿走佇列上的全部封包(給專用 veth 上的效能量測;核心在這些佇列上什麼都看不到)
+ *   任何模式:放不進一個 UMEM frame 的封包(長於 --frame-size 減 256 位元組 headroom,例如 MTU 9000
+ *   介面上的大 ping)一律交給核心:導過來只會被丟掉
  *
  * 佇列:一個編號(0)、一段範圍(0-3)或 all。每個佇列一個 socket、一個執行緒,
  *   全部共用一塊 UMEM(xsk_socket__create_shared,每個佇列有自己的 fill / completion ring)。
@@ -81,10 +83,11 @@ enum take_mode {
 };
 
 struct take_config {
-	__u32 mode;   /* enum take_mode */
-	__be32 ipv4;  /* respond:我們的 IPv4 位址 */
-	__u8 mac[6];  /* respond:我們的 MAC(只拿目的是它或廣播的 frame) */
-	__be16 port;  /* rxdrop / l2fwd:UDP 目的埠 */
+	__u32 mode;    /* enum take_mode */
+	__be32 ipv4;   /* respond:我們的 IPv4 位址 */
+	__u8 mac[6];   /* respond:我們的 MAC(只拿目的是它或廣播的 frame) */
+	__be16 port;   /* rxdrop / l2fwd:UDP 目的埠 */
+	__u32 max_len; /* 一個 UMEM frame 放得下的最大封包(frame 大小減 headroom);更大的交給核心 */
 };
 
 /* 每個佇列一格、每顆 CPU 一份(BPF_MAP_TYPE_PERCPU_ARRAY):XDP 程式寫,使用者空間加總 */
@@ -214,6 +217,9 @@ static __always_inline int wanted(void *data, void *end)
 	void *l3 = eth + 1;
 	__be16 proto;
 
+	/* 放不進一個 UMEM frame 的封包(例如 MTU 9000 介面上的大 ping)導過來只會被丟掉:交給核心 */
+	if ((void *)((__u8 *)data + take_cfg.max_len + 1) <= end)
+		return 0;
 	if (take_cfg.mode == TAKE_ALL)
 		return 1;
 	if (l3 > end)
@@ -467,7 +473,7 @@ static const char *mode_label(enum xdp_attach_mode m)
 static int xdp_attach(struct ctx *c, enum xdp_attach_mode mode)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "af_xdp_socket");
-	struct take_config tc = { .port = htons(c->cfg.udp_port) };
+	struct take_config tc = { .port = htons(c->cfg.udp_port), .max_len = c->cfg.frame_size - XDP_PACKET_HEADROOM };
 	struct bpf_map *map;
 	int err;
 

@@ -120,6 +120,19 @@ t_respond_default_mode() {
 	xdp_stop
 }
 
+# 大 MTU 介面:放不進 UMEM frame(2048 - 256 位元組)的 ping 由核心回答,不是被導過來丟掉
+t_respond_jumbo() { # 掛載旗標…
+	xdp_env 3000
+	xdp_start "$XDP" 0 -q "$@"
+	ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 2 -M do -s 2500 198.18.0.1 >"$T_TMP/ping" 2>&1
+	cat "$T_TMP/ping"
+	grep -q ' 0% packet loss' "$T_TMP/ping" || fail "2528 位元組的 ping 沒有回應:$(grep 'packet loss' "$T_TMP/ping")"
+	ping_ok 5 0.05
+	xdp_stop
+	expect_eq "$(kv "$XLOG" icmp_reply)" 5 "程式只回答放得下的 ping"
+	expect_eq "$(kv "$XLOG" rx_dropped)" 0 "核心丟棄(放不下的 frame 不應被導過來)"
+}
+
 # 程式執行時,核心照常處理它不拿的流量:TCP 逐位元組正確、IPv6 與其他 UDP 埠到得了核心
 t_coexist() {
 	xdp_env "" 1 ipv6
@@ -465,6 +478,8 @@ check not_root t_not_root
 check respond_skb t_respond -S
 check respond_native t_respond -N
 check respond_default_mode t_respond_default_mode
+check respond_jumbo_to_kernel t_respond_jumbo
+check respond_jumbo_to_kernel_skb t_respond_jumbo -S
 check coexist_tcp_ipv6_udp t_coexist
 check flood_with_tcp t_flood
 check busy_poll t_busy_poll
