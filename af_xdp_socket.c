@@ -187,7 +187,7 @@ static __always_inline int take_respond(const struct ethhdr *eth, __be16 proto, 
 	return *icmp_type == 8; /* ICMP_ECHO */
 }
 
-/* rxdrop / l2fwd:UDP 目的埠(IPv4 不是後續分片;IPv6 沒有延伸標頭) */
+/* rxdrop / l2fwd:UDP 目的埠(IPv4 沒有分片:片段全部交給核心重組;IPv6 沒有延伸標頭) */
 static __always_inline int take_udp(__be16 proto, void *l3, void *end)
 {
 	struct udphdr *udp;
@@ -195,7 +195,7 @@ static __always_inline int take_udp(__be16 proto, void *l3, void *end)
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = l3;
 		if ((void *)(ip + 1) > end || ip->ihl < 5 || ip->protocol != IPPROTO_UDP ||
-		    (ip->frag_off & bpf_htons(0x1fff)))
+		    (ip->frag_off & bpf_htons(0x3fff)))
 			return 0;
 		udp = (void *)((__u8 *)ip + ip->ihl * 4);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {

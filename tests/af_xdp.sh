@@ -186,6 +186,22 @@ t_rxdrop() {
 	expect_eq "$(kv "$XLOG" rx_ring_full)" 0 "XDP_STATISTICS rx_ring_full"
 }
 
+# 分片的 UDP datagram(到 9 埠)全部交給核心重組:拿走第一片會讓核心永遠湊不齊
+t_rxdrop_fragments() {
+	xdp_env
+	need_bin "$PKT_RX"
+	start_bg "$T_TMP/kernel" ip netns exec "$NS_A" "$PKT_RX" recvmmsg 9 30
+	local kpid=$BG_PID
+	xdp_start "$XDP" 0 -q -m rxdrop
+	ip netns exec "$NS_B" "$PEER" udpfrag vb 20 || fail "送出失敗"
+	sleep 0.5
+	xdp_stop
+	stop_bg "$kpid" INT 5
+	cat "$T_TMP/kernel"
+	expect_eq "$(kv "$T_TMP/kernel" received)" 20 "核心重組後收到的 datagram"
+	expect_eq "$(kv "$XLOG" rx)" 0 "程式不應拿走任何片段"
+}
+
 # 預設大小、對端全速送 200,000 個 frame(AF_XDP txonly 產生器):送達率 >= 99%
 t_rxdrop_delivery() {
 	xdp_env
@@ -486,6 +502,7 @@ check busy_poll t_busy_poll
 check idle_cpu t_idle_cpu
 check rxdrop_count t_rxdrop
 check rxdrop_delivery t_rxdrop_delivery
+check rxdrop_fragments_to_kernel t_rxdrop_fragments
 check txonly_peer_count t_txonly
 check txonly_small_share t_txonly_small_share
 check txonly_kernel_ping t_txonly_kernel_ping

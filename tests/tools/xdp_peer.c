@@ -7,6 +7,8 @@
  *                                         流數 > 1 時來源埠輪流用 9000..9000+流數-1(多佇列 veth 依流分散)
  *   xdp_peer count  介面 秒數 UDP埠        計算收到的、目的埠相符的 UDP frame 數
  *   xdp_peer l2fwd  介面 N                送 N 個 frame,檢查回來的 frame MAC 已交換
+ *   xdp_peer udpfrag 介面 N               以核心的 UDP socket 送 N 個 3000 位元組的 datagram 到 198.18.0.1 埠 9
+ *                                         (MTU 1500 時由核心切成 IPv4 片段)
  *   xdp_peer corpus 介面 目的MAC 目的IP    送出 >= 30 種格式錯誤的 frame 與 6 個合法請求,
  *                                         檢查只有合法請求得到正確回覆
  * 輸出一行 key=value 結果;用法錯誤結束碼 64,檢查失敗 1。
@@ -206,6 +208,29 @@ static int do_l2fwd(unsigned long n)
 	}
 	printf("sent=%lu swapped=%lu unswapped=%lu\n", n, back, bad);
 	return back == n && !bad ? 0 : 1;
+}
+
+static int do_udpfrag(const char *ifname, unsigned long n)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	static uint8_t payload[3000];
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	inet_pton(AF_INET, "198.18.0.1", &to.sin_addr);
+	if (s < 0 || setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1)) {
+		fprintf(stderr, "錯誤:UDP socket:%s\n", strerror(errno));
+		return 1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		memcpy(payload, &i, sizeof(i));
+		if (sendto(s, payload, sizeof(payload), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+			fprintf(stderr, "錯誤:sendto:%s\n", strerror(errno));
+			return 1;
+		}
+		usleep(2000);
+	}
+	printf("sent=%lu\n", n);
+	return 0;
 }
 
 /* ---- 格式錯誤的語料 ---- */
@@ -408,7 +433,7 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s send|count|l2fwd|corpus 介面 …\n", argv[0]);
+		fprintf(stderr, "用法:%s send|count|l2fwd|udpfrag|corpus 介面 …\n", argv[0]);
 		return 64;
 	}
 	open_if(argv[2]);
@@ -430,6 +455,8 @@ int main(int argc, char **argv)
 		return do_count(strtod(argv[3], NULL), (unsigned)strtoul(argv[4], NULL, 10));
 	if (!strcmp(argv[1], "l2fwd") && argc == 4)
 		return do_l2fwd(strtoul(argv[3], NULL, 10));
+	if (!strcmp(argv[1], "udpfrag") && argc == 4)
+		return do_udpfrag(argv[2], strtoul(argv[3], NULL, 10));
 	if (!strcmp(argv[1], "corpus") && argc == 5)
 		return do_corpus(argv[3], argv[4]);
 	fprintf(stderr, "錯誤:不認得的子命令或參數個數錯誤\n");
