@@ -47,7 +47,8 @@
  *
  * 對端能做與不能做的事:
  *   - 對端只能送封包。XDP 程式不拿的封包使用者空間根本看不到;拿到的每一層長度與檢查碼都驗證過,
- *     讀取絕不越過 frame。格式錯誤的封包只計數、丟棄。
+ *     讀取絕不越過 frame。格式錯誤的封包只計數、丟棄。回覆只送回請求的來源,來源是群播 / 廣播 MAC
+ *     或不合法 IP(0/8、127/8、224 以上)的請求丟棄:偽造來源無法讓我們把回覆廣播到網段上。
  *   - 記憶體固定:UMEM = 佇列數 × --frames × --frame-size,啟動時一次配置;對端無法讓程式多配置任何東西。
  *     洪水般的流量只會填滿 ring,多出來的由核心丟棄並計數(XDP_STATISTICS);每個請求最多一個回覆。
  *   - 介面消失或被關閉(down):2 秒內結束並說明,結束碼 1。
@@ -1012,9 +1013,17 @@ static unsigned rx_l2fwd(struct xsk_queue *q)
 	return n;
 }
 
+/* 不能當回覆目的地的來源 IPv4(核心稱為 martian):0/8、127/8、群播與保留位址(224 以上)、我們自己 */
+static bool martian_src(const struct ctx *c, const uint8_t *ip)
+{
+	return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224 || !memcmp(ip, &c->cfg.ip, 4);
+}
+
 /*
  * respond 的解析:XDP 程式已經挑過,但使用者空間仍逐層檢查長度與檢查碼(XDP 程式只看幾個欄位;
  * 對端說的長度不可信)。回傳要送出的長度;0 表示丟棄。所有讀取都不超過 len。
+ * 回覆送到請求的來源 MAC / IP:來源是群播、廣播或 martian 位址的請求一律丟棄(算格式錯誤),
+ * 否則偽造來源的對端能讓我們把回覆廣播給整個網段。
  */
 static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 {
@@ -1023,7 +1032,7 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 	uint32_t off = 12;
 	uint16_t type;
 
-	if (len < ETH_HLEN) {
+	if (len < ETH_HLEN || (p[6] & 1)) { /* 太短,或來源 MAC 是群播 / 廣播 */
 		st->malformed++;
 		return 0;
 	}
@@ -1045,8 +1054,8 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 			st->malformed++;
 			return 0;
 		}
-		if (rd16(a) != 1 || rd16(a + 2) != ETH_P_IP || a[4] != 6 || a[5] != 4) {
-			st->malformed++; /* 不是乙太網路 / IPv4 的 ARP,或長度欄位錯誤 */
+		if (rd16(a) != 1 || rd16(a + 2) != ETH_P_IP || a[4] != 6 || a[5] != 4 || (a[8] & 1)) {
+			st->malformed++; /* 不是乙太網路 / IPv4 的 ARP、長度欄位錯誤,或發送者 MAC 是群播 */
 			return 0;
 		}
 		if (rd16(a + 6) != 1 || memcmp(a + 24, &c->cfg.ip, 4)) {
@@ -1082,6 +1091,10 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 	}
 	if (memcmp(ip + 16, &c->cfg.ip, 4)) {
 		st->not_for_us++;
+		return 0;
+	}
+	if (martian_src(c, ip + 12)) {
+		st->malformed++;
 		return 0;
 	}
 	if (rd16(ip + 6) & 0x3fff) { /* MF 旗標或片段位移:XDP 程式本來就交給核心,這裡不會看到 */

@@ -327,7 +327,8 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 {
 	struct builder b;
 	unsigned m[6];
-	uint8_t other_ip[4] = { 198, 18, 0, 99 };
+	uint8_t other_ip[4] = { 198, 18, 0, 99 }, mcast_mac[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	const uint8_t martian[][4] = { { 224, 0, 0, 1 }, { 255, 255, 255, 255 }, { 127, 0, 0, 1 }, { 0, 0, 0, 0 } };
 	int sent = 0, valid = 0;
 
 	if (sscanf(dmac_s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6 ||
@@ -392,6 +393,14 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 	ip = b.f + 14, icmp_frame(&b, 20, 3840 - 14 - 28, ID_INVALID), wr16(ip + 2, 4000), refix_ip(ip, 20),
 		SEND(); /* 3840 B,總長超出 */
 	vlan_icmp(&b, 1, ID_INVALID), b.f[18 + 8] = 0, b.f[18 + 10] ^= 0x55, SEND(); /* VLAN 內 IP 檢查碼錯 */
+	/* 偽造的來源:回覆不能送到群播 / 廣播 MAC 或 martian IP */
+	icmp_frame(&b, 20, 56, ID_INVALID), memcpy(b.f + 6, mcast_mac, 6), SEND();	/* 來源 MAC 群播 */
+	icmp_frame(&b, 20, 56, ID_INVALID), memset(b.f + 6, 0xff, 6), SEND();	/* 來源 MAC 廣播 */
+	arp(&b, 1, ETH_P_IP, 6, 4, 1, b.dip), memset(b.f + 14 + 8, 0xff, 6), SEND(); /* ARP 發送者 MAC 廣播 */
+	for (size_t i = 0; i < sizeof(martian) / sizeof(martian[0]); i++) {
+		ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID);
+		memcpy(ip + 12, martian[i], 4), refix_ip(ip, 20), SEND(); /* 來源 IP 是 martian */
+	}
 #undef SEND
 
 	/* 收回覆:合法的應有 valid 個;對無效請求的回覆一律算錯 */
@@ -401,7 +410,7 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 		ssize_t n = recv_in(buf, sizeof(buf), 1000);
 		if (n < 0)
 			break;
-		if (n < 14 || memcmp(buf, my_mac, 6))
+		if (n < 14 || (memcmp(buf, my_mac, 6) && !(buf[0] & 1))) /* 給我們的,或群播 / 廣播 */
 			continue;
 		size_t off = 12;
 		uint16_t t = rd16(buf + off);
