@@ -638,7 +638,7 @@ static int xsk_open_all(struct ctx *c, uint16_t bind_flags)
 
 static void xsk_close_all(struct ctx *c)
 {
-	for (unsigned i = 0; i < c->nq; i++) {
+	for (unsigned i = 0; c->q && i < c->nq; i++) { /* prepare() 失敗時 c->q 可能還沒配置 */
 		if (c->q[i].xsk)
 			xsk_socket__delete(c->q[i].xsk);
 		c->q[i].xsk = NULL;

@@ -458,6 +458,11 @@ t_bad_iface_queue() {
 	expect_file_match "$T_TMP/out" '超出範圍.*ethtool -l' "佇列超出範圍"
 	expect_fail ip netns exec "$NS_A" "$XDP" va 0-1
 	expect_file_match "$T_TMP/out" '超出範圍' "佇列範圍超出"
+	# 介面沒有 IPv4 位址(錯誤路徑曾在清理時存取還沒配置的佇列而 segfault)
+	ip -n "$NS_A" addr flush dev va
+	expect_fail ip netns exec "$NS_A" "$XDP" va 0
+	expect_file_match "$T_TMP/out" '沒有 IPv4 位址.*--ip' "沒有 IPv4 位址"
+	expect_eq "$(wc -l <"$T_TMP/out")" 1 "錯誤訊息行數"
 }
 
 # 不需要 root
