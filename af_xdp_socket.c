@@ -410,6 +410,7 @@ struct ctx {
 	struct config cfg;
 	int ifindex;
 	uint8_t if_mac[6];
+	unsigned if_mtu; /* 0 = 讀不到 */
 	unsigned if_queues; /* 介面的 RX 佇列數 */
 	/* XDP 程式(txonly 沒有) */
 	struct bpf_object *obj;
@@ -1616,7 +1617,7 @@ static const struct opt_help options[] = {
 	{ { "dst-ip", required_argument, NULL, OPT_DST_IP }, "位址", "txonly:目的 IPv4(必要)" },
 	{ { "src-port", required_argument, NULL, OPT_SRC_PORT }, "埠", "txonly:UDP 來源埠(預設 9000)" },
 	{ { "dst-port", required_argument, NULL, OPT_DST_PORT }, "埠", "txonly:UDP 目的埠(預設 9,discard)" },
-	{ { "size", required_argument, NULL, OPT_SIZE }, "位元組", "txonly:frame 大小(不含 FCS),42..3840(預設 64)" },
+	{ { "size", required_argument, NULL, OPT_SIZE }, "位元組", "txonly:frame 大小(不含 FCS),42..3840 且不超過 MTU + 14(預設 64)" },
 	{ { "rate", required_argument, NULL, OPT_RATE }, "pps", "txonly:每秒封包數,全部佇列合計(預設 0 = 全速)" },
 	{ { "count", required_argument, NULL, OPT_COUNT }, "N", "txonly:送出 N 個後結束(全部佇列合計)" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
@@ -1916,6 +1917,8 @@ static void iface_info(struct ctx *c)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->cfg.ifname);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
 		memcpy(c->if_mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+		c->if_mtu = (unsigned)ifr.ifr_mtu;
 	if (!c->cfg.ip_set || !c->cfg.src_ip_set) {
 		memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
 		ifr.ifr_addr.sa_family = AF_INET;
@@ -1992,6 +1995,12 @@ static int prepare(struct ctx *c)
 	iface_info(c);
 	if (cfg->mode == MODE_RESPOND && !cfg->ip_set) {
 		fprintf(stderr, "錯誤:介面 %s 沒有 IPv4 位址,請以 --ip 指定要回答的位址\n", cfg->ifname);
+		return -1;
+	}
+	if (cfg->mode == MODE_TXONLY && c->if_mtu && cfg->pkt_size > c->if_mtu + ETH_HLEN) {
+		fprintf(stderr, "錯誤:--size %u 超過介面 %s 能送的 frame(MTU %u + 14 位元組標頭),驅動程式會全部丟掉:"
+			"改小 --size,或 sudo ip link set dev %s mtu %u\n",
+			cfg->pkt_size, cfg->ifname, c->if_mtu, cfg->ifname, cfg->pkt_size - ETH_HLEN);
 		return -1;
 	}
 	/* 舊核心以 RLIMIT_MEMLOCK 計算 UMEM 與 map(新核心用 memcg):拉高以免 ENOBUFS / EPERM */

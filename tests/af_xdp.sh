@@ -458,6 +458,10 @@ t_bad_iface_queue() {
 	expect_file_match "$T_TMP/out" '超出範圍.*ethtool -l' "佇列超出範圍"
 	expect_fail ip netns exec "$NS_A" "$XDP" va 0-1
 	expect_file_match "$T_TMP/out" '超出範圍' "佇列範圍超出"
+	# 比 MTU 大的 frame 會在驅動程式被丟掉(曾回報「送出」而對端什麼都沒收到)
+	expect_fail ip netns exec "$NS_A" "$XDP" -q -m txonly --dst-ip 198.18.0.2 --dst-mac "$VB_MAC" --frame-size 4096 \
+		--size 1600 --count 10 va 0
+	expect_file_match "$T_TMP/out" '超過介面 va 能送的 frame.*MTU 1500' "--size 超過 MTU"
 	# 介面沒有 IPv4 位址(錯誤路徑曾在清理時存取還沒配置的佇列而 segfault)
 	ip -n "$NS_A" addr flush dev va
 	expect_fail ip netns exec "$NS_A" "$XDP" va 0
