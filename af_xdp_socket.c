@@ -275,6 +275,7 @@ char _license[] SEC("license") = "Dual MIT/GPL";
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -397,7 +398,7 @@ struct config {
 	bool ip_set;
 	/* txonly */
 	uint8_t src_mac[6], dst_mac[6];
-	bool src_mac_set;
+	bool src_mac_set, dst_mac_set;
 	struct in_addr src_ip, dst_ip;
 	bool src_ip_set, dst_ip_set;
 	uint16_t src_port, dst_port;
@@ -1612,7 +1613,7 @@ static const struct opt_help options[] = {
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "不印每秒統計" },
 	{ { "ip", required_argument, NULL, OPT_IP }, "位址", "respond:要回答的 IPv4 位址(預設介面本身的位址)" },
 	{ { "src-mac", required_argument, NULL, OPT_SRC_MAC }, "MAC", "txonly:來源 MAC(預設介面 MAC)" },
-	{ { "dst-mac", required_argument, NULL, OPT_DST_MAC }, "MAC", "txonly:目的 MAC(預設 ff:ff:ff:ff:ff:ff)" },
+	{ { "dst-mac", required_argument, NULL, OPT_DST_MAC }, "MAC", "txonly:目的 MAC(預設查 ARP 表中 --dst-ip 的 MAC;不用廣播)" },
 	{ { "src-ip", required_argument, NULL, OPT_SRC_IP }, "位址", "txonly:來源 IPv4(預設介面位址)" },
 	{ { "dst-ip", required_argument, NULL, OPT_DST_IP }, "位址", "txonly:目的 IPv4(必要)" },
 	{ { "src-port", required_argument, NULL, OPT_SRC_PORT }, "埠", "txonly:UDP 來源埠(預設 9000)" },
@@ -1751,7 +1752,6 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	*cfg = (struct config){ .mode = MODE_RESPOND, .batch = 64, .frames = 8192, .frame_size = 2048,
 				.need_wakeup = true, .src_port = 9000, .dst_port = 9, .udp_port = 9, .pkt_size = 64,
 				.wait = WAIT_POLL };
-	memset(cfg->dst_mac, 0xff, 6);
 
 	opterr = 0;
 	for (;;) {
@@ -1831,6 +1831,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_DST_MAC:
 			parse_mac(optarg, cfg->dst_mac, "--dst-mac");
+			cfg->dst_mac_set = true;
 			break;
 		case OPT_SRC_IP:
 			parse_ip(optarg, &cfg->src_ip, "--src-ip");
@@ -1937,6 +1938,55 @@ static void iface_info(struct ctx *c)
 		memcpy(c->cfg.src_mac, c->if_mac, 6);
 }
 
+/* 核心 ARP 表(/proc/net/arp)裡,介面上 --dst-ip 的完整項目 */
+static bool arp_lookup(const struct ctx *c, uint8_t mac[6])
+{
+	char line[256], ip[64], hw[64], dev[64];
+	unsigned type, flags;
+	struct in_addr a;
+	bool found = false;
+	FILE *f = fopen("/proc/net/arp", "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %x %x %63s %*s %63s", ip, &type, &flags, hw, dev) == 5 && (flags & ATF_COM) &&
+		    !strcmp(dev, c->cfg.ifname) && inet_pton(AF_INET, ip, &a) == 1 && a.s_addr == c->cfg.dst_ip.s_addr)
+			found = sscanf(hw, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+				       &mac[5]) == 6;
+	fclose(f);
+	return found;
+}
+
+/*
+ * txonly 沒給 --dst-mac:用 --dst-ip 在 ARP 表裡的 MAC。不用廣播:全速的廣播會打到網段上每一台主機的 CPU。
+ * 表裡還沒有時,以一般 UDP socket 送一個空的 datagram 到 --dst-ip:--dst-port,讓核心去解析(最多等 1 秒)。
+ */
+static int resolve_dst_mac(struct ctx *c)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(c->cfg.dst_port), .sin_addr = c->cfg.dst_ip };
+	char ip[INET_ADDRSTRLEN];
+	int fd;
+
+	if (arp_lookup(c, c->cfg.dst_mac))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (!setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->cfg.ifname, (socklen_t)strlen(c->cfg.ifname) + 1))
+			sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+		close(fd);
+	}
+	for (int i = 0; i < 20; i++) {
+		usleep(50000);
+		if (arp_lookup(c, c->cfg.dst_mac))
+			return 0;
+	}
+	inet_ntop(AF_INET, &c->cfg.dst_ip, ip, sizeof(ip));
+	fprintf(stderr, "錯誤:1 秒內在介面 %s 的 ARP 表找不到 %s 的 MAC(主機不在線上或不在同一個網段?):請以 --dst-mac 指定\n",
+		c->cfg.ifname, ip);
+	return -1;
+}
+
 /* libbpf/libxdp 的訊息:預設只顯示警告以上;AF_XDP_DEBUG=1 顯示全部 */
 static int lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -2003,6 +2053,8 @@ static int prepare(struct ctx *c)
 			cfg->pkt_size, cfg->ifname, c->if_mtu, cfg->ifname, cfg->pkt_size - ETH_HLEN);
 		return -1;
 	}
+	if (cfg->mode == MODE_TXONLY && !cfg->dst_mac_set && resolve_dst_mac(c))
+		return -1;
 	/* 舊核心以 RLIMIT_MEMLOCK 計算 UMEM 與 map(新核心用 memcg):拉高以免 ENOBUFS / EPERM */
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MEMLOCK, &rl);
@@ -2101,8 +2153,9 @@ int main(int argc, char **argv)
 	case MODE_TXONLY:
 		inet_ntop(AF_INET, &c->cfg.src_ip, ip, sizeof(ip));
 		inet_ntop(AF_INET, &c->cfg.dst_ip, ip2, sizeof(ip2));
-		printf("產生 UDP %s:%u -> %s:%u,%u 位元組,%s\n", ip, c->cfg.src_port, ip2, c->cfg.dst_port,
-		       c->cfg.pkt_size, c->cfg.rate ? "限速" : "全速");
+		printf("產生 UDP %s:%u -> %s:%u(MAC %02x:%02x:%02x:%02x:%02x:%02x),%u 位元組,%s\n", ip, c->cfg.src_port,
+		       ip2, c->cfg.dst_port, c->cfg.dst_mac[0], c->cfg.dst_mac[1], c->cfg.dst_mac[2], c->cfg.dst_mac[3],
+		       c->cfg.dst_mac[4], c->cfg.dst_mac[5], c->cfg.pkt_size, c->cfg.rate ? "限速" : "全速");
 		build_template(c);
 		break;
 	}

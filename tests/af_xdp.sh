@@ -236,6 +236,26 @@ t_txonly() {
 	no_xdp_left "txonly 結束"
 }
 
+# 沒給 --dst-mac:用 ARP 表裡 --dst-ip 的 MAC(曾預設廣播:全速打到網段上每一台主機)
+t_txonly_arp_dst() {
+	xdp_env
+	ip netns exec "$NS_B" "$PEER" count vb 4 9 >"$T_TMP/count" 2>&1 &
+	local cpid=$!
+	on_exit "kill $cpid 2>/dev/null"
+	sleep 0.3
+	expect_exit 0 ip netns exec "$NS_A" "$XDP" -q -m txonly --dst-ip 198.18.0.2 --count 100 va 0
+	expect_file_match "$T_TMP/out" "MAC $VB_MAC" "目的 MAC 應是對端的(查 ARP 表)"
+	wait "$cpid"
+	cat "$T_TMP/count"
+	# 100 個 + ARP 表裡還沒有對端時,程式讓核心解析 ARP 用的那 1 個空 datagram
+	expect_match "$(kv "$T_TMP/count" received)" '^10[01]$' "對端收到的 UDP 封包數(100 或 101)"
+	expect_eq "$(kv "$T_TMP/count" broadcast)" 0 "送到廣播 MAC 的封包數"
+	# 沒有人回 ARP 的位址:清楚地失敗,不退回廣播
+	expect_fail ip netns exec "$NS_A" "$XDP" -q -m txonly --dst-ip 198.18.0.99 --count 1 va 0
+	expect_file_match "$T_TMP/out" 'ARP 表找不到 198.18.0.99.*--dst-mac' "找不到 MAC 的說明"
+	expect_eq "$(wc -l <"$T_TMP/out")" 1 "錯誤訊息行數"
+}
+
 # --count / --rate 小於佇列數:分到 0 個的佇列什麼都不送(曾把 0 當成「不限」,全速送到被停止)
 t_txonly_small_share() {
 	xdp_env "" 2
@@ -514,6 +534,7 @@ check rxdrop_delivery t_rxdrop_delivery
 check rxdrop_fragments_to_kernel t_rxdrop_fragments
 check txonly_peer_count t_txonly
 check txonly_small_share t_txonly_small_share
+check txonly_arp_dst_mac t_txonly_arp_dst
 check txonly_kernel_ping t_txonly_kernel_ping
 check l2fwd_swapped t_l2fwd
 check multiqueue_all t_multiqueue_all

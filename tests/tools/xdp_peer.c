@@ -5,7 +5,7 @@
  *   xdp_peer send   介面 N PPS [目的MAC [流數]]
  *                                         送出 N 個 UDP frame(目的 198.18.0.1 埠 9),每秒 PPS 個(0 = 全速);
  *                                         流數 > 1 時來源埠輪流用 9000..9000+流數-1(多佇列 veth 依流分散)
- *   xdp_peer count  介面 秒數 UDP埠        計算收到的、目的埠相符的 UDP frame 數
+ *   xdp_peer count  介面 秒數 UDP埠        計算收到的、目的埠相符的 UDP frame 數(broadcast = 其中送到廣播 MAC 的)
  *   xdp_peer l2fwd  介面 N                送 N 個 frame,檢查回來的 frame MAC 已交換
  *   xdp_peer udpfrag 介面 N               以核心的 UDP socket 送 N 個 3000 位元組的 datagram 到 198.18.0.1 埠 9
  *                                         (MTU 1500 時由核心切成 IPv4 片段)
@@ -169,7 +169,7 @@ static int do_send(unsigned long n, unsigned long pps, const uint8_t dst[6], uns
 static int do_count(double secs, unsigned port)
 {
 	uint8_t buf[4096];
-	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), count = 0;
+	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), count = 0, bcast = 0;
 
 	while (now_ns() < end) {
 		ssize_t n = recv_in(buf, sizeof(buf), 100);
@@ -178,10 +178,12 @@ static int do_count(double secs, unsigned port)
 		unsigned ihl = (buf[14] & 15) * 4u;
 		if ((size_t)n < 14 + ihl + 8)
 			continue;
-		if (rd16(buf + 14 + ihl + 2) == port)
+		if (rd16(buf + 14 + ihl + 2) == port) {
 			count++;
+			bcast += !memcmp(buf, "\xff\xff\xff\xff\xff\xff", 6);
+		}
 	}
-	printf("received=%llu\n", (unsigned long long)count);
+	printf("received=%llu broadcast=%llu\n", (unsigned long long)count, (unsigned long long)bcast);
 	return 0;
 }
 
