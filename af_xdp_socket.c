@@ -53,7 +53,7 @@
  *     洪水般的流量只會填滿 ring,多出來的由核心丟棄並計數(XDP_STATISTICS);每個請求最多一個回覆。
  *   - 介面消失或被關閉(down):2 秒內結束並說明,結束碼 1。
  *   - 任何結束方式(Ctrl-C、SIGTERM、SIGHUP、SIGQUIT、錯誤、--duration)都會卸下 XDP 程式;
- *     只有 SIGKILL 做不到,程式啟動時會印出對應掛載模式的卸載指令。
+ *     只有 SIGKILL 做不到,程式啟動時會印出對應掛載模式的卸載指令。在 nohup 之下 SIGHUP 照 nohup 的意思忽略。
  *
  * 需求:root(或 CAP_NET_ADMIN + CAP_BPF)、Linux 5.10+、libxdp 1.2+(xsk API)、libbpf、
  *       建置時需要 clang(編譯 XDP 程式)。
@@ -2116,7 +2116,10 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
+	/* nohup 交給我們「忽略 SIGHUP」:照辦。被擋住的訊號就算原本被忽略也會被 sigtimedwait 收下,所以不加進來 */
+	struct sigaction inherited;
+	if (sigaction(SIGHUP, NULL, &inherited) || inherited.sa_handler != SIG_IGN)
+		sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
 	sigaddset(&sigs, SIGUSR1); /* 佇列執行緒遇到致命錯誤時叫醒主執行緒 */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);

@@ -379,6 +379,18 @@ t_lifecycle_signal() { # 訊號
 	no_xdp_left "SIG$1"
 }
 
+# nohup 執行時 SIGHUP 被忽略(曾被 sigtimedwait 收下而結束);其他結束訊號照常清理
+t_nohup() {
+	xdp_env
+	need_cmd nohup
+	xdp_start nohup 0 "$XDP" -q -m rxdrop
+	kill -HUP "$XPID"
+	sleep 1
+	kill -0 "$XPID" 2>/dev/null || fail "nohup 之下收到 SIGHUP 就結束了:$(tail -n 3 "$XLOG")"
+	xdp_stop
+	no_xdp_left "nohup 之下的 SIGTERM"
+}
+
 # SIGKILL 無法清理:程式啟動時印的卸載指令要真的能卸下(SKB 與 native 的指令不同)
 t_sigkill_recovery() { # -S | -N
 	xdp_env
@@ -544,6 +556,7 @@ check lifecycle_sigint t_lifecycle_signal INT
 check lifecycle_sigterm t_lifecycle_signal TERM
 check lifecycle_sighup t_lifecycle_signal HUP
 check lifecycle_sigquit t_lifecycle_signal QUIT
+check lifecycle_nohup t_nohup
 check sigkill_recovery_skb t_sigkill_recovery -S
 check sigkill_recovery_native t_sigkill_recovery -N
 check iface_deleted t_iface_vanish del
