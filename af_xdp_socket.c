@@ -433,7 +433,7 @@ struct ctx {
 	/* 執行狀態 */
 	int stop; /* __atomic:要求所有佇列執行緒結束 */
 	int fatal; /* __atomic:某個佇列執行緒遇到致命錯誤(訊息在 fatal_msg) */
-	char fatal_msg[256];
+	char fatal_msg[512];
 	pthread_t main_thread;
 	struct timespec start;
 	/* -B 時暫時改掉的 sysfs 值,結束時還原 */
@@ -442,7 +442,8 @@ struct ctx {
 };
 
 static void parse_args(int argc, char **argv, struct config *cfg);
-static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, char *buf, size_t len);
+static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, const char *netns, char *buf,
+				size_t len);
 
 static uint64_t now_ns(void)
 {
@@ -561,7 +562,7 @@ static int check_existing_program(struct ctx *c)
 		fprintf(stderr,
 			"錯誤:介面 %s 已經掛著 XDP 程式(id %u,%s 模式);一個 af_xdp_socket 就能服務多個佇列"
 			"(佇列寫 0-3 或 all)。確認不再需要後卸下:%s\n",
-			c->cfg.ifname, p ? xdp_program__id(p) : 0, mode_label(m), recovery_cmd(c, m, cmd, sizeof(cmd)));
+			c->cfg.ifname, p ? xdp_program__id(p) : 0, mode_label(m), recovery_cmd(c, m, NULL, cmd, sizeof(cmd)));
 		err = -EEXIST;
 	} else {
 		printf("介面上已有 libxdp dispatcher(%d 個程式):我們的程式會加入,與它們共存\n",
@@ -769,7 +770,7 @@ static int xsk_setup(struct ctx *c)
 	printf("實際生效:XDP 程式 id %u 以 %s 模式掛載(%s),socket 為 %s 模式%s\n", c->prog_id,
 	       mode_label(c->attached), c->dispatcher ? "經 libxdp dispatcher,可與其他 XDP 程式共存" : "單一程式",
 	       c->zerocopy ? "zero-copy" : "copy", cfg->need_wakeup ? ",need_wakeup 開啟" : "");
-	printf("程式若被 SIGKILL 而留下 XDP 程式,卸載指令:%s\n", recovery_cmd(c, c->attached, cmd, sizeof(cmd)));
+	printf("程式若被 SIGKILL 而留下 XDP 程式,卸載指令:%s\n", recovery_cmd(c, c->attached, NULL, cmd, sizeof(cmd)));
 	return 0;
 }
 
@@ -1488,12 +1489,13 @@ static void print_summary(struct ctx *c)
 }
 
 /* 介面還在、還是 up 嗎?回傳 NULL 表示正常,否則是原因 */
-static const char *iface_gone(const struct ctx *c)
+static const char *iface_gone(const struct ctx *c, bool *vanished)
 {
 	struct ifreq ifr = { 0 };
 	int fd, r;
 
-	if ((int)if_nametoindex(c->cfg.ifname) != c->ifindex)
+	*vanished = (int)if_nametoindex(c->cfg.ifname) != c->ifindex;
+	if (*vanished)
 		return "已消失(被刪除或移到別的命名空間)";
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -1522,6 +1524,7 @@ static int supervise(struct ctx *c, const sigset_t *sigs)
 		int sig = sigtimedwait(sigs, NULL, &to);
 		uint64_t now = now_ns();
 		const char *why;
+		bool vanished;
 
 		if (__atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE)) {
 			rc = 1;
@@ -1531,8 +1534,13 @@ static int supervise(struct ctx *c, const sigset_t *sigs)
 			printf("\n收到 %s,結束中…\n", strsignal(sig));
 			break;
 		}
-		if ((why = iface_gone(c))) {
-			set_fatal(c, "介面 %s %s,程式結束", c->cfg.ifname, why);
+		if ((why = iface_gone(c, &vanished))) {
+			/* 介面被移到別的命名空間時 XDP 程式跟著它走,我們在這裡卸不下:說怎麼卸 */
+			char cmd[160], hint[384] = "";
+			if (vanished && c->attached != XDP_MODE_UNSPEC)
+				snprintf(hint, sizeof(hint), ";若是被移到別的命名空間,XDP 程式還掛在它上面:%s",
+					 recovery_cmd(c, c->attached, "命名空間", cmd, sizeof(cmd)));
+			set_fatal(c, "介面 %s %s,程式結束%s", c->cfg.ifname, why, hint);
 			rc = 1;
 			break;
 		}
@@ -1888,11 +1896,16 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		usage_error("%s", "--size 超過 frame 可容納的大小(frame 大小減 256 位元組 headroom)");
 }
 
-static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, char *buf, size_t len)
+/* 卸下留在介面上的 XDP 程式的指令(netns:介面所在的命名空間,NULL = 目前這個) */
+static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, const char *netns, char *buf,
+				size_t len)
 {
 	const char *kw = mode == XDP_MODE_SKB ? "xdpgeneric" : mode == XDP_MODE_HW ? "xdpoffload" : "xdpdrv";
 
-	snprintf(buf, len, "sudo ip link set dev %s %s off", c->cfg.ifname, kw);
+	if (netns)
+		snprintf(buf, len, "sudo ip -n %s link set dev %s %s off", netns, c->cfg.ifname, kw);
+	else
+		snprintf(buf, len, "sudo ip link set dev %s %s off", c->cfg.ifname, kw);
 	return buf;
 }
 

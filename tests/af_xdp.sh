@@ -124,7 +124,7 @@ t_respond_default_mode() {
 t_respond_jumbo() { # 掛載旗標…
 	xdp_env 3000
 	xdp_start "$XDP" 0 -q "$@"
-	ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 2 -M do -s 2500 198.18.0.1 >"$T_TMP/ping" 2>&1
+	ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 2 -M "do" -s 2500 198.18.0.1 >"$T_TMP/ping" 2>&1
 	cat "$T_TMP/ping"
 	grep -q ' 0% packet loss' "$T_TMP/ping" || fail "2528 位元組的 ping 沒有回應:$(grep 'packet loss' "$T_TMP/ping")"
 	ping_ok 5 0.05
@@ -406,11 +406,20 @@ t_sigkill_recovery() { # -S | -N
 	no_xdp_left "執行印出的卸載指令($cmd)"
 }
 
-# 介面在執行中被刪除 / 關閉:2 秒內以結束碼 1 結束並說明
-t_iface_vanish() { # del | down
+# 介面在執行中被刪除 / 關閉 / 移到別的命名空間:2 秒內以結束碼 1 結束並說明
+t_iface_vanish() { # del | down | moved
 	xdp_env
 	xdp_start "$XDP" 0 -q
-	if [ "$1" = del ]; then ip -n "$NS_A" link del va; else ip -n "$NS_A" link set va down; fi
+	local ns_c="kbs-xc-$$"
+	case $1 in
+	del) ip -n "$NS_A" link del va ;;
+	down) ip -n "$NS_A" link set va down ;;
+	moved)
+		ip netns add "$ns_c" || fail "無法建立命名空間 $ns_c"
+		on_exit "ip netns del '$ns_c'"
+		ip -n "$NS_A" link set va netns "$ns_c"
+		;;
+	esac
 	local t0 rc=0
 	t0=$(date +%s%N)
 	stop_bg "$XPID" CONT 3 || rc=$? # CONT 不影響程式,只是等它自己結束(最多 3 秒)
@@ -418,9 +427,19 @@ t_iface_vanish() { # del | down
 	[ "$rc" -ne 124 ] || fail "介面 $1 之後 3 秒仍未結束"
 	expect_eq "$rc" 1 "結束碼"
 	expect_le "$((($(date +%s%N) - t0) / 1000000))" 2000 "結束所需毫秒數"
-	if [ "$1" = del ]; then
-		expect_eq "$(tail -n1 "$XLOG")" "錯誤:介面 va 已消失(被刪除或移到別的命名空間),程式結束" "最後一行說明原因"
-	else
+	if [ "$1" != down ]; then
+		expect_match "$(tail -n1 "$XLOG")" '^錯誤:介面 va 已消失\(被刪除或移到別的命名空間\),程式結束' "最後一行說明原因"
+	fi
+	if [ "$1" = moved ]; then
+		# XDP 程式跟著介面到了另一個命名空間:訊息裡的指令(填上命名空間)要真的卸得下
+		local cmd
+		cmd=$(sed -n 's/.*XDP 程式還掛在它上面:sudo //p' "$XLOG")
+		[ -n "$cmd" ] || fail "沒有說明移走的介面上 XDP 程式怎麼卸"
+		ip -n "$ns_c" link show va | grep -q 'prog/xdp' || fail "移走的介面上應該還掛著(否則這個檢查沒有意義)"
+		# shellcheck disable=SC2086 # 指令本身要分詞
+		${cmd/命名空間/$ns_c} || fail "卸載指令失敗:$cmd"
+		if ip -n "$ns_c" link show va | grep -q 'prog/xdp'; then fail "執行 ${cmd/命名空間/$ns_c} 之後還掛著"; fi
+	elif [ "$1" = down ]; then
 		expect_file_match "$XLOG" '介面 va 已被關閉' "說明介面被關閉"
 		no_xdp_left "介面 down 後結束"
 	fi
@@ -561,6 +580,7 @@ check sigkill_recovery_skb t_sigkill_recovery -S
 check sigkill_recovery_native t_sigkill_recovery -N
 check iface_deleted t_iface_vanish del
 check iface_down t_iface_vanish down
+check iface_moved_netns t_iface_vanish moved
 check lifecycle_duration t_lifecycle_duration
 check zerocopy_on_veth t_zerocopy_veth
 check native_peer_mtu t_native_mtu_too_big
