@@ -1296,10 +1296,11 @@ static void *queue_thread(void *arg)
 
 	if (q->cpu >= 0) {
 		cpu_set_t set;
+		int err;
 		CPU_ZERO(&set);
 		CPU_SET(q->cpu, &set);
-		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
-			set_fatal(q->c, "無法把佇列 %u 的執行緒釘在 CPU %d", q->id, q->cpu);
+		if ((err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set)))
+			set_fatal(q->c, "無法把佇列 %u 的執行緒釘在 CPU %d:%s", q->id, q->cpu, strerror(err));
 	}
 	q->tx_t0_ns = now_ns();
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
@@ -2027,8 +2028,17 @@ static uint64_t share(uint64_t total, unsigned n, unsigned i)
 static int prepare(struct ctx *c)
 {
 	struct config *cfg = &c->cfg;
+	cpu_set_t allowed;
 	int nq_if;
 
+	/* --cpu 的每顆都要是這個行程能用的 CPU:否則要等 XDP 程式掛上、執行緒啟動後才失敗 */
+	if (cfg->ncpus && !sched_getaffinity(0, sizeof(allowed), &allowed))
+		for (unsigned i = 0; i < cfg->ncpus; i++)
+			if (cfg->cpus[i] >= CPU_SETSIZE || !CPU_ISSET(cfg->cpus[i], &allowed)) {
+				char n[16];
+				snprintf(n, sizeof(n), "%d", cfg->cpus[i]);
+				usage_error("--cpu:CPU %s 不存在或這個程式不能用(nproc、taskset -p 看可用的 CPU)", n);
+			}
 	if (geteuid() != 0) {
 		fprintf(stderr, "錯誤:AF_XDP 需要 root 權限(載入 XDP 程式、建立 XSK):sudo ./af_xdp_socket ...\n");
 		return -1;

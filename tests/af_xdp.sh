@@ -539,7 +539,7 @@ t_bad_args() {
 		"-S -N lo" "-c -z lo" "-m txonly lo" "--dst-ip 1.2.3 lo" "--dst-mac zz lo" "lo 0 extra" \
 		"abcdefghijklmnopq 0" "--size 10 lo" "lo -1" "--bogus lo" "lo 3-1" "lo 0-" "lo x" \
 		"--cpu x lo" "--cpu 1-0 lo" "-B --spin lo" "--all lo" "-m txonly --all --dst-ip 1.2.3.4 lo" \
-		"--udp-port 0 lo" "--duration 0 lo"; do
+		"--udp-port 0 lo" "--duration 0 lo" "--cpu 4000 lo"; do
 		# shellcheck disable=SC2086 # 刻意分詞
 		expect_exit 64 "$XDP" $args
 		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
