@@ -40,7 +40,8 @@
  *   txonly   不掛 XDP 程式、不建 RX ring:只產生 UDP 封包(預設送到 9 埠)
  *   rxdrop / l2fwd 加 --all:拿走佇列上的全部封包(給專用 veth 上的效能量測;核心在這些佇列上什麼都看不到)
  *   任何模式:放不進一個 UMEM frame 的封包(長於 --frame-size 減 256 位元組 headroom,例如 MTU 9000
- *   介面上的大 ping)一律交給核心:導過來只會被丟掉
+ *   介面上的大 ping)一律交給核心:導過來只會被丟掉;帶 VLAN 標籤(VID 不是 0)的封包屬於 VLAN 子介面,
+ *   也交給核心
  *
  * 佇列:一個編號(0)、一段範圍(0-3)或 all。每個佇列一個 socket、一個執行緒,
  *   全部共用一塊 UMEM(xsk_socket__create_shared,每個佇列有自己的 fill / completion ring)。
@@ -227,11 +228,13 @@ static __always_inline int wanted(void *data, void *end)
 		return 0;
 	proto = eth->h_proto;
 #pragma unroll
-	for (int i = 0; i < 2; i++) { /* 最多兩層 VLAN(802.1Q / 802.1ad) */
+	for (int i = 0; i < 2; i++) { /* 最多兩層標籤(802.1Q / 802.1ad),VID 都要是 0 */
 		struct vlan_hdr *vh = l3;
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
-		if ((void *)(vh + 1) > end)
+		/* VID 不是 0 的封包屬於 VLAN 子介面(eth0.100)與它的位址,不是這個介面的:交給核心,
+		 * 它有那個子介面就處理,沒有就丟。VID 0 是只帶優先權的 802.1p 標籤,屬於這個介面。 */
+		if ((void *)(vh + 1) > end || (vh->tci & bpf_htons(0x0fff)))
 			return 0;
 		proto = vh->proto;
 		l3 = vh + 1;
@@ -1043,6 +1046,10 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 	for (int tags = 0; (type == ETH_P_8021Q || type == ETH_P_8021AD) && tags < 2; tags++) {
 		if (len < off + 6) {
 			st->malformed++;
+			return 0;
+		}
+		if (rd16(p + off + 2) & 0x0fff) { /* VID 不是 0:屬於 VLAN 子介面(XDP 程式本來就交給核心) */
+			st->not_for_us++;
 			return 0;
 		}
 		st->vlan += tags == 0;

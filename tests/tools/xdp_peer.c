@@ -307,12 +307,13 @@ static void icmp_frame(struct builder *b, unsigned ihl, size_t plen, uint16_t id
 	icmp_at(b, 14, ihl, plen, id, b->dip);
 }
 
-static void vlan_icmp(struct builder *b, int tags, uint16_t id)
+/* tags 層 VLAN 標籤(VID vid,優先權 3)裡的 ICMP echo */
+static void vlan_icmp(struct builder *b, int tags, uint16_t vid, uint16_t id)
 {
 	eth(b, tags == 2 ? ETH_P_8021AD : ETH_P_8021Q);
 	size_t off = 14;
 	for (int t = 0; t < tags; t++) {
-		wr16(b->f + off, (uint16_t)(100 + t)); /* TCI */
+		wr16(b->f + off, (uint16_t)(3 << 13 | vid)); /* TCI */
 		wr16(b->f + off + 2, t == tags - 1 ? ETH_P_IP : ETH_P_8021Q);
 		off += 4;
 	}
@@ -347,8 +348,8 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 	arp(&b, 1, ETH_P_IP, 6, 4, 1, b.dip), SEND(), valid++;
 	icmp_frame(&b, 20, 56, ID_VALID), SEND(), valid++;
 	icmp_frame(&b, 24, 56, ID_VALID), SEND(), valid++;	/* 含 IPv4 選項 */
-	vlan_icmp(&b, 1, ID_VALID), SEND(), valid++;		/* VLAN */
-	vlan_icmp(&b, 2, ID_VALID), SEND(), valid++;		/* QinQ */
+	vlan_icmp(&b, 1, 0, ID_VALID), SEND(), valid++;		/* 802.1p 優先權標籤(VID 0) */
+	vlan_icmp(&b, 2, 0, ID_VALID), SEND(), valid++;		/* 兩層,VID 都是 0 */
 	icmp_frame(&b, 20, 3840 - 14 - 28, ID_VALID), SEND(), valid++; /* 3840 B frame */
 
 	/* --- 格式錯誤或不該回答的(>= 30 種) --- */
@@ -359,7 +360,9 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 	eth(&b, ETH_P_IP), b.len = 15, SEND();				/* IP 只有 1 位元組 */
 	eth(&b, ETH_P_ARP), b.len = 14, SEND();				/* ARP 沒有內容 */
 	eth(&b, ETH_P_8021Q), b.len = 16, SEND();			/* VLAN 標籤被截斷 */
-	vlan_icmp(&b, 2, ID_INVALID), b.len = 20, SEND();		/* QinQ 被截斷 */
+	vlan_icmp(&b, 2, 0, ID_INVALID), b.len = 20, SEND();		/* QinQ 被截斷 */
+	vlan_icmp(&b, 1, 100, ID_INVALID), SEND();			/* VLAN 100:屬於 VLAN 子介面,不是我們 */
+	vlan_icmp(&b, 2, 100, ID_INVALID), SEND();			/* QinQ 100/100 */
 	eth(&b, ETH_P_8021Q);						/* 三層 VLAN */
 	for (int t = 0; t < 3; t++)
 		wr16(b.f + 14 + 4 * t, 1), wr16(b.f + 16 + 4 * t, t == 2 ? ETH_P_IP : ETH_P_8021Q);
@@ -394,7 +397,7 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 	a = eth(&b, ETH_P_IP), memset(a, 0xee, 3826), b.len = 3840, SEND();	/* 3840 B 垃圾 */
 	ip = b.f + 14, icmp_frame(&b, 20, 3840 - 14 - 28, ID_INVALID), wr16(ip + 2, 4000), refix_ip(ip, 20),
 		SEND(); /* 3840 B,總長超出 */
-	vlan_icmp(&b, 1, ID_INVALID), b.f[18 + 8] = 0, b.f[18 + 10] ^= 0x55, SEND(); /* VLAN 內 IP 檢查碼錯 */
+	vlan_icmp(&b, 1, 0, ID_INVALID), b.f[18 + 8] = 0, b.f[18 + 10] ^= 0x55, SEND(); /* 標籤內 IP 檢查碼錯 */
 	/* 偽造的來源:回覆不能送到群播 / 廣播 MAC 或 martian IP */
 	icmp_frame(&b, 20, 56, ID_INVALID), memcpy(b.f + 6, mcast_mac, 6), SEND();	/* 來源 MAC 群播 */
 	icmp_frame(&b, 20, 56, ID_INVALID), memset(b.f + 6, 0xff, 6), SEND();	/* 來源 MAC 廣播 */
