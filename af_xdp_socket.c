@@ -990,7 +990,7 @@ static unsigned rx_drop(struct xsk_queue *q)
 	return n;
 }
 
-/* --- engine:l2fwd,交換 MAC、從同一個佇列送回 --- */
+/* --- engine:l2fwd,交換 MAC、從同一個佇列送回(群播 / 廣播 frame 不送回:交換後來源 MAC 會是群播) --- */
 static unsigned rx_l2fwd(struct xsk_queue *q)
 {
 	struct ctx *c = q->c;
@@ -1000,13 +1000,14 @@ static unsigned rx_l2fwd(struct xsk_queue *q)
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, idx + i);
+		uint8_t *p = xsk_umem__get_data(c->umem_area, d->addr);
 		q->st.rx_bytes += d->len;
-		if (d->len < ETH_HLEN || d->len > c->cfg.frame_size - XDP_PACKET_HEADROOM) {
+		if (d->len < ETH_HLEN || d->len > c->cfg.frame_size - XDP_PACKET_HEADROOM || (p[0] & 1)) {
 			q->st.malformed++;
 			drop[nd++] = d->addr;
 			continue;
 		}
-		swap_mac(xsk_umem__get_data(c->umem_area, d->addr));
+		swap_mac(p);
 		addr[nt] = d->addr;
 		len[nt++] = d->len;
 	}

@@ -293,8 +293,18 @@ t_l2fwd() {
 	local rc=$?
 	cat "$T_TMP/l2"
 	ping_ok 10 0.01 # l2fwd 只拿 UDP 9 埠,ping 由核心回答
-	xdp_stop
 	[ "$rc" -eq 0 ] || fail "l2fwd:$(cat "$T_TMP/l2")"
+	# 廣播的 UDP 9(例如 Wake-on-LAN)不送回:交換 MAC 後來源會是廣播位址
+	ip netns exec "$NS_B" "$PEER" count vb 2 9 >"$T_TMP/count" 2>&1 &
+	local cpid=$!
+	on_exit "kill $cpid 2>/dev/null"
+	sleep 0.3
+	ip netns exec "$NS_B" "$PEER" send vb 100 1000 || fail "送出失敗"
+	wait "$cpid"
+	cat "$T_TMP/count"
+	xdp_stop
+	expect_eq "$(kv "$T_TMP/count" received)" 0 "送回來的廣播 frame"
+	expect_eq "$(kv "$XLOG" malformed)" 100 "程式丟棄的廣播 frame"
 }
 
 # ---- 多佇列:兩個佇列的 veth,對端以 64 個來源埠送,流量分散到兩個佇列 ----
