@@ -36,7 +36,7 @@
  * 模式(-m)與 XDP 程式拿走的封包(其餘全部交給核心):
  *   respond  (預設)對我們 IPv4 位址的 ARP 請求與 ICMP echo 請求;在使用者空間回覆
  *   rxdrop   UDP 目的埠 --udp-port(預設 9,discard)的封包;只計數、立刻回收
- *   l2fwd    同 rxdrop 的封包;交換 MAC 後從同一個佇列送回
+ *   l2fwd    同 rxdrop 的封包;交換 MAC 後從同一個佇列送回(群播 / 廣播 frame 丟棄)
  *   txonly   不掛 XDP 程式、不建 RX ring:只產生 UDP 封包(預設送到 9 埠)
  *   rxdrop / l2fwd 加 --all:拿走佇列上的全部封包(給專用 veth 上的效能量測;核心在這些佇列上什麼都看不到)
  *   任何模式:放不進一個 UMEM frame 的封包(長於 --frame-size 減 256 位元組 headroom,例如 MTU 9000
@@ -778,9 +778,11 @@ static int xsk_setup(struct ctx *c)
 }
 
 /* -B:socket 的 busy-poll 選項,以及介面的 NAPI 設定(中斷延後,讓應用程式的輪詢來收) */
-static void sysfs_rw(const char *ifname, const char *attr, const char *new_val, char *old, size_t oldlen)
+/* 讀出舊值(old 不是 NULL 時)、寫入新值(new_val 不是 NULL 時);回傳寫入是否成功 */
+static bool sysfs_rw(const char *ifname, const char *attr, const char *new_val, char *old, size_t oldlen)
 {
 	char path[128];
+	bool wrote = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
@@ -791,9 +793,10 @@ static void sysfs_rw(const char *ifname, const char *attr, const char *new_val, 
 		fclose(f);
 	}
 	if (new_val && (f = fopen(path, "w"))) {
-		fputs(new_val, f);
-		fclose(f);
+		wrote = fputs(new_val, f) >= 0;
+		wrote &= !fclose(f);
 	}
+	return wrote;
 }
 
 static void busy_poll_setup(struct ctx *c)
@@ -809,12 +812,16 @@ static void busy_poll_setup(struct ctx *c)
 	 * gro_flush_timeout:延後的時間上限(ns)。兩者讓中斷在應用程式忙碌輪詢時保持關閉,
 	 * 封包由我們的 recvfrom/sendto 收走,而不是被中斷打斷。結束時還原原值。
 	 */
-	sysfs_rw(c->cfg.ifname, "napi_defer_hard_irqs", "2", c->saved_defer, sizeof(c->saved_defer));
-	sysfs_rw(c->cfg.ifname, "gro_flush_timeout", "200000", c->saved_gro, sizeof(c->saved_gro));
+	bool wrote = sysfs_rw(c->cfg.ifname, "napi_defer_hard_irqs", "2", c->saved_defer, sizeof(c->saved_defer));
+	wrote &= sysfs_rw(c->cfg.ifname, "gro_flush_timeout", "200000", c->saved_gro, sizeof(c->saved_gro));
 	c->sysfs_changed = c->saved_defer[0] && c->saved_gro[0];
-	printf("busy-poll:%s;napi_defer_hard_irqs 2、gro_flush_timeout 200000 ns(原值 %s / %s,結束時還原)\n",
+	printf("busy-poll:%s;napi_defer_hard_irqs 2、gro_flush_timeout 200000 ns %s(原值 %s / %s,結束時還原)\n",
 	       ok ? "已啟用(SO_PREFER_BUSY_POLL、SO_BUSY_POLL 20 µs、budget = --batch)" : "socket 選項設定失敗",
-	       c->saved_defer[0] ? c->saved_defer : "?", c->saved_gro[0] ? c->saved_gro : "?");
+	       wrote ? "已設定" : "設定失敗", c->saved_defer[0] ? c->saved_defer : "?", c->saved_gro[0] ? c->saved_gro : "?");
+	if (c->sysfs_changed) /* SIGKILL 時沒有機會還原 */
+		printf("程式若被 SIGKILL,NAPI 設定的還原指令:echo %s | sudo tee /sys/class/net/%s/napi_defer_hard_irqs; "
+		       "echo %s | sudo tee /sys/class/net/%s/gro_flush_timeout\n",
+		       c->saved_defer, c->cfg.ifname, c->saved_gro, c->cfg.ifname);
 }
 
 /* ======================================================================

@@ -481,6 +481,22 @@ t_busy_poll() {
 		"$before" "結束後 sysfs 值還原"
 }
 
+# -B 之後被 SIGKILL:印出的還原指令要真的把 NAPI 設定改回原值
+t_busy_poll_sigkill() {
+	xdp_env
+	local sysfs=/sys/class/net/va before cmd
+	before=$(ip netns exec "$NS_A" cat $sysfs/napi_defer_hard_irqs $sysfs/gro_flush_timeout | tr '\n' ' ')
+	xdp_start "$XDP" 0 -q -B
+	kill -KILL "$XPID"
+	sleep 0.5
+	[ "$(ip netns exec "$NS_A" cat $sysfs/napi_defer_hard_irqs)" = 2 ] || fail "SIGKILL 後應該還是 2(否則這個檢查沒有意義)"
+	cmd=$(sed -n 's/.*NAPI 設定的還原指令:\(.*\)/\1/p' "$XLOG")
+	[ -n "$cmd" ] || fail "沒有印出 NAPI 設定的還原指令"
+	ip netns exec "$NS_A" sh -c "${cmd//sudo /}" || fail "還原指令失敗:$cmd"
+	expect_eq "$(ip netns exec "$NS_A" cat $sysfs/napi_defer_hard_irqs $sysfs/gro_flush_timeout | tr '\n' ' ')" \
+		"$before" "執行還原指令後的 sysfs 值"
+}
+
 t_zerocopy_veth() {
 	xdp_env
 	expect_fail ip netns exec "$NS_A" "$XDP" -q -N -z va 0
@@ -575,6 +591,7 @@ check respond_jumbo_to_kernel_skb t_respond_jumbo -S
 check coexist_tcp_ipv6_udp t_coexist
 check flood_with_tcp t_flood
 check busy_poll t_busy_poll
+check busy_poll_sigkill t_busy_poll_sigkill
 check idle_cpu t_idle_cpu
 check rxdrop_count t_rxdrop
 check rxdrop_delivery t_rxdrop_delivery
