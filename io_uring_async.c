@@ -135,6 +135,8 @@ struct conn {
 	int fast_bid;	    /* 快速路徑正在送的 ring 緩衝區;-1 = 沒有 */
 	uint32_t fast_len;
 	size_t send_len;    /* 從待送佇列送出中的位元組 */
+	uint32_t send_head; /* 一般送出讀的是從這個 chunk 起的 send_nchunks 個(送完前不能回到待送池) */
+	uint32_t send_nchunks;
 	uint32_t zc_chunk;  /* 零複製送出中的 chunk;NO_CHUNK = 一般送出 */
 	struct outq out;
 	struct msghdr msg;
@@ -205,6 +207,7 @@ struct ctx {
 	uint32_t nchunks, free_head, chunks_free;
 	struct chunk {
 		uint32_t next, off, len; /* off..len 是還沒送出的位元組 */
+		uint32_t send_refs;	 /* 還沒完成、正在讀它的一般送出 */
 		uint32_t zc_refs;	 /* 還沒收到通知的零複製送出 */
 		uint32_t zc_owner, zc_gen; /* 哪條連線的(通知回來時連線可能已經關了) */
 		bool retired;		 /* 已送完、只等零複製通知 */
@@ -664,7 +667,12 @@ static void chunk_free(struct ctx *c, uint32_t id)
 {
 	struct chunk *k = &c->chunks[id];
 
-	if (k->zc_refs) { /* 零複製的資料還可能被網卡讀:等通知 CQE */
+	/*
+	 * 核心還在讀它(送出還沒完成,或零複製還沒通知):先標記,最後一個參考放掉時才真的歸還。
+	 * 連線被逐出時它的待送立刻丟棄,但已提交的 SEND 仍會讀這些位址;若 chunk 馬上給了別條連線,
+	 * 那個 SEND 就會把別人的資料送給被逐出的對端。
+	 */
+	if (k->send_refs || k->zc_refs) {
 		k->retired = true;
 		return;
 	}
@@ -802,6 +810,20 @@ static void out_drop(struct ctx *c, struct conn *cn)
 	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
 }
 
+/* 一般送出完成:放掉它讀過的 chunk(被逐出時已丟棄的,這時才真的回到待送池) */
+static void send_unref(struct ctx *c, struct conn *cn)
+{
+	uint32_t id = cn->send_head;
+
+	for (; cn->send_nchunks; cn->send_nchunks--) {
+		struct chunk *k = &c->chunks[id];
+		uint32_t next = k->next;
+		if (!--k->send_refs && k->retired)
+			chunk_free(c, id);
+		id = next;
+	}
+}
+
 /* ---- 送出 ---- */
 
 /* 快速路徑:直接從 ring 緩衝區送,MSG_DONTWAIT:送不出去就立刻回來,不會抓著緩衝區等 */
@@ -851,6 +873,7 @@ static void send_queued(struct ctx *c, struct conn *cn)
 	}
 	cn->zc_chunk = NO_CHUNK;
 	cn->send_len = 0;
+	cn->send_head = cn->out.head;
 	for (uint32_t id = cn->out.head; id != NO_CHUNK && n < SEND_IOV_MAX; id = c->chunks[id].next) {
 		struct chunk *q = &c->chunks[id];
 		if (q->len == q->off)
@@ -858,8 +881,10 @@ static void send_queued(struct ctx *c, struct conn *cn)
 		cn->iov[n].iov_base = chunk_data(c, id) + q->off;
 		cn->iov[n].iov_len = q->len - q->off;
 		cn->send_len += q->len - q->off;
+		q->send_refs++;
 		n++;
 	}
+	cn->send_nchunks = n;
 	if (n == 1) { /* 一段就用 SEND:核心不必複製 msghdr 與 iovec */
 		io_uring_prep_send(sqe, (int)cn->idx, cn->iov[0].iov_base, cn->iov[0].iov_len, (int)flags);
 	} else {
@@ -1121,6 +1146,7 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		conn_progress(c, cn);
 		return;
 	}
+	send_unref(c, cn);
 	if (res < 0)
 		goto failed;
 	c->st.bytes_out += (unsigned)res;

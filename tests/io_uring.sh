@@ -155,6 +155,16 @@ t_starvation() {
 	srv_stop
 }
 
+# 待送池用完、不斷逐出最慢的讀者:被逐出的連線不能收到別條連線的資料
+# (曾經:逐出時待送 chunk 立刻回到待送池,已提交的 SEND 把別人的資料送給被逐出的對端)
+t_evict_no_leak() {
+	srv_start "$@" --max-output 256K --conn-buffer 32K
+	"$CHECK" evict "$SRV_PORT" 3 >"$T_TMP/evict" 2>&1 || fail "有連線收到別條連線的資料:$(head -n1 "$T_TMP/evict")"
+	cat "$T_TMP/evict"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "待送池用完時逐出的連線數"
+}
+
 # 結束時還有待送資料:先送完,再以 SHUTDOWN + CLOSE 關閉(對端收到全部資料後讀到 EOF)
 t_sigterm_drain() {
 	srv_start "$@"
@@ -331,7 +341,7 @@ check bad_args t_bad_args
 check low_port_denied t_low_port_denied
 
 CORE=(nc_roundtrip random_sizes stream_late_reader half_close reset_pending pipelined_100k hold_10000 fd_leak
-	starvation sigterm_drain sigterm_summary sigint_summary port_in_use)
+	starvation evict_no_leak sigterm_drain sigterm_summary sigint_summary port_in_use)
 run_core() { # 前綴 程式 [選項…]
 	local prefix=$1 t
 	shift

@@ -11,6 +11,8 @@
  *   echo_check probe    埠 次數 逾時毫秒    每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
  *   echo_check lateread 埠 位元組 毫秒      先寫(寫到塞住為止)、等到第「毫秒」才開始讀,讀到 EOF;
  *                                         核對內容,印出 written= received=(伺服器結束時的排空測試用)
+ *   echo_check evict    埠 秒數            16 個不讀者塞滿待送池、16 個受害者一邊送一邊偶爾讀並核對;
+ *                                         被逐出就重連。任何一條收到不是自己的資料就失敗;印出 leaked= reconnects=
  * 成功結束碼 0;核對失敗 1;用法錯誤 64。伺服器位址固定為 127.0.0.1。
  */
 #include <arpa/inet.h>
@@ -294,6 +296,94 @@ static int do_probe(int port, unsigned long n, unsigned timeout_ms)
 	return 0;
 }
 
+/*
+ * 待送池用完時被逐出的連線,絕不能收到別條連線的資料。
+ * 受害者:接收緩衝區很小、一直送自己的位元組序列、每隔幾毫秒才讀一次並逐位元組核對(被關閉就重連);
+ * 不讀者:一直送 'z' 從不讀,讓待送池保持用完,伺服器不斷逐出佔用最多的連線。
+ */
+#define EV_CONNS 16
+static int dial_nb(int port, int rcvbuf)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "錯誤:連線到 127.0.0.1:%d 失敗:%s\n", port, strerror(errno));
+		exit(1);
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+static int do_evict(int port, unsigned secs)
+{
+	struct {
+		int fd;
+		uint64_t woff, roff;
+	} v[EV_CONNS];
+	int hog[EV_CONNS];
+	unsigned char z[65536], buf[65536];
+	unsigned long leaked = 0, reconnects = 0;
+	uint64_t t0 = now_ms();
+
+	memset(z, 'z', sizeof(z));
+	for (int i = 0; i < EV_CONNS; i++) {
+		v[i].fd = dial_nb(port, 16384);
+		v[i].woff = v[i].roff = 0;
+		hog[i] = dial_nb(port, 0);
+	}
+	for (unsigned it = 0; now_ms() - t0 < secs * 1000ull; it++) {
+		for (int i = 0; i < EV_CONNS; i++) {
+			if (send(hog[i], z, sizeof(z), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+				close(hog[i]);
+				hog[i] = dial_nb(port, 0);
+			}
+			size_t n = sizeof(buf);
+			for (size_t k = 0; k < n; k++)
+				buf[k] = pat(v[i].woff + k);
+			ssize_t w = send(v[i].fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0)
+				v[i].woff += (uint64_t)w;
+			int dead = w < 0 && errno != EAGAIN;
+			while (!dead && it % 4 == 0) {
+				ssize_t r = recv(v[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+				if (r < 0 && errno == EAGAIN)
+					break;
+				if (r <= 0) {
+					dead = 1;
+					break;
+				}
+				for (ssize_t k = 0; k < r; k++)
+					if (buf[k] != pat(v[i].roff + (uint64_t)k)) {
+						if (!leaked)
+							fprintf(stderr, "錯誤:連線收到不是自己的資料(第 %llu 位元組是 0x%02x)\n",
+								(unsigned long long)(v[i].roff + (uint64_t)k), buf[k]);
+						leaked++;
+						dead = 1;
+						break;
+					}
+				v[i].roff += (uint64_t)r;
+			}
+			if (dead) { /* 被伺服器關閉(逐出):重連,從頭開始 */
+				close(v[i].fd);
+				v[i].fd = dial_nb(port, 16384);
+				v[i].woff = v[i].roff = 0;
+				reconnects++;
+			}
+		}
+		usleep(1000);
+	}
+	for (int i = 0; i < EV_CONNS; i++) {
+		close(v[i].fd);
+		close(hog[i]);
+	}
+	printf("leaked=%lu reconnects=%lu\n", leaked, reconnects);
+	return leaked ? 1 : 0;
+}
+
 static unsigned long num(const char *s, unsigned long max)
 {
 	char *e;
@@ -309,7 +399,7 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|probe 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|probe|lateread|evict 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
 		return 64;
 	}
 	int port = (int)num(argv[2], 65535);
@@ -327,6 +417,8 @@ int main(int argc, char **argv)
 		return do_hog(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "lateread") && argc == 5)
 		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
+	if (!strcmp(argv[1], "evict"))
+		return do_evict(port, (unsigned)n);
 	if (!strcmp(argv[1], "probe") && argc == 5)
 		return do_probe(port, n, (unsigned)num(argv[4], 600000));
 	fprintf(stderr, "錯誤:不認得的子命令「%s」\n", argv[1]);
