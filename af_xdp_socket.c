@@ -34,7 +34,7 @@
  *      UMEM 與每個佇列的 socket       7. 選項、說明與環境檢查    8. main
  *
  * 模式(-m)與 XDP 程式拿走的封包(其餘全部交給核心):
- *   respond  (預設)對我們 IPv4 位址的 ARP 請求與 ICMP echo 請求;在使用者空間回覆
+ *   respond  (預設)對我們 IPv4 位址的 ARP 請求與 ICMP echo 請求(沒有 IP 分片與選項);在使用者空間回覆
  *   rxdrop   UDP 目的埠 --udp-port(預設 9,discard)的封包;只計數、立刻回收
  *   l2fwd    同 rxdrop 的封包;交換 MAC 後從同一個佇列送回(群播 / 廣播 frame 丟棄)
  *   txonly   不掛 XDP 程式、不建 RX ring:只產生 UDP 封包(預設送到 9 埠)
@@ -165,7 +165,7 @@ static __always_inline int for_our_mac(const struct ethhdr *eth)
 	return ours | bcast;
 }
 
-/* respond:對我們 IP 的 ARP 請求,與對我們 IP、沒有分片的 ICMP echo 請求 */
+/* respond:對我們 IP 的 ARP 請求,與對我們 IP、沒有分片、沒有 IP 選項的 ICMP echo 請求 */
 static __always_inline int take_respond(const struct ethhdr *eth, __be16 proto, void *l3, void *end)
 {
 	if (!for_our_mac(eth))
@@ -179,11 +179,12 @@ static __always_inline int take_respond(const struct ethhdr *eth, __be16 proto, 
 	if (proto != bpf_htons(ETH_P_IP))
 		return 0;
 	struct iphdr *ip = l3;
-	if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl < 5 || ip->protocol != IPPROTO_ICMP)
+	/* IP 選項(記錄路由、時間戳、來源路由)交給核心:回覆裡要更新或拒絕,使用者空間只會原樣送回 */
+	if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl != 5 || ip->protocol != IPPROTO_ICMP)
 		return 0;
 	if (ip->daddr != take_cfg.ipv4 || (ip->frag_off & bpf_htons(0x3fff)))
 		return 0; /* 分片交給核心重組(ping -s 3000 由核心回答) */
-	__u8 *icmp_type = (__u8 *)ip + ip->ihl * 4;
+	__u8 *icmp_type = (__u8 *)(ip + 1);
 	if ((void *)(icmp_type + 1) > end)
 		return 0;
 	return *icmp_type == 8; /* ICMP_ECHO */
@@ -1113,6 +1114,10 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 	}
 	if (martian_src(c, ip + 12)) {
 		st->malformed++;
+		return 0;
+	}
+	if (ihl != 20) { /* IP 選項:XDP 程式本來就交給核心,這裡不會看到 */
+		st->other++;
 		return 0;
 	}
 	if (rd16(ip + 6) & 0x3fff) { /* MF 旗標或片段位移:XDP 程式本來就交給核心,這裡不會看到 */

@@ -363,6 +363,7 @@ t_malformed_asan() {
 	done
 	expect_eq "$accounted" "$(kv "$XLOG" rx)" "回覆 + 各種丟棄 = 收到的 frame"
 	expect_eq "$(kv "$XLOG" tx)" "$(kv "$T_TMP/corpus" valid)" "只有合法請求得到回覆"
+	expect_eq "$(kv "$T_TMP/corpus" kernel_replies)" 1 "帶 IP 選項的 ping 由核心回答"
 	# XDP 程式只看幾個欄位:檢查碼錯誤、長度說謊的 frame 仍會送到使用者空間,由那裡的檢查擋下
 	expect_eq "$(kv "$XLOG" rx)" "$(kv "$XLOG" xdp_redirected)" "使用者空間收到的 = XDP 程式導向的"
 	expect_ge "$(kv "$XLOG" malformed)" 10 "使用者空間擋下的格式錯誤 frame"
