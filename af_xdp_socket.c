@@ -52,7 +52,7 @@
  *     或不合法 IP(0/8、127/8、224 以上)的請求丟棄:偽造來源無法讓我們把回覆廣播到網段上。
  *   - 記憶體固定:UMEM = 佇列數 × --frames × --frame-size,啟動時一次配置;對端無法讓程式多配置任何東西。
  *     洪水般的流量只會填滿 ring,多出來的由核心丟棄並計數(XDP_STATISTICS);每個請求最多一個回覆。
- *   - 介面消失或被關閉(down):2 秒內結束並說明,結束碼 1。
+ *   - 介面消失、被關閉(down),或 respond 回答的介面位址被移除(例如 DHCP 換了位址):2 秒內結束並說明,結束碼 1。
  *   - 任何結束方式(Ctrl-C、SIGTERM、SIGHUP、SIGQUIT、錯誤、--duration)都會卸下 XDP 程式;
  *     只有 SIGKILL 做不到,程式啟動時會印出對應掛載模式的卸載指令。在 nohup 之下 SIGHUP 照 nohup 的意思忽略。
  *
@@ -279,6 +279,7 @@ char _license[] SEC("license") = "Dual MIT/GPL";
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
+#include <ifaddrs.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -415,7 +416,8 @@ struct ctx {
 	struct config cfg;
 	int ifindex;
 	uint8_t if_mac[6];
-	unsigned if_mtu; /* 0 = 讀不到 */
+	unsigned if_mtu;    /* 0 = 讀不到 */
+	bool ip_from_iface; /* respond 回答的位址取自介面(沒給 --ip):位址被移除時要停止回答 */
 	unsigned if_queues; /* 介面的 RX 佇列數 */
 	/* XDP 程式(txonly 沒有) */
 	struct bpf_object *obj;
@@ -1509,7 +1511,24 @@ static void print_summary(struct ctx *c)
 	fflush(stdout);
 }
 
-/* 介面還在、還是 up 嗎?回傳 NULL 表示正常,否則是原因 */
+/* 介面(或它的別名 va:1)上還有我們回答的 IPv4 位址嗎?查不到時當作有 */
+static bool iface_has_ip(const struct ctx *c)
+{
+	struct ifaddrs *all, *i;
+	size_t n = strlen(c->cfg.ifname);
+	bool found = false;
+
+	if (getifaddrs(&all))
+		return true;
+	for (i = all; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strncmp(i->ifa_name, c->cfg.ifname, n) &&
+			(i->ifa_name[n] == '\0' || i->ifa_name[n] == ':') &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == c->cfg.ip.s_addr;
+	freeifaddrs(all);
+	return found;
+}
+
+/* 介面還在、還是 up、還有我們回答的位址嗎?回傳 NULL 表示正常,否則是原因 */
 static const char *iface_gone(const struct ctx *c, bool *vanished)
 {
 	struct ifreq ifr = { 0 };
@@ -1526,6 +1545,9 @@ static const char *iface_gone(const struct ctx *c, bool *vanished)
 	close(fd);
 	if (r == 0 && !(ifr.ifr_flags & IFF_UP))
 		return "已被關閉(down)";
+	/* DHCP 換了位址之後還替舊位址回答 ARP,會搶走接手那個位址的主機的流量 */
+	if (c->ip_from_iface && c->cfg.mode == MODE_RESPOND && !iface_has_ip(c))
+		return "上已經沒有我們回答的 IPv4 位址(被移除或換了;請重新啟動,或以 --ip 指定)";
 	return NULL;
 }
 
@@ -1961,7 +1983,7 @@ static void iface_info(struct ctx *c)
 			struct in_addr a = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
 			if (!c->cfg.ip_set) {
 				c->cfg.ip = a;
-				c->cfg.ip_set = true;
+				c->cfg.ip_set = c->ip_from_iface = true;
 			}
 			if (!c->cfg.src_ip_set)
 				c->cfg.src_ip = a;

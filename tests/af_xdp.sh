@@ -422,14 +422,15 @@ t_sigkill_recovery() { # -S | -N
 	no_xdp_left "執行印出的卸載指令($cmd)"
 }
 
-# 介面在執行中被刪除 / 關閉 / 移到別的命名空間:2 秒內以結束碼 1 結束並說明
-t_iface_vanish() { # del | down | moved
+# 介面在執行中被刪除 / 關閉 / 移到別的命名空間 / 失去位址:2 秒內以結束碼 1 結束並說明
+t_iface_vanish() { # del | down | moved | addr
 	xdp_env
 	xdp_start "$XDP" 0 -q
 	local ns_c="kbs-xc-$$"
 	case $1 in
 	del) ip -n "$NS_A" link del va ;;
 	down) ip -n "$NS_A" link set va down ;;
+	addr) ip -n "$NS_A" addr flush dev va ;; # 例如 DHCP 換了位址:不能再替舊位址回答 ARP
 	moved)
 		ip netns add "$ns_c" || fail "無法建立命名空間 $ns_c"
 		on_exit "ip netns del '$ns_c'"
@@ -443,7 +444,7 @@ t_iface_vanish() { # del | down | moved
 	[ "$rc" -ne 124 ] || fail "介面 $1 之後 3 秒仍未結束"
 	expect_eq "$rc" 1 "結束碼"
 	expect_le "$((($(date +%s%N) - t0) / 1000000))" 2000 "結束所需毫秒數"
-	if [ "$1" != down ]; then
+	if [ "$1" = del ] || [ "$1" = moved ]; then
 		expect_match "$(tail -n1 "$XLOG")" '^錯誤:介面 va 已消失\(被刪除或移到別的命名空間\),程式結束' "最後一行說明原因"
 	fi
 	if [ "$1" = moved ]; then
@@ -458,6 +459,9 @@ t_iface_vanish() { # del | down | moved
 	elif [ "$1" = down ]; then
 		expect_file_match "$XLOG" '介面 va 已被關閉' "說明介面被關閉"
 		no_xdp_left "介面 down 後結束"
+	elif [ "$1" = addr ]; then
+		expect_file_match "$XLOG" '介面 va 上已經沒有我們回答的 IPv4 位址' "說明位址被移除"
+		no_xdp_left "位址被移除後結束"
 	fi
 }
 
@@ -615,6 +619,7 @@ check sigkill_recovery_native t_sigkill_recovery -N
 check iface_deleted t_iface_vanish del
 check iface_down t_iface_vanish down
 check iface_moved_netns t_iface_vanish moved
+check iface_addr_removed t_iface_vanish addr
 check lifecycle_duration t_lifecycle_duration
 check zerocopy_on_veth t_zerocopy_veth
 check native_peer_mtu t_native_mtu_too_big
