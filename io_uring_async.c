@@ -254,8 +254,8 @@ static int setup_ring(struct ctx *c)
 
 	while (strcmp(modes[first].name, c->cfg.taskrun))
 		first++;
-	if (c->cfg.sqpoll && first == 0)
-		first = 1; /* SQPOLL 由核心執行緒提交,不能搭配 DEFER_TASKRUN */
+	if (c->cfg.sqpoll)
+		first = 2; /* SQPOLL 的 task work 由 SQ 執行緒處理:核心不接受 DEFER_TASKRUN / COOP_TASKRUN 搭配它 */
 	for (unsigned m = first; m < sizeof(modes) / sizeof(modes[0]); m++) {
 		for (int submit_all = 1; submit_all >= 0; submit_all--) {
 			struct io_uring_params p = { 0 };
@@ -551,9 +551,14 @@ static struct io_uring_sqe *get_sqe(struct ctx *c)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
 	while (!sqe) {
-		/* SQ 滿了:SQPOLL 時等核心執行緒消化,否則先送出現有的 */
+		/*
+		 * SQ 滿了:先送出現有的。SQPOLL 時 io_uring_submit 只把 SQ tail 交給核心(執行緒睡著才叫醒它),
+		 * 再以 io_uring_sqring_wait 等它消化出空位;只等不交 tail 的話核心看不到新 SQE,會永遠等下去。
+		 */
 		if (c->feat.sqpoll) {
+			io_uring_submit(&c->ring);
 			io_uring_sqring_wait(&c->ring);
+			c->st.enters++;
 		} else {
 			io_uring_submit(&c->ring);
 			c->st.enters++;

@@ -306,6 +306,17 @@ t_small_pool_enobufs() {
 	srv_stop
 }
 
+# SQPOLL、SQ 很小:一輪要準備的 SQE 比 SQ 多時,必須把 SQ 交給核心執行緒再等空位
+# (曾經:只呼叫 io_uring_sqring_wait 而沒交出 tail,伺服器永遠空轉,連 SIGTERM 都不理)
+t_sqpoll_full_sq() {
+	srv_start "$URING" --sqpoll --queue-depth 8
+	expect_file_match "$SRV_LOG" 'SQPOLL' "啟動時印出 SQPOLL"
+	grep -q '核心不支援' "$SRV_LOG" && fail "SQPOLL 不該說核心不支援 DEFER_TASKRUN(是 SQPOLL 不能搭配)"
+	"$BENCH" -p "$SRV_PORT" -c 50 -s 128 -n 200 -t 20 -q || fail "SQ 滿時 echo 沒有完成"
+	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-65536 -n 5 -t 20 -q || fail "SQ 滿時隨機大小核對失敗"
+	srv_stop
+}
+
 # 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
 t_bench_partial_end() {
 	srv_start "$URING"
@@ -364,6 +375,7 @@ check starvation.no_fixed_files t_starvation "$URING" --no-fixed-files
 check starvation.zerocopy t_starvation "$URING" --zerocopy
 check starvation.recv_single t_starvation "$URING" --recv single
 check small_pool_enobufs t_small_pool_enobufs
+check sqpoll_full_sq t_sqpoll_full_sq
 check bench_partial_message_at_end t_bench_partial_end
 check uring.emfile_recovers t_emfile_recovers "$URING" --no-fixed-files
 check uring.nofile_clamps_fixed_files t_nofile_clamp
