@@ -275,11 +275,11 @@ char _license[] SEC("license") = "Dual MIT/GPL";
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <net/if.h>
-#include <ifaddrs.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
