@@ -105,7 +105,12 @@
 #define BGID 1
 #define CHUNK_SIZE 16384     /* 待送池的 chunk 大小 */
 #define SEND_IOV_MAX 16      /* 一個 SENDMSG 最多合併的段數 */
-#define ACCEPT_HEADROOM 64   /* 固定檔案表比 --max-conns 多的空位:讓我們自己拒絕,而不是核心 ENFILE */
+/*
+ * 固定檔案表比 --max-conns 多的空位:超量的連線先放進空位、由我們自己 CLOSE 拒絕,而不是核心 ENFILE。
+ * multishot accept 會一口氣接受 backlog 裡的全部連線:一次湧進的比空位多時,空位用完那一條
+ * 被核心以 ENFILE 重設,accept 在拒絕的 CLOSE 騰出空位後立刻重新 arm。
+ */
+#define ACCEPT_HEADROOM 64
 #define NO_CHUNK UINT32_MAX
 
 struct config; /* 使用者要求的設定;選項解析在檔案後段 */
@@ -147,7 +152,8 @@ struct conn {
 /* user_data = 種類(8 位元)| 世代或 chunk(24 位元)| 連線索引(32 位元) */
 enum ud_type {
 	UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_SEND_ZC, UD_SHUTDOWN, UD_CLOSE,
-	UD_IGNORE, /* 不需要處理的 CQE:拒絕連線的 CLOSE、取消 accept、CQE_SKIP_SUCCESS 的 SHUT_WR 失敗時 */
+	UD_REJECT, /* 超過 --max-conns 被我們拒絕的連線的 CLOSE */
+	UD_IGNORE, /* 不需要處理的 CQE:取消 accept、CQE_SKIP_SUCCESS 的 SHUT_WR 失敗時 */
 };
 
 static inline uint64_t ud_make(unsigned type, uint32_t mid, uint32_t idx)
@@ -159,7 +165,9 @@ struct stats {
 	uint64_t accepted, rejected, closed, evicted, overruns;
 	uint64_t msgs, bytes_in, bytes_out;
 	uint64_t fast_sends, copied_bytes, throttles, enobufs, partial_sends, recv_arms;
-	uint64_t errors, zc_sends, zc_copied, enters, cq_overflow, discarded;
+	uint64_t errors, zc_sends, zc_copied, enters, discarded;
+	uint64_t cq_overflow; /* 幾次看到 CQ 滿了(CQE 暫存在核心的 overflow backlog;multishot 因此結束) */
+	uint64_t cq_dropped;  /* 核心連 backlog 都放不下而丟掉的 CQE(*koverflow) */
 };
 
 struct features {
@@ -193,6 +201,8 @@ struct ctx {
 	struct features feat;
 	int listen_fd;
 	bool accept_armed, accepting;
+	bool accept_backoff; /* EMFILE 之類的錯誤後,等下一秒再 arm accept(避免忙迴圈) */
+	unsigned rejecting;  /* 還沒完成的拒絕 CLOSE:它們還佔著固定檔案表的槽位 */
 	/* 接收:buffer ring */
 	unsigned char *bufs;
 	struct io_uring_buf_ring *br;
@@ -1020,9 +1030,20 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 {
 	int fd = cqe->res;
 
+	/*
+	 * multishot accept 一結束(沒有 F_MORE)就在這輪迴圈後重新 arm(process_cqes)。它不只在錯誤時
+	 * 結束:CQ 滿了時核心也會停掉 multishot。只有開檔上限這類錯誤才等下一秒(accept_backoff)。
+	 */
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		c->accept_armed = false;
 	if (fd < 0) {
+		if ((fd == -EMFILE || fd == -ENFILE) && c->rejecting) {
+			/*
+			 * 表是被我們自己拒絕、CLOSE 還在路上的連線佔滿的(一次湧進的連線比 ACCEPT_HEADROOM 多):
+			 * 這是 --max-conns,不是開檔上限。那些 CLOSE 排在重新 arm 的 accept 前面,會先騰出槽位。
+			 */
+			return;
+		}
 		if (fd == -EMFILE || fd == -ENFILE) {
 			time_t t = time(NULL);
 			c->st.errors++;
@@ -1030,11 +1051,13 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 				fprintf(stderr, "錯誤:開啟的檔案太多(%s):提高 ulimit -n 或調小 --max-conns;稍後重試 accept\n",
 					strerror(-fd));
 			c->last_emfile_msg = t;
+			c->accept_backoff = true;
 		} else if (fd != -ECANCELED && fd != -EINTR && fd != -ECONNABORTED) {
 			c->st.errors++;
 			fprintf(stderr, "注意:accept 失敗:%s\n", strerror(-fd));
+			c->accept_backoff = true;
 		}
-		return; /* 沒有 F_MORE 的話,每秒的計時器會重新 arm(避免 EMFILE 時忙迴圈) */
+		return;
 	}
 	struct conn *cn = NULL;
 	if (!c->accepting || c->active >= c->cfg.max_conns || (unsigned)fd >= c->nslots ||
@@ -1050,7 +1073,8 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 			io_uring_prep_close_direct(sqe, (unsigned)fd);
 		else
 			io_uring_prep_close(sqe, fd);
-		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
+		io_uring_sqe_set_data64(sqe, ud_make(UD_REJECT, 0, 0));
+		c->rejecting++;
 		return;
 	}
 	cn->idx = (uint32_t)fd;
@@ -1209,6 +1233,9 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 	case UD_ACCEPT:
 		on_accept(c, cqe);
 		return;
+	case UD_REJECT:
+		c->rejecting--;
+		return;
 	case UD_IGNORE:
 		return;
 	case UD_SEND_ZC:
@@ -1283,6 +1310,22 @@ static void process_cqes(struct ctx *c)
 	io_uring_cq_advance(&c->ring, n);
 	flush_buffers(c);
 	rearm_waiting(c);
+	if (c->accepting && !c->accept_armed && !c->accept_backoff)
+		arm_accept(c);
+}
+
+/*
+ * CQ 滿了:核心把放不下的 CQE 暫存在 overflow backlog(SQ flags 的 IORING_SQ_CQ_OVERFLOW),
+ * 並停掉當時想再送出 CQE 的 multishot(accept、recv;我們看到沒有 F_MORE 就重新 arm)。
+ * 資料不會丟,但多了系統呼叫與延遲:常發生就調大 --queue-depth(CQ 是它的 4 倍)。
+ */
+static void check_cq_overflow(struct ctx *c)
+{
+	if (!(IO_URING_READ_ONCE(*c->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
+		return;
+	if (!c->st.cq_overflow++)
+		fprintf(stderr, "注意:CQ 滿了(CQE 暫存在核心的 overflow backlog,multishot 會被停掉再重新 arm);"
+				"常發生就調大 --queue-depth\n");
 }
 
 /* 送出 SQ、等至少 wait_nr 個 CQE(或逾時)。自己計算 io_uring_enter 的次數 */
@@ -1328,16 +1371,18 @@ static void event_loop(struct ctx *c)
 			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
 			return;
 		}
+		check_cq_overflow(c);
 		process_cqes(c);
 		double dt = elapsed(&c->last_tick);
 		if (dt >= 1.0) {
-			c->st.cq_overflow = *c->ring.cq.koverflow;
+			c->st.cq_dropped = *c->ring.cq.koverflow;
 			if (!c->cfg.quiet)
 				print_tick(c, dt);
 			c->last = c->st;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
-			if (!c->accept_armed)
-				arm_accept(c); /* 暫時性錯誤(EMFILE)後每秒重試一次 */
+			c->accept_backoff = false; /* 暫時性錯誤(EMFILE)後每秒重試一次 */
+			if (c->accepting && !c->accept_armed)
+				arm_accept(c);
 		}
 	}
 }
@@ -1375,11 +1420,12 @@ static void drain(struct ctx *c)
 					begin_close(c, c->conns[i]);
 		}
 		submit_and_wait(c, 1, 100000000L);
+		check_cq_overflow(c);
 		process_cqes(c);
 	}
 	if (forced)
 		fprintf(stderr, "注意:有連線在 %.0f 秒內沒有收完資料(對端不讀),已強制關閉\n", c->cfg.drain_timeout);
-	c->st.cq_overflow = *c->ring.cq.koverflow;
+	c->st.cq_dropped = *c->ring.cq.koverflow;
 }
 
 static void print_summary(struct ctx *c)
@@ -1401,16 +1447,19 @@ static void print_summary(struct ctx *c)
 	printf("  位元組     收 %s / 送 %s;複製進待送池 %llu(快速路徑送出 %llu 次)\n", commas(c->st.bytes_in, a, sizeof(a)),
 	       commas(c->st.bytes_out, b, sizeof(b)), (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends);
-	printf("  背壓       節流 %llu 次、ENOBUFS %llu、部分送出 %llu、CQ 溢位 %llu、錯誤 %llu;結束時丟棄 %llu 位元組\n",
+	printf("  背壓       節流 %llu 次、ENOBUFS %llu、部分送出 %llu、CQ 溢位 %llu 次(丟掉 %llu 個 CQE)、錯誤 %llu;"
+	       "結束時丟棄 %llu 位元組\n",
 	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.enobufs,
 	       (unsigned long long)c->st.partial_sends, (unsigned long long)c->st.cq_overflow,
-	       (unsigned long long)c->st.errors, (unsigned long long)c->st.discarded);
+	       (unsigned long long)c->st.cq_dropped, (unsigned long long)c->st.errors,
+	       (unsigned long long)c->st.discarded);
 	if (c->feat.zerocopy)
 		printf("  零複製     %llu 次 SEND_ZC;其中 %llu 次核心其實做了複製(loopback 上一定會複製)\n",
 		       (unsigned long long)c->st.zc_sends, (unsigned long long)c->st.zc_copied);
 	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu evicted=%llu overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
-	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu discarded=%llu elapsed_s=%.3f cpu_s=%.3f\n",
+	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu elapsed_s=%.3f "
+	       "cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.evicted,
 	       (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs, (unsigned long long)c->st.bytes_in,
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
@@ -1418,7 +1467,8 @@ static void print_summary(struct ctx *c)
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
 	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_sends,
 	       (unsigned long long)c->st.zc_copied, (unsigned long long)c->st.enters,
-	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.discarded, el, cpu);
+	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.cq_dropped,
+	       (unsigned long long)c->st.discarded, el, cpu);
 	fflush(stdout);
 }
 

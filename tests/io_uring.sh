@@ -40,6 +40,16 @@ srv_stop() {
 	grep -q '^SUMMARY ' "$SRV_LOG" || fail "伺服器沒有印出 SUMMARY"
 }
 
+# wait_exit 秒數 PID:等背景程式結束(最多幾秒),回傳它的結束碼
+wait_exit() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	wait "$2"
+}
+
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
@@ -347,6 +357,36 @@ t_max_conns() { # 選項…
 	return 0
 }
 
+# 一次湧進的連線比 --max-conns 多很多(伺服器被 SIGSTOP 時排在 backlog 裡):全部由伺服器自己拒絕,
+# 不是核心的 ENFILE(曾經:拒絕的 CLOSE 還在路上時固定檔案表被佔滿,印出「提高 ulimit -n」,accept 停一秒)
+t_max_conns_burst() { # 選項…
+	srv_start "$URING" --max-conns 10 "$@"
+	kill -STOP "$SRV_PID"
+	start_bg "$T_TMP/hold" "$CHECK" hold "$SRV_PORT" 300 3
+	wait_log 10 "$T_TMP/hold" HOLDING || { kill -CONT "$SRV_PID"; fail "連線潮沒有建立:$(cat "$T_TMP/hold")"; }
+	kill -CONT "$SRV_PID"
+	wait_exit 10 "$BG_PID" || fail "連線潮的用戶端失敗:$(cat "$T_TMP/hold")"
+	"$CHECK" probe "$SRV_PORT" 3 1000 || fail "連線潮之後新連線沒有被服務"
+	srv_stop
+	grep -q '開啟的檔案太多' "$SRV_LOG" && fail "連線數上限應由伺服器自己拒絕,不是 ENFILE/EMFILE"
+	# 290 條超量:每一輪 multishot accept 在槽位用完時仍有一條被核心以 ENFILE 重設(見 ACCEPT_HEADROOM)
+	expect_ge "$(kv "$SRV_LOG" rejected)" 270 "被伺服器自己拒絕的連線數"
+}
+
+# CQ 很小(--queue-depth 8 = 32 個 CQE)而一千條連線同時湧進:CQ 滿時核心停掉 multishot accept,
+# 要立刻重新 arm(曾經:等每秒的計時器,一秒只接受約 33 條),並回報 CQ 溢位
+t_accept_small_cq() {
+	srv_start "$URING" --queue-depth 8
+	kill -STOP "$SRV_PID"
+	start_bg "$T_TMP/bench" "$BENCH" -p "$SRV_PORT" -c 1000 -s 128 -n 2 -t 10 -q
+	sleep 1
+	kill -CONT "$SRV_PID"
+	wait_exit 30 "$BG_PID" || fail "一千條連線沒有全部完成 echo:$(head -n 2 "$T_TMP/bench" | tr "\n" " ")"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" cq_overflow)" 1 "SUMMARY 回報 CQ 溢位"
+	expect_file_match "$SRV_LOG" 'CQ 滿了' "CQ 溢位時的說明"
+}
+
 check features_printed t_features_printed
 check bad_args t_bad_args
 check low_port_denied t_low_port_denied
@@ -382,6 +422,9 @@ check uring.nofile_clamps_fixed_files t_nofile_clamp
 check epoll.emfile_recovers t_emfile_recovers "$EPOLL"
 check max_conns t_max_conns
 check max_conns.no_fixed_files t_max_conns --no-fixed-files
+check max_conns_burst t_max_conns_burst
+check max_conns_burst.no_fixed_files t_max_conns_burst --no-fixed-files
+check accept_small_cq t_accept_small_cq
 
 # ASan + UBSan 版本:同一組正確性檢查
 # make 是增量的:每次都呼叫,確保 ASan 版本與原始碼一致

@@ -8,6 +8,7 @@
  *   echo_check cycles   埠 次數            反覆 connect/close;一半以 RST 結束(SO_LINGER 0),一半先送一個位元組
  *   echo_check hog      埠 連線數 秒數      不讀的對端:每條連線一直送到送不出去為止,之後永遠不讀,
  *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
+ *   echo_check hold     埠 連線數 秒數      開這麼多條連線、什麼都不送,撐「秒數」秒後全部關閉(連線潮)
  *   echo_check probe    埠 次數 逾時毫秒    每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
  *   echo_check lateread 埠 位元組 毫秒      先寫(寫到塞住為止)、等到第「毫秒」才開始讀,讀到 EOF;
  *                                         核對內容,印出 written= received=(伺服器結束時的排空測試用)
@@ -219,6 +220,24 @@ static int do_hog(int port, unsigned long n, unsigned secs)
 	return 0;
 }
 
+/* 連線潮:一次開很多條連線,什麼都不做 */
+static int do_hold(int port, unsigned long n, unsigned secs)
+{
+	int *fds = calloc(n, sizeof(int));
+
+	if (!fds)
+		return 1;
+	for (unsigned long i = 0; i < n; i++)
+		fds[i] = dial(port);
+	printf("HOLDING %lu 條連線\n", n);
+	fflush(stdout);
+	sleep(secs);
+	for (unsigned long i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
 /* 寫完先不讀,時間到再讀到 EOF:收到的必須是送出資料的開頭,而且以 EOF(不是 RST)結束 */
 static int do_lateread(int port, uint64_t total, unsigned wait_ms)
 {
@@ -399,7 +418,7 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|probe|lateread|evict 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
 		return 64;
 	}
 	int port = (int)num(argv[2], 65535);
@@ -415,6 +434,8 @@ int main(int argc, char **argv)
 		return do_cycles(port, n);
 	if (!strcmp(argv[1], "hog") && argc == 5)
 		return do_hog(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "hold") && argc == 5)
+		return do_hold(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "lateread") && argc == 5)
 		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
 	if (!strcmp(argv[1], "evict"))
