@@ -1297,7 +1297,7 @@ static const char *commas(uint64_t v, char *buf, size_t len)
 }
 
 /* 處理 CQ 裡的全部 CQE;之後一次歸還緩衝區、重新 arm 等緩衝區的連線 */
-static void process_cqes(struct ctx *c)
+static unsigned process_cqes(struct ctx *c)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
@@ -1312,6 +1312,7 @@ static void process_cqes(struct ctx *c)
 	rearm_waiting(c);
 	if (c->accepting && !c->accept_armed && !c->accept_backoff)
 		arm_accept(c);
+	return n;
 }
 
 /*
@@ -1361,18 +1362,24 @@ static void print_tick(struct ctx *c, double dt)
 
 static void event_loop(struct ctx *c)
 {
-	long timeout = c->cfg.wait_nr > 1 ? (long)c->cfg.wait_usec * 1000 : 200000000L;
+	unsigned got = 0;
 
 	arm_accept(c);
 	clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
 	while (!stop_flag) {
-		int ret = submit_and_wait(c, c->cfg.wait_nr, timeout);
+		/*
+		 * --wait-nr > 1:有流量時等到一批 CQE(最多 --wait-usec)才回來;上一輪一個 CQE 都沒有
+		 * (閒置)就改回等一個、最多 200 ms,否則閒置的伺服器每 --wait-usec 就醒來一次。
+		 */
+		bool batch = c->cfg.wait_nr > 1 && got;
+		int ret = submit_and_wait(c, batch ? c->cfg.wait_nr : 1,
+					  batch ? (long)c->cfg.wait_usec * 1000 : 200000000L);
 		if (ret) {
 			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
 			return;
 		}
 		check_cq_overflow(c);
-		process_cqes(c);
+		got = process_cqes(c);
 		double dt = elapsed(&c->last_tick);
 		if (dt >= 1.0) {
 			c->st.cq_dropped = *c->ring.cq.koverflow;

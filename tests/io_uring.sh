@@ -327,6 +327,15 @@ t_sqpoll_full_sq() {
 	srv_stop
 }
 
+# --wait-nr > 1 閒置時不能每 --wait-usec 就醒來(曾經:閒置的伺服器一秒進核心約一萬次)
+t_batching_idle() {
+	srv_start "$URING" --wait-nr 16 --wait-usec 100
+	sleep 2
+	srv_stop
+	# 閒置時每 200 ms 醒來一次:2 秒約 10 次
+	expect_le "$(kv "$SRV_LOG" enters)" 100 "閒置 2 秒的 io_uring_enter 次數"
+}
+
 # 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
 t_bench_partial_end() {
 	srv_start "$URING"
@@ -416,6 +425,7 @@ check starvation.zerocopy t_starvation "$URING" --zerocopy
 check starvation.recv_single t_starvation "$URING" --recv single
 check small_pool_enobufs t_small_pool_enobufs
 check sqpoll_full_sq t_sqpoll_full_sq
+check batching_idle t_batching_idle
 check bench_partial_message_at_end t_bench_partial_end
 check uring.emfile_recovers t_emfile_recovers "$URING" --no-fixed-files
 check uring.nofile_clamps_fixed_files t_nofile_clamp
