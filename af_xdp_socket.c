@@ -542,8 +542,14 @@ fail:
 /* 卸下我們的程式(libxdp 只卸下自己那一個;經 dispatcher 時其他程式留著) */
 static void xdp_detach(struct ctx *c)
 {
-	if (c->prog && c->attached != XDP_MODE_UNSPEC)
-		xdp_program__detach(c->prog, c->ifindex, c->attached, 0);
+	if (c->prog && c->attached != XDP_MODE_UNSPEC) {
+		int err = xdp_program__detach(c->prog, c->ifindex, c->attached, 0);
+		char cmd[160];
+		/* 介面已經不在這裡時程式也跟著走了;還在卻卸不下來就要說 */
+		if (err && (int)if_nametoindex(c->cfg.ifname) == c->ifindex)
+			fprintf(stderr, "錯誤:卸下 XDP 程式失敗:%s;請手動執行:%s\n", strerror(-err),
+				recovery_cmd(c, c->attached, NULL, cmd, sizeof(cmd)));
+	}
 	c->attached = XDP_MODE_UNSPEC;
 	if (c->prog)
 		xdp_program__close(c->prog);
@@ -1222,7 +1228,15 @@ static void build_template(struct ctx *c)
 	wr16(udp + 6, ck ? ck : 0xffff);
 }
 
-/* --- engine:txonly,從空閒堆疊拿 frame、複製樣板、放進 TX ring(可限速、限數量) --- */
+/* txonly 的 frame 沒有別人會寫(沒有 RX ring):每個 frame 在啟動時寫一次樣板,送出時不必再複製 */
+static void prefill_tx_frames(struct ctx *c)
+{
+	for (unsigned i = 0; i < c->nq; i++)
+		for (unsigned f = 0; f < c->q[i].nfree; f++)
+			memcpy(xsk_umem__get_data(c->umem_area, c->q[i].free_frames[f]), c->tx_template, c->cfg.pkt_size);
+}
+
+/* --- engine:txonly,從空閒堆疊拿 frame、放進 TX ring(可限速、限數量) --- */
 static unsigned tx_only(struct xsk_queue *q)
 {
 	struct ctx *c = q->c;
@@ -1252,9 +1266,8 @@ static unsigned tx_only(struct xsk_queue *q)
 		return 0;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t addr = q->free_frames[--q->nfree];
+		uint64_t addr = q->free_frames[--q->nfree]; /* 內容在啟動時就寫好了(prefill_tx_frames) */
 		struct xdp_desc *d = xsk_ring_prod__tx_desc(&q->tx, idx + i);
-		memcpy(xsk_umem__get_data(c->umem_area, addr), c->tx_template, c->cfg.pkt_size);
 		d->addr = addr;
 		d->len = c->cfg.pkt_size;
 	}
@@ -2225,6 +2238,7 @@ int main(int argc, char **argv)
 		       ip2, c->cfg.dst_port, c->cfg.dst_mac[0], c->cfg.dst_mac[1], c->cfg.dst_mac[2], c->cfg.dst_mac[3],
 		       c->cfg.dst_mac[4], c->cfg.dst_mac[5], c->cfg.pkt_size, c->cfg.rate ? "限速" : "全速");
 		build_template(c);
+		prefill_tx_frames(c);
 		break;
 	}
 	fflush(stdout);
