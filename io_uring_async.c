@@ -382,6 +382,10 @@ static void probe_recv_cap(struct ctx *c)
 	close(sv[0]);
 	close(sv[1]);
 	c->feat.recv_cap = res != -EINVAL && !c->cfg.single_recv;
+	if (c->feat.bundle && !c->feat.recv_cap) {
+		c->feat.bundle = false; /* bundle 只用在 multishot recv 上(arm_recv) */
+		fprintf(stderr, "注意:單次 recv 不用 bundle,--bundle 不生效\n");
+	}
 }
 
 /* liburing 2.3 沒有 io_uring_setup_buf_ring():自己 mmap ring 再註冊 */

@@ -309,9 +309,15 @@ t_features_printed() {
 	expect_file_match "$SRV_LOG" 'buffer ring' "啟動時印出緩衝區模式"
 	expect_file_match "$SRV_LOG" '上限:每條連線待送' "啟動時印出記憶體上限"
 	srv_stop
+	# 印出的是實際用到的功能:單次 recv 不會用 bundle(曾經照樣印「+ bundle」)
+	srv_start "$URING" --recv single --bundle
+	expect_file_match "$SRV_LOG" 'recv:單次 recv\(--recv single\),' "單次 recv 時不印 bundle"
+	srv_stop
 }
 
-t_option_set() { # 選項…:精簡組合
+t_option_set() { # 證據 選項…:精簡組合;「證據」是伺服器記錄裡證明這個選項真的生效的正規表示式
+	local proof=$1
+	shift
 	srv_start "$URING" "$@"
 	head -n 7 "$SRV_LOG"
 	local msg="選項 $* 的 echo"
@@ -320,6 +326,8 @@ t_option_set() { # 選項…:精簡組合
 	"$BENCH" -p "$SRV_PORT" -c 2 -s 48 -d 64 -n 20000 -t 60 -q || fail "管線化核對失敗"
 	"$CHECK" halfclose "$SRV_PORT" 500000 || fail "半關閉失敗"
 	srv_stop
+	# 選項沒有生效(核心不支援而退回預設路徑)就是略過,不是通過
+	grep -Eq -- "$proof" "$SRV_LOG" || skip "$* 沒有生效(記錄裡沒有 /$proof/):$(grep -m1 '注意' "$SRV_LOG")"
 }
 
 t_small_pool_enobufs() {
@@ -328,6 +336,7 @@ t_small_pool_enobufs() {
 	"$BENCH" -p "$SRV_PORT" -c 64 -s 1-8192 -n 20 -t 60 -q || fail "緩衝區耗盡時資料核對失敗"
 	"$BENCH" -p "$SRV_PORT" -c 8 -s 64 -d 64 -n 5000 -t 60 -q || fail "緩衝區耗盡時管線化核對失敗"
 	srv_stop
+	expect_ge "$(kv "$SRV_LOG" enobufs)" 1 "ENOBUFS 次數(這個檢查就是為了走重新 arm 的路)"
 }
 
 # SQPOLL、SQ 很小:一輪要準備的 SQE 比 SQ 多時,必須把 SQ 交給核心執行緒再等空位
@@ -425,15 +434,15 @@ run_core() { # 前綴 程式 [選項…]
 }
 run_core uring "$URING"
 
-check option.no_fixed_files t_option_set --no-fixed-files
-check option.zerocopy t_option_set --zerocopy --zc-threshold 1024
-check option.sqpoll t_option_set --sqpoll --sqpoll-cpu 0
-check option.recv_single t_option_set --recv single
-check option.taskrun_coop t_option_set --taskrun coop
-check option.taskrun_none t_option_set --taskrun none --no-fixed-files
-check option.bundle t_option_set --bundle
-check option.batching t_option_set --wait-nr 16 --wait-usec 100 --send-waitall
-check option.max_queue_depth t_option_set --queue-depth 32768
+check option.no_fixed_files t_option_set 'accept:multishot,一般 fd' --no-fixed-files
+check option.zerocopy t_option_set 'zc_sends=[1-9]' --zerocopy --zc-threshold 1024
+check option.sqpoll t_option_set 'SQPOLL\(已釘 CPU\)' --sqpoll --sqpoll-cpu 0
+check option.recv_single t_option_set '單次 recv' --recv single
+check option.taskrun_coop t_option_set 'ring:COOP_TASKRUN' --taskrun coop
+check option.taskrun_none t_option_set 'ring:一般模式' --taskrun none --no-fixed-files
+check option.bundle t_option_set '\+ bundle' --bundle
+check option.batching t_option_set 'MSG_WAITALL' --wait-nr 16 --wait-usec 100 --send-waitall
+check option.max_queue_depth t_option_set 'SQ 深度 32768' --queue-depth 32768
 check starvation.no_fixed_files t_starvation "$URING" --no-fixed-files
 check starvation.zerocopy t_starvation "$URING" --zerocopy
 check starvation.recv_single t_starvation "$URING" --recv single
