@@ -60,6 +60,7 @@ struct conn {
 	bool shut_sent; /* 結束中:已 shutdown(SHUT_WR) */
 	unsigned char *pend;
 	size_t pend_off, pend_len;
+	struct conn *next_dead; /* 已關閉、這批事件處理完才釋放 */
 };
 
 struct ctx {
@@ -74,6 +75,7 @@ struct ctx {
 	time_t last_emfile_msg;
 	bool accept_paused;
 	bool draining; /* 收到結束訊號 */
+	struct conn *dead; /* 這批事件裡關閉的連線:同一批裡可能還有它的事件(epoll_event.data.ptr 指著它) */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -167,6 +169,10 @@ static void set_events(struct ctx *c, struct conn *cn)
 	SYS(c, epoll_ctl(c->ep, EPOLL_CTL_MOD, cn->fd, &ev));
 }
 
+/*
+ * 關閉連線。struct conn 先不釋放:逐出別條連線時,同一批 epoll_wait 的結果裡可能還有它的事件,
+ * 處理到時以 fd < 0 認出來跳過;這批處理完才由 free_dead() 釋放。
+ */
 static void conn_close(struct ctx *c, struct conn *cn)
 {
 	SYS(c, close(cn->fd)); /* close 也會把它從 epoll 拿掉 */
@@ -174,7 +180,20 @@ static void conn_close(struct ctx *c, struct conn *cn)
 	c->active--;
 	c->out_bytes -= cn->pend_len;
 	free(cn->pend);
-	free(cn);
+	cn->pend = NULL;
+	cn->pend_len = 0;
+	cn->fd = -1;
+	cn->next_dead = c->dead;
+	c->dead = cn;
+}
+
+static void free_dead(struct ctx *c)
+{
+	while (c->dead) {
+		struct conn *cn = c->dead;
+		c->dead = cn->next_dead;
+		free(cn);
+	}
 }
 
 /* 送出待送區(一次 send);回傳 -1 表示連線已關閉 */
@@ -456,13 +475,14 @@ int main(int argc, char **argv)
 				on_accept(&c);
 				continue;
 			}
-			/* 同一批事件中連線可能已被關閉(被逐出):以 fd 表確認,只比較指標 */
-			int fd = cn->fd;
+			/* 同一批事件中連線可能已被關閉(被逐出;見 conn_close) */
+			if (cn->fd < 0)
+				continue;
 			if (evs[i].events & EPOLLOUT) {
 				if (flush_pending(&c, cn) < 0)
 					continue;
 				update_interest(&c, cn);
-				if (c.conns[fd] != cn)
+				if (cn->fd < 0)
 					continue;
 			}
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
@@ -470,6 +490,7 @@ int main(int argc, char **argv)
 					on_readable(&c, cn);
 			}
 		}
+		free_dead(&c);
 		if (c.accept_paused && !c.draining && elapsed(&tick) >= 0.1) {
 			struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
 			SYS(&c, epoll_ctl(c.ep, EPOLL_CTL_ADD, c.listen_fd, &lev));
@@ -503,6 +524,7 @@ int main(int argc, char **argv)
 	       elapsed(&c.start), cpu);
 	rc = 0;
 out:
+	free_dead(&c);
 	if (c.conns) {
 		for (unsigned i = 0; i < c.nslots; i++)
 			if (c.conns[i]) {

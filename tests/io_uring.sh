@@ -189,6 +189,14 @@ t_evict_no_leak() {
 	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "待送池用完時逐出的連線數"
 }
 
+# 同一批 epoll 事件裡逐出一條還有事件沒處理的連線(曾經:epoll_echo 立刻 free,之後處理它的事件 = use-after-free)
+t_evict_batch() {
+	srv_start "$@" --max-output 64K --conn-buffer 64K
+	"$CHECK" evictbatch "$SRV_PORT" "$SRV_PID" || fail "同一批事件裡逐出連線:$(tail -n1 "$SRV_LOG")"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "逐出的連線數"
+}
+
 # 結束時還有待送資料:先送完,再以 SHUTDOWN + CLOSE 關閉(對端收到全部資料後讀到 EOF)
 t_sigterm_drain() {
 	srv_start "$@"
@@ -466,3 +474,7 @@ run_core asan "$ASAN"
 
 # 傳統基準也必須通過同一組檢查
 run_core epoll "$EPOLL"
+# epoll_echo 的逐出要在 ASan 版本上才看得出 use-after-free
+EPOLL_ASAN=$T_ASAN_DIR/bench/epoll_echo
+[ -f bench/epoll_echo.c ] && { build_asan bench/epoll_echo || rm -f "$EPOLL_ASAN"; }
+check epoll.evict_batch_asan t_evict_batch "$EPOLL_ASAN"

@@ -9,6 +9,7 @@
  *   echo_check hog      埠 連線數 秒數      不讀的對端:每條連線一直送到送不出去為止,之後永遠不讀,
  *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
  *   echo_check hold     埠 連線數 秒數      開這麼多條連線、什麼都不送,撐「秒數」秒後全部關閉(連線潮)
+ *   echo_check evictbatch 埠 伺服器PID    讓伺服器在同一批事件裡逐出一條還有事件沒處理的連線(會暫停伺服器一下)
  *   echo_check probe    埠 次數 逾時毫秒    每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
  *   echo_check lateread 埠 位元組 毫秒      先寫(寫到塞住為止)、等到第「毫秒」才開始讀,讀到 EOF;
  *                                         核對內容,印出 written= received=(伺服器結束時的排空測試用)
@@ -21,6 +22,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +405,147 @@ static int do_evict(int port, unsigned secs)
 	return leaked ? 1 : 0;
 }
 
+/*
+ * 從 /proc/net/tcp 讀一條 TCP 連線某一端的 tx_queue(已寫入、對方還沒確認)與 rx_queue(收到、程式還沒讀)。
+ * 用它算出伺服器程式自己替這條連線暫存的位元組:送出的 - 伺服器核心還沒讀的 - 伺服器核心送出佇列 - 我們還沒讀的。
+ */
+static int tcp_queues(unsigned lport, unsigned rport, unsigned long *tx, unsigned long *rx)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned lp, rp;
+		if (sscanf(line, " %*d: %*x:%x %*x:%x %*x %lx:%lx", &lp, &rp, tx, rx) == 4 && lp == lport && rp == rport)
+			found = 1;
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+static unsigned local_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	return ntohs(sa.sin_port);
+}
+
+/* 伺服器程式替這條連線暫存的位元組(對端從不讀);伺服器核心還有沒讀的資料時回傳 -1 */
+static long server_pending(int port, int fd, uint64_t sent)
+{
+	unsigned long stx, srx, ctx, crx;
+	unsigned cport = local_port(fd);
+
+	if (tcp_queues((unsigned)port, cport, &stx, &srx) || tcp_queues(cport, (unsigned)port, &ctx, &crx) || srx)
+		return -1;
+	return (long)(sent - stx - crx);
+}
+
+/* 一點一點送(從不讀),直到伺服器替這條連線暫存了至少 target 位元組;*sent 是這條連線累計送出的 */
+static long grow_pending(int port, int fd, uint64_t *sent, long target)
+{
+	unsigned char buf[16384];
+	uint64_t t0 = now_ms();
+	long pend = 0;
+
+	memset(buf, 'g', sizeof(buf));
+	while (pend < target) {
+		/* 管線(我們的接收緩衝區 + 伺服器核心的送出緩衝區)塞滿以後,多送的才會變成伺服器暫存的:每步很小,不會超過太多 */
+		size_t step = (size_t)(target - pend) / 4 < 1024 ? 1024 : (size_t)(target - pend) / 4;
+		if (now_ms() - t0 > 20000) {
+			fprintf(stderr, "錯誤:20 秒內伺服器沒有暫存到 %ld 位元組(現在 %ld)\n", target, pend);
+			exit(1);
+		}
+		ssize_t w = send(fd, buf, step < sizeof(buf) ? step : sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0)
+			*sent += (uint64_t)w;
+		else if (errno != EAGAIN) {
+			fprintf(stderr, "錯誤:伺服器提早關閉了連線:%s\n", strerror(errno));
+			exit(1);
+		}
+		/* 等伺服器把送來的都讀走才量(量不到就不再送) */
+		while ((pend = server_pending(port, fd, *sent)) < 0 && now_ms() - t0 < 20000)
+			usleep(2000);
+	}
+	return pend;
+}
+
+/*
+ * 同一批事件裡的逐出:V 暫存 40 KiB、A 暫存 20 KiB(合計剛好在 --max-output 64K 以下,兩條都還在讀)。
+ * 伺服器被 SIGSTOP 時 A、V 先後送來新資料,SIGCONT 後同一批事件裡 A 的資料讓待送合計超過上限,
+ * 伺服器逐出最大的 V,而同一批裡 V 的事件還沒處理。伺服器必須活著、V 被關閉、A 照常。
+ */
+/* 行程還活著(殭屍不算:它可能是測試腳本還沒收屍的子行程) */
+static int alive(pid_t pid)
+{
+	char path[64], st[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	char *p = fgets(st, sizeof(st), f) ? strrchr(st, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static int do_evictbatch(int port, pid_t srv)
+{
+	unsigned char buf[8192];
+	int v = -1, a = -1;
+	long pv = 0, pa = 0;
+
+	memset(buf, 'n', sizeof(buf));
+	/*
+	 * 伺服器核心的送出緩衝區會自己長大、把暫存的送走,量的也有誤差:量到兩條都在目標附近
+	 * (而且合計還在上限以下)才繼續,否則換兩條新連線重來。
+	 */
+	for (int tries = 0; tries < 5; tries++) {
+		uint64_t sv = 0, sa = 0;
+		if (v >= 0) {
+			close(v);
+			close(a);
+		}
+		v = dial_nb(port, 16384); /* 小的接收緩衝區:管線很快塞滿 */
+		a = dial_nb(port, 16384);
+		grow_pending(port, v, &sv, 40 << 10);
+		grow_pending(port, a, &sa, 20 << 10);
+		usleep(100000);
+		pv = server_pending(port, v, sv);
+		pa = server_pending(port, a, sa);
+		if (pv >= (36 << 10) && pa >= (16 << 10) && pv + pa <= (62 << 10))
+			break;
+	}
+	if (pv < (36 << 10) || pa < (16 << 10) || pv + pa > (62 << 10)) {
+		fprintf(stderr, "錯誤:沒辦法讓伺服器暫存 V=%ld、A=%ld 位元組\n", pv, pa);
+		return 1;
+	}
+	if (kill(srv, SIGSTOP)) {
+		fprintf(stderr, "錯誤:無法暫停伺服器(PID %d):%s\n", (int)srv, strerror(errno));
+		return 1;
+	}
+	usleep(100000);
+	send(a, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
+	usleep(50000);
+	send(v, buf, 1024, MSG_NOSIGNAL | MSG_DONTWAIT);
+	usleep(100000);
+	kill(srv, SIGCONT);
+	usleep(500000);
+	if (!alive(srv)) {
+		fprintf(stderr, "錯誤:伺服器在同一批事件裡逐出連線後結束了\n");
+		return 1;
+	}
+	close(v);
+	close(a);
+	printf("通過:V 暫存 %ld、A 暫存 %ld 位元組時同一批事件裡逐出 V,伺服器仍在執行\n", pv, pa);
+	return 0;
+}
+
 static unsigned long num(const char *s, unsigned long max)
 {
 	char *e;
@@ -418,7 +561,7 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict|evictbatch 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
 		return 64;
 	}
 	int port = (int)num(argv[2], 65535);
@@ -438,6 +581,8 @@ int main(int argc, char **argv)
 		return do_hold(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "lateread") && argc == 5)
 		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
+	if (!strcmp(argv[1], "evictbatch"))
+		return do_evictbatch(port, (pid_t)n);
 	if (!strcmp(argv[1], "evict"))
 		return do_evict(port, (unsigned)n);
 	if (!strcmp(argv[1], "probe") && argc == 5)
