@@ -45,9 +45,10 @@
  *
  * 對端能做與不能做的事:
  *   - 送資料但永遠不讀:它的待送到 --conn-buffer 就不再讀,只佔自己的待送;一千個這樣的對端
- *     也不拿 ring 的緩衝區,其他連線照常。待送池真的用完時,佔最多的那條被關閉。
+ *     也不拿 ring 的緩衝區,其他連線照常。待送池真的用完時,佔最多的那條被關閉;
+ *     卡住(一個位元組都送不出去)超過 --idle-timeout 秒(預設 60)也被關閉。
  *   - 大量連線:超過 --max-conns 的新連線被接受後立刻關閉,並印出(每秒最多一行)原因。
- *   - 連上後什麼都不做:只佔連線表的一格,不佔緩衝區。
+ *   - 連上後什麼都不做(或消失了):只佔連線表的一格,不佔緩衝區;--idle-timeout 秒後被關閉。
  *   - 送 RST、半關閉:正確處理;半關閉時把該送回的送完再關。
  *   - 對端不能讓伺服器讀寫超出它自己的資料:每個位元組只原樣送回同一條連線。
  *
@@ -143,6 +144,7 @@ struct conn {
 	uint32_t send_head; /* 一般送出讀的是從這個 chunk 起的 send_nchunks 個(送完前不能回到待送池) */
 	uint32_t send_nchunks;
 	uint32_t zc_chunk;  /* 零複製送出中的 chunk;NO_CHUNK = 一般送出 */
+	uint32_t last_active; /* 最後一次有位元組進出時的 ctx.now_s(閒置逾時用) */
 	struct outq out;
 	struct msghdr msg;
 	struct iovec iov[SEND_IOV_MAX];
@@ -164,7 +166,7 @@ static inline uint64_t ud_make(unsigned type, uint32_t mid, uint32_t idx)
 struct stats {
 	uint64_t accepted, rejected, closed, evicted, overruns;
 	uint64_t msgs, bytes_in, bytes_out;
-	uint64_t fast_sends, copied_bytes, throttles, enobufs, partial_sends, recv_arms;
+	uint64_t fast_sends, copied_bytes, throttles, enobufs, partial_sends, recv_arms, timeouts;
 	uint64_t errors, zc_sends, zc_copied, enters, discarded;
 	uint64_t cq_overflow; /* 幾次看到 CQ 滿了(CQE 暫存在核心的 overflow backlog;multishot 因此結束) */
 	uint64_t cq_dropped;  /* 核心連 backlog 都放不下而丟掉的 CQE(*koverflow) */
@@ -193,6 +195,7 @@ struct config {
 	const char *taskrun; /* "defer" | "coop" | "none" */
 	unsigned wait_nr, wait_usec;
 	double drain_timeout;
+	unsigned idle_timeout;
 };
 
 struct ctx {
@@ -231,6 +234,7 @@ struct ctx {
 	/* 統計 */
 	struct stats st, last;
 	struct timespec start, last_tick;
+	uint32_t now_s; /* 每秒加一(事件迴圈的計時器):連線的 last_active 與它比,不必每個事件讀時鐘 */
 	time_t last_reject_msg, last_emfile_msg;
 };
 
@@ -550,9 +554,10 @@ static void print_features(struct ctx *c)
 	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s)%s\n", c->pool_bytes >> 20,
 	       c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG",
 	       c->cfg.send_waitall ? ",MSG_WAITALL" : "");
-	printf("  上限:每條連線待送 %zu KiB 就停止讀取,連線數 %u;記憶體 = 接收 %zu MiB + 待送池 %zu MiB\n",
-	       c->cfg.conn_buffer >> 10, c->cfg.max_conns, ((size_t)c->cfg.nbufs * c->cfg.buf_size) >> 20,
-	       c->pool_bytes >> 20);
+	printf("  上限:每條連線待送 %zu KiB 就停止讀取,連線數 %u,閒置 %u 秒關閉(0 = 不限);"
+	       "記憶體 = 接收 %zu MiB + 待送池 %zu MiB\n",
+	       c->cfg.conn_buffer >> 10, c->cfg.max_conns, c->cfg.idle_timeout,
+	       ((size_t)c->cfg.nbufs * c->cfg.buf_size) >> 20, c->pool_bytes >> 20);
 	fflush(stdout);
 }
 
@@ -1083,6 +1088,7 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 	}
 	cn->idx = (uint32_t)fd;
 	cn->gen = ++c->next_gen & 0xffffff;
+	cn->last_active = c->now_s;
 	cn->fast_bid = -1;
 	cn->zc_chunk = NO_CHUNK;
 	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
@@ -1131,6 +1137,7 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 			cn->recv = RECV_IDLE;
 	}
 	if (res > 0) {
+		cn->last_active = c->now_s;
 		take_data(c, cn, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (unsigned)res);
 	} else if (res == 0) {
 		cn->peer_eof = true;
@@ -1161,6 +1168,8 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 
 	cn->inflight--;
 	cn->sending = false;
+	if (res > 0)
+		cn->last_active = c->now_s;
 	if (cn->fast_bid >= 0) {
 		/* 快速路徑:沒送完的部分(EAGAIN 時是全部)複製到待送佇列最前面,ring 緩衝區立刻歸還 */
 		unsigned bid = (unsigned)cn->fast_bid, sent = res > 0 ? (unsigned)res : 0;
@@ -1324,6 +1333,23 @@ static unsigned process_cqes(struct ctx *c)
  * 並停掉當時想再送出 CQE 的 multishot(accept、recv;我們看到沒有 F_MORE 就重新 arm)。
  * 資料不會丟,但多了系統呼叫與延遲:常發生就調大 --queue-depth(CQ 是它的 4 倍)。
  */
+/*
+ * 閒置逾時(每秒一次):超過 --idle-timeout 秒沒有任何位元組進出的連線被關閉:連上後什麼都不送的、
+ * 送了不讀而卡住的(待送送不出去)、消失了的對端。每秒掃一次連線表,比每個事件維護一個串列簡單。
+ */
+static void expire_idle(struct ctx *c)
+{
+	if (!c->cfg.idle_timeout)
+		return;
+	for (unsigned i = 0; i < c->nslots; i++) {
+		struct conn *cn = c->conns[i];
+		if (cn && cn->state != CONN_CLOSING && c->now_s - cn->last_active > c->cfg.idle_timeout) {
+			c->st.timeouts++;
+			begin_close(c, cn);
+		}
+	}
+}
+
 static void check_cq_overflow(struct ctx *c)
 {
 	if (!(IO_URING_READ_ONCE(*c->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
@@ -1391,6 +1417,8 @@ static void event_loop(struct ctx *c)
 				print_tick(c, dt);
 			c->last = c->st;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
+			c->now_s++;
+			expire_idle(c);
 			c->accept_backoff = false; /* 暫時性錯誤(EMFILE)後每秒重試一次 */
 			if (c->accepting && !c->accept_armed)
 				arm_accept(c);
@@ -1450,9 +1478,9 @@ static void print_summary(struct ctx *c)
 		     ru.ru_stime.tv_usec / 1e6;
 	printf("\n== 總結 ==\n");
 	printf("  執行時間   %.1f 秒(CPU %.2f 秒)\n", el, cpu);
-	printf("  連線       共 %s 條(拒絕 %s、逐出 %llu、超量關閉 %llu)\n", commas(c->st.accepted, a, sizeof(a)),
-	       commas(c->st.rejected, b, sizeof(b)), (unsigned long long)c->st.evicted,
-	       (unsigned long long)c->st.overruns);
+	printf("  連線       共 %s 條(拒絕 %s、逐出 %llu、閒置逾時 %llu、超量關閉 %llu)\n",
+	       commas(c->st.accepted, a, sizeof(a)), commas(c->st.rejected, b, sizeof(b)),
+	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.overruns);
 	printf("  訊息       %s 次 recv 完成;io_uring_enter %s 次(每個訊息 %.2f 次)\n", commas(c->st.msgs, d, sizeof(d)),
 	       commas(c->st.enters, e, sizeof(e)), c->st.msgs ? (double)c->st.enters / (double)c->st.msgs : 0.0);
 	printf("  位元組     收 %s / 送 %s;複製進待送池 %llu(快速路徑送出 %llu 次)\n", commas(c->st.bytes_in, a, sizeof(a)),
@@ -1467,12 +1495,13 @@ static void print_summary(struct ctx *c)
 	if (c->feat.zerocopy)
 		printf("  零複製     %llu 次 SEND_ZC;其中 %llu 次核心其實做了複製(loopback 上一定會複製)\n",
 		       (unsigned long long)c->st.zc_sends, (unsigned long long)c->st.zc_copied);
-	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu evicted=%llu overruns=%llu msgs=%llu bytes_in=%llu "
+	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu evicted=%llu timeouts=%llu overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
 	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu elapsed_s=%.3f "
 	       "cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.evicted,
-	       (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs, (unsigned long long)c->st.bytes_in,
+	       (unsigned long long)c->st.timeouts, (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs,
+	       (unsigned long long)c->st.bytes_in,
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends, (unsigned long long)c->st.errors,
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
@@ -1522,7 +1551,7 @@ struct opt_help {
 
 enum {
 	OPT_NO_FIXED = 256, OPT_SQPOLL_CPU, OPT_ZC_THRESHOLD, OPT_TASKRUN, OPT_WAIT_NR, OPT_WAIT_USEC, OPT_WAITALL,
-	OPT_BUNDLE, OPT_DRAIN, OPT_CONN_BUFFER, OPT_MAX_OUTPUT, OPT_RECV,
+	OPT_BUNDLE, OPT_DRAIN, OPT_CONN_BUFFER, OPT_MAX_OUTPUT, OPT_RECV, OPT_IDLE,
 };
 
 static const struct opt_help options[] = {
@@ -1546,6 +1575,8 @@ static const struct opt_help options[] = {
 	{ { "wait-nr", required_argument, NULL, OPT_WAIT_NR }, "N", "每次等到 N 個 CQE 才回來(預設 1)" },
 	{ { "wait-usec", required_argument, NULL, OPT_WAIT_USEC }, "µs", "--wait-nr > 1 時最多等多久(預設 50)" },
 	{ { "send-waitall", no_argument, NULL, OPT_WAITALL }, NULL, "待送佇列的送出加 MSG_WAITALL(核心裡重試部分送出)" },
+	{ { "idle-timeout", required_argument, NULL, OPT_IDLE }, "秒",
+	  "連線超過這麼久沒有任何位元組進出就關閉(不送也不讀、卡住或消失的對端);0 = 不限(預設 60)" },
 	{ { "drain-timeout", required_argument, NULL, OPT_DRAIN }, "秒", "結束時等待待送資料送完的上限(預設 5)" },
 	{ { "quiet", no_argument, NULL, 'Q' }, NULL, "不印每秒統計" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
@@ -1623,7 +1654,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		.bind_addr = "0.0.0.0", .port = 12345, .queue_depth = 1024, .nbufs = 4096, .buf_size = 4096,
 		.conn_buffer = 64 << 10, .max_output = 64 << 20, .max_conns = 16384, .fixed_files = true,
 		.sqpoll_cpu = -1, .zc_threshold = 16 << 10, .taskrun = "defer", .wait_nr = 1, .wait_usec = 50,
-		.drain_timeout = 5,
+		.drain_timeout = 5, .idle_timeout = 60,
 	};
 	opterr = 0;
 	for (;;) {
@@ -1696,6 +1727,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_WAITALL:
 			cfg->send_waitall = true;
+			break;
+		case OPT_IDLE:
+			cfg->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 0, 86400);
 			break;
 		case OPT_DRAIN:
 			cfg->drain_timeout = (double)parse_num(optarg, "--drain-timeout", 0, 3600);

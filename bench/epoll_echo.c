@@ -9,12 +9,13 @@
  *   - 背壓:待送 + 一個緩衝區 > --conn-buffer(預設 64 KiB)就關掉 EPOLLIN,送到一半以下才恢復
  *   - 全部連線的待送合計上限 --max-output(預設 64 MiB),用完時關閉待送最多的連線(最慢的讀者)
  *   - 半關閉:read 回 0 後把待送資料送完再關閉
+ *   - 閒置逾時:超過 --idle-timeout 秒(預設 60)沒有任何位元組進出的連線被關閉
  *   - SIGINT/SIGTERM:停止接受;不再回應新資料(讀掉丟棄,免得 close 變成 RST),待送送完後
  *     shutdown(SHUT_WR),等對方 EOF 再關閉;最多等 5 秒
  *   - 自己計算系統呼叫次數(SUMMARY 的 syscalls),效能比較算「每個請求幾次系統呼叫」
  *
  * 用法:bench/epoll_echo [--bind 位址] [--buffer-size N] [--conn-buffer N] [--max-output N]
- *                        [--max-conns N] [--quiet] [埠]
+ *                        [--max-conns N] [--idle-timeout 秒] [--quiet] [埠]
  * SIGINT/SIGTERM:印出總結與 SUMMARY 行後以 0 結束。
  */
 #include <arpa/inet.h>
@@ -49,6 +50,7 @@ struct config {
 	unsigned buf_size;
 	size_t conn_buffer, max_output;
 	unsigned max_conns;
+	unsigned idle_timeout;
 	bool quiet;
 };
 
@@ -58,6 +60,7 @@ struct conn {
 	bool reading; /* EPOLLIN 是否開著 */
 	bool writing; /* EPOLLOUT 是否開著 */
 	bool shut_sent; /* 結束中:已 shutdown(SHUT_WR) */
+	unsigned last_active; /* 最後一次有位元組進出時的 ctx.now_s */
 	unsigned char *pend;
 	size_t pend_off, pend_len;
 	struct conn *next_dead; /* 已關閉、這批事件處理完才釋放 */
@@ -70,7 +73,8 @@ struct ctx {
 	unsigned nslots, active;
 	unsigned char *buf;
 	size_t out_bytes; /* 全部連線的待送合計 */
-	uint64_t accepted, rejected, evicted, msgs, bytes_in, bytes_out, errors, throttles, syscalls;
+	uint64_t accepted, rejected, evicted, timeouts, msgs, bytes_in, bytes_out, errors, throttles, syscalls;
+	unsigned now_s; /* 每秒加一 */
 	struct timespec start;
 	time_t last_emfile_msg;
 	bool accept_paused;
@@ -106,15 +110,16 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "bind", required_argument, NULL, 'a' },	   { "buffer-size", required_argument, NULL, 's' },
 		{ "conn-buffer", required_argument, NULL, 'b' }, { "max-output", required_argument, NULL, 'o' },
 		{ "max-conns", required_argument, NULL, 'c' },	   { "quiet", no_argument, NULL, 'Q' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },		   { NULL, 0, NULL, 0 },
 	};
 	struct in_addr a;
 	int c;
 
 	*cfg = (struct config){ .bind_addr = "0.0.0.0", .port = 12345, .buf_size = 4096, .conn_buffer = 64 << 10,
-				.max_output = 64 << 20, .max_conns = 16384 };
+				.max_output = 64 << 20, .max_conns = 16384, .idle_timeout = 60 };
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "a:s:b:o:c:Qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:s:b:o:c:i:Qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (inet_pton(AF_INET, optarg, &a) != 1) {
@@ -135,13 +140,17 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'c':
 			cfg->max_conns = (unsigned)parse_num(optarg, "--max-conns", 1, 1 << 20);
 			break;
+		case 'i':
+			cfg->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 0, 86400);
+			break;
 		case 'Q':
 			cfg->quiet = true;
 			break;
 		case 'h':
 			printf("用法:%s [--bind 位址] [--buffer-size N] [--conn-buffer N] [--max-output N] [--max-conns N] "
-			       "[--quiet] [埠]\nepoll echo 伺服器(io_uring_async 的傳統基準),埠預設 12345。\n"
-			       "記憶體上限:每條連線待送 <= --conn-buffer(預設 64K)+ 一個緩衝區,合計 <= --max-output(預設 64M)。\n",
+			       "[--idle-timeout 秒] [--quiet] [埠]\nepoll echo 伺服器(io_uring_async 的傳統基準),埠預設 12345。\n"
+			       "記憶體上限:每條連線待送 <= --conn-buffer(預設 64K)+ 一個緩衝區,合計 <= --max-output(預設 64M)。\n"
+			       "超過 --idle-timeout 秒(預設 60;0 = 不限)沒有任何位元組進出的連線被關閉。\n",
 			       argv[0]);
 			exit(0);
 		default:
@@ -212,6 +221,8 @@ static int flush_pending(struct ctx *c, struct conn *cn)
 	}
 	c->bytes_out += (uint64_t)n;
 	c->out_bytes -= (size_t)n;
+	if (n > 0)
+		cn->last_active = c->now_s;
 	cn->pend_off += (size_t)n;
 	cn->pend_len -= (size_t)n;
 	if (!cn->pend_len) { /* 送完:不佔記憶體 */
@@ -323,6 +334,7 @@ static void on_readable(struct ctx *c, struct conn *cn)
 		}
 		c->msgs++;
 		c->bytes_in += (uint64_t)n;
+		cn->last_active = c->now_s;
 		size_t off = 0;
 		if (!cn->pend_len) {
 			/* 沒有排隊的資料:直接送回 */
@@ -378,11 +390,26 @@ static void on_accept(struct ctx *c)
 		}
 		cn->fd = fd;
 		cn->reading = true;
+		cn->last_active = c->now_s;
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = cn };
 		SYS(c, epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev));
 		c->conns[fd] = cn;
 		c->active++;
 		c->accepted++;
+	}
+}
+
+/* 閒置逾時(每秒一次):與 io_uring_async 相同的規則 */
+static void expire_idle(struct ctx *c)
+{
+	if (!c->cfg.idle_timeout)
+		return;
+	for (unsigned i = 0; i < c->nslots; i++) {
+		struct conn *cn = c->conns[i];
+		if (cn && c->now_s - cn->last_active > c->cfg.idle_timeout) {
+			c->timeouts++;
+			conn_close(c, cn);
+		}
 	}
 }
 
@@ -507,18 +534,23 @@ int main(int argc, char **argv)
 			last_msgs = c.msgs;
 			last_acc = c.accepted;
 			clock_gettime(CLOCK_MONOTONIC, &tick);
+			c.now_s++;
+			expire_idle(&c);
 		}
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	printf("\n== 總結 ==\n  連線 %llu(拒絕 %llu、逐出 %llu),訊息 %llu,收 %llu / 送 %llu 位元組,系統呼叫 %llu,錯誤 %llu\n",
+	printf("\n== 總結 ==\n  連線 %llu(拒絕 %llu、逐出 %llu、閒置逾時 %llu),訊息 %llu,收 %llu / 送 %llu 位元組,"
+	       "系統呼叫 %llu,錯誤 %llu\n",
 	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.evicted,
+	       (unsigned long long)c.timeouts,
 	       (unsigned long long)c.msgs, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
 	       (unsigned long long)c.syscalls, (unsigned long long)c.errors);
-	printf("SUMMARY prog=epoll_echo conns=%llu rejected=%llu evicted=%llu msgs=%llu bytes_in=%llu bytes_out=%llu "
-	       "errors=%llu throttles=%llu syscalls=%llu elapsed_s=%.3f cpu_s=%.3f\n",
+	printf("SUMMARY prog=epoll_echo conns=%llu rejected=%llu evicted=%llu timeouts=%llu msgs=%llu bytes_in=%llu "
+	       "bytes_out=%llu errors=%llu throttles=%llu syscalls=%llu elapsed_s=%.3f cpu_s=%.3f\n",
 	       (unsigned long long)c.accepted, (unsigned long long)c.rejected, (unsigned long long)c.evicted,
+	       (unsigned long long)c.timeouts,
 	       (unsigned long long)c.msgs, (unsigned long long)c.bytes_in, (unsigned long long)c.bytes_out,
 	       (unsigned long long)c.errors, (unsigned long long)c.throttles, (unsigned long long)c.syscalls,
 	       elapsed(&c.start), cpu);

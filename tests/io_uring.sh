@@ -197,6 +197,22 @@ t_evict_batch() {
 	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "逐出的連線數"
 }
 
+# 閒置逾時:連上後什麼都不送的、送了不讀而卡住的連線被關閉;一直有來回的連線不受影響
+# (曾經:兩種都永遠佔著連線表,一萬多個這樣的對端就讓其他人全被拒絕)
+t_idle_timeout() {
+	srv_start "$@" --idle-timeout 1
+	local idle rc=0
+	exec {idle}<>"/dev/tcp/127.0.0.1/$SRV_PORT"
+	start_bg "$T_TMP/hog" "$CHECK" hog "$SRV_PORT" 1 30
+	"$BENCH" -p "$SRV_PORT" -c 1 -s 64 -w 0 -t 4 -q || fail "一直有來回的連線被當成閒置關閉了"
+	# 閒置的那條已被伺服器關閉:讀到 EOF(還開著的話 cat 會等到逾時)
+	timeout 3 cat <&"$idle" >/dev/null || rc=$?
+	exec {idle}>&-
+	expect_eq "$rc" 0 "閒置連線應被伺服器關閉(cat 的結束碼)"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" timeouts)" 2 "閒置逾時關閉的連線數(不送的 + 不讀的)"
+}
+
 # 結束時還有待送資料:先送完,再以 SHUTDOWN + CLOSE 關閉(對端收到全部資料後讀到 EOF)
 t_sigterm_drain() {
 	srv_start "$@"
@@ -432,7 +448,7 @@ check bad_args t_bad_args
 check low_port_denied t_low_port_denied
 
 CORE=(nc_roundtrip random_sizes stream_late_reader half_close reset_pending pipelined_100k hold_10000 fd_leak
-	starvation evict_no_leak sigterm_drain sigterm_summary sigint_summary port_in_use)
+	starvation evict_no_leak idle_timeout sigterm_drain sigterm_summary sigint_summary port_in_use)
 run_core() { # 前綴 程式 [選項…]
 	local prefix=$1 t
 	shift
