@@ -49,6 +49,8 @@ static int dial(int port)
 	return fd;
 }
 
+static int dial_nb(int port, int rcvbuf);
+
 static uint64_t now_ms(void)
 {
 	struct timespec t;
@@ -198,8 +200,16 @@ static int do_hog(int port, unsigned long n, unsigned secs)
 
 	if (!fds)
 		return 1;
-	for (unsigned long i = 0; i < n; i++)
-		fds[i] = dial(port);
+	/*
+	 * 小的接收緩衝區(不讀的對端本來就不需要):不然每條連線在兩邊核心裡各塞幾 MB,三百條就碰到
+	 * 整台機器的 TCP 記憶體上限(net.ipv4.tcp_mem),連別的程式的 TCP 都受影響。
+	 */
+	for (unsigned long i = 0; i < n; i++) {
+		int small = 16384;
+		fds[i] = dial_nb(port, small);
+		fcntl(fds[i], F_SETFL, 0);
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	}
 	/* 一直送,直到連續 1 秒所有連線都送不出任何東西(伺服器停止讀取,socket 緩衝區全滿) */
 	t0 = now_ms();
 	for (uint64_t quiet_since = now_ms(); now_ms() - quiet_since < 1000 && now_ms() - t0 < 60000;) {
