@@ -153,6 +153,7 @@
 #define DEMO_SLOT 256 /* demo 的文字訊息緩衝區 */
 #define WRID_KEEPALIVE (1ull << 63) /* wr_id 的旗標:keepalive 的 WRITE */
 #define WRID_RECV (1ull << 62)	    /* wr_id 的旗標:RECV(錯誤的 CQE 沒有可信的 opcode) */
+#define WHY_LEN 512 /* 失敗原因的長度上限(含提示的中文句子;太短會把提示切在半個字上) */
 
 /* ---- 線路協定(見檔頭;全部是網路位元組序) ------------------------------------ */
 
@@ -288,7 +289,7 @@ struct conn {
 	uint64_t last_peer_ns, next_keepalive_ns, next_cm_ns;
 	uint64_t keepalives;
 	bool failed, peer_gone;
-	char why[240];
+	char why[WHY_LEN];
 	/* 伺服器:給主執行緒每秒統計(以 __atomic 讀寫) */
 	uint64_t st_ops, st_bytes;
 	uint64_t cpu0, need;
@@ -643,7 +644,7 @@ out:
 static int client_demo(struct conn *c)
 {
 	size_t wlen = sizeof(WRITE_TEXT);
-	char shown[DEMO_SLOT * 2], why[300];
+	char shown[DEMO_SLOT * 2], why[WHY_LEN];
 	enum wait_result r;
 	bool ok, server_ok;
 	uint64_t c0 = process_cpu_ns();
@@ -1610,7 +1611,7 @@ static int client_lat(struct conn *c)
 	uint32_t size = c->size;
 	uint64_t t0, c0, t_end, i, next, last = 0, t = 0;
 	enum wait_result r = WAIT_OK;
-	char why[240];
+	char why[WHY_LEN];
 
 	st.cap = c->iters && c->iters < MAX_SAMPLES ? c->iters : MAX_SAMPLES;
 	st.s = calloc(st.cap, sizeof(uint64_t));
@@ -1701,7 +1702,7 @@ static int client_bw(struct conn *c)
 	uint32_t every = c->depth >= 4 ? c->depth / 4 : 1;
 	uint64_t target = c->duration ? UINT64_MAX : c->iters, t0, c0, t_end, next, last = 0;
 	enum wait_result r = WAIT_OK;
-	char why[240];
+	char why[WHY_LEN];
 
 	c->data_ring = c->depth + 1;
 	c->data_wrid = calloc(c->data_ring, sizeof(uint64_t));
@@ -1943,7 +1944,7 @@ static void report_bw(struct conn *c, uint64_t n, uint64_t wall, uint64_t cpu, c
 static void report_session(struct conn *c, enum wait_result r, uint64_t t0)
 {
 	double secs = (now_ns() - t0) / 1e9, idle = (now_ns() - c->last_peer_ns) / 1e9;
-	char why[300];
+	char why[WHY_LEN];
 
 	if (r == WAIT_OK) {
 		double cpu = (double)c->ack.a, ops = (double)c->done.a;
