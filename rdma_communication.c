@@ -59,6 +59,9 @@
  *     或連線數達到 --max-clients(預設 16,含握手中的)就拒絕,還沒配置任何東西;
  *     拒絕的 private data 帶原因碼(忙碌 / 記憶體不足 / 參數不合理)。記憶體以 mmap 取得
  *     (核心給的是清零的分頁),深度不超過裝置的 ibv_query_device 上限。
+ *   - 連線要求裡的傳輸重試與 RNR 重試次數是「伺服器的」QP 要用的(IB CM 的規定,rdma_accept
+ *     的 retry_count 會被忽略):要求 7(RNR 的 7 是無限,Soft-RoCE 的傳輸重試也是)的連線被拒絕,
+ *     否則伺服器的送出可能永遠卡在重試裡,keepalive 也發現不了對方消失。
  *   - RDMA 只碰得到自己那條連線的「視窗」:視窗是獨立的 MR,以 iova 0 註冊(對方只拿到
  *     長度與 rkey,看不到任何位址),權限剛好是測試需要的:WRITE 測試只有 REMOTE_WRITE、
  *     READ 測試只有 REMOTE_READ、demo 兩者都有、SEND 測試沒有視窗。送出區與接收區在另一個
@@ -76,8 +79,8 @@
  *   1. 客戶端 rdma_connect() 的 private data 是 struct hello:magic "KBSR"、版本、測試種類、
  *      操作、use_imm(1 = WRITE 延遲測試用 WRITE_WITH_IMM 通知對方)、訊息大小、深度、
  *      次數或秒數,以及客戶端視窗的長度與 rkey(視窗從偏移 0 開始,不傳位址)。
- *   2. 伺服器在 CONNECT_REQUEST 檢查 hello 與上限;不接受就 rdma_reject(),private data 是
- *      struct refusal(原因碼與數字)。接受就依 hello 配置、註冊,rdma_accept() 的 private
+ *   2. 伺服器在 CONNECT_REQUEST 檢查 hello、連線要求的重試次數與上限;不接受就 rdma_reject(),
+ *      private data 是 struct refusal(原因碼與數字)。接受就依 hello 配置、註冊,rdma_accept() 的 private
  *      data 是 struct welcome:同意的深度、伺服器預先 post 的 RECV 數(客戶端的 credit)、
  *      伺服器視窗的長度與 rkey。客戶端在 ESTABLISHED 事件讀出它。
  *   3. 之後每一則 SEND 的第一個位元組是種類:'D' 資料、'T' 文字(demo),以及 24 位元組的
@@ -173,7 +176,7 @@ struct welcome { /* 伺服器 -> 客戶端:rdma_accept 的 private data */
 } __attribute__((packed));
 
 enum refuse_reason { REFUSE_BUSY = 1, REFUSE_MEM = 2, REFUSE_BAD = 3 };
-enum bad_detail { BAD_PROTO = 1, BAD_VERSION, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW };
+enum bad_detail { BAD_PROTO = 1, BAD_VERSION, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW, BAD_RETRY };
 
 struct refusal { /* 伺服器拒絕時 rdma_reject 的 private data */
 	uint32_t magic;
@@ -479,7 +482,10 @@ static int conn_setup(struct conn *c)
 /*
  * connect / accept 的參數(兩端相同):private data(hello 或 welcome);同時未完成的 RDMA READ 數
  * (responder_resources / initiator_depth)交給 rdma_cm 取裝置上限(RDMA_MAX_*);傳輸重試與
- * RNR 重試都是有限的次數,見檔頭與 RETRY_COUNT / RNR_RETRY。
+ * RNR 重試都是有限的次數,見檔頭與 RETRY_COUNT / RNR_RETRY。注意 IB CM 的規定:連線要求(REQ)
+ * 裡的 retry_count / rnr_retry_count 是「被動端」(伺服器)的 QP 要用的,接受(REP)裡的
+ * rnr_retry_count 是客戶端的 QP 要用的,rdma_accept 的 retry_count 被忽略 —— 所以伺服器要檢查
+ * 客戶端要求的數字(server_admit())。
  */
 static struct rdma_conn_param conn_param(const void *pdata, uint8_t len)
 {
@@ -832,6 +838,13 @@ static void server_admit(struct server *s, struct rdma_cm_event *ev)
 		memcpy(&h, ev->param.conn.private_data, sizeof(h));
 		detail = check_hello(&h);
 	}
+	/*
+	 * 連線要求裡的傳輸重試與 RNR 重試次數是「伺服器的」QP 要用的(IB CM 的規定:REQ 的數字
+	 * 給被動端,rdma_accept 的 retry_count 會被忽略)。7 在 RNR 是無限(Soft-RoCE 的傳輸重試也是),
+	 * 伺服器的送出就可能永遠卡在重試裡,keepalive 也發現不了對方消失:拒絕。
+	 */
+	if (!detail && (ev->param.conn.retry_count > RETRY_COUNT || ev->param.conn.rnr_retry_count > RNR_RETRY))
+		detail = BAD_RETRY;
 	if (!detail) {
 		depth = h.test == TEST_BW ? clamp_depth(id->verbs, ntohl(h.depth)) : 1;
 		plan_layout(&lay, ROLE_SERVER, h.test, h.op, ntohl(h.size), depth);
@@ -2438,6 +2451,7 @@ static void explain_refusal(const struct config *cfg, const struct refusal *r)
 	static const char *const bad[] = {
 		"?", "不是本程式的協定", "協定版本不同", "不認得的測試種類或操作", "訊息大小超出範圍",
 		"深度超出範圍", "次數或秒數超出範圍", "客戶端視窗太小",
+		"連線要求的重試次數是 7(伺服器的 QP 會照用,7 代表無限重試;請用 0-6)",
 	};
 
 	switch (r->reason) {
@@ -2799,6 +2813,7 @@ static void print_help(void)
 	printf("\n對方(任何客戶端)能讓伺服器用掉的資源都有上限:\n"
 	       "  記憶體:每個連線要求需要多少依它的 hello 精確計算,全部連線合計不超過 --max-mem;\n"
 	       "  連線數:--max-clients;等待:對方 %d 秒沒有動靜就放棄,每秒 keepalive(0 位元組 RDMA WRITE);\n"
+	       "  連線要求的重試次數(傳輸、RNR)由伺服器的 QP 照用,要求 7(無限)的以「參數不合理」拒絕;\n"
 	       "  RDMA 只能存取自己連線的視窗(iova 0、剛好需要的權限),超出範圍得到 remote access error。\n",
 	       PEER_IDLE_MS / 1000);
 	printf("\n例:\n"

@@ -128,7 +128,7 @@ static int open_session(struct session *s, struct hello *h, size_t hlen)
 						.max_recv_sge = 1 },
 				       .qp_type = IBV_QPT_RC };
 	struct rdma_conn_param cp = { .private_data = h, .private_data_len = (uint8_t)hlen,
-				      .responder_resources = 1, .initiator_depth = 1, .retry_count = 7,
+				      .responder_resources = 1, .initiator_depth = 1, .retry_count = 6,
 				      .rnr_retry_count = 1 };
 	enum rdma_cm_event_type want[] = { RDMA_CM_EVENT_ADDR_RESOLVED, RDMA_CM_EVENT_ROUTE_RESOLVED };
 	struct rdma_cm_event *ev;
