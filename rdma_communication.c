@@ -57,7 +57,8 @@
  *   - 連線要求裡的 hello 先檢查:大小、深度、次數有上限;這個要求「精確」需要多少記憶體
  *     (plan_layout(),與實際註冊的相同)加上現有連線的用量超過 --max-mem(預設 256 MiB)、
  *     或連線數達到 --max-clients(預設 16,含握手中的)就拒絕,還沒配置任何東西;
- *     拒絕的 private data 帶原因碼(忙碌 / 記憶體不足 / 參數不合理)。記憶體以 mmap 取得
+ *     拒絕的 private data 帶原因碼(忙碌 / 記憶體不足 / 參數不合理;伺服器自己配置失敗時是
+ *     「伺服器端錯誤」與 errno,客戶端不會誤以為沒有伺服器)。記憶體以 mmap 取得
  *     (核心給的是清零的分頁),深度不超過裝置的 ibv_query_device 上限。
  *   - 連線要求裡的傳輸重試與 RNR 重試次數是「伺服器的」QP 要用的(IB CM 的規定,rdma_accept
  *     的 retry_count 會被忽略):要求 7(RNR 的 7 是無限,Soft-RoCE 的傳輸重試也是)的連線被拒絕,
@@ -175,13 +176,13 @@ struct welcome { /* 伺服器 -> 客戶端:rdma_accept 的 private data */
 	uint32_t win_len, win_rkey; /* 伺服器視窗;長度 0 = 這個測試沒有視窗 */
 } __attribute__((packed));
 
-enum refuse_reason { REFUSE_BUSY = 1, REFUSE_MEM = 2, REFUSE_BAD = 3 };
+enum refuse_reason { REFUSE_BUSY = 1, REFUSE_MEM = 2, REFUSE_BAD = 3, REFUSE_SERVER = 4 };
 enum bad_detail { BAD_PROTO = 1, BAD_VERSION, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW, BAD_RETRY };
 
 struct refusal { /* 伺服器拒絕時 rdma_reject 的 private data */
 	uint32_t magic;
-	uint8_t reason, detail, pad[2];
-	uint32_t limit, need, used; /* 忙碌:客戶端數;記憶體不足:KiB */
+	uint8_t reason, detail, pad[2]; /* detail:參數不合理時是 enum bad_detail,伺服器端錯誤時是 errno */
+	uint32_t limit, need, used;	/* 忙碌:客戶端數;記憶體不足:KiB */
 } __attribute__((packed));
 
 enum msg_type {
@@ -292,6 +293,7 @@ struct conn {
 	uint64_t last_peer_ns, next_keepalive_ns, next_cm_ns;
 	uint64_t keepalives;
 	bool failed, peer_gone;
+	int err;			    /* 失敗時的 errno(伺服器在拒絕裡告訴客戶端) */
 	char why[WHY_LEN];
 	/* 伺服器:給主執行緒每秒統計(以 __atomic 讀寫) */
 	uint64_t st_ops, st_bytes;
@@ -810,6 +812,19 @@ out_channel:
 	return ret;
 }
 
+/* 在我們這一端配置失敗(不是對方的錯):拒絕並帶上 errno,客戶端才不會以為「沒有伺服器」 */
+static void refuse_server_error(struct rdma_cm_id *id, int err, uint64_t need)
+{
+	struct refusal rf = {
+		.magic = htonl(HELLO_MAGIC),
+		.reason = REFUSE_SERVER,
+		.detail = (uint8_t)(err > 0 && err < 256 ? err : 0),
+		.need = htonl((uint32_t)((need + 1023) >> 10)),
+	};
+
+	rdma_reject(id, &rf, sizeof(rf));
+}
+
 /*
  * 一個連線要求:先檢查 hello 與上限(什麼都還沒配置),不行就帶原因拒絕;
  * 可以就保留它的記憶體額度,把 cm_id 搬到這條連線自己的 event channel,交給新執行緒。
@@ -830,7 +845,7 @@ static void server_admit(struct server *s, struct rdma_cm_event *ev)
 	uint64_t num, need = 0;
 	pthread_attr_t ta;
 	sigset_t all, old;
-	int e;
+	int e = 0;
 
 	memset(&h, 0, sizeof(h));
 	memset(&lay, 0, sizeof(lay));
@@ -937,7 +952,7 @@ static void server_admit(struct server *s, struct rdma_cm_event *ev)
 	s->conns = c;
 	return;
 undo:
-	rdma_reject(id, NULL, 0);
+	refuse_server_error(id, e ? e : errno, need);
 	rdma_destroy_id(id);
 	if (c && c->ec)
 		rdma_destroy_event_channel(c->ec);
@@ -974,7 +989,7 @@ static int serve_one(struct conn *c)
 	/* 3. 註冊記憶體、建立 QP、post RECV(額度已在 server_admit 保留) */
 	if (conn_setup(c)) {
 		printf("%s錯誤:%s\n", c->tag, c->why);
-		rdma_reject(c->id, NULL, 0);
+		refuse_server_error(c->id, c->err, c->need);
 		return -1;
 	}
 	set_conn_options(c);
@@ -2055,6 +2070,7 @@ static int conn_err(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	c->err = errno;
 	va_start(ap, fmt);
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
@@ -2154,6 +2170,7 @@ static void reg_mr_hint(struct conn *c, size_t len, int e)
 	size_t need = c->lay.local_len + c->lay.win_map;
 
 	getrlimit(RLIMIT_MEMLOCK, &rl);
+	errno = e; /* conn_err 記下它 */
 	if ((e == ENOMEM || e == EPERM || e == EAGAIN) && rl.rlim_cur != RLIM_INFINITY)
 		conn_err(c, "ibv_reg_mr(%zu 位元組)失敗:%s。提示:可鎖定的記憶體上限(ulimit -l)太低:目前 %llu KiB,"
 			 "這條連線需要至少 %zu KiB。請執行 ulimit -l unlimited(或在 /etc/security/limits.conf 設定 "
@@ -2463,6 +2480,11 @@ static void explain_refusal(const struct config *cfg, const struct refusal *r)
 		fprintf(stderr, "錯誤:伺服器記憶體不足,拒絕了這次連線:這個要求需要 %.1f MiB,伺服器已用 %.1f MiB,"
 			"上限 %.1f MiB(--max-mem)。請用較小的 --size 或 --depth\n", ntohl(r->need) / 1024.0,
 			ntohl(r->used) / 1024.0, ntohl(r->limit) / 1024.0);
+		break;
+	case REFUSE_SERVER:
+		fprintf(stderr, "錯誤:伺服器無法為這次連線配置資源(它那一端的 %s),拒絕了連線:這個要求需要 %.1f MiB,"
+			"在它的 --max-mem 之內,問題在伺服器(例如它的 ulimit -l 太低);請通知伺服器的管理者\n",
+			r->detail ? strerror(r->detail) : "錯誤", ntohl(r->need) / 1024.0);
 		break;
 	default:
 		fprintf(stderr, "錯誤:伺服器認為參數不合理,拒絕了這次連線:%s\n",
