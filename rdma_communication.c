@@ -292,7 +292,7 @@ struct conn {
 	/* 活性 */
 	uint64_t last_peer_ns, next_keepalive_ns, next_cm_ns;
 	uint64_t keepalives;
-	bool failed, peer_gone;
+	bool failed, peer_gone, violation; /* violation:對方違反協定(CLIENT 行的 reason=protocol) */
 	int err;			    /* 失敗時的 errno(伺服器在拒絕裡告訴客戶端) */
 	char why[WHY_LEN];
 	/* 伺服器:給主執行緒每秒統計(以 __atomic 讀寫) */
@@ -1276,7 +1276,7 @@ static void publish(struct conn *c, uint64_t ops, uint64_t bytes)
 static int protocol_error(struct conn *c, const char *what, unsigned v)
 {
 	snprintf(c->why, sizeof(c->why), "對方違反協定:%s(0x%02x)", what, v);
-	c->failed = true;
+	c->failed = c->violation = true;
 	return -1;
 }
 
@@ -1338,9 +1338,21 @@ static int handle_msg(struct conn *c, const unsigned char *p, uint32_t len)
 
 static int wc_error(struct conn *c, const struct ibv_wc *wc)
 {
-	bool ka = wc->wr_id & WRID_KEEPALIVE;
+	bool ka = wc->wr_id & WRID_KEEPALIVE, recv = wc->wr_id & WRID_RECV;
 	const char *hint = "";
 
+	/*
+	 * 接收端出錯:我們 post 的 RECV 一定是好的,所以是對方的 SEND 比緩衝區長。網卡回報
+	 * LOC_LEN_ERR;Soft-RoCE 回報 LOC_QP_OP_ERR(或 REM_INV_REQ_ERR),同時 NAK 對方。
+	 */
+	if (recv && !c->failed &&
+	    (wc->status == IBV_WC_LOC_LEN_ERR || wc->status == IBV_WC_LOC_QP_OP_ERR ||
+	     wc->status == IBV_WC_REM_INV_REQ_ERR)) {
+		snprintf(c->why, sizeof(c->why), "對方違反協定:送來的 SEND 比接收緩衝區(%u 位元組)長(RECV 的 CQE:%s)",
+			 c->lay.rslot, ibv_wc_status_str(wc->status));
+		c->failed = c->violation = true;
+		return -1;
+	}
 	switch (wc->status) {
 	case IBV_WC_WR_FLUSH_ERR:
 		/* QP 已進入錯誤狀態(連線中斷或先前的錯誤):剩下的工作請求被沖掉 */
@@ -1358,9 +1370,6 @@ static int wc_error(struct conn *c, const struct ibv_wc *wc)
 	case IBV_WC_REM_ACCESS_ERR:
 		hint = ":對方拒絕存取(超出視窗、rkey 錯誤或權限不足)";
 		break;
-	case IBV_WC_LOC_LEN_ERR:
-		hint = ":收到的訊息比接收緩衝區長(對方不守協定)";
-		break;
 	case IBV_WC_REM_INV_REQ_ERR:
 		hint = ":對方認為這個請求不合法(例如訊息比它的接收緩衝區長)";
 		break;
@@ -1369,7 +1378,7 @@ static int wc_error(struct conn *c, const struct ibv_wc *wc)
 	}
 	if (!c->failed)
 		snprintf(c->why, sizeof(c->why), "CQE 錯誤:%s(%s,vendor_err 0x%x)%s", ibv_wc_status_str(wc->status),
-			 ka ? "keepalive" : wc->wr_id & WRID_RECV ? "RECV" : "送出端", wc->vendor_err, hint);
+			 ka ? "keepalive" : recv ? "RECV" : "送出端", wc->vendor_err, hint);
 	c->failed = true;
 	return -1;
 }
@@ -1991,7 +2000,7 @@ static void report_session(struct conn *c, enum wait_result r, uint64_t t0)
 			     : r == WAIT_GONE	  ? "disconnected"
 			     : r == WAIT_STOPPED ? "stopped"
 			     : strstr(c->why, "keepalive") ? "keepalive"
-			     : strstr(c->why, "協定")	     ? "protocol"
+			     : c->violation		     ? "protocol"
 							     : "error";
 
 	printf("%s中途離線或出錯:%s;最後一次看到對方動靜是 %.1f 秒前;已釋放它的資源(%.1f MiB)\n", c->tag,
