@@ -63,6 +63,8 @@
  *   - 連線要求裡的傳輸重試與 RNR 重試次數是「伺服器的」QP 要用的(IB CM 的規定,rdma_accept
  *     的 retry_count 會被忽略):要求 7(RNR 的 7 是無限,Soft-RoCE 的傳輸重試也是)的連線被拒絕,
  *     否則伺服器的送出可能永遠卡在重試裡,keepalive 也發現不了對方消失。
+ *   - CPU:同時最多「線上 CPU 數 − 1」(至少 1)條連線忙碌輪詢,其他的睡在 completion channel 上;
+ *     再多慢慢送訊息的客戶端也只能讓伺服器燒掉這麼多顆 CPU(見 spin_allowed())。
  *   - RDMA 只碰得到自己那條連線的「視窗」:視窗是獨立的 MR,以 iova 0 註冊(對方只拿到
  *     長度與 rkey,看不到任何位址),權限剛好是測試需要的:WRITE 測試只有 REMOTE_WRITE、
  *     READ 測試只有 REMOTE_READ、demo 兩者都有、SEND 測試沒有視窗。送出區與接收區在另一個
@@ -263,7 +265,7 @@ struct conn {
 	struct ibv_mr *local_mr, *win_mr;
 	char *local, *win;
 	struct layout lay;
-	bool qp_created, connected, armed;
+	bool qp_created, connected, armed, spinning; /* spinning:伺服器上持有一個忙碌輪詢名額 */
 	uint32_t max_inline;
 	unsigned cq_unacked;
 	/* 這次工作階段(客戶端是自己的設定,伺服器取自 hello) */
@@ -311,6 +313,7 @@ struct server {
 	pthread_mutex_t lock;
 	struct conn *conns;
 	uint32_t active, peak_active;
+	int spin_free, spin_max; /* 忙碌輪詢的名額(見 spin_allowed();spin_free 以 __atomic 讀寫) */
 	uint64_t mem_used, mem_peak;
 	uint64_t requests, ok, lost, rej_busy, rej_mem, rej_bad;
 	uint64_t retired_ops, retired_bytes;
@@ -387,6 +390,7 @@ static int post_text(struct conn *c, const char *text);
 static struct ibv_sge sge_send(struct conn *c, uint32_t i, uint32_t len);
 static struct ibv_sge sge_win(struct conn *c, uint32_t i, uint32_t len);
 static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, enum wake how);
+static void spin_release(struct conn *c);
 static bool sends_done(struct conn *c, uint64_t n);
 static bool have_credit(struct conn *c, uint64_t unused);
 static bool have_text(struct conn *c, uint64_t unused);
@@ -730,6 +734,9 @@ static int run_server(const struct config *cfg)
 	else
 		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)cfg->port);
 	pthread_mutex_init(&s->lock, NULL);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	s->spin_max = s->spin_free = ncpu > 2 ? (int)ncpu - 1 : 1;
 
 	s->ec = rdma_create_event_channel();
 	if (!s->ec) {
@@ -757,9 +764,10 @@ static int run_server(const struct config *cfg)
 	}
 	if (s->listen_id->verbs)
 		print_device(s->listen_id->verbs, s->listen_id->port_num, 0);
-	printf("伺服器在 %s:%d 等待客戶端(最多同時 %u 個,註冊記憶體上限 %" PRIu64 " MiB;Ctrl-C 結束%s)…\n",
+	printf("伺服器在 %s:%d 等待客戶端(最多同時 %u 個,註冊記憶體上限 %" PRIu64 " MiB,同時忙碌輪詢最多 %d 條連線;"
+	       "Ctrl-C 結束%s)…\n",
 	       addr_str((struct sockaddr *)&addr, ip, sizeof(ip)), cfg->port, cfg->max_clients,
-	       cfg->max_mem >> 20, cfg->once ? ",服務一個客戶端後結束" : "");
+	       cfg->max_mem >> 20, s->spin_max, cfg->once ? ",服務一個客戶端後結束" : "");
 	ret = 0;
 	t0 = last_t = now_ns();
 	last_cpu = process_cpu_ns();
@@ -1042,6 +1050,7 @@ static void *conn_thread(void *arg)
 	struct server *s = c->srv;
 	int r = serve_one(c);
 
+	spin_release(c);
 	conn_teardown(c); /* 包括 rdma_destroy_id 與這條連線的 event channel */
 	pthread_mutex_lock(&s->lock);
 	s->active--;
@@ -1503,12 +1512,41 @@ static int sleep_for_cqe(struct conn *c, int ms)
 }
 
 /*
+ * 忙碌輪詢的名額:伺服器同時最多 spin_max 條連線忙碌輪詢(線上 CPU 數 − 1,至少 1),其他的
+ * 睡在 completion channel 上(一樣被服務,只是延遲多了喚醒的時間)。沒有這個上限,幾個每 15 ms
+ * 送一則小訊息的客戶端就能讓伺服器每條連線的執行緒都燒滿一顆 CPU;有了它,再多的客戶端也只能
+ * 讓伺服器燒掉 spin_max 顆。名額在連線閒下來(改睡)或結束時歸還。客戶端(c->srv == NULL)不受限。
+ */
+static bool spin_allowed(struct conn *c)
+{
+	int n;
+
+	if (!c->srv || c->spinning)
+		return true;
+	n = __atomic_load_n(&c->srv->spin_free, __ATOMIC_RELAXED);
+	while (n > 0)
+		if (__atomic_compare_exchange_n(&c->srv->spin_free, &n, n - 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return c->spinning = true;
+	return false;
+}
+
+static void spin_release(struct conn *c)
+{
+	if (c->spinning) {
+		__atomic_add_fetch(&c->srv->spin_free, 1, __ATOMIC_RELEASE);
+		c->spinning = false;
+	}
+}
+
+/*
  * 等到 done(c, arg) 成立。每個等待都有期限:
  *   - 對方 PEER_IDLE_MS 沒有任何動靜(沒有收到訊息、沒有看到它寫進來的資料、我們的操作
  *     也沒有完成)就回傳 WAIT_IDLE;
  *   - 伺服器每 KEEPALIVE_MS 送一次 keepalive,對方主機消失時得到 CQE 錯誤(WAIT_FAILED);
  *   - 對方中斷連線(rdma_cm 的 DISCONNECTED)回傳 WAIT_GONE;SIGINT / SIGTERM 回傳 WAIT_STOPPED。
- * 忙碌輪詢只在對方最近 SPIN_MS 內有動靜時進行(見 enum wake),之後睡在 completion channel 上。
+ * 忙碌輪詢只在對方最近 SPIN_MS 內有動靜、而且(伺服器)拿得到名額時進行(見 enum wake 與
+ * spin_allowed()),否則睡在 completion channel 上。
  */
 static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, enum wake how)
 {
@@ -1539,9 +1577,12 @@ static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, e
 		if (c->role == ROLE_SERVER && now >= c->next_keepalive_ns)
 			send_keepalive(c, now);
 		bool sleep = how == WAKE_CQE_SLEEP || quiet > SPIN_MS * 1000000ull ||
-			     (how == WAKE_CQE_SPIN && c->event);
+			     (how == WAKE_CQE_SPIN && c->event) || !spin_allowed(c);
 
-		if (sleep && sleep_for_cqe(c, how == WAKE_MEMORY ? 1 : 100) < 0)
+		if (!sleep)
+			continue;
+		spin_release(c);
+		if (sleep_for_cqe(c, how == WAKE_MEMORY ? 1 : 100) < 0)
 			return c->peer_gone ? WAIT_GONE : WAIT_FAILED;
 	}
 }
@@ -2844,6 +2885,7 @@ static void print_help(void)
 	printf("\n對方(任何客戶端)能讓伺服器用掉的資源都有上限:\n"
 	       "  記憶體:每個連線要求需要多少依它的 hello 精確計算,全部連線合計不超過 --max-mem;\n"
 	       "  連線數:--max-clients;等待:對方 %d 秒沒有動靜就放棄,每秒 keepalive(0 位元組 RDMA WRITE);\n"
+	       "  CPU:同時最多「線上 CPU 數 − 1」(至少 1)條連線忙碌輪詢,其他的睡著等完成事件;\n"
 	       "  連線要求的重試次數(傳輸、RNR)由伺服器的 QP 照用,要求 7(無限)的以「參數不合理」拒絕;\n"
 	       "  RDMA 只能存取自己連線的視窗(iova 0、剛好需要的權限),超出範圍得到 remote access error。\n",
 	       PEER_IDLE_MS / 1000);
