@@ -1234,14 +1234,17 @@ static int post_msg(struct conn *c, const void *msg, uint32_t len, bool may_wait
 			return -1;
 	}
 	memcpy(buf, msg, len);
+	/*
+	 * 先保留這一格:post_op 可能要等送出佇列的空位,等待中處理的 CQE 會觸發 credit 訊息
+	 * (maybe_send_credit),它不能拿到同一格而蓋掉還沒送出的這則訊息。
+	 */
+	c->ctrl_wrid[slot] = UINT64_MAX;
+	c->ctrl_next++;
 	c->sig_every = 1; /* 控制訊息一定要 CQE:才知道緩衝區何時能重用 */
 	r = post_op(c, IBV_WR_SEND, sge, 0, 0, may_wait);
 	c->sig_every = saved;
-	if (r)
-		return r;
-	c->ctrl_wrid[slot] = c->posted;
-	c->ctrl_next++;
-	return 0;
+	c->ctrl_wrid[slot] = r ? 0 : c->posted;
+	return r;
 }
 
 static int post_ctrl(struct conn *c, enum msg_type type, bool flag, uint64_t a, uint64_t b)
@@ -1703,7 +1706,7 @@ static int client_lat(struct conn *c)
 	t0 = now_ns();
 	c0 = process_cpu_ns();
 	t_end = c->duration ? t0 + c->duration * 1000000000ull : UINT64_MAX;
-	next = t0 + 1000000000ull;
+	next = t0 + ALIVE_MS * 1000000ull;
 	/* ping-pong 等的是對方的回應,不必每個 WR 都要 CQE;READ 等的就是自己的完成 */
 	c->sig_every = c->op == OP_READ ? 1 : 16;
 	for (i = 0; c->duration ? t < t_end : i < c->iters; i++) {
@@ -1794,7 +1797,7 @@ static int client_bw(struct conn *c)
 	t0 = now_ns();
 	c0 = process_cpu_ns();
 	t_end = c->duration ? t0 + c->duration * 1000000000ull : UINT64_MAX;
-	next = t0 + 1000000000ull;
+	next = t0 + ALIVE_MS * 1000000ull;
 	while (c->data_done < target) {
 		while (c->data_posted < target && c->data_posted - c->data_done < c->depth && have_credit(c, 0)) {
 			uint64_t k = c->data_posted;
@@ -1953,7 +1956,7 @@ static int client_tick(struct conn *c, uint64_t t0, uint64_t done, uint64_t *las
 	printf("[%3.0f 秒] 已完成 %s 次,%s 次/秒\n", (double)(t - t0) / 1e9, commas(done, a, sizeof(a)),
 	       commas(done - *last, b, sizeof(b)));
 	*last = done;
-	*next = t + 1000000000ull;
+	*next = t + ALIVE_MS * 1000000ull;
 	return post_ctrl(c, MSG_ALIVE, false, done, done * c->size);
 }
 
