@@ -192,6 +192,21 @@ startsrv() {
 	SRV=$!
 	waitlog 15 "$f" 等待客戶端
 }
+# oncepair 伺服器記錄 客戶端記錄 '伺服器指令' 客戶端指令…:背景啟動只服務一個客戶端的伺服器
+# (sh -c 執行,可以帶 ulimit / su),等它監聽,跑客戶端,等伺服器結束;結束碼在 $crc 與 $src
+oncepair() {
+	sl=$1
+	cl=$2
+	: >"$sl"
+	sh -c "$3" >"$sl" 2>&1 &
+	sp=$!
+	shift 3
+	waitlog 15 "$sl" 等待客戶端
+	timeout 30 "$@" >"$cl" 2>&1
+	crc=$?
+	wait $sp
+	src=$?
+}
 # ok 名稱 記錄檔 結束碼:客戶端成功且 SUMMARY status=ok
 ok() {
 	if [ "$3" = 0 ] && grep -q 'SUMMARY .*status=ok' "$2"; then
@@ -258,14 +273,7 @@ for variant in $P ${ASAN:-}; do
 	name=default_run
 	[ "$variant" = "$P" ] || name=default_run_asan
 	echo "== 預設示範($variant)"
-	: >/tmp/ds.log
-	$variant server --once >/tmp/ds.log 2>&1 &
-	sp=$!
-	waitlog 15 /tmp/ds.log 等待客戶端
-	timeout 30 $variant client $IP >/tmp/dc.log 2>&1
-	crc=$?
-	wait $sp
-	src=$?
+	oncepair /tmp/ds.log /tmp/dc.log "$variant server --once" $variant client $IP
 	show client /tmp/dc.log
 	show server /tmp/ds.log
 	why=
@@ -279,6 +287,8 @@ for variant in $P ${ASAN:-}; do
 	grep -q '路徑:本地 GID index 1 = ::ffff:.*RoCE v2' /tmp/dc.log || why="$why 客戶端沒有印出實際使用的 GID 與類型"
 	grep -q '路徑:本地 GID index 1 = .*RoCE v2' /tmp/ds.log || why="$why 伺服器沒有印出實際使用的 GID 與類型"
 	grep -q '本地 MR.*只有 LOCAL_WRITE.*視窗 MR 256 位元組(iova 0,REMOTE_WRITE|REMOTE_READ' /tmp/ds.log || why="$why 伺服器的 MR 權限不對"
+	# Soft-RoCE 只給有遠端權限的 MR 一個 rkey(否則是 0):這是裝置說的,不是程式自己的宣稱
+	grep -q '本地 MR.*rkey 0x0 對遠端無效' /tmp/ds.log || why="$why 伺服器的本地 MR 有 rkey(有遠端權限?)"
 	grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/dc.log /tmp/ds.log && why="$why sanitizer 回報錯誤"
 	if [ -z "$why" ]; then R $name pass; else R $name fail "$why"; fi
 done
@@ -300,7 +310,9 @@ if [ -n "${ASAN:-}" ]; then
 		[ $rc = 0 ] || { why="$why「$args」結束碼 $rc"; show asan /tmp/ac.log; }
 	done
 	wait $bg || { why="$why 背景 bw write 失敗"; show asan-bg /tmp/ac0.log; }
-	timeout 30 rdma_hostile $IP --port 7490 garbage overlong oob-write >/tmp/ah.log 2>&1 || why="$why 惡意探測不如預期"
+	# 伺服器的每條錯誤路徑(拒絕、協定錯誤、keepalive 失敗、握手逾時)都在 ASan 下拆除一次
+	timeout 90 rdma_hostile $IP --port 7490 garbage overlong oob-write lie bad-hello retry7 short-ctrl imm-unasked \
+		vanish stale escape half-open=2 >/tmp/ah.log 2>&1 || why="$why 惡意探測不如預期"
 	show hostile /tmp/ah.log
 	kill -TERM $ap
 	wait $ap
@@ -366,6 +378,25 @@ grep -q '^\[統計 .*連線 [34] 個' /tmp/srv.log || why="$why 每秒統計沒�
 grep '^\[統計' /tmp/srv.log | tail -n 6 | sed 's/^/    /'
 if [ -z "$why" ]; then R concurrent_four pass; else R concurrent_four fail "$why"; fi
 
+echo "== 四個細水長流的客戶端(每 15 ms 一則 SEND):同時忙碌輪詢的連線有名額,伺服器不會燒掉所有 CPU"
+# 這個 VM 有 2 顆 vCPU:名額是 1。沒有名額時四條連線的執行緒都忙碌輪詢,伺服器 CPU 140-170%
+sb=$(wc -l </tmp/srv.log)
+pids=
+for n in 1 2 3 4; do
+	rdma_hostile $IP trickle >/tmp/tr$n.log 2>&1 &
+	pids="$pids $!"
+done
+why=
+for p in $pids; do wait $p || why="$why 細水長流的客戶端沒有每則都得到回應"; done
+cat /tmp/tr1.log /tmp/tr2.log /tmp/tr3.log /tmp/tr4.log | sed 's/^/    /'
+tail -n +$((sb + 1)) /tmp/srv.log | grep '^\[統計.*連線 4 個' >/tmp/tr.st
+sed 's/^/    /' /tmp/tr.st
+max=$(sed -n 's/.*伺服器 CPU \([0-9]*\)%.*/\1/p' /tmp/tr.st | sort -n | tail -n1)
+[ "$(wc -l </tmp/tr.st)" -ge 4 ] || why="$why 四條連線同時存在的統計不到 4 行"
+[ "${max:-999}" -le 130 ] || why="$why 伺服器 CPU 最高 ${max:-?}%(名額 1 時應約是一顆 CPU)"
+grep -q '同時忙碌輪詢最多 1 條連線' /tmp/srv.log || why="$why 伺服器沒有印出忙碌輪詢的名額"
+if [ -z "$why" ]; then R spin_budget pass; else R spin_budget fail "$why"; fi
+
 echo "== 客戶端被 SIGSTOP:伺服器 10 秒內發現並釋放資源,期間照樣服務新的客戶端;惡意客戶端拿它的 key 也存取不了"
 $P client $IP --test bw --op write --duration 120 --size 65536 >/tmp/st.log 2>&1 &
 fp=$!
@@ -398,10 +429,13 @@ kill -CONT $fp
 wait $fp
 show stopped /tmp/st.log
 
-echo "== 惡意客戶端:越界、沒有權限、說謊的 hello、壞 hello、不認得的訊息、太長的 SEND、狂送"
-timeout 120 rdma_hostile $IP window oob-write oob-read below-read far-write perm-write perm-read \
-	lie bad-hello garbage overlong flood >/tmp/h.log 2>&1
+echo "== 惡意客戶端:越界、沒有權限、別條連線的 rkey、說謊的 hello、重試 7、壞掉的訊息、狂送、終端機控制碼、消失"
+hb=$(wc -l </tmp/srv.log)
+timeout 240 rdma_hostile $IP window oob-write oob-read below-read far-write perm-write perm-read cross stale \
+	lie bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window retry7 rnr7 \
+	garbage short-ctrl zero-send data-in-write imm-unasked overlong flood escape vanish >/tmp/h.log 2>&1
 show hostile /tmp/h.log
+tail -n +$((hb + 1)) /tmp/srv.log >/tmp/srv-h.log
 probe() { # 結果名稱 探測名稱…
 	n=$1
 	shift
@@ -414,8 +448,32 @@ probe() { # 結果名稱 探測名稱…
 probe hostile_control window
 probe hostile_out_of_window oob-write oob-read below-read far-write
 probe hostile_permissions perm-write perm-read
-probe hostile_bad_hello bad-hello
-probe hostile_garbage garbage overlong flood
+probe hostile_cross_stale cross stale
+probe hostile_bad_hello bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window
+probe hostile_retry7 retry7 rnr7
+grep '^CLIENT \|中途離線' /tmp/srv-h.log | sed 's/^/    /'
+# 壞掉的訊息:每一個都要「立刻」被發現(探測自己量),伺服器記錄的原因是 protocol(不是閒置逾時)
+probe hostile_garbage garbage short-ctrl zero-send data-in-write imm-unasked overlong flood
+n=$(grep -c '^CLIENT .*status=lost reason=protocol' /tmp/srv-h.log)
+if [ "$n" != 6 ]; then
+	R hostile_garbage_reason fail "伺服器以 protocol 放棄的連線 $n 個(應 6 個:garbage short-ctrl zero-send data-in-write imm-unasked overlong)"
+else
+	R hostile_garbage_reason pass
+fi
+# 終端機控制碼:伺服器照常服務,印出的文字裡沒有任何控制字元(C0、DEL、C1、改變文字方向)
+why=
+grep -q '^PROBE escape expected' /tmp/h.log || why="$why 探測:$(grep '^PROBE escape ' /tmp/h.log | cut -d' ' -f3-)"
+grep '收到客戶端的 SEND\|寫進視窗的內容' /tmp/srv-h.log | grep 'ESC-TEST' | sed 's/^/    /'
+[ "$(grep -c 'ESC-TEST' /tmp/srv-h.log)" = 2 ] || why="$why 伺服器沒有印出兩段(過濾後的)文字"
+ctl=$(tr -cd '\000-\010\013-\037\177' </tmp/srv-h.log | wc -c)
+[ "$ctl" = 0 ] || why="$why 伺服器的輸出裡有 $ctl 個控制字元"
+grep -q "$(printf '\302\233')\\|$(printf '\342\200\256')" /tmp/srv-h.log && why="$why 伺服器的輸出裡有 C1 控制字元或 RLO"
+if [ -z "$why" ]; then R hostile_escape pass; else R hostile_escape fail "$why"; fi
+# 對方主機消失(拆掉 QP、沒有 DREQ):伺服器的 keepalive 在活動期限之前發現
+why=
+grep -q '^PROBE vanish expected' /tmp/h.log || why="$why 探測:$(grep '^PROBE vanish ' /tmp/h.log | cut -d' ' -f3-)"
+lost_check "$(srvid /tmp/srv.log '4032 位元組')" /tmp/srv.log keepalive
+if [ -z "$why" ]; then R hostile_vanish pass; else R hostile_vanish fail "$why"; fi
 mem=$(hwm $SP)
 echo "    伺服器記憶體高峰 VmHWM ${mem} KiB"
 why=
@@ -423,7 +481,6 @@ grep -q '^PROBE lie expected' /tmp/h.log || why="說謊的 hello 沒有以記憶
 [ "${mem:-999999}" -lt 262144 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過 256 MiB"
 grep -q '拒絕 .*記憶體會超過 --max-mem' /tmp/srv.log || why="$why 伺服器沒有印出拒絕原因"
 if [ -z "$why" ]; then R hostile_lie_rejected pass; else R hostile_lie_rejected fail "$why"; fi
-grep -q 'reason=protocol' /tmp/srv.log || echo "    (伺服器記錄沒有 protocol 的離線原因)"
 run server_unharmed
 
 echo "== 客戶端被 SIGKILL 之後,伺服器要繼續服務下一個"
@@ -504,9 +561,63 @@ why=
 [ "${mem:-999999}" -lt 32768 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過上限 32 MiB"
 [ $rc7 = 0 ] && grep -q 'verify=ok' /tmp/m7.log || why="$why 緊接著的正常客戶端失敗(結束碼 $rc7)"
 if [ -z "$why" ]; then R caps_over_limit pass; else R caps_over_limit fail "$why"; fi
+echo "-- ASan 客戶端的錯誤路徑:被拒絕(記憶體不足)、沒有人監聽的埠(結束時 LeakSanitizer 檢查洩漏)"
+if [ -n "${ASAN:-}" ]; then
+	why=
+	timeout 30 $ASAN client $IP --port 7472 --test bw --op write --size 16777216 --depth 2 --iters 2 >/tmp/am.log 2>&1
+	rc=$?
+	[ $rc = 1 ] && grep -q '伺服器記憶體不足' /tmp/am.log || { why="$why 被拒絕的 ASan 客戶端結束碼 $rc"; show asan-refused /tmp/am.log; }
+	timeout 30 $ASAN client $IP --port 9 >/tmp/au.log 2>&1
+	rc=$?
+	[ $rc = 1 ] || { why="$why 連不上的 ASan 客戶端結束碼 $rc"; show asan-unreach /tmp/au.log; }
+	grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/am.log /tmp/au.log && why="$why sanitizer 回報錯誤"
+	if [ -z "$why" ]; then R asan_client_errors pass; else R asan_client_errors fail "$why"; fi
+else
+	R asan_client_errors skip 無法建置 ASan 版本
+fi
 kill -TERM $CP
 wait $CP
 show caps-server /tmp/cap.log
+
+echo "== 剛好在上限上:--max-mem 1 時剛好 1 MiB 的要求被接受,多 4 KiB 的被拒絕"
+# 伺服器的 bw write:本地 MR 4 KiB + 視窗 (1 MiB - 4 KiB) = 剛好 1 MiB;大小再多 1 位元組,視窗多一頁
+startsrv /tmp/ex.log --bind $IP --port 7474 --max-mem 1 --max-clients 2
+XP=$SRV
+timeout 30 $P client $IP --port 7474 --test bw --op write --size 1044480 --depth 1 --iters 20 >/tmp/x1.log 2>&1
+r1=$?
+timeout 30 $P client $IP --port 7474 --test bw --op write --size 1044481 --depth 1 --iters 20 >/tmp/x2.log 2>&1
+r2=$?
+grep 'SUMMARY\|錯誤' /tmp/x1.log /tmp/x2.log | sed 's/^/    /'
+why=
+[ $r1 = 0 ] && grep -q 'status=ok' /tmp/x1.log || why="$why 剛好 1 MiB 的要求失敗(結束碼 $r1)"
+grep -q '^\[#1\] 記憶體 1024\.0 KiB' /tmp/ex.log || why="$why 伺服器為它註冊的不是剛好 1024 KiB"
+[ $r2 = 1 ] && grep -q '記憶體不足.*上限 1\.0 MiB' /tmp/x2.log || why="$why 多 4 KiB 的要求沒有以記憶體不足被拒絕(結束碼 $r2)"
+if [ -z "$why" ]; then R caps_exact pass; else R caps_exact fail "$why"; fi
+
+echo "== 半開的連線要求(收到伺服器的回應後永遠不完成握手):佔住名額,但伺服器 5 秒後自己放棄"
+rdma_hostile $IP --port 7474 half-open=2 >/tmp/ho.log 2>&1 &
+hp=$!
+waitlog 15 /tmp/ho.log HALF_OPEN
+timeout 20 $P client $IP --port 7474 >/tmp/x3.log 2>&1
+r3=$?
+i=0
+while [ $i -lt 100 ] && [ "$(grep -c '沒有在 5 秒內完成連線' /tmp/ex.log)" -lt 2 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+n=$(grep -c '沒有在 5 秒內完成連線' /tmp/ex.log)
+timeout 30 $P client $IP --port 7474 >/tmp/x4.log 2>&1
+r4=$?
+why=
+kill -0 $hp 2>/dev/null || why="$why 半開的客戶端太早結束(看不出伺服器有沒有自己放棄)"
+wait $hp || why="$why 半開的連線要求沒有都得到回應:$(grep PROBE /tmp/ho.log)"
+[ $r3 = 1 ] && grep -q '忙碌中' /tmp/x3.log || why="$why 名額被半開的連線佔住時,新客戶端沒有以忙碌被拒絕(結束碼 $r3)"
+[ "$n" = 2 ] || why="$why 伺服器放棄的半開連線 $n 個(應 2 個)"
+[ $r4 = 0 ] && grep -q 'verify=ok' /tmp/x4.log || { why="$why 伺服器放棄之後的客戶端失敗(結束碼 $r4)"; show after /tmp/x4.log; }
+kill -TERM $XP
+wait $XP
+grep -v '記憶體 \|路徑:' /tmp/ex.log | sed 's/^/    exact| /'
+if [ -z "$why" ]; then R half_open pass; else R half_open fail "$why"; fi
 
 echo "== 伺服器 --event:客戶端有沒有 --event,每一種操作都要成功"
 startsrv /tmp/ev.log --bind $IP --port 7473 --event
@@ -571,13 +682,9 @@ for target in "$IP --port 9" "10.0.2.99"; do
 done
 
 echo "== --device / --gid-index / --tos"
-: >/tmp/g.log
-$P server --once --port 7480 --device rxe0 >/tmp/g.log 2>&1 &
-gp=$!
-waitlog 15 /tmp/g.log 等待客戶端
-timeout 30 $P client $IP --port 7480 --device rxe0 --gid-index 1 --tos 32 >/tmp/gc.log 2>&1
-rc=$?
-wait $gp
+oncepair /tmp/g.log /tmp/gc.log "$P server --once --port 7480 --device rxe0" \
+	$P client $IP --port 7480 --device rxe0 --gid-index 1 --tos 32
+rc=$crc
 show device /tmp/gc.log
 show device-server /tmp/g.log
 timeout 10 $P client $IP --device nosuch0 >/tmp/gn.log 2>&1
@@ -608,6 +715,28 @@ if [ $rc = 1 ] && grep -q 'ulimit -l' /tmp/m.log && grep -q 'ibv_reg_mr' /tmp/m.
 else
 	R memlock_hint fail "結束碼 $rc,沒有 memlock 提示"
 fi
+# 提示要完整(以前的錯誤訊息緩衝區太小,把提示切在半句)
+if grep -q '或減少 --size / --depth' /tmp/m.log; then
+	R memlock_hint_whole pass
+else
+	R memlock_hint_whole fail "提示被截斷:$(grep -o '提示:可鎖定.*' /tmp/m.log)"
+fi
+
+echo "== 伺服器自己註冊失敗(非 root、memlock 64 KiB;有 ASan 版本時用它):客戶端得到原因,不是「沒有伺服器」"
+V=${ASAN:-$P}
+oncepair /tmp/ms.log /tmp/mc.log "ulimit -l 64 && su -s /bin/sh nobody -c '/run/$V server --bind $IP --port 7483 --once'" \
+	$P client $IP --port 7483 --test bw --size 65536
+rc=$crc
+show refused /tmp/mc.log
+show server /tmp/ms.log
+why=
+[ $rc = 1 ] && grep -q '伺服器無法為這次連線配置資源(它那一端的 Cannot allocate memory)' /tmp/mc.log ||
+	why="$why 客戶端沒有得到伺服器端錯誤的原因(結束碼 $rc)"
+grep -q '沒有 RDMA 伺服器在監聽' /tmp/mc.log && why="$why 客戶端以為沒有伺服器"
+grep -q 'ulimit -l' /tmp/ms.log || why="$why 伺服器沒有印出 memlock 提示"
+[ $src = 0 ] || why="$why 伺服器結束碼 $src"
+grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/ms.log && why="$why sanitizer 回報錯誤"
+if [ -z "$why" ]; then R server_setup_refusal pass; else R server_setup_refusal fail "$why"; fi
 chmod 600 /dev/infiniband/*
 
 echo "== 常駐伺服器 SIGTERM:乾淨結束,印出每秒統計與總結"
@@ -810,10 +939,12 @@ check vm_boot t_vm_boot
 for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_modes \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large bw_send_credits duration_mode \
-	concurrent_four sigstop_detected hostile_foreign_keys hostile_control hostile_out_of_window hostile_permissions \
-	hostile_bad_hello hostile_garbage hostile_lie_rejected server_unharmed server_survives_kill client_sigint \
-	caps_memory_total caps_busy caps_over_limit server_event_matrix client_server_killed unreach_port unreach_host \
-	device_gid_tos memlock_hint server_sigterm; do
+	concurrent_four spin_budget sigstop_detected hostile_foreign_keys hostile_control hostile_out_of_window \
+	hostile_permissions hostile_cross_stale hostile_bad_hello hostile_retry7 hostile_garbage hostile_garbage_reason \
+	hostile_escape hostile_vanish hostile_lie_rejected server_unharmed server_survives_kill client_sigint \
+	caps_memory_total caps_busy caps_over_limit asan_client_errors caps_exact half_open server_event_matrix \
+	client_server_killed unreach_port unreach_host device_gid_tos memlock_hint memlock_hint_whole server_setup_refusal \
+	server_sigterm; do
 	check "$n" vm_check "$n"
 done
 check two_vm t_two_vm two_vm_server two_vm_default two_vm_lat two_vm_bw

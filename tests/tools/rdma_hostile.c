@@ -9,7 +9,8 @@
  *   PROBE 名稱 expected|UNEXPECTED 說明
  * 全部符合預期時結束碼 0,否則 1;用法錯誤 64。
  *
- * 用法:rdma_hostile 伺服器IP [--port N] 探測 [探測…]
+ * 用法:rdma_hostile 伺服器IP [--port N] [--retry N] [--rnr N] 探測 [探測…]
+ *   --retry / --rnr:連線要求裡的傳輸重試與 RNR 重試次數(預設 6;IB CM 規定這是伺服器的 QP 要用的)
  *   window        demo 連線,視窗內的 WRITE 與 READ 都要成功(對照組:工具本身沒壞)
  *   oob-write     WRITE 到視窗結尾之後(偏移 = 視窗長度)          預期:remote access error
  *   oob-read      READ 跨過視窗結尾                                預期:remote access error
@@ -21,10 +22,32 @@
  *                 偏移 0                                           預期:remote access error
  *   lie           hello 要 64 MiB × 1024 的 bw send               預期:被拒絕,原因「記憶體不足」
  *   bad-hello     magic 錯誤的 hello                               預期:被拒絕,原因「參數不合理」
- *   garbage       連上後送不認得種類的控制訊息                      預期:伺服器在 10 秒內關閉連線
- *   overlong      送比伺服器接收緩衝區長的 SEND                    預期:錯誤或伺服器關閉連線
+ *   hello-version / hello-kind / hello-size / hello-depth / hello-count / hello-window
+ *                 hello 的某一欄說謊(版本 1、bw 卻要 use_imm、大小 0、深度 0、次數與秒數都 0、
+ *                 WRITE 延遲測試的視窗比訊息小)                   預期:被拒絕,「參數不合理」與那一欄
+ *   retry7 / rnr7 連線要求的傳輸重試或 RNR 重試是 7(IB CM:這個數字是「伺服器的」QP 要用的;
+ *                 Soft-RoCE 把 7 當成無限)                         預期:被拒絕,「參數不合理」
+ *   garbage       連上後送不認得種類的控制訊息                      預期:伺服器立刻關閉連線
+ *   short-ctrl    控制訊息只有 8 位元組                             預期:伺服器立刻關閉連線
+ *   zero-send     長度 0 的 SEND                                    預期:伺服器立刻關閉連線
+ *   data-in-write bw write 連線裡送資料 SEND                        預期:伺服器立刻關閉連線
+ *   imm-unasked   沒有約定 use_imm 卻送 WRITE_WITH_IMM              預期:伺服器立刻關閉連線
+ *   overlong      送比伺服器接收緩衝區長的 SEND                    預期:SEND 以錯誤完成或伺服器立刻關閉連線
+ *                 (「立刻」= QUICK_MS 內,遠短於伺服器的 6 秒活動期限:慢慢閒置斷線不算)
  *   flood         不等 credit 連送 4 倍 RECV 數的 SEND              預期:RNR 錯誤或全數送達(伺服器不受影響)
  *   idle          連上後什麼都不做                                  預期:伺服器在 10 秒內關閉連線
+ *   vanish        bw write 連線(4032 位元組),連上後拆掉自己的 QP 但不中斷連線(像主機突然消失:
+ *                 沒有 DREQ,封包沒人回)                          預期:伺服器的 keepalive 在 QUICK_MS × 2
+ *                 內發現並中斷連線(比 6 秒的活動期限早)
+ *   cross         同時開兩條 demo 連線,用第一條的視窗 rkey 在第二條上 READ / WRITE
+ *                                                                  預期:remote access error
+ *   stale         demo 連線結束後,用它的視窗 rkey 在新連線上 WRITE    預期:remote access error
+ *   escape        demo 連線,問候文字與寫進視窗的內容都夾帶終端機控制碼  預期:伺服器照常完成(它印出的
+ *                 文字由 tests/rdma.sh 檢查沒有控制碼)
+ *   trickle       lat send 連線,每 15 ms 送一則資料 SEND,持續 TRICKLE_S 秒   預期:每則都得到回應
+ *                 (伺服器的 CPU 由 tests/rdma.sh 檢查:慢慢來的對方不能讓它一直忙碌輪詢)
+ *   half-open=N   送出 N 個連線要求,收到伺服器的回應後永遠不完成握手(不送 RTU),保持 HOLD_S 秒
+ *                 預期:每個都得到回應(伺服器在它的期限後自己放棄,由 tests/rdma.sh 檢查)
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -37,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
@@ -44,6 +68,10 @@
 #define HELLO_MAGIC 0x4b425352u
 #define PROTO_VERSION 2
 #define BUF_LEN (1u << 20)
+#define QUICK_MS 3000 /* 「立刻」:伺服器的活動期限是 6 秒,閒置斷線不能冒充發現違規 */
+#define HOLD_S 12     /* half-open 保持的秒數(伺服器的握手期限是 5 秒) */
+#define MAX_HALF_OPEN 64
+#define TRICKLE_S 8   /* trickle 持續的秒數 */
 
 struct hello {
 	uint32_t magic;
@@ -66,6 +94,13 @@ struct refusal {
 
 enum { TEST_DEMO, TEST_LAT, TEST_BW };
 enum { OP_SEND, OP_WRITE, OP_READ };
+enum { REFUSE_BAD = 3 };
+enum { BAD_VERSION = 2, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW, BAD_RETRY };
+
+struct ctrl {
+	uint8_t type, flag, pad[6];
+	uint64_t a, b;
+} __attribute__((packed));
 
 struct session {
 	struct rdma_event_channel *ec;
@@ -77,7 +112,12 @@ struct session {
 	struct welcome w;
 	struct refusal rf;
 	bool rejected;
+	uint32_t recvs;	      /* 收到的 SEND 數(do_op 與 wait_recv 順便數) */
+	uint32_t count[128]; /* 依種類(第一個位元組)分開數 */
 };
+
+/* 連線要求裡的重試次數(IB CM:REQ 的數字是「對方」(伺服器)的 QP 要用的) */
+static uint8_t req_retry = 6, req_rnr = 6;
 
 static const char *server_ip;
 static int port = 7471;
@@ -120,16 +160,19 @@ static void close_session(struct session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* 連線;hello 由呼叫者給。回傳 0 = ESTABLISHED,1 = 被拒絕,-1 = 其他錯誤 */
-static int open_session(struct session *s, struct hello *h, size_t hlen)
+/*
+ * 連線;hello 由呼叫者給。回傳 0 = ESTABLISHED,1 = 被拒絕,-1 = 其他錯誤。
+ * half_open:送出連線要求就回傳 0(不等回應)。
+ */
+static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool half_open)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = 512, .max_recv_wr = 64, .max_send_sge = 1,
 						.max_recv_sge = 1 },
 				       .qp_type = IBV_QPT_RC };
 	struct rdma_conn_param cp = { .private_data = h, .private_data_len = (uint8_t)hlen,
-				      .responder_resources = 1, .initiator_depth = 1, .retry_count = 6,
-				      .rnr_retry_count = 1 };
+				      .responder_resources = 1, .initiator_depth = 1, .retry_count = req_retry,
+				      .rnr_retry_count = req_rnr };
 	enum rdma_cm_event_type want[] = { RDMA_CM_EVENT_ADDR_RESOLVED, RDMA_CM_EVENT_ROUTE_RESOLVED };
 	struct rdma_cm_event *ev;
 
@@ -173,6 +216,8 @@ static int open_session(struct session *s, struct hello *h, size_t hlen)
 	}
 	if (rdma_connect(s->id, &cp))
 		return -1;
+	if (half_open)
+		return 0; /* 不讀事件:librdmacm 就不會送出 RTU,握手永遠停在一半 */
 	ev = wait_event(s->ec, 10000);
 	if (!ev)
 		return -1;
@@ -193,6 +238,11 @@ static int open_session(struct session *s, struct hello *h, size_t hlen)
 	return -1;
 }
 
+static int open_session(struct session *s, struct hello *h, size_t hlen)
+{
+	return open_session_ex(s, h, hlen, false);
+}
+
 /* win_rkey 留 0:open_session 註冊完自己的 MR 後填入 */
 static struct hello make_hello(uint8_t test, uint8_t op, uint32_t size, uint32_t depth)
 {
@@ -201,12 +251,51 @@ static struct hello make_hello(uint8_t test, uint8_t op, uint32_t size, uint32_t
 			       .win_len = htonl(4096) };
 }
 
-/* 不檢查任何邊界:直接 post 一個 RDMA 操作(或 SEND),等它的 CQE,回傳 wc.status(-1 = 逾時) */
-static int do_op(struct session *s, enum ibv_wr_opcode opc, uint64_t raddr, uint32_t rkey, uint32_t len)
+/* 收到一則 SEND:記下種類,把同一個 RECV 緩衝區 post 回去 */
+static void note_recv(struct session *s, const struct ibv_wc *wc)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)s->buf + BUF_LEN / 2 + wc->wr_id * 4096, .length = 4096,
+			       .lkey = s->mr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = wc->wr_id, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	s->recvs++;
+	s->count[wc->byte_len ? *(unsigned char *)(uintptr_t)sge.addr & 127 : 0]++;
+	ibv_post_recv(s->id->qp, &wr, &bad);
+}
+
+/*
+ * 等到總共收到 n 則第一個位元組是 type 的 SEND(其他的照收;do_op 等自己的完成時可能已經先收到了);
+ * 回傳 0 = 收到,-1 = 逾時或錯誤
+ */
+static int wait_recv(struct session *s, char type, uint32_t n, int ms)
+{
+	for (uint64_t end = now_ms() + (uint64_t)ms; s->count[type & 127] < n;) {
+		struct ibv_wc wc;
+		int k = ibv_poll_cq(s->cq, 1, &wc);
+
+		if (k < 0 || (k == 1 && wc.status != IBV_WC_SUCCESS) || now_ms() >= end)
+			return -1;
+		if (k == 1 && (wc.opcode & IBV_WC_RECV))
+			note_recv(s, &wc);
+		if (k == 0) {
+			struct timespec ts = { 0, 1000000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+/*
+ * 不檢查任何邊界:直接 post 一個 RDMA 操作(或 SEND、WRITE_WITH_IMM),等它的 CQE,
+ * 回傳 wc.status(-1 = 逾時,-2 = post 失敗)
+ */
+static int do_op_imm(struct session *s, enum ibv_wr_opcode opc, uint64_t raddr, uint32_t rkey, uint32_t len,
+		     uint32_t imm)
 {
 	struct ibv_sge sge = { .addr = (uintptr_t)s->buf, .length = len, .lkey = s->mr->lkey };
-	struct ibv_send_wr wr = { .wr_id = 1, .sg_list = &sge, .num_sge = 1, .opcode = opc,
-				  .send_flags = IBV_SEND_SIGNALED }, *bad;
+	struct ibv_send_wr wr = { .wr_id = 1, .sg_list = &sge, .num_sge = len ? 1 : 0, .opcode = opc,
+				  .send_flags = IBV_SEND_SIGNALED, .imm_data = htonl(imm) }, *bad;
 	uint64_t end = now_ms() + 10000;
 
 	wr.wr.rdma.remote_addr = raddr;
@@ -219,6 +308,8 @@ static int do_op(struct session *s, enum ibv_wr_opcode opc, uint64_t raddr, uint
 
 		if (n < 0)
 			return -2;
+		if (n == 1 && (wc.opcode & IBV_WC_RECV) && wc.status == IBV_WC_SUCCESS)
+			note_recv(s, &wc);
 		if (n == 1 && !(wc.opcode & IBV_WC_RECV) && wc.wr_id == 1)
 			return wc.status;
 		if (n == 0) {
@@ -228,6 +319,11 @@ static int do_op(struct session *s, enum ibv_wr_opcode opc, uint64_t raddr, uint
 		}
 	}
 	return -1;
+}
+
+static int do_op(struct session *s, enum ibv_wr_opcode opc, uint64_t raddr, uint32_t rkey, uint32_t len)
+{
+	return do_op_imm(s, opc, raddr, rkey, len, 0);
 }
 
 /* 等伺服器中斷連線(DISCONNECTED 或 QP 錯誤);回傳花了幾毫秒,逾時 -1 */
@@ -309,58 +405,285 @@ static int probe_window(void)
 	return report("window", w == IBV_WC_SUCCESS && r == IBV_WC_SUCCESS, "%s", detail);
 }
 
-static int probe_reject(const char *name, bool lie)
+/*
+ * 細水長流:lat send 連線,每 15 ms 送一則資料 SEND(伺服器每則都回一則),持續 TRICKLE_S 秒。
+ * 這種「慢慢來」的對方不能讓伺服器一直忙碌輪詢(由 tests/rdma.sh 看伺服器的 CPU)。
+ */
+static int probe_trickle(void)
 {
 	struct session s;
-	struct hello h;
+	struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
+	char detail[160];
+	uint32_t sent = 0, bad = 0;
+
+	if (open_session(&s, &h, sizeof(h))) {
+		close_session(&s);
+		return report("trickle", false, "%s", "無法連線");
+	}
+	memset(s.buf, 'D', 64);
+	for (uint64_t end = now_ms() + TRICKLE_S * 1000; now_ms() < end; sent++) {
+		struct timespec ts = { 0, 15000000 };
+
+		if (do_op(&s, IBV_WR_SEND, 0, 0, 64) || wait_recv(&s, 'D', sent + 1, 5000))
+			bad++;
+		nanosleep(&ts, NULL);
+	}
+	snprintf(detail, sizeof(detail), "%u 則,每 15 ms 一則,失敗 %u", sent, bad);
+	close_session(&s);
+	return report("trickle", !bad, "%s", detail);
+}
+
+/* 說謊或壞掉的連線要求:預期被拒絕,原因碼 want_reason(細節 want_detail,0 = 不檢查) */
+static int probe_reject(const char *name, struct hello h, uint8_t want_reason, uint8_t want_detail)
+{
+	struct session s;
 	char detail[160];
 	int r;
 
-	h = make_hello(TEST_BW, OP_SEND, 64u << 20, 1024);
-	h.win_rkey = htonl(1);
-	if (!lie)
-		h.magic = htonl(0x12345678);
+	if (!h.win_rkey)
+		h.win_rkey = htonl(1);
 	r = open_session(&s, &h, sizeof(h));
 	snprintf(detail, sizeof(detail), "%s,原因碼 %u(細節 %u,需要 %u KiB,上限 %u KiB)",
 		 r == 1 ? "被拒絕" : r == 0 ? "被接受了!" : "錯誤", s.rf.reason, s.rf.detail, ntohl(s.rf.need),
 		 ntohl(s.rf.limit));
-	bool ok = r == 1 && ntohl(s.rf.magic) == HELLO_MAGIC && s.rf.reason == (lie ? 2 : 3);
+	bool ok = r == 1 && ntohl(s.rf.magic) == HELLO_MAGIC && s.rf.reason == want_reason &&
+		  (!want_detail || s.rf.detail == want_detail);
 
 	close_session(&s);
 	return report(name, ok, "%s", detail);
 }
 
-/* 連上(lat send)後做壞事,等伺服器把我們斷線 */
+/* hello 的某一欄說謊:從一個合理的 lat send hello 改掉一欄 */
+static int probe_bad_field(const char *name)
+{
+	struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
+	uint8_t want;
+
+	if (!strcmp(name, "hello-version")) {
+		h.version = 1;
+		want = BAD_VERSION;
+	} else if (!strcmp(name, "hello-kind")) {
+		h.test = TEST_BW, h.op = OP_WRITE, h.use_imm = 1; /* use_imm 只屬於 WRITE 延遲測試 */
+		want = BAD_KIND;
+	} else if (!strcmp(name, "hello-size")) {
+		h.size = 0;
+		want = BAD_SIZE;
+	} else if (!strcmp(name, "hello-depth")) {
+		h.test = TEST_BW, h.depth = 0;
+		want = BAD_DEPTH;
+	} else if (!strcmp(name, "hello-count")) {
+		h.iters = 0;
+		want = BAD_COUNT;
+	} else if (!strcmp(name, "hello-window")) {
+		h.op = OP_WRITE, h.size = htonl(8192); /* 伺服器的回應寫不進 4096 位元組的視窗 */
+		want = BAD_WINDOW;
+	} else {
+		fprintf(stderr, "錯誤:不認得的探測「%s」\n", name);
+		exit(64);
+	}
+	return probe_reject(name, h, REFUSE_BAD, want);
+}
+
+/* 連線要求的傳輸重試或 RNR 重試是 7:伺服器的 QP 會照著用(Soft-RoCE 上是無限) */
+static int probe_retry7(const char *name)
+{
+	uint8_t saved_retry = req_retry, saved_rnr = req_rnr;
+	int r;
+
+	if (!strcmp(name, "retry7"))
+		req_retry = 7;
+	else
+		req_rnr = 7;
+	r = probe_reject(name, make_hello(TEST_DEMO, OP_SEND, 64, 1), REFUSE_BAD, BAD_RETRY);
+	req_retry = saved_retry;
+	req_rnr = saved_rnr;
+	return r;
+}
+
+/* 連上後做壞事,等伺服器把我們斷線;伺服器必須「立刻」(QUICK_MS 內)發現,閒置斷線不算 */
 static int probe_misbehave(const char *name)
 {
 	struct session s;
 	struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
-	char detail[160];
+	struct ctrl m = { .type = 'L', .a = htobe64(1) };
+	char detail[200];
 	int status = 0;
+	bool quick = true;
 	long dt;
 
-	if (!strcmp(name, "idle"))
+	if (!strcmp(name, "idle")) {
 		h.test = TEST_BW, h.op = OP_WRITE, h.depth = htonl(4);
+		quick = false; /* 這一項要的正是閒置斷線 */
+	} else if (!strcmp(name, "data-in-write")) {
+		h.test = TEST_BW, h.op = OP_WRITE, h.depth = htonl(4);
+	} else if (!strcmp(name, "imm-unasked")) {
+		h.op = OP_WRITE; /* use_imm = 0 */
+	}
 	if (open_session(&s, &h, sizeof(h))) {
 		close_session(&s);
 		return report(name, false, "%s", "無法連線");
 	}
+	uint64_t t0 = now_ms();
+
 	if (!strcmp(name, "garbage")) {
 		memset(s.buf, 0, 24);
 		s.buf[0] = 'Z';
 		status = do_op(&s, IBV_WR_SEND, 0, 0, 24);
+	} else if (!strcmp(name, "short-ctrl")) {
+		memcpy(s.buf, &m, 8);
+		status = do_op(&s, IBV_WR_SEND, 0, 0, 8);
+	} else if (!strcmp(name, "zero-send")) {
+		status = do_op(&s, IBV_WR_SEND, 0, 0, 0);
+	} else if (!strcmp(name, "data-in-write")) {
+		memset(s.buf, 'D', 64);
+		status = do_op(&s, IBV_WR_SEND, 0, 0, 64);
+	} else if (!strcmp(name, "imm-unasked")) {
+		memset(s.buf, 0, 64); /* 序號位元組是 0:伺服器只能從 CQE 知道這個 WRITE */
+		status = do_op_imm(&s, IBV_WR_RDMA_WRITE_WITH_IMM, 0, ntohl(s.w.win_rkey), 64, 1);
 	} else if (!strcmp(name, "overlong")) {
 		memset(s.buf, 'D', 4096);
 		status = do_op(&s, IBV_WR_SEND, 0, 0, 4096);
 	}
 	dt = status == IBV_WC_SUCCESS ? wait_dropped(&s, 10000) : 0;
-	snprintf(detail, sizeof(detail), "SEND -> %s;伺服器%s", status ? st(status) : "成功",
-		 dt < 0 ? "10 秒內沒有斷線" : "關閉了連線");
 	if (dt > 0)
-		printf("    伺服器在 %ld ms 後關閉連線\n", dt);
+		dt = (long)(now_ms() - t0);
+	snprintf(detail, sizeof(detail), "SEND -> %s;伺服器%s(%ld ms)", status ? st(status) : "成功",
+		 dt < 0 ? "10 秒內沒有斷線" : "關閉了連線", dt);
 	close_session(&s);
-	/* overlong:對方的 RECV 放不下,我們的 SEND 以錯誤完成;garbage / idle:伺服器要主動斷線 */
-	return report(name, dt >= 0, "%s", detail);
+	/* overlong:對方的 RECV 放不下,我們的 SEND 以錯誤完成;其他:伺服器要主動斷線 */
+	return report(name, dt >= 0 && (!quick || dt < QUICK_MS), "%s", detail);
+}
+
+/*
+ * 主機突然消失:拆掉自己的 QP,但不中斷連線(沒有 DREQ)。伺服器送來的 keepalive 沒人回,
+ * 傳輸重試用完後它要中斷連線 —— 在 6 秒的活動期限之前。
+ */
+static int probe_vanish(void)
+{
+	struct session s;
+	struct hello h = make_hello(TEST_BW, OP_WRITE, 4032, 3);
+	char detail[160];
+	long dt;
+
+	if (open_session(&s, &h, sizeof(h))) {
+		close_session(&s);
+		return report("vanish", false, "%s", "無法連線");
+	}
+	rdma_destroy_qp(s.id); /* QP 不見了,cm_id 還在:對方以為連線仍在 */
+	dt = wait_dropped(&s, 15000);
+	snprintf(detail, sizeof(detail), "拆掉自己的 QP 之後,伺服器%s(%ld ms)",
+		 dt < 0 ? "15 秒內沒有中斷連線" : "中斷了連線", dt);
+	close_session(&s);
+	return report("vanish", dt >= 0 && dt < 2 * QUICK_MS, "%s", detail);
+}
+
+/* 別條連線的 rkey:cross = 同時存在的連線,stale = 已經結束的連線 */
+static int probe_foreign(const char *name)
+{
+	struct hello h = make_hello(TEST_DEMO, OP_SEND, 64, 1);
+	enum ibv_wr_opcode ops[] = { IBV_WR_RDMA_READ, IBV_WR_RDMA_WRITE };
+	bool stale = !strcmp(name, "stale");
+	struct session a, b;
+	uint32_t rkey;
+	char detail[200];
+	int fails = 0;
+
+	if (open_session(&a, &h, sizeof(h))) {
+		close_session(&a);
+		return report(name, false, "%s", "無法連線");
+	}
+	rkey = ntohl(a.w.win_rkey);
+	if (stale)
+		close_session(&a);
+	for (int i = 0; i < (stale ? 1 : 2); i++) {
+		struct hello hb = make_hello(TEST_DEMO, OP_SEND, 64, 1);
+		int status;
+
+		if (open_session(&b, &hb, sizeof(hb))) {
+			close_session(&b);
+			fails += report(name, false, "%s", "第二條連線無法建立");
+			continue;
+		}
+		status = do_op(&b, ops[stale ? 1 : i], 0, rkey, 16);
+		snprintf(detail, sizeof(detail), "%s 另一條%s連線的 rkey 0x%x(這條的是 0x%x)-> %s",
+			 ops[stale ? 1 : i] == IBV_WR_RDMA_READ ? "READ" : "WRITE", stale ? "已結束的" : "仍在的",
+			 rkey, ntohl(b.w.win_rkey), st(status));
+		close_session(&b);
+		fails += report(name, status == IBV_WC_REM_ACCESS_ERR, "%s", detail);
+	}
+	if (!stale)
+		close_session(&a);
+	return fails;
+}
+
+/* demo,但問候與視窗內容夾帶終端機控制碼;照協定走完(問候 → 回覆 → WRITE → 'E' → 'A') */
+static int probe_escape(void)
+{
+	static const char evil[] = "\x1b[2J\x1b]0;pwned\x07\xc2\x9b" "31m\x7f\xe2\x80\xae" "ESC-TEST\x1b[0m";
+	struct session s;
+	struct hello h = make_hello(TEST_DEMO, OP_SEND, 64, 1);
+	struct ctrl e = { .type = 'E', .a = htobe64(3) };
+	char detail[200];
+	int st1, st2, st3, ack = -1;
+
+	if (open_session(&s, &h, sizeof(h))) {
+		close_session(&s);
+		return report("escape", false, "%s", "無法連線");
+	}
+	s.buf[0] = 'T';
+	memcpy(s.buf + 1, evil, sizeof(evil));
+	st1 = do_op(&s, IBV_WR_SEND, 0, 0, (uint32_t)sizeof(evil) + 1);
+	if (!st1)
+		wait_recv(&s, 'T', 1, 10000); /* 伺服器的回覆 */
+	memcpy(s.buf, evil, sizeof(evil));
+	st2 = do_op(&s, IBV_WR_RDMA_WRITE, 0, ntohl(s.w.win_rkey), (uint32_t)sizeof(evil));
+	memcpy(s.buf, &e, sizeof(e));
+	st3 = do_op(&s, IBV_WR_SEND, 0, 0, (uint32_t)sizeof(e));
+	if (!st1 && !st2 && !st3)
+		ack = wait_recv(&s, 'A', 1, 10000) == 0;
+	snprintf(detail, sizeof(detail), "問候 SEND -> %s,WRITE -> %s,結束 SEND -> %s,伺服器%s確認", st(st1),
+		 st(st2), st(st3), ack == 1 ? "" : "沒有");
+	close_session(&s);
+	return report("escape", ack == 1, "%s", detail);
+}
+
+/*
+ * 半開的連線:送出 n 個連線要求,等伺服器的回應(REP)到達 —— 只 poll event channel,不讀事件,
+ * 所以 librdmacm 不會送出 RTU,握手永遠停在一半 —— 保持 HOLD_S 秒再全部關掉。
+ */
+static int probe_half_open(const char *name, int n)
+{
+	static struct session s[MAX_HALF_OPEN];
+	char detail[160];
+	int answered = 0, opened = 0;
+
+	if (n < 1 || n > MAX_HALF_OPEN) {
+		fprintf(stderr, "錯誤:half-open 的數量要在 1 到 %d 之間\n", MAX_HALF_OPEN);
+		exit(64);
+	}
+	for (int i = 0; i < n; i++) {
+		struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
+
+		opened += open_session_ex(&s[i], &h, sizeof(h), true) == 0;
+	}
+	for (uint64_t end = now_ms() + 10000; answered < opened && now_ms() < end;) {
+		answered = 0;
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = { .fd = s[i].ec ? s[i].ec->fd : -1, .events = POLLIN };
+
+			answered += poll(&p, 1, 0) > 0;
+		}
+		struct timespec ts = { 0, 10000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	printf("HALF_OPEN %d 個連線要求都得到回應,保持 %d 秒不完成握手\n", answered, HOLD_S);
+	fflush(stdout);
+	sleep(HOLD_S);
+	for (int i = 0; i < n; i++)
+		close_session(&s[i]);
+	snprintf(detail, sizeof(detail), "送出 %d 個連線要求,%d 個得到回應", n, answered);
+	return report(name, opened == n && answered == n, "%s", detail);
 }
 
 static int probe_flood(void)
@@ -411,9 +734,22 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	server_ip = argv[1];
-	if (!strcmp(argv[2], "--port") && argc > 4) {
-		port = atoi(argv[3]);
-		i = 4;
+	/* 選項:--port N、--retry N / --rnr N(連線要求裡給伺服器 QP 的重試次數,預設 6) */
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		int v = atoi(argv[i + 1]);
+
+		if (!strcmp(argv[i], "--port"))
+			port = v;
+		else if (!strcmp(argv[i], "--retry") && v >= 0 && v <= 7)
+			req_retry = (uint8_t)v;
+		else if (!strcmp(argv[i], "--rnr") && v >= 0 && v <= 7)
+			req_rnr = (uint8_t)v;
+		else
+			break;
+	}
+	if (i >= argc || argv[i][0] == '-') {
+		fprintf(stderr, "用法:rdma_hostile 伺服器IP [--port N] [--retry N] [--rnr N] 探測…\n");
+		return 64;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (; i < argc; i++) {
@@ -438,12 +774,33 @@ int main(int argc, char **argv)
 
 			fails += probe_access(p, TEST_DEMO, OP_SEND, IBV_WR_RDMA_READ, 0, false, 16, key);
 			fails += probe_access(p, TEST_DEMO, OP_SEND, IBV_WR_RDMA_WRITE, 0, false, 16, key);
-		} else if (!strcmp(p, "lie") || !strcmp(p, "bad-hello"))
-			fails += probe_reject(p, !strcmp(p, "lie"));
-		else if (!strcmp(p, "garbage") || !strcmp(p, "overlong") || !strcmp(p, "idle"))
+		} else if (!strcmp(p, "lie"))
+			fails += probe_reject(p, make_hello(TEST_BW, OP_SEND, 64u << 20, 1024), 2, 0);
+		else if (!strcmp(p, "bad-hello")) {
+			struct hello h = make_hello(TEST_BW, OP_SEND, 64, 4);
+
+			h.magic = htonl(0x12345678);
+			fails += probe_reject(p, h, REFUSE_BAD, 1);
+		} else if (!strncmp(p, "hello-", 6))
+			fails += probe_bad_field(p);
+		else if (!strcmp(p, "retry7") || !strcmp(p, "rnr7"))
+			fails += probe_retry7(p);
+		else if (!strcmp(p, "garbage") || !strcmp(p, "overlong") || !strcmp(p, "idle") ||
+			 !strcmp(p, "short-ctrl") || !strcmp(p, "zero-send") || !strcmp(p, "data-in-write") ||
+			 !strcmp(p, "imm-unasked"))
 			fails += probe_misbehave(p);
 		else if (!strcmp(p, "flood"))
 			fails += probe_flood();
+		else if (!strcmp(p, "vanish"))
+			fails += probe_vanish();
+		else if (!strcmp(p, "cross") || !strcmp(p, "stale"))
+			fails += probe_foreign(p);
+		else if (!strcmp(p, "trickle"))
+			fails += probe_trickle();
+		else if (!strcmp(p, "escape"))
+			fails += probe_escape();
+		else if (!strncmp(p, "half-open=", 10))
+			fails += probe_half_open(p, atoi(p + 10));
 		else {
 			fprintf(stderr, "錯誤:不認得的探測「%s」\n", p);
 			return 64;
