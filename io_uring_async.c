@@ -41,7 +41,9 @@
  *     每次 arm multishot recv 時告訴核心「這次最多收 --conn-buffer 減掉現在待送」那麼多位元組,
  *     所以一條連線的待送永遠 <= --conn-buffer(預設 64 KiB)+ 一個接收緩衝區,由核心保證。
  *   - 待送池用完時關掉「最慢的讀者」:佔用待送池最多的那條連線(它的對端不讀資料)。
- *   - 每條連線的狀態約 200 位元組;連線數上限 --max-conns。
+ *   - 每條連線的狀態約 420 位元組(struct conn),連線表每格另 8 位元組;連線數上限 --max-conns。
+ *   - 不在這個上限裡的:核心替每個 socket 保留的收送緩衝區(net.ipv4.tcp_rmem / tcp_wmem,自動調整,
+ *     不讀資料的對端每條可讓兩邊核心各保留數 MB;全機上限是 net.ipv4.tcp_mem)。
  *
  * 對端能做與不能做的事:
  *   - 送資料但永遠不讀:它的待送到 --conn-buffer 就不再讀,只佔自己的待送;一千個這樣的對端
@@ -53,7 +55,7 @@
  *   - 對端不能讓伺服器讀寫超出它自己的資料:每個位元組只原樣送回同一條連線。
  *
  * 需求:Linux 6.0 以上、liburing 2.3 以上,不需要 root。較新的核心用到更多(啟動時探測、印出實際用了什麼):
- *       DEFER_TASKRUN(6.1,否則 COOP_TASKRUN)、multishot recv 總量上限(約 6.16,否則單次 recv)、
+ *       DEFER_TASKRUN(6.1,否則 COOP_TASKRUN)、multishot recv 總量上限(6.17,否則單次 recv)、
  *       recv bundle(6.10)。
  *
  * 用法:
@@ -179,7 +181,7 @@ struct features {
 	bool sqpoll;
 	bool zerocopy; /* SEND_ZC + 待送池註冊成 fixed buffer */
 	bool bundle;
-	bool recv_cap; /* multishot recv 可以設總量上限(sqe->optlen,核心 6.16 左右);沒有就用單次 recv */
+	bool recv_cap; /* multishot recv 可以設總量上限(sqe->optlen,核心 6.17);沒有就用單次 recv */
 };
 
 struct config {
@@ -1558,7 +1560,7 @@ static const struct opt_help options[] = {
 	{ { "bind", required_argument, NULL, 'a' }, "位址", "監聽的 IPv4 位址(預設 0.0.0.0)" },
 	{ { "max-conns", required_argument, NULL, 'c' }, "N", "同時連線上限;超過的新連線被接受後立刻關閉(預設 16384)" },
 	{ { "conn-buffer", required_argument, NULL, OPT_CONN_BUFFER }, "位元組",
-	  "每條連線的待送上限,到了就停止讀取(預設 64K;一條連線最多再多 32 個接收緩衝區)" },
+	  "每條連線的待送上限,到了就停止讀取(預設 64K;一條連線最多再多一個接收緩衝區)" },
 	{ { "max-output", required_argument, NULL, OPT_MAX_OUTPUT }, "位元組",
 	  "全部連線共用的待送池(預設 64M);用完時關閉佔用最多的連線" },
 	{ { "buffers", required_argument, NULL, 'n' }, "N", "接收 buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
@@ -1596,8 +1598,8 @@ static void usage(const char *prog)
 			snprintf(left, sizeof(left), "    --%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
 		printf("  %-28s %s\n", left, o->help);
 	}
-	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 200 位元組\n"
-	       "(預設 16 MiB + 64 MiB)。不讀資料的對端只佔自己的待送(<= --conn-buffer + 32 × --buffer-size),\n"
+	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 420 位元組\n"
+	       "(預設 16 MiB + 64 MiB)。不讀資料的對端只佔自己的待送(<= --conn-buffer + 一個 --buffer-size),\n"
 	       "不佔接收緩衝區;待送池用完時關閉佔用最多的連線。位元組數可寫 K、M 字尾。\n"
 	       "試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n");
 }

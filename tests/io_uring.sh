@@ -363,6 +363,24 @@ t_small_pool_enobufs() {
 	expect_ge "$(kv "$SRV_LOG" enobufs)" 1 "ENOBUFS 次數(這個檢查就是為了走重新 arm 的路)"
 }
 
+# --help 的記憶體上限是真的:待送池用完(不讀的對端比池子多)、接收 ring 每個緩衝區都用過之後,
+# 伺服器的最高 RSS 成長 <= 接收 16 MiB + 待送池 8 MiB + 每條連線約 420 位元組(+ 1 MiB 給 libc 與堆疊)
+t_memory_bound() {
+	srv_start "$URING" --max-output 8M
+	local base hwm conns=250 limit
+	base=$(rss_kb "$SRV_PID")
+	start_bg "$T_TMP/hog" "$CHECK" hog "$SRV_PORT" 150 60
+	wait_log 90 "$T_TMP/hog" 'READY' || fail "不讀的對端沒有把伺服器塞滿:$(cat "$T_TMP/hog")"
+	# 一萬次 recv:buffer ring 是先進先出,4096 個接收緩衝區每個都會被用到(頁面都被碰過)
+	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-4096 -n 100 -t 60 -q || fail "待送池用完時其他連線核對失敗"
+	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SRV_PID/status")
+	srv_stop
+	limit=$((16 * 1024 + 8 * 1024 + conns * 420 / 1024 + 1024))
+	echo "RSS:啟動後 $base KiB,最高 $hwm KiB(成長 $((hwm - base)) KiB,上限 $limit KiB)"
+	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "待送池用完時逐出的連線數(確定池子真的滿了)"
+	expect_le "$((hwm - base))" "$limit" "伺服器最高 RSS 成長(KiB)"
+}
+
 # SQPOLL、SQ 很小:一輪要準備的 SQE 比 SQ 多時,必須把 SQ 交給核心執行緒再等空位
 # (曾經:只呼叫 io_uring_sqring_wait 而沒交出 tail,伺服器永遠空轉,連 SIGTERM 都不理)
 t_sqpoll_full_sq() {
@@ -473,6 +491,7 @@ check starvation.recv_single t_starvation "$URING" --recv single
 check small_pool_enobufs t_small_pool_enobufs
 check sqpoll_full_sq t_sqpoll_full_sq
 check batching_idle t_batching_idle
+check memory_bound t_memory_bound
 check bench_partial_message_at_end t_bench_partial_end
 check uring.emfile_recovers t_emfile_recovers "$URING" --no-fixed-files
 check uring.nofile_clamps_fixed_files t_nofile_clamp

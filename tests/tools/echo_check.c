@@ -196,38 +196,50 @@ static int do_cycles(int port, unsigned long n)
 static int do_hog(int port, unsigned long n, unsigned secs)
 {
 	int *fds = calloc(n, sizeof(int));
-	uint64_t pushed = 0, total = UINT64_MAX, t0;
+	unsigned char buf[65536];
+	uint64_t pushed = 0, t0;
+	unsigned long closed = 0;
 
 	if (!fds)
 		return 1;
+	memset(buf, 'h', sizeof(buf));
 	/*
-	 * 小的接收緩衝區(不讀的對端本來就不需要):不然每條連線在兩邊核心裡各塞幾 MB,三百條就碰到
+	 * 小的收送緩衝區(不讀的對端本來就不需要):不然每條連線在兩邊核心裡各塞幾 MB,三百條就碰到
 	 * 整台機器的 TCP 記憶體上限(net.ipv4.tcp_mem),連別的程式的 TCP 都受影響。
 	 */
 	for (unsigned long i = 0; i < n; i++) {
 		int small = 16384;
 		fds[i] = dial_nb(port, small);
-		fcntl(fds[i], F_SETFL, 0);
 		setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	}
-	/* 一直送,直到連續 1 秒所有連線都送不出任何東西(伺服器停止讀取,socket 緩衝區全滿) */
+	/*
+	 * 一直送,直到連續 1 秒所有連線都送不出任何東西(伺服器停止讀取,socket 緩衝區全滿)。
+	 * 被伺服器關閉(待送池用完時逐出)的連線就不再送。
+	 */
 	t0 = now_ms();
 	for (uint64_t quiet_since = now_ms(); now_ms() - quiet_since < 1000 && now_ms() - t0 < 60000;) {
 		uint64_t before = pushed;
 		for (unsigned long i = 0; i < n; i++) {
-			uint64_t w = 0;
-			write_some(fds[i], &w, total);
-			pushed += w;
+			ssize_t w;
+			while (fds[i] >= 0 && (w = send(fds[i], buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT)) > 0)
+				pushed += (uint64_t)w;
+			if (fds[i] >= 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+				close(fds[i]);
+				fds[i] = -1;
+				closed++;
+			}
 		}
 		if (pushed != before)
 			quiet_since = now_ms();
 		usleep(20000);
 	}
-	printf("READY %lu 條連線共送出 %llu 位元組,之後不讀\n", n, (unsigned long long)pushed);
+	printf("READY %lu 條連線共送出 %llu 位元組,之後不讀(其中 %lu 條被伺服器關閉)\n", n, (unsigned long long)pushed,
+	       closed);
 	fflush(stdout);
 	sleep(secs);
 	for (unsigned long i = 0; i < n; i++)
-		close(fds[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
 	free(fds);
 	return 0;
 }
@@ -467,8 +479,12 @@ static long grow_pending(int port, int fd, uint64_t *sent, long target)
 	while (pend < target) {
 		/* 管線(我們的接收緩衝區 + 伺服器核心的送出緩衝區)塞滿以後,多送的才會變成伺服器暫存的:每步很小,不會超過太多 */
 		size_t step = (size_t)(target - pend) / 4 < 1024 ? 1024 : (size_t)(target - pend) / 4;
-		if (now_ms() - t0 > 20000) {
-			fprintf(stderr, "錯誤:20 秒內伺服器沒有暫存到 %ld 位元組(現在 %ld)\n", target, pend);
+		if (now_ms() - t0 > 30000) {
+			unsigned long stx = 0, srx = 0, ctx = 0, crx = 0;
+			tcp_queues((unsigned)port, local_port(fd), &stx, &srx);
+			tcp_queues(local_port(fd), (unsigned)port, &ctx, &crx);
+			fprintf(stderr, "錯誤:30 秒內伺服器沒有暫存到 %ld 位元組(現在 %ld;送出 %llu,伺服器核心 rx %lu tx %lu,我們 rx %lu)\n",
+				target, pend, (unsigned long long)*sent, srx, stx, crx);
 			exit(1);
 		}
 		ssize_t w = send(fd, buf, step < sizeof(buf) ? step : sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
