@@ -1037,6 +1037,7 @@ static int serve_one(struct conn *c)
 		r = serve_bw(c);
 		break;
 	}
+	spin_release(c); /* 忙碌輪詢的名額現在就還:中斷連線可能要等 1 秒 */
 	report_session(c, r, t0);
 
 	/* 6. 中斷連線 */
