@@ -433,7 +433,7 @@ echo "== 惡意客戶端:越界、沒有權限、別條連線的 rkey、說謊�
 hb=$(wc -l </tmp/srv.log)
 timeout 240 rdma_hostile $IP window oob-write oob-read below-read far-write perm-write perm-read cross stale \
 	lie bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window retry7 rnr7 \
-	garbage short-ctrl zero-send data-in-write imm-unasked overlong flood escape vanish >/tmp/h.log 2>&1
+	garbage short-ctrl zero-send data-in-write imm-unasked overlong flood escape vanish idle >/tmp/h.log 2>&1
 show hostile /tmp/h.log
 tail -n +$((hb + 1)) /tmp/srv.log >/tmp/srv-h.log
 probe() { # 結果名稱 探測名稱…
@@ -451,6 +451,7 @@ probe hostile_permissions perm-write perm-read
 probe hostile_cross_stale cross stale
 probe hostile_bad_hello bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window
 probe hostile_retry7 retry7 rnr7
+probe hostile_idle idle
 grep '^CLIENT \|中途離線' /tmp/srv-h.log | sed 's/^/    /'
 # 壞掉的訊息:每一個都要「立刻」被發現(探測自己量),伺服器記錄的原因是 protocol(不是閒置逾時)
 probe hostile_garbage garbage short-ctrl zero-send data-in-write imm-unasked overlong flood
@@ -940,7 +941,7 @@ for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_mo
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large bw_send_credits duration_mode \
 	concurrent_four spin_budget sigstop_detected hostile_foreign_keys hostile_control hostile_out_of_window \
-	hostile_permissions hostile_cross_stale hostile_bad_hello hostile_retry7 hostile_garbage hostile_garbage_reason \
+	hostile_permissions hostile_cross_stale hostile_bad_hello hostile_retry7 hostile_idle hostile_garbage hostile_garbage_reason \
 	hostile_escape hostile_vanish hostile_lie_rejected server_unharmed server_survives_kill client_sigint \
 	caps_memory_total caps_busy caps_over_limit asan_client_errors caps_exact half_open server_event_matrix \
 	client_server_killed unreach_port unreach_host device_gid_tos memlock_hint memlock_hint_whole server_setup_refusal \
