@@ -658,7 +658,8 @@ static void rearm_waiting(struct ctx *c)
 		if (!c->wait_head)
 			c->wait_tail = NULL;
 		cn->recv = RECV_IDLE;
-		if (cn->state == CONN_OPEN) {
+		/* 結束時(DRAINING)也要繼續讀到對方 EOF;CLOSING 的只等自己的 CQE */
+		if (cn->state != CONN_CLOSING) {
 			conn_progress(c, cn);
 			avail--;
 		}
