@@ -4,8 +4,9 @@
  *
  * 與 io_uring_async 有相同的語意與公平規則,讓比較公平(一個 epoll 專家會這樣寫):
  *   - TCP_NODELAY 設在監聽 socket 上,accept 出來的連線繼承(不必每條連線一次 setsockopt)
- *   - 可讀時一次讀到 EAGAIN 為止(最多 16 次;讀到的比要求的少就表示讀完了,不再多一次 EAGAIN 的 recv);
- *     沒有待送資料時讀到的直接送回,送不完的放進這條連線的待送區,讀完後一次 send 送出
+ *   - 可讀時讀到 socket 空為止:每次 recv 要整塊剩下的空間(最多 16 × --buffer-size),短讀就表示讀完了,
+ *     不再多一次 EAGAIN 的 recv;讀到的全部用一次 send 送回(有待送時接在後面一起送),送不完的放進
+ *     這條連線的待送區,等 EPOLLOUT
  *   - 背壓:待送 + 一個緩衝區 > --conn-buffer(預設 64 KiB)就關掉 EPOLLIN,送到一半以下才恢復
  *   - 全部連線的待送合計上限 --max-output(預設 64 MiB),用完時關閉待送最多的連線(最慢的讀者)
  *   - 半關閉:read 回 0 後把待送資料送完再關閉
@@ -72,6 +73,7 @@ struct ctx {
 	struct conn **conns;
 	unsigned nslots, active;
 	unsigned char *buf;
+	size_t buf_cap;
 	size_t out_bytes; /* 全部連線的待送合計 */
 	uint64_t accepted, rejected, evicted, timeouts, msgs, bytes_in, bytes_out, errors, throttles, syscalls;
 	unsigned now_s; /* 每秒加一 */
@@ -311,15 +313,25 @@ static void discard_input(struct ctx *c, struct conn *cn)
 	update_interest(c, cn);
 }
 
-/* 可讀:讀到 EAGAIN(或短讀、或到背壓上限、或 MAX_READS 次),最後一次 send 送出待送 */
+/*
+ * 可讀:讀到 EAGAIN 為止(短讀就停;最多 MAX_READS 次、不超過背壓上限),讀到的全部用一次 send 送回
+ * (有待送時接在待送後面,一起送)。每次 recv 要整塊剩下的空間:通常一次就把 socket 讀空。
+ */
 static void on_readable(struct ctx *c, struct conn *cn)
 {
+	size_t got = 0, cap = 0;
+
 	if (c->draining) {
 		discard_input(c, cn);
 		return;
 	}
-	for (int r = 0; r < MAX_READS && cn->pend_len + c->cfg.buf_size <= c->cfg.conn_buffer; r++) {
-		ssize_t n = SYS(c, recv(cn->fd, c->buf, c->cfg.buf_size, 0));
+	if (cn->pend_len + c->cfg.buf_size <= c->cfg.conn_buffer) /* 背壓:待送最多 --conn-buffer + 一個緩衝區 */
+		cap = c->cfg.conn_buffer + c->cfg.buf_size - cn->pend_len;
+	if (cap > c->buf_cap)
+		cap = c->buf_cap;
+	for (int r = 0; r < MAX_READS && got < cap; r++) {
+		size_t want = cap - got;
+		ssize_t n = SYS(c, recv(cn->fd, c->buf + got, want, 0));
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -335,30 +347,33 @@ static void on_readable(struct ctx *c, struct conn *cn)
 		c->msgs++;
 		c->bytes_in += (uint64_t)n;
 		cn->last_active = c->now_s;
-		size_t off = 0;
-		if (!cn->pend_len) {
-			/* 沒有排隊的資料:直接送回 */
-			ssize_t w = SYS(c, send(cn->fd, c->buf, (size_t)n, MSG_NOSIGNAL));
-			if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				if (errno != EPIPE && errno != ECONNRESET)
-					c->errors++;
-				conn_close(c, cn);
-				return;
-			}
-			if (w > 0) {
-				off = (size_t)w;
-				c->bytes_out += (uint64_t)w;
-			}
-		}
-		if (off < (size_t)n && append_pending(c, cn, c->buf + off, (size_t)n - off)) {
-			c->evicted++;
+		got += (size_t)n;
+		if ((size_t)n < want)
+			break; /* 短讀:socket 已經讀空,不必再一次 recv 拿 EAGAIN */
+	}
+	size_t off = 0;
+	bool tried = got && !cn->pend_len;
+	if (tried) {
+		/* 沒有排隊的資料:直接送回 */
+		ssize_t w = SYS(c, send(cn->fd, c->buf, got, MSG_NOSIGNAL));
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			if (errno != EPIPE && errno != ECONNRESET)
+				c->errors++;
 			conn_close(c, cn);
 			return;
 		}
-		if ((size_t)n < c->cfg.buf_size)
-			break; /* 短讀:socket 已經讀空,不必再一次 recv 拿 EAGAIN */
+		if (w > 0) {
+			off = (size_t)w;
+			c->bytes_out += (uint64_t)w;
+		}
 	}
-	if (cn->pend_len && !cn->writing && flush_pending(c, cn) < 0)
+	if (off < got && append_pending(c, cn, c->buf + off, got - off)) {
+		c->evicted++;
+		conn_close(c, cn);
+		return;
+	}
+	/* 原本就有待送(而且沒在等 EPOLLOUT):新資料接在後面,一次 send 一起送 */
+	if (cn->pend_len && !cn->writing && !tried && flush_pending(c, cn) < 0)
 		return;
 	update_interest(c, cn);
 }
@@ -427,7 +442,8 @@ static int setup(struct ctx *c)
 	}
 	c->nslots = rl.rlim_cur > (1u << 21) ? (1u << 21) : (unsigned)rl.rlim_cur;
 	c->conns = calloc(c->nslots, sizeof(*c->conns));
-	c->buf = malloc(c->cfg.buf_size);
+	c->buf_cap = (size_t)MAX_READS * c->cfg.buf_size; /* 一次可讀事件最多讀這麼多 */
+	c->buf = malloc(c->buf_cap);
 	if (!c->conns || !c->buf) {
 		fprintf(stderr, "錯誤:記憶體不足\n");
 		return -1;

@@ -6,7 +6,8 @@
 #   1、50、500 條連線的 128 B ping-pong,64 B 管線化(4 條 × 深度 128),64 KiB 串流(4 條 × 深度 4)
 # 主要指標是「伺服器每個請求的 CPU 時間」:用戶端自己就吃掉一整顆 CPU,req/s 反映的是兩個行程
 # 怎麼分兩顆 CPU,不是伺服器本身。CPU 取自 /proc/PID/stat(utime+stime)÷ 這段期間完成的訊息數。
-# 也列出每個訊息的系統呼叫次數,由伺服器自己計算:io_uring 是 io_uring_enter,epoll 是全部系統呼叫。
+# 也列出每個請求(用戶端的一個訊息)的系統呼叫次數,由伺服器自己計算:io_uring 是 io_uring_enter,
+# epoll 是全部系統呼叫;兩邊都除以同一個用戶端數到的訊息數(伺服器自己的 recv 次數在兩邊意義不同)。
 #
 # 第二部分「槓桿」:io_uring_async 的每個選項單獨打開,與預設設定交錯比較(50 條連線 ping-pong 的
 # CPU/請求;零複製用 64 KiB 串流),README 的表格就是從這裡來的。
@@ -95,13 +96,13 @@ run_one() {
 		echo "注意:$(basename "${srv[0]}") $sc 有錯誤:$(grep -m1 錯誤 "$out")" >&2
 		echo -
 	else
-		# io_uring_async 數的是 io_uring_enter,epoll_echo 數的是全部系統呼叫;都除以伺服器自己的訊息數
+		# io_uring_async 數的是 io_uring_enter,epoll_echo 數的是全部系統呼叫;都除以用戶端的訊息數(請求數)
 		local sys
 		sys=$(kv "$log" enters)
 		[ -n "$sys" ] || sys=$(kv "$log" syscalls)
 		awk -v r="$(kv "$out" req_s)" -v p50="$(kv "$out" p50_us)" -v p99="$(kv "$out" p99_us)" \
-			-v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v all="$all" -v sys="$sys" -v msgs="$(kv "$log" msgs)" \
-			'BEGIN { printf "%s %s %s %.0f %.3f\n", r, p50, p99, ticks / hz * 1e9 / all, (msgs > 0 ? sys / msgs : 0) }'
+			-v ticks=$((t1 - t0)) -v hz="$CLK_TCK" -v all="$all" -v sys="$sys" \
+			'BEGIN { printf "%s %s %s %.0f %.3f\n", r, p50, p99, ticks / hz * 1e9 / all, sys / all }'
 	fi
 	rm -f "$log" "$out"
 }
@@ -115,7 +116,7 @@ record() {
 	[ "$res" = - ] && return
 	local r p50 p99 cpu sys
 	read -r r p50 p99 cpu sys <<<"$res"
-	printf '  第 %s 輪 %-40s %9s req/s  p50 %8s µs  %7s ns/請求  %s 次系統呼叫/訊息\n' "$round" "$name" "$r" "$p50" "$cpu" "$sys"
+	printf '  第 %s 輪 %-40s %9s req/s  p50 %8s µs  %7s ns/請求  %s 次系統呼叫/請求\n' "$round" "$name" "$r" "$p50" "$cpu" "$sys"
 	bench_row "$tech" "$name" "$role" "$p50" "$p99" "$r" req/s "$cpu" "$base" "$method" "$glance" "syscalls_per_msg=$sys"
 }
 
