@@ -417,7 +417,7 @@ static int setup_buffers(struct ctx *c)
 	reg.bgid = BGID;
 	ret = io_uring_register_buf_ring(&c->ring, &reg, 0);
 	if (ret) {
-		fprintf(stderr, "錯誤:註冊 buffer ring 失敗:%s(需要 Linux 5.19;或記憶體鎖定上限 ulimit -l 太低)\n",
+		fprintf(stderr, "錯誤:註冊 buffer ring 失敗:%s(需要 Linux 6.0;或記憶體鎖定上限 ulimit -l 太低)\n",
 			strerror(-ret));
 		return -1;
 	}
