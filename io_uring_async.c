@@ -225,7 +225,7 @@ struct ctx {
 		uint32_t send_refs;	 /* 還沒完成、正在讀它的一般送出 */
 		uint32_t zc_refs;	 /* 還沒收到通知的零複製送出 */
 		uint32_t zc_owner, zc_gen; /* 哪條連線的(通知回來時連線可能已經關了) */
-		bool retired;		 /* 已送完、只等零複製通知 */
+		bool retired;		 /* 已送完或已丟棄,只等核心放掉它(送出完成、零複製通知)才回到池裡 */
 	} *chunks;
 	uint32_t conn_max_chunks;
 	/* 連線 */
@@ -1332,11 +1332,6 @@ static unsigned process_cqes(struct ctx *c)
 }
 
 /*
- * CQ 滿了:核心把放不下的 CQE 暫存在 overflow backlog(SQ flags 的 IORING_SQ_CQ_OVERFLOW),
- * 並停掉當時想再送出 CQE 的 multishot(accept、recv;我們看到沒有 F_MORE 就重新 arm)。
- * 資料不會丟,但多了系統呼叫與延遲:常發生就調大 --queue-depth(CQ 是它的 4 倍)。
- */
-/*
  * 閒置逾時(每秒一次):超過 --idle-timeout 秒沒有任何位元組進出的連線被關閉:連上後什麼都不送的、
  * 送了不讀而卡住的(待送送不出去)、消失了的對端。每秒掃一次連線表,比每個事件維護一個串列簡單。
  */
@@ -1353,6 +1348,11 @@ static void expire_idle(struct ctx *c)
 	}
 }
 
+/*
+ * CQ 滿了:核心把放不下的 CQE 暫存在 overflow backlog(SQ flags 的 IORING_SQ_CQ_OVERFLOW),
+ * 並停掉當時想再送出 CQE 的 multishot(accept、recv;我們看到沒有 F_MORE 就重新 arm)。
+ * 資料不會丟,但多了系統呼叫與延遲:常發生就調大 --queue-depth(CQ 是它的 4 倍)。
+ */
 static void check_cq_overflow(struct ctx *c)
 {
 	if (!(IO_URING_READ_ONCE(*c->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW))
