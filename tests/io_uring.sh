@@ -309,7 +309,8 @@ t_bad_args() {
 	local args
 	for args in "--queue-depth 3" "--queue-depth 0" "--buffers 100" "--buffers 65536" "--buffer-size 10" \
 		"70000" "0" "abc" "--bind not-an-ip" "--bogus" "--max-conns" "12345 6789" "--max-conns -5" \
-		"--taskrun fast" "--recv many" "--conn-buffer 1" "--max-output 1K" "--sqpoll-cpu 1" "--conn-buffer 1M --max-output 512K"; do
+		"--taskrun fast" "--recv many" "--conn-buffer 1" "--max-output 1K" "--sqpoll-cpu 1" "--conn-buffer 1M --max-output 512K" \
+		"--idle-timeout -1" "--idle-timeout 1h"; do
 		# shellcheck disable=SC2086 # 刻意分詞
 		expect_exit 64 "$URING" $args
 		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
