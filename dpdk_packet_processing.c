@@ -145,7 +145,6 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_ptype.h>
-#include <rte_memzone.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
@@ -167,7 +166,6 @@
 #define LINK_WAIT_MS 2000
 #define BURST_BUCKETS 10           /* burst 大小分布:1、2-3、4-7 … 512 */
 #define TEL_CMD "/packet_processing/stats"
-#define CTX_MEMZONE "dpp_ctx"
 
 /* ==== 1. 設定與資料結構 ========================================================== */
 
@@ -305,7 +303,7 @@ struct ctx {
 	struct stream *all[RTE_MAX_ETHPORTS * MAX_RXQ]; /* 依連接埠、佇列排序,統計用 */
 	struct snapshot last[RTE_MAX_ETHPORTS * MAX_RXQ];
 	unsigned int nb_streams;
-	const struct rte_memzone *mz;      /* telemetry 指令經由它找到 ctx */
+	bool telemetry;                    /* telemetry 指令已註冊 */
 	uint64_t start_tsc, stop_tsc, last_tsc;
 	/* EAL 與清理 */
 	char prefix[128];
@@ -315,8 +313,20 @@ struct ctx {
 	char huge_dir[PATH_MAX];     /* 使用者以 --huge-dir 指定的目錄 */
 };
 
-/* 唯一的可變全域變數:訊號處理函式設定的停止旗標 */
+/* 可變全域變數只有兩個。第一個:訊號處理函式設定的停止旗標 */
 static volatile sig_atomic_t force_quit;
+
+/*
+ * 第二個:telemetry 指令找到 ctx 的入口。22.11 的 telemetry callback 沒有使用者參數
+ * (23.03 才有 rte_telemetry_register_cmd_arg),而 EAL 的 telemetry 執行緒在 rte_eal_cleanup()
+ * 之後仍在、隨時可能呼叫我們,所以入口不能放在 DPDK 記憶體裡(memzone 在 rte_eal_cleanup 時
+ * 解除對應,正在查詢的 callback 會讀到已解除對應的位址)。結束時先把 c 設為 NULL,
+ * 再等 busy 歸零(正在執行的 callback 做完),之後才停止連接埠、釋放計數(telemetry_close)。
+ */
+static struct {
+	struct ctx *c;
+	unsigned int busy;
+} tel;
 
 static void on_signal(int sig)
 {
@@ -1821,22 +1831,12 @@ static void poll_link_events(struct ctx *c)
 	}
 }
 
-/*
- * telemetry 指令:dpdk-telemetry.py 經由 /var/run/dpdk/<prefix>/dpdk_telemetry.v2 呼叫。
- * 22.11 的 callback 沒有使用者參數(23.03 才有 rte_telemetry_register_cmd_arg);
- * 我們不用全域變數,而是以名字查 memzone 找到 ctx——secondary 行程也是這樣找共享資料。
- * 參數:空白 = 全部連接埠加總;連接埠編號 = 該連接埠與它的每個佇列。
- */
-static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+/* telemetry 指令的內容。參數:空白 = 全部連接埠加總;連接埠編號 = 該連接埠與它的每個佇列 */
+static int telemetry_fill(const struct ctx *c, const char *params, struct rte_tel_data *d)
 {
-	const struct rte_memzone *mz = rte_memzone_lookup(CTX_MEMZONE);
-	const struct ctx *c = mz ? *(struct ctx *const *)mz->addr : NULL;
 	struct totals t;
 	int port = -1;
 
-	(void)cmd;
-	if (!c)
-		return -EAGAIN;          /* 正在啟動或結束 */
 	if (params && *params) {
 		char *end;
 		long v = strtol(params, &end, 10);
@@ -1871,19 +1871,41 @@ static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_d
 	return 0;
 }
 
-/* 把 ctx 的位址放進一個具名 memzone,註冊 telemetry 指令 */
+/*
+ * telemetry 指令:dpdk-telemetry.py 經由 /var/run/dpdk/<prefix>/dpdk_telemetry.v2 呼叫,
+ * 在 EAL 的 telemetry 執行緒裡執行。先登記 busy 再讀入口:telemetry_close() 把入口設為 NULL
+ * 之後,要嘛看得到這個 busy 而等我們做完,要嘛我們讀到 NULL(兩邊都是 SEQ_CST)。
+ */
+static int telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct ctx *c;
+	int ret;
+
+	(void)cmd;
+	__atomic_fetch_add(&tel.busy, 1, __ATOMIC_SEQ_CST);
+	c = __atomic_load_n(&tel.c, __ATOMIC_SEQ_CST);
+	ret = c ? telemetry_fill(c, params, d) : -EAGAIN; /* NULL = 正在啟動或結束 */
+	__atomic_fetch_sub(&tel.busy, 1, __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* 註冊 telemetry 指令 */
 static void telemetry_setup(struct ctx *c)
 {
-	c->mz = rte_memzone_reserve(CTX_MEMZONE, sizeof(c), SOCKET_ID_ANY, 0);
-	if (!c->mz) {
-		printf("注意:無法建立 memzone,telemetry 指令 %s 不可用:%s\n", TEL_CMD,
-		       rte_strerror(rte_errno));
-		return;
-	}
-	*(struct ctx **)c->mz->addr = c;
+	__atomic_store_n(&tel.c, c, __ATOMIC_SEQ_CST);
 	if (rte_telemetry_register_cmd(TEL_CMD, telemetry_stats,
 				       "dpdk_packet_processing 的計數;參數:連接埠編號(可省略)"))
 		printf("注意:無法註冊 telemetry 指令 %s(已有同名指令?)\n", TEL_CMD);
+	else
+		c->telemetry = true;
+}
+
+/* 關掉 telemetry 的入口,等正在執行的 callback 做完;之後才能停止連接埠、釋放計數 */
+static void telemetry_close(void)
+{
+	__atomic_store_n(&tel.c, NULL, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&tel.busy, __ATOMIC_SEQ_CST))
+		rte_pause();
 }
 
 /* ==== 9. 清理 ===================================================================== */
@@ -1980,8 +2002,6 @@ static void remove_hugepage_files(const struct ctx *c)
 /* 結束 EAL;我們是主要行程時,執行期目錄與 hugepage 檔案都是我們的,一併刪除 */
 static void eal_finish(struct ctx *c)
 {
-	if (c->mz)
-		*(struct ctx **)c->mz->addr = NULL; /* telemetry 從此回答「正在結束」 */
 	rte_eal_cleanup();
 	if (c->primary) {
 		remove_hugepage_files(c);
@@ -2515,7 +2535,7 @@ int main(int argc, char **argv)
 	printf("模式 %s(引擎 %s),%u 個連接埠,%u 個轉送 lcore,每個連接埠 %u 個 RX 佇列,burst %u,"
 	       "L4 checksum %s;telemetry:%s;按 Ctrl-C 結束\n",
 	       mode_names[c->cfg.mode], c->engine->name, c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq,
-	       c->cfg.burst, l4ck_names[c->cfg.l4_cksum], c->mz ? TEL_CMD : "不可用");
+	       c->cfg.burst, l4ck_names[c->cfg.l4_cksum], c->telemetry ? TEL_CMD : "不可用");
 	fflush(stdout);
 
 	c->start_tsc = rte_rdtsc();
@@ -2527,6 +2547,7 @@ int main(int argc, char **argv)
 	print_stats(c, true);
 	rc = 0;
 out_ports:
+	telemetry_close();      /* telemetry 從此回答「正在結束」,不再讀計數 */
 	c->nb_ports = started;
 	stop_ports(c);
 	if (!rc)

@@ -40,6 +40,9 @@ no_huge_files() {
 
 sumval() { dpdk_sumval "$@"; }
 
+# gone PID:行程已經結束(給 wait_for 用)
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # expval 鍵:產生器寫下的預期值
 expval() {
 	sed -n "s/^$1=//p" "$T_TMP/expect.txt"
@@ -621,6 +624,67 @@ EOF
 	no_leftover
 }
 
+# telemetry 與結束:一個不停查詢的 telemetry 用戶端(像監控系統)在程式結束的整個過程中持續送指令。
+# EAL 的 telemetry 執行緒在 rte_eal_cleanup() 之後仍在,隨時會呼叫我們的 callback:程式必須正常結束
+# (結束碼 0、SUMMARY),不得讀到已釋放的計數或已解除對應的 DPDK 記憶體而當掉,也不留執行期目錄。
+# 最後一輪用 ASan 版本(有的話)。
+t_telemetry_shutdown() {
+	need_dpdk
+	need_cmd python3
+	cat >"$T_TMP/ham.py" <<'EOF'
+import socket, sys, time
+deadline = time.time() + 30
+while True:
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        if time.time() > deadline:
+            print("HAMMER no_socket"); sys.exit(1)
+        time.sleep(0.01)
+s.recv(16384)
+n, ok, why = 0, 0, "deadline"
+try:
+    while time.time() < deadline:
+        for cmd in ("/packet_processing/stats", "/packet_processing/stats,0"):
+            s.send(cmd.encode())
+            r = s.recv(65536)
+            if not r:
+                raise EOFError
+            n += 1
+            ok += b'"rx"' in r
+except (EOFError, OSError) as e:
+    why = type(e).__name__
+print("HAMMER requests=%d answered=%d end=%s" % (n, ok, why))
+EOF
+	local i bin rc
+	for i in 1 2 3; do
+		bin=$PROG
+		if [ "$i" = 3 ] && build_asan dpdk_packet_processing; then
+			bin=$T_ASAN_DIR/dpdk_packet_processing
+		fi
+		dpdk_prefix "telend-$i"
+		start_bg "$T_TMP/log$i" "$bin" -l 0-1 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
+			--vdev=net_null0 --vdev=net_null1 -- --mode fwd --stats-interval 0 --duration 2
+		local prog=$BG_PID
+		start_bg "$T_TMP/ham$i" python3 "$T_TMP/ham.py" "/var/run/dpdk/$PREFIX/dpdk_telemetry.v2"
+		local ham=$BG_PID
+		wait_for 40 gone "$prog" || fail "第 $i 次:程式在結束時卡住了:$(tail -n 3 "$T_TMP/log$i")"
+		wait "$prog"
+		rc=$?
+		wait_for 10 gone "$ham"
+		cat "$T_TMP/log$i" "$T_TMP/ham$i"
+		expect_eq "$rc" 0 "第 $i 次($(basename "$bin")):telemetry 查詢中結束的結束碼"
+		expect_file_match "$T_TMP/log$i" '^SUMMARY ' "第 $i 次:總結"
+		expect_ge "$(kv "$T_TMP/ham$i" answered)" 10 "第 $i 次:執行中回答的 telemetry 查詢"
+		expect_match "$(kv "$T_TMP/ham$i" end)" '^(EOFError|ConnectionResetError)$' \
+			"第 $i 次:用戶端一直查詢到程式結束(連線由程式關閉)"
+		! grep -qE 'AddressSanitizer|runtime error' "$T_TMP/log$i" || fail "第 $i 次:sanitizer 報告"
+		no_leftover
+	done
+}
+
 # secondary 行程:主要行程(我們,用 hugepage)執行中,
 #   1. --proc-type=secondary:一行錯誤,結束碼 64,不碰 EAL;
 #   2. --proc-type=auto:EAL 附加失敗(hugepage 已 unlink),清楚的訊息,不刪主要行程的目錄;
@@ -762,6 +826,7 @@ check tap_hw_ptype t_tap_hw_ptype
 check rss_multi_lcore t_rss_multi_lcore
 check idle_lcore t_idle_lcore
 check telemetry t_telemetry
+check telemetry_shutdown t_telemetry_shutdown
 check secondary_refused t_secondary_refused
 check hugepage_cleanup t_hugepage_cleanup
 check lifecycle_sigint t_lifecycle_sigint
