@@ -108,6 +108,8 @@
  *                    malformed = 任何一層長度不足、長度欄位矛盾或 checksum 錯誤(只計入 malformed)
  *   結束時另印 burst 大小分布、每個封包的 CPU 時間、非零的 xstats,以及給腳本讀的一行
  *   SUMMARY key=value …(每個連接埠、每個佇列的計數與 pps)。
+ *   結束方式:--duration、--packets、SIGINT(Ctrl-C)、SIGTERM、SIGHUP,以及輸出管線被關掉
+ *   (SIGPIPE,例如接到 head)都走同樣的清理:停止並關閉連接埠、刪除執行期目錄,結束碼 0。
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -183,7 +185,7 @@ struct config {
 	unsigned int rxq;
 	unsigned int rxd, txd;       /* 每個 RX/TX 佇列的描述子數(PMD 可能再調整) */
 	unsigned int stats_interval; /* 秒;0 = 不印週期統計 */
-	unsigned int duration;       /* 秒;0 = 直到 SIGINT/SIGTERM */
+	unsigned int duration;       /* 秒;0 = 直到 SIGINT/SIGTERM/SIGHUP */
 	uint64_t max_packets;        /* 收到這麼多封包後結束;0 = 不限 */
 	bool parse;                  /* 分類並計數(預設開;respond 一定開) */
 	bool sw_ptype;               /* --ptype sw:不用 PMD 的 packet_type */
@@ -2509,9 +2511,16 @@ int main(int argc, char **argv)
 		free(c);
 		return 1;
 	}
-	/* 訊號處理在 EAL 之前裝好:初始化途中的 Ctrl-C 也走正常清理 */
+	/*
+	 * 訊號處理在 EAL 之前裝好:初始化途中的 Ctrl-C 也走正常清理。SIGHUP(終端機關閉、ssh 斷線)
+	 * 與 SIGPIPE(輸出接到 head 之類、讀的一端先關掉)也一樣:預設動作會直接殺掉行程,留下
+	 * /var/run/dpdk/<prefix> 與沒關閉的連接埠。DPDK 自己的 socket(memif、telemetry、多行程通道)
+	 * 都是 SOCK_SEQPACKET / SOCK_DGRAM,對端關閉時不產生 SIGPIPE,所以 SIGPIPE 只會來自我們的輸出。
+	 */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);
 
 	rc = eal_start(c, eal_argc, argv);
 	if (rc) {

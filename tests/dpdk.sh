@@ -781,6 +781,32 @@ lifecycle() {
 t_lifecycle_sigint() { lifecycle INT; }
 t_lifecycle_sigterm() { lifecycle TERM; }
 
+# 其他結束方式:輸出接到 head(讀完幾行就關掉管線:下一次寫入收到 SIGPIPE)與 SIGHUP(關掉終端機、
+# ssh 斷線)都和 Ctrl-C 一樣正常結束:結束碼 0、停止並關閉連接埠、不留執行期目錄
+t_pipe_and_hup() {
+	need_dpdk
+	local rc t0
+	dpdk_prefix pipe
+	t0=$SECONDS
+	timeout 60 "$PROG" -l 0-1 "${NOHUGE[@]}" --file-prefix="$PREFIX" --vdev=net_null0 -- \
+		--mode rxonly --stats-interval 1 --duration 30 2>&1 | head -n 3 >"$T_TMP/head"
+	rc=${PIPESTATUS[0]}
+	cat "$T_TMP/head"
+	expect_eq "$rc" 0 "輸出管線關閉(SIGPIPE)後的結束碼"
+	expect_le $((SECONDS - t0)) 20 "輸出管線關閉後應該很快結束(秒)"
+	no_leftover
+	dpdk_prefix hup
+	start_ours "$T_TMP/hup.log" "$PROG" -l 0-1 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
+		--vdev=net_null0 -- --mode rxonly --stats-interval 0 --duration 60
+	stop_bg "$BG_PID" HUP 10
+	rc=$?
+	cat "$T_TMP/hup.log"
+	expect_eq "$rc" 0 "SIGHUP 後的結束碼"
+	expect_file_match "$T_TMP/hup.log" '已停止並關閉 1 個連接埠' "SIGHUP 後關閉連接埠"
+	expect_file_match "$T_TMP/hup.log" '^SUMMARY ' "SIGHUP 後的總結"
+	no_leftover
+}
+
 # root 下的錯誤:不存在的 vdev、遮罩選到不存在的連接埠、佇列超過裝置上限、沒有連接埠;
 # 每一次都不留執行期目錄
 t_bad_setup() {
@@ -831,4 +857,5 @@ check secondary_refused t_secondary_refused
 check hugepage_cleanup t_hugepage_cleanup
 check lifecycle_sigint t_lifecycle_sigint
 check lifecycle_sigterm t_lifecycle_sigterm
+check pipe_and_hup t_pipe_and_hup
 check bad_setup t_bad_setup
