@@ -340,8 +340,9 @@ static void on_signal(int sig)
 static void parse_app_args(struct config *cfg, int argc, char **argv, const char *prog);
 static int precheck(int eal_argc, char **argv);
 static void usage(const char *prog);
-static const char *eal_arg_value(int argc, char **argv, const char *name);
-static bool has_arg(int argc, char **argv, const char *name);
+static const char *eal_arg_value(int argc, char **argv, const char *name, size_t min);
+static bool has_arg(int argc, char **argv, const char *name, size_t min);
+static bool prefix_ok(const char *prefix, size_t max);
 static void print_stats(struct ctx *c, bool final);
 static void print_summary_line(struct ctx *c);
 static void poll_link_events(struct ctx *c);
@@ -382,16 +383,23 @@ static int eal_start(struct ctx *c, int eal_argc, char **argv)
 	int n = 0, ret;
 
 	/* 本程式不以 secondary 執行:在 EAL 碰到任何共享狀態之前就拒絕 */
-	v = eal_arg_value(eal_argc, argv, "--proc-type");
+	v = eal_arg_value(eal_argc, argv, "--proc-type", 4);
 	if (v && !strcmp(v, "secondary")) {
 		fprintf(stderr, "錯誤:本程式只以主要行程(primary)執行,不支援 --proc-type=secondary;"
 				"要觀察執行中的程式請用 dpdk-telemetry.py -f <prefix>(指令 %s)\n",
 			TEL_CMD);
 		return EXIT_USAGE;
 	}
-	v = eal_arg_value(eal_argc, argv, "--file-prefix");
+	/* prefix 是 /var/run/dpdk/ 底下的目錄名稱,結束時整個刪除:「.」就是 /var/run/dpdk 本身 */
+	v = eal_arg_value(eal_argc, argv, "--file-prefix", 4);
+	if (v && !prefix_ok(v, sizeof(c->prefix))) {
+		fprintf(stderr, "錯誤:--file-prefix「%s」無效:它是 /var/run/dpdk/ 底下的目錄名稱,結束時整個刪除;"
+				"不可為空、不可含 /、不可是 . 或 ..,最長 %zu 個字元\n",
+			v, sizeof(c->prefix) - 1);
+		return EXIT_USAGE;
+	}
 	snprintf(c->prefix, sizeof(c->prefix), "%s", v ? v : "rte");
-	v = eal_arg_value(eal_argc, argv, "--huge-dir");
+	v = eal_arg_value(eal_argc, argv, "--huge-dir", 8);
 	snprintf(c->huge_dir, sizeof(c->huge_dir), "%s", v ? v : "");
 	/* EAL 以 root 執行時的執行期目錄(eal_create_runtime_dir) */
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "/var/run/dpdk/%s", c->prefix);
@@ -400,8 +408,8 @@ static int eal_start(struct ctx *c, int eal_argc, char **argv)
 	for (int i = 0; i < eal_argc; i++)
 		eal_argv[n++] = argv[i];
 	/* 預設對應完就刪除 hugepage 檔案:任何結束方式(包括 SIGKILL)都不留下檔案 */
-	if (!has_arg(eal_argc, argv, "--huge-unlink") && !has_arg(eal_argc, argv, "--in-memory") &&
-	    !has_arg(eal_argc, argv, "--no-huge"))
+	if (!has_arg(eal_argc, argv, "--huge-unlink", 8) && !has_arg(eal_argc, argv, "--in-memory", 4) &&
+	    !has_arg(eal_argc, argv, "--no-huge", 7))
 		eal_argv[n++] = (char *)"--huge-unlink";
 	eal_argv[n] = NULL;
 
@@ -435,8 +443,21 @@ static int eal_start(struct ctx *c, int eal_argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
-	c->primary = true;
+	/*
+	 * 清理只依 EAL 實際使用的執行期目錄與 prefix(它的最後一段):EAL 接受縮寫與重複的選項,
+	 * 我們自己讀到的 prefix 可能是別人的,結束時就會刪掉別人的 hugepage 檔案。
+	 */
 	snprintf(c->runtime_dir, sizeof(c->runtime_dir), "%s", rte_eal_get_runtime_dir());
+	v = strrchr(c->runtime_dir, '/');
+	v = v ? v + 1 : c->runtime_dir;
+	if (!prefix_ok(v, sizeof(c->prefix))) {
+		fprintf(stderr, "錯誤:EAL 的執行期目錄 %s 不是 /var/run/dpdk/<prefix>;為了安全,"
+				"結束時不刪除它;請用一般的 --file-prefix 名稱\n", c->runtime_dir);
+		rte_eal_cleanup();
+		return EXIT_USAGE;
+	}
+	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int)sizeof(c->prefix) - 1, v);
+	c->primary = true;
 	return 0;
 }
 
@@ -2257,30 +2278,52 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 		cfg->parse = true;
 }
 
-/* EAL 參數 NAME=VALUE 或 NAME VALUE 的值;沒有則 NULL */
-static const char *eal_arg_value(int argc, char **argv, const char *name)
+/*
+ * EAL 以 getopt_long 解析長選項:接受沒有歧義的縮寫(--file=x 就是 --file-prefix=x)與重複
+ * (最後一個生效)。這裡用同樣的規則:arg 的名稱部分至少 min 個字元(EAL 選項表裡沒有歧義的
+ * 最短縮寫,例如 --file-prefix 是 "--fi")且是 name 的開頭。*val = 「=」後面的值或 NULL。
+ */
+static bool eal_opt_is(const char *arg, const char *name, size_t min, const char **val)
 {
-	size_t n = strlen(name);
+	size_t n = strcspn(arg, "=");
 
-	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], name, n))
-			continue;
-		if (argv[i][n] == '=')
-			return argv[i] + n + 1;
-		if (argv[i][n] == '\0' && i + 1 < argc)
-			return argv[i + 1];
-	}
-	return NULL;
+	if (n < min || n > strlen(name) || strncmp(arg, name, n))
+		return false;
+	*val = arg[n] == '=' ? arg + n + 1 : NULL;
+	return true;
 }
 
-static bool has_arg(int argc, char **argv, const char *name)
+/* EAL 參數 NAME=VALUE 或 NAME VALUE 的值(最後一個);沒有則 NULL */
+static const char *eal_arg_value(int argc, char **argv, const char *name, size_t min)
 {
-	size_t n = strlen(name);
+	const char *found = NULL, *v;
+
+	for (int i = 1; i < argc; i++) {
+		if (!eal_opt_is(argv[i], name, min, &v))
+			continue;
+		if (v)
+			found = v;
+		else if (i + 1 < argc)
+			found = argv[++i];
+	}
+	return found;
+}
+
+static bool has_arg(int argc, char **argv, const char *name, size_t min)
+{
+	const char *v;
 
 	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], name, n) && (argv[i][n] == '\0' || argv[i][n] == '='))
+		if (eal_opt_is(argv[i], name, min, &v))
 			return true;
 	return false;
+}
+
+/* --file-prefix 是 /var/run/dpdk/ 底下的目錄名稱:不可為空、不可含 /、不可是 . 或 .. */
+static bool prefix_ok(const char *prefix, size_t max)
+{
+	return *prefix && !strchr(prefix, '/') && strcmp(prefix, ".") && strcmp(prefix, "..") &&
+	       strlen(prefix) < max;
 }
 
 /* 取得 -l / -c 指定的 CPU 清單,回報不在本行程可用 CPU 中的那些 */
@@ -2417,14 +2460,14 @@ static int precheck(int eal_argc, char **argv)
 			sysconf(_SC_NPROCESSORS_ONLN) - 1);
 		problems++;
 	}
-	if (!has_arg(eal_argc, argv, "--no-huge") &&
+	if (!has_arg(eal_argc, argv, "--no-huge", 7) &&
 	    (free_hugepages() == 0 || !hugetlbfs_mounted())) {
 		fprintf(stderr, "錯誤:沒有可用的 hugepage%s;請執行 sudo make setup-hugepages,"
 				"或在 EAL 參數加上 --no-huge -m 1024\n",
 			free_hugepages() ? "(hugetlbfs 未掛載)" : "");
 		problems++;
 	}
-	if (problems && !has_arg(eal_argc, argv, "--vdev") && !dpdk_bound_nic())
+	if (problems && !has_arg(eal_argc, argv, "--vdev", 4) && !dpdk_bound_nic())
 		fprintf(stderr, "提示:也找不到任何 DPDK 可用的連接埠:請以 dpdk-devbind.py --bind=vfio-pci "
 				"綁定網卡,或加上 --no-pci --vdev=net_null0 --vdev=net_null1 使用虛擬裝置\n");
 	return problems;

@@ -807,6 +807,38 @@ t_pipe_and_hup() {
 	no_leftover
 }
 
+# --file-prefix 是 /var/run/dpdk/ 底下的目錄名稱,程式結束時整個刪除:
+#   1. 「.」、含「/」的名稱、空字串(EAL 自己只擋「%」)在 EAL 之前以一行錯誤拒絕(結束碼 64),
+#      /var/run/dpdk 裡別人的檔案不受影響(「.」的執行期目錄就是 /var/run/dpdk 本身);
+#      EAL 也接受縮寫(--file=.),同樣拒絕;
+#   2. 重複的 --file-prefix 由最後一個生效(EAL 的規則):結束時刪除的是它的 hugepage 檔案,
+#      不是第一個名稱(可能是別的行程)的 /dev/hugepages/<名稱>map_*。
+t_prefix_safety() {
+	need_dpdk
+	local canary=/var/run/dpdk/kbs-canary-$$ bad victim
+	mkdir -p /var/run/dpdk
+	echo keep >"$canary"
+	on_exit "rm -f '$canary'"
+	for bad in "--file-prefix=." "--file=." "--file-prefix=kbs-a/b" "--file-prefix="; do
+		expect_exit 64 timeout 30 "$PROG" -l 0 "${NOHUGE[@]}" "$bad" --vdev=net_null0 -- \
+			--mode rxonly --duration 1 --stats-interval 0
+		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$bad」的錯誤訊息應為一行"
+		expect_file_match "$T_TMP/out" '^錯誤:--file-prefix' "「$bad」的錯誤訊息"
+		[ -f "$canary" ] || fail "「$bad」刪掉了 /var/run/dpdk 裡別人的檔案"
+	done
+	grep -q '^[^ ]* /dev/hugepages hugetlbfs' /proc/mounts || skip "/dev/hugepages 沒有掛載 hugetlbfs"
+	victim=kbs-victim-$$-$RANDOM
+	touch "/dev/hugepages/${victim}map_0" || skip "無法在 /dev/hugepages 建立檔案"
+	on_exit "rm -f '/dev/hugepages/${victim}map_0'"
+	dpdk_prefix dup
+	timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$victim" --file-prefix="$PREFIX" \
+		--vdev=net_null0 -- --mode rxonly --duration 1 --stats-interval 0 >"$T_TMP/dup" 2>&1 ||
+		fail "重複的 --file-prefix:結束碼 $?:$(tail -n 3 "$T_TMP/dup")"
+	[ -e "/dev/hugepages/${victim}map_0" ] || fail "結束時刪掉了第一個 --file-prefix($victim)的 hugepage 檔案"
+	[ ! -e "/var/run/dpdk/$victim" ] || fail "用了第一個 --file-prefix 當執行期目錄"
+	no_leftover
+}
+
 # root 下的錯誤:不存在的 vdev、遮罩選到不存在的連接埠、佇列超過裝置上限、沒有連接埠;
 # 每一次都不留執行期目錄
 t_bad_setup() {
@@ -859,3 +891,4 @@ check lifecycle_sigint t_lifecycle_sigint
 check lifecycle_sigterm t_lifecycle_sigterm
 check pipe_and_hup t_pipe_and_hup
 check bad_setup t_bad_setup
+check prefix_safety t_prefix_safety
