@@ -126,6 +126,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -382,9 +383,9 @@ static int eal_start(struct ctx *c, int eal_argc, char **argv)
 	char *eal_argv[eal_argc + 2];
 	int n = 0, ret;
 
-	/* 本程式不以 secondary 執行:在 EAL 碰到任何共享狀態之前就拒絕 */
+	/* 本程式不以 secondary 執行:在 EAL 碰到任何共享狀態之前就拒絕(EAL 比對時不分大小寫) */
 	v = eal_arg_value(eal_argc, argv, "--proc-type", 4);
-	if (v && !strcmp(v, "secondary")) {
+	if (v && !strcasecmp(v, "secondary")) {
 		fprintf(stderr, "錯誤:本程式只以主要行程(primary)執行,不支援 --proc-type=secondary;"
 				"要觀察執行中的程式請用 dpdk-telemetry.py -f <prefix>(指令 %s)\n",
 			TEL_CMD);

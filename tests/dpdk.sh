@@ -686,7 +686,7 @@ EOF
 }
 
 # secondary 行程:主要行程(我們,用 hugepage)執行中,
-#   1. --proc-type=secondary:一行錯誤,結束碼 64,不碰 EAL;
+#   1. --proc-type=secondary(大小寫、縮寫都算,EAL 也這樣解析):一行錯誤,結束碼 64,不碰 EAL;
 #   2. --proc-type=auto:EAL 附加失敗(hugepage 已 unlink),清楚的訊息,不刪主要行程的目錄;
 #   3. 同一個 --file-prefix 的第二個主要行程:鎖在別人手上,清楚的訊息,不刪目錄。
 # 每次之後主要行程仍在、執行期目錄完整、telemetry 仍可讀;最後主要行程正常結束,不留任何東西。
@@ -698,13 +698,17 @@ t_secondary_refused() {
 	start_ours "$T_TMP/prim.log" "$PROG" -l 0-1 --no-pci -m 64 --file-prefix="$PREFIX" \
 		--vdev=net_null0 -- --mode rxonly --stats-interval 0 --duration 60
 	local prim=$BG_PID args
-	for args in "--proc-type=secondary" "--proc-type=auto" ""; do
+	for args in "--proc-type=secondary" "--proc-type=Secondary" "--proc=secondary" "--proc-type=auto" ""; do
 		# shellcheck disable=SC2086 # 刻意拆開(空字串 = 不加)
 		expect_fail timeout 30 "$PROG" -l 0 --no-pci -m 64 --file-prefix="$PREFIX" $args \
 			-- --mode rxonly
 		expect_eq "$(grep -cv '^EAL:\|^TELEMETRY:' "$T_TMP/out")" 1 "「${args:-第二個主要行程}」應只有一行錯誤"
 		case $args in
-		*secondary) expect_file_match "$T_TMP/out" '^錯誤:本程式只以主要行程\(primary\)執行' "拒絕 secondary" ;;
+		*[Ss]econdary)
+			# EAL 不分大小寫、接受縮寫:一樣在 EAL 碰到任何共享狀態之前就拒絕
+			expect_file_match "$T_TMP/out" '^錯誤:本程式只以主要行程\(primary\)執行' "「$args」拒絕 secondary"
+			! grep -q '^EAL:' "$T_TMP/out" || fail "「$args」:拒絕前已經初始化 EAL"
+			;;
 		*) expect_file_match "$T_TMP/out" "^錯誤:.*(正由 PID $prim 使用|已有主要行程在執行)" "指出 prefix 正被使用" ;;
 		esac
 		kill -0 "$prim" 2>/dev/null || fail "「${args:-第二個主要行程}」之後主要行程不見了"
