@@ -96,6 +96,10 @@
  *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
  *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
  *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
+ *   例外(PMD 的問題,本程式修不了):net_memif server 的 socket 預設是抽象 socket,同一個網路
+ *       命名空間的任何行程都能連;DPDK 22.11 的 memif PMD 遇到連上就立刻斷線的對端會在 EAL 的中斷
+ *       執行緒 PANIC,整個程式結束(留下 /var/run/dpdk/<prefix>)。啟動時會警告;不可信的環境請在
+ *       vdev 加 socket-abstract=no(socket 成為 root 的檔案,只有 root 能連)。
  *
  * 統計的意義(每 --stats-interval 秒一次)
  *   收 / 送 / 丟棄   本程式收到、成功送出、以及送不出(TX 環滿)或太短而釋放的封包數與每秒封包數
@@ -137,12 +141,15 @@
 #include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_kvargs.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -593,6 +600,32 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 	printf("  封包分類:%s\n", ptype);
 }
 
+/*
+ * net_memif 的 server(預設角色)預設用抽象 socket(socket-abstract=yes):沒有檔案權限,同一個
+ * 網路命名空間的任何行程(不需要 root)都能連上。DPDK 22.11 的 memif PMD 在對端連上後立刻斷線、
+ * 送 HELLO 失敗時關閉 socket 卻沒有取消它的中斷 callback,EAL 的中斷執行緒隨即 PANIC,整個程式
+ * 結束。這是 PMD 的問題,本程式修不了,只能說清楚:socket-abstract=no 讓 socket 成為檔案
+ * (root 擁有,其他人不能寫),只有 root 能連。
+ */
+static void warn_memif(uint16_t port, const struct rte_eth_dev_info *di)
+{
+	const struct rte_devargs *da = di->device ? rte_dev_devargs(di->device) : NULL;
+	struct rte_kvargs *kv;
+	const char *role, *abstract;
+
+	if (strcmp(di->driver_name, "net_memif") || !da || !da->args)
+		return;
+	kv = rte_kvargs_parse(da->args, NULL);
+	role = kv ? rte_kvargs_get(kv, "role") : NULL;
+	abstract = kv ? rte_kvargs_get(kv, "socket-abstract") : NULL;
+	if ((!role || !strcmp(role, "server") || !strcmp(role, "master")) &&
+	    (!abstract || strcmp(abstract, "no")))
+		printf("警告:連接埠 %u(net_memif server)用抽象 socket:同一個網路命名空間的任何行程"
+		       "(不需要 root)都能連上,而 DPDK 22.11 的 memif PMD 遇到連上就立刻斷線的對端會"
+		       "PANIC 結束整個程式;不可信的環境請加 socket-abstract=no(只有 root 能連)\n", port);
+	rte_kvargs_free(kv);
+}
+
 /* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
 static int port_init(struct ctx *c, uint16_t port)
 {
@@ -713,6 +746,7 @@ static int port_init(struct ctx *c, uint16_t port)
 		printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
 	pi->link_up = -1;
 	describe_port(c, port, &di, ptype, rss_text);
+	warn_memif(port, &di);
 	return 0;
 }
 

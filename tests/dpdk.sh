@@ -373,12 +373,16 @@ t_memif_testpmd() {
 		"我們收到的 = testpmd 送出的"
 	expect_balanced "$T_TMP/ours.log" 0 0 "我們"
 	expect_file_match "$T_TMP/ours.log" '連接埠 0 連結恢復:up' "memif 對端連上的連結事件"
+	# 預設的抽象 socket 誰都能連,而 22.11 的 memif PMD 會被連上就斷線的對端弄到 PANIC:要說出來
+	expect_file_match "$T_TMP/ours.log" '警告:連接埠 0\(net_memif server\)用抽象 socket.*socket-abstract=no' \
+		"抽象 socket 的警告"
 	no_leftover
 }
 
 # 敵意又會消失的對端:testpmd txonly 全速灌封包、從不收我們送回的(TX 環塞滿),
 # 然後被 SIGKILL。我們:照常計數、送不出的計入 dropped、印出連結中斷、繼續執行,
-# Ctrl-C 後正常結束,mbuf 全部歸還,不留執行期目錄。
+# Ctrl-C 後正常結束,mbuf 全部歸還,不留執行期目錄。這裡用檔案 socket(socket-abstract=no),
+# 不該有抽象 socket 的警告。
 t_memif_hostile_peer() {
 	need_dpdk
 	need_cmd dpdk-testpmd
@@ -387,11 +391,11 @@ t_memif_hostile_peer() {
 	tp_prefix=$PREFIX
 	dpdk_prefix memif-flood
 	start_ours "$T_TMP/ours.log" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
-		--file-prefix="$PREFIX" --vdev="net_memif0,role=server,socket=$sock" -- \
+		--file-prefix="$PREFIX" --vdev="net_memif0,role=server,socket=$sock,socket-abstract=no" -- \
 		--mode macswap --stats-interval 1 --duration 60
 	pid=$BG_PID
 	start_bg "$T_TMP/tp.log" timeout 60 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 \
-		--file-prefix="$tp_prefix" --vdev="net_memif0,role=client,socket=$sock" -- \
+		--file-prefix="$tp_prefix" --vdev="net_memif0,role=client,socket=$sock,socket-abstract=no" -- \
 		--no-mlockall --total-num-mbufs=16384 --forward-mode=txonly --stats-period 60
 	tp=$BG_PID
 	wait_log 20 "$T_TMP/ours.log" '連結恢復:up' || fail "testpmd 沒有連上:$(tail -n 3 "$T_TMP/tp.log")"
@@ -408,6 +412,7 @@ t_memif_hostile_peer() {
 	expect_ge "$(sumval "$T_TMP/ours.log" p0_dropped)" 1 "對端不收時送不出而丟棄的封包"
 	expect_balanced "$T_TMP/ours.log" 0 0 "洪水"
 	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx_nombuf)" 0 "mbuf pool 沒有用完"
+	! grep -q '用抽象 socket' "$T_TMP/ours.log" || fail "socket-abstract=no 不該有抽象 socket 的警告"
 	expect_eq "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 	no_leftover
 }
