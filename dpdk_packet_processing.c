@@ -92,7 +92,8 @@
  *
  * 對端能做什麼、不能做什麼
  *   能:以任意速率送任意內容的訊框;塞滿 RX 環時多出的封包由網卡丟棄(imissed),不影響其他佇列;
- *       讓 respond 模式為每個給它的 ARP/ICMP request 回一個同樣大小的封包(1:1,沒有放大)。
+ *       讓 respond 模式為每個給它的 ARP/ICMP request 回一個同樣大小的封包(1:1,沒有放大);
+ *       來源是多播/廣播(MAC 或 IP)、帶 IP 選項、目的 MAC 不是我們的 request 不回覆(和核心一樣)。
  *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
  *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
  *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
@@ -132,6 +133,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,6 +292,7 @@ struct port_info {
 	uint32_t lsc_events;         /* 連結事件次數(LSC callback 以原子操作遞增) */
 	int link_up;                 /* 上次看到的連結狀態,-1 = 尚未知道 */
 	bool iface_gone;
+	bool promisc_set;            /* 混雜模式是我們打開的:結束時關掉 */
 	struct rte_ether_addr mac;
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char driver[64];
@@ -626,6 +630,24 @@ static void warn_memif(uint16_t port, const struct rte_eth_dev_info *di)
 	rte_kvargs_free(kv);
 }
 
+/* 綁定的 Linux 介面(net_af_packet、net_tap)現在是否在混雜模式;沒有介面或讀不到時 false */
+static bool iface_promisc(unsigned int if_index)
+{
+	struct ifreq ifr;
+	bool on;
+	int fd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_index || !if_indextoname(if_index, ifr.ifr_name))
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	on = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_PROMISC);
+	close(fd);
+	return on;
+}
+
 /* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
 static int port_init(struct ctx *c, uint16_t port)
 {
@@ -740,10 +762,20 @@ static int port_init(struct ctx *c, uint16_t port)
 				 ",PMD 不回報實際值)", conf.rx_adv_conf.rss_conf.rss_hf);
 	}
 	rte_eth_macaddr_get(port, &pi->mac);
-	/* 有些虛擬裝置不支援混雜模式,不算致命錯誤 */
-	ret = rte_eth_promiscuous_enable(port);
-	if (ret && ret != -ENOTSUP)
-		printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
+	/*
+	 * 混雜模式:fwd、macswap、rxonly 要收到線上所有的封包(像 testpmd);respond 只回應給自己
+	 * MAC 的封包,不需要。net_af_packet / net_tap 的混雜模式是 Linux 介面的旗標,關閉連接埠時
+	 * 不會恢復:我們打開的,結束時自己關掉;本來就開著的(例如管理者開的)不碰。
+	 * 有些虛擬裝置不支援混雜模式,不算致命錯誤。
+	 */
+	if (c->cfg.mode != MODE_RESPOND && rte_eth_promiscuous_get(port) == 0 &&
+	    !iface_promisc(pi->if_index)) {
+		ret = rte_eth_promiscuous_enable(port);
+		if (ret == 0)
+			pi->promisc_set = true;
+		else if (ret != -ENOTSUP)
+			printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
+	}
 	pi->link_up = -1;
 	describe_port(c, port, &di, ptype, rss_text);
 	warn_memif(port, &di);
@@ -1376,8 +1408,25 @@ static void eng_rxonly_parse(struct stream *s, struct rte_mbuf **pkts, uint16_t 
 }
 
 /*
+ * 回覆會送到這個來源嗎:0.0.0.0、127/8、多播(224/4)與 255.255.255.255 當來源的封包,
+ * 核心視為 martian 丟棄;回覆它們等於替偽造來源的人把封包送給整個網段。
+ * ARP 的 sender IP 可以是 0(重複位址偵測的探測,核心也回覆),所以 zero_ok。
+ */
+static bool ipv4_src_ok(rte_be32_t a, bool zero_ok)
+{
+	uint32_t h = rte_be_to_cpu_32(a);
+
+	if (h == 0)
+		return zero_ok;
+	return (h >> 24) != 127 && (h >> 28) != 0xe && h != UINT32_MAX;
+}
+
+/*
  * 冷路徑:給我們的 ARP request / ICMP echo request 就地改寫成回覆,回傳 true。
  * 要改寫的標頭必須都在第一個 segment;ICMP checksum 以 rte_raw_cksum_mbuf 重算(可跨 segment)。
+ * 不回覆(和核心一樣):來源 MAC 是多播/廣播、來源 IP 見 ipv4_src_ok();ICMP 的目的 MAC 不是
+ * 我們(混雜模式或不過濾的 PMD 才收得到);帶 IP 選項的 echo request(record route、timestamp
+ * 要填入我們的位址,source route 要拒絕,原樣送回是錯的)。
  */
 static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m, uint32_t c)
 {
@@ -1394,7 +1443,10 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		    a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
 		    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 		    a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-		    a->arp_data.arp_tip != s->ip)
+		    a->arp_data.arp_tip != s->ip ||
+		    !rte_is_unicast_ether_addr(&a->arp_data.arp_sha) ||
+		    !rte_is_unicast_ether_addr(&eth->src_addr) ||
+		    !ipv4_src_ok(a->arp_data.arp_sip, true))
 			return false;
 		eth->dst_addr = a->arp_data.arp_sha;
 		eth->src_addr = s->mac;
@@ -1412,8 +1464,10 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		rte_be32_t tmp;
 		uint16_t sum;
 
-		if (dlen < l3 + ihl + sizeof(*icmp) || ih->dst_addr != s->ip ||
-		    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
+		if (ihl != sizeof(*ih) || dlen < l3 + ihl + sizeof(*icmp) || ih->dst_addr != s->ip ||
+		    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
+		    !rte_is_same_ether_addr(&eth->dst_addr, &s->mac) ||
+		    !rte_is_unicast_ether_addr(&eth->src_addr) || !ipv4_src_ok(ih->src_addr, false))
 			return false;
 		l4_len = rte_be_to_cpu_16(ih->total_length) - ihl;
 		eth->dst_addr = eth->src_addr;
@@ -1976,6 +2030,8 @@ static void stop_ports(struct ctx *c)
 
 		if (c->port[port].lsc_intr)
 			rte_eth_dev_callback_unregister(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
+		if (c->port[port].promisc_set)
+			rte_eth_promiscuous_disable(port);
 		ret = rte_eth_dev_stop(port);
 		if (ret)
 			fprintf(stderr, "注意:連接埠 %u 停止失敗:%s\n", port, strerror(-ret));

@@ -3,7 +3,8 @@
  * tests/tools/dpdk_pcap.c — dpdk_packet_processing 測試與效能比較用的 pcap 工具(只用 libc)
  *
  *   dpdk_pcap gen 目錄 MAC IP   產生 目錄/in.pcap(正常的 ARP、ICMP、UDP、TCP、IPv6、片段、
- *                               跨 mbuf segment 的巨型訊框…與至少 40 種格式錯誤的封包),
+ *                               跨 mbuf segment 的巨型訊框、respond 不該回覆的 request…
+ *                               與至少 40 種格式錯誤的封包),
  *                               以及預期結果:expect-macswap.pcap、expect-respond.pcap、
  *                               expect.txt(計數)。MAC、IP 是受測連接埠的位址(respond 用)
  *   dpdk_pcap mix 檔案 N [種子] 產生 N 個真實組成的訊框(IPv4/IPv6、TCP/UDP/ICMP、部分 VLAN,
@@ -558,6 +559,51 @@ static void gen_fragments_and_jumbo(struct gen *g)
 	expect_icmp_reply(g, &p);
 }
 
+/* ICMP echo request(32 位元組資料),來源/目的 MAC、來源/目的 IP 與 IHL 都可指定 */
+static void echo_raw(struct pkt *p, const uint8_t *smac, const uint8_t *dmac, uint32_t src,
+		     uint32_t dst, int ihl)
+{
+	uint8_t *ic;
+
+	ipv4_raw(smac, dmac, p, 0, 1, src, dst, ihl, 8 + 32, 0);
+	ic = p->d + p->l4;
+	ic[0] = 8;
+	w16(ic + 4, 0x4242);
+	w16(ic + 6, 9);
+	for (int i = 0; i < 32; i++)
+		ic[8 + i] = (uint8_t)i;
+	l4_fix(p, 1);
+	ipv4_fix(p);
+}
+
+/*
+ * 給我們(g->ip)的 ARP / ICMP request,但 respond 不該回覆;全部是合法的封包,照常計數:
+ * IP 選項(record route 要填、source route 要拒絕,不能原樣送回)、多播來源 MAC、
+ * 廣播來源 IP(回覆會送給整個網段)、目的 MAC 是別的主機(只有混雜模式才收得到)、
+ * ARP 的 sender MAC 是廣播、sender IP 是多播。
+ */
+static void gen_not_answered(struct gen *g)
+{
+	static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+	static const uint8_t other[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct pkt p;
+
+	echo_raw(&p, g->peer_mac, g->port_mac, g->peer_ip, g->ip, 6);
+	add(g, &p, C_IPV4, C_ICMP, -1);
+	echo_raw(&p, mcast, g->port_mac, g->peer_ip, g->ip, 5);
+	add(g, &p, C_IPV4, C_ICMP, -1);
+	echo_raw(&p, g->peer_mac, g->port_mac, 0xffffffffu, g->ip, 5);
+	add(g, &p, C_IPV4, C_ICMP, -1);
+	echo_raw(&p, g->peer_mac, other, g->peer_ip, g->ip, 5);
+	add(g, &p, C_IPV4, C_ICMP, -1);
+	arp(g, &p, 0, 1, g->ip);
+	memset(p.d + p.l3 + 8, 0xff, 6);
+	add(g, &p, C_ARP, -1, -1);
+	arp(g, &p, 0, 1, g->ip);
+	memcpy(p.d + p.l3 + 14, "\xe0\x00\x00\x01", 4);
+	add(g, &p, C_ARP, -1, -1);
+}
+
 static void gen_malformed(struct gen *g)
 {
 	struct pkt p;
@@ -822,6 +868,7 @@ static int cmd_gen(const char *dir, const char *mac, const char *ip)
 	for (int r = 0; r < 3; r++)
 		gen_normal(&g, r);
 	gen_fragments_and_jumbo(&g);
+	gen_not_answered(&g);
 	gen_malformed(&g);
 
 	snprintf(path, sizeof(path), "%s/in.pcap", dir);
