@@ -65,7 +65,7 @@
  *   啟動時以 rte_eth_dev_get_supported_ptypes() 問 PMD 會在 m->packet_type 填哪些類型。
  *   PMD 能分出 VLAN、IPv4、IPv6、TCP、UDP 時(例如 net_tap 與多數實體網卡),計數直接取自
  *   m->packet_type 與 checksum 旗標,不讀封包內容;PMD 沒分出 L3/L4 的封包(ARP、ICMP、
- *   其他協定)才交給軟體解析。PMD 不回報時(net_null、net_pcap、net_af_packet、net_memif)
+ *   其他協定)與網卡沒判定 checksum 的封包(旗標 UNKNOWN)才交給軟體解析。PMD 不回報時(net_null、net_pcap、net_af_packet、net_memif)
  *   全部以軟體逐層解析:每次讀取前先檢查長度,長度欄位一律對照整個封包的 pkt_len;
  *   標頭跨越 mbuf segment 時以 rte_pktmbuf_read() 讀。respond 模式一律以軟體解析。
  *   硬體路徑不讀封包:長度欄位矛盾的封包只有在網卡判定 checksum 錯誤時才算 malformed;
@@ -1197,8 +1197,8 @@ static __rte_always_inline uint32_t classify_sw(const struct rte_mbuf *m, unsign
 }
 
 /*
- * 硬體分類:PMD 在 m->packet_type 認出 IPv4/IPv6 與 TCP/UDP/ICMP/片段時,直接計數,
- * 不讀封包內容;checksum 只看 ol_flags。其他封包交給軟體解析。
+ * 硬體分類:PMD 在 m->packet_type 認出 IPv4/IPv6 與 TCP/UDP/ICMP/片段、而且網卡判定過 checksum 時,
+ * 直接計數,不讀封包內容;checksum 只看 ol_flags。其他封包(包括網卡沒判定 checksum 的)交給軟體解析。
  * 注意:PMD 把所有片段(包括第一個)標成 L4_FRAG,所以片段只計 IPv4/IPv6。
  */
 static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsigned int fl)
@@ -1213,6 +1213,14 @@ static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsign
 	if ((ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
 	    (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return K_MALFORMED;
+	/*
+	 * 網卡沒有判定的 checksum(旗標 UNKNOWN:網卡沒有這個 offload,或這個封包它沒驗)照標頭註解
+	 * 說的以軟體驗證:IPv4 標頭一律,L4 在 --l4-cksum auto 時(片段的 L4 無法驗證)。
+	 */
+	if (unlikely((v4 && (ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN) ||
+		     ((fl & F_L4_SW) && l4 != RTE_PTYPE_L4_FRAG &&
+		      (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)))
+		return classify_sw(m, fl);
 	if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_VLAN)
 		tags = 1;
 	else if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_QINQ)
