@@ -266,7 +266,7 @@ t_pcap_respond() {
 # 重構前的版本在同樣的輸入上錄下的輸出(tests/data/dpdk/record-golden.sh):每個訊框逐位元組相同
 t_golden_outputs() {
 	need_dpdk
-	local in mode name extra
+	local in mode name extra compared=0
 	for in in corpus mix64; do
 		for mode in fwd-parse fwd-io macswap macswap-noparse respond; do
 			name=$in-$mode
@@ -285,9 +285,12 @@ t_golden_outputs() {
 			else
 				cmp_pcap "$GOLDEN/$name.pcap" "$T_TMP/$name.pcap" "$name"
 			fi
+			compared=$((compared + 1))
 			no_leftover
 		done
 	done
+	# tests/data/dpdk 有 9 個 golden 檔(mix64 沒有 respond):少了就不是在比對
+	expect_eq "$compared" 9 "比對過的 golden 檔數"
 }
 
 # ASan + UBSan 版本處理同一個 pcap(含 49 種格式錯誤與巨型訊框):不得當掉、不得有 sanitizer 報告。
