@@ -600,7 +600,8 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 	       "連結事件 %s\n",
 	       pi->flags & F_IP_HW ? "網卡驗證" : "軟體驗證", l4,
 	       di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS ? "有" : "無",
-	       pi->lsc_intr ? "中斷(LSC callback)" : "每秒查詢");
+	       pi->lsc_intr ? "中斷(LSC callback)" :
+	       pi->if_index ? "每秒查詢 Linux 介面的旗標" : "每秒查詢");
 	printf("  封包分類:%s\n", ptype);
 }
 
@@ -630,22 +631,22 @@ static void warn_memif(uint16_t port, const struct rte_eth_dev_info *di)
 	rte_kvargs_free(kv);
 }
 
-/* 綁定的 Linux 介面(net_af_packet、net_tap)現在是否在混雜模式;沒有介面或讀不到時 false */
-static bool iface_promisc(unsigned int if_index)
+/* 綁定的 Linux 介面(net_af_packet、net_tap)的旗標 IFF_*;沒有介面或讀不到時 -1 */
+static int iface_flags(unsigned int if_index)
 {
 	struct ifreq ifr;
-	bool on;
-	int fd;
+	int fd, flags = -1;
 
 	memset(&ifr, 0, sizeof(ifr));
 	if (!if_index || !if_indextoname(if_index, ifr.ifr_name))
-		return false;
+		return -1;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
-	on = ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_PROMISC);
+		return -1;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		flags = (unsigned short)ifr.ifr_flags;
 	close(fd);
-	return on;
+	return flags;
 }
 
 /* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
@@ -660,7 +661,7 @@ static int port_init(struct ctx *c, uint16_t port)
 	struct rte_mempool *pool = c->pool[port_socket(port)];
 	char rss_text[96] = "未使用(單一 RX 佇列)";
 	const char *ptype;
-	int ret;
+	int ret, flags;
 
 	ret = rte_eth_dev_info_get(port, &di);
 	if (ret) {
@@ -768,8 +769,9 @@ static int port_init(struct ctx *c, uint16_t port)
 	 * 不會恢復:我們打開的,結束時自己關掉;本來就開著的(例如管理者開的)不碰。
 	 * 有些虛擬裝置不支援混雜模式,不算致命錯誤。
 	 */
+	flags = iface_flags(pi->if_index);
 	if (c->cfg.mode != MODE_RESPOND && rte_eth_promiscuous_get(port) == 0 &&
-	    !iface_promisc(pi->if_index)) {
+	    (flags < 0 || !(flags & IFF_PROMISC))) {
 		ret = rte_eth_promiscuous_enable(port);
 		if (ret == 0)
 			pi->promisc_set = true;
@@ -1913,6 +1915,8 @@ static bool iface_present(unsigned int if_index)
 /*
  * 連結事件:LSC callback 記下的事件,加上每秒一次的查詢(不支援 LSC 中斷的 PMD),
  * 以及綁定的 Linux 介面是否還在。狀態改變時印一行;程式繼續輪詢,不會卡住也不會結束。
+ * net_af_packet 不回報連結狀態(永遠是 up):綁在 Linux 介面、又沒有 LSC 中斷的連接埠,
+ * 連結狀態取自介面旗標(IFF_UP 且 IFF_RUNNING;veth 的對端 down 時沒有 carrier,RUNNING 會清掉)。
  */
 static void poll_link_events(struct ctx *c)
 {
@@ -1931,6 +1935,12 @@ static void poll_link_events(struct ctx *c)
 		}
 		if (rte_eth_link_get_nowait(port, &link))
 			continue;
+		if (pi->if_index && !pi->lsc_intr && !pi->iface_gone) {
+			int f = iface_flags(pi->if_index);
+
+			if (f >= 0)
+				link.link_status = (f & IFF_UP) && (f & IFF_RUNNING);
+		}
 		if (pi->link_up == link.link_status && !ev)
 			continue;
 		if (link.link_status)

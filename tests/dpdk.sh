@@ -42,6 +42,8 @@ sumval() { dpdk_sumval "$@"; }
 
 # gone PID:行程已經結束(給 wait_for 用)
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# count_ge 檔案 正規表示式 N:檔案裡至少有 N 行符合(給 wait_for 用)
+count_ge() { [ "$(grep -cE -- "$2" "$1")" -ge "$3" ]; }
 
 # expval 鍵:產生器寫下的預期值
 expval() {
@@ -476,13 +478,26 @@ t_af_packet_malformed_flood() {
 	no_leftover
 }
 
-# 對端介面消失:net_af_packet 綁定的 veth 被刪除。程式印出清楚的訊息、不當掉、繼續執行,
-# SIGINT 後正常結束,不留執行期目錄。
+# 對端介面停用、消失:net_af_packet 自己不回報連結狀態(永遠是 up),程式看 Linux 介面的旗標:
+# 我們這端 down / up、對端那端 down(沒有 carrier)/ up 各印一行連結中斷 / 恢復;
+# 最後 veth 被刪除:印出清楚的訊息、不當掉、繼續執行,SIGINT 後正常結束,不留執行期目錄。
 t_af_packet_iface_gone() {
 	need_dpdk
 	need_cmd ip
 	netns_pair dgone dgpeer vgone vgpeer 10.82.0.1/24 10.82.0.2/24
 	start_afp_respond "$T_TMP/ours.log" vgone 10.82.0.10 0-1
+	local n=0 ns dev
+	for ns in "$NS_A:vgone" "$NS_B:vgpeer"; do
+		dev=${ns#*:}
+		ns=${ns%%:*}
+		n=$((n + 1))
+		ip -n "$ns" link set "$dev" down
+		wait_for 5 count_ge "$T_TMP/ours.log" '連接埠 0 連結中斷' "$n" ||
+			fail "$dev down 後沒有連結中斷的訊息:$(tail -n 2 "$T_TMP/ours.log")"
+		ip -n "$ns" link set "$dev" up
+		wait_for 5 count_ge "$T_TMP/ours.log" '連接埠 0 連結恢復' "$n" ||
+			fail "$dev up 後沒有連結恢復的訊息:$(tail -n 2 "$T_TMP/ours.log")"
+	done
 	ip -n "$NS_A" link del vgone || fail "無法刪除 veth"
 	wait_log 10 "$T_TMP/ours.log" 'Linux 介面\(ifindex [0-9]+\)已消失' ||
 		fail "介面被刪除後沒有清楚的訊息:$(tail -n 3 "$T_TMP/ours.log")"
