@@ -6,7 +6,8 @@
 # 片段與跨 segment 的巨型訊框,49 種格式錯誤封包,ASan 版本)、重構前錄下的 golden 輸出、
 # net_null 成對 fwd、net_memif 對 dpdk-testpmd(正常、洪水且不收、被 SIGKILL)、
 # net_af_packet 在 veth 上回應 ping(含格式錯誤封包的洪水、介面被刪除)、net_tap 的硬體 ptype、
-# 多 lcore RSS、閒置 lcore、telemetry、secondary 行程、hugepage 與執行期目錄的清理、生命週期。
+# 多 lcore RSS、閒置 lcore、telemetry(含結束途中不停查詢)、secondary 行程、hugepage 與執行期目錄的
+# 清理、生命週期(含 SIGPIPE、SIGHUP)、危險的 --file-prefix。
 # 每項檢查都移除自己建立的 /var/run/dpdk/<prefix>、命名空間、hugepage 設定與行程。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
