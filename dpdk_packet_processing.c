@@ -626,7 +626,7 @@ static void warn_memif(uint16_t port, const struct rte_eth_dev_info *di)
 	if ((!role || !strcmp(role, "server") || !strcmp(role, "master")) &&
 	    (!abstract || strcmp(abstract, "no")))
 		printf("警告:連接埠 %u(net_memif server)用抽象 socket:同一個網路命名空間的任何行程"
-		       "(不需要 root)都能連上,而 DPDK 22.11 的 memif PMD 遇到連上就立刻斷線的對端會"
+		       "(不需要 root)都能連上,而 DPDK 22.11 的 memif PMD 遇到連上就立刻斷線的對端會 "
 		       "PANIC 結束整個程式;不可信的環境請加 socket-abstract=no(只有 root 能連)\n", port);
 	rte_kvargs_free(kv);
 }
