@@ -192,7 +192,9 @@ t_evict_no_leak() {
 # 同一批 epoll 事件裡逐出一條還有事件沒處理的連線(曾經:epoll_echo 立刻 free,之後處理它的事件 = use-after-free)
 t_evict_batch() {
 	srv_start "$@" --max-output 64K --conn-buffer 64K
-	"$CHECK" evictbatch "$SRV_PORT" "$SRV_PID" || fail "同一批事件裡逐出連線:$(tail -n1 "$SRV_LOG")"
+	"$CHECK" evictbatch "$SRV_PORT" "$SRV_PID" >"$T_TMP/eb" 2>&1 ||
+		fail "同一批事件裡逐出連線:$(tail -n1 "$T_TMP/eb");伺服器:$(grep -m1 -E 'ERROR|runtime error' "$SRV_LOG")"
+	cat "$T_TMP/eb"
 	srv_stop
 	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "逐出的連線數"
 }

@@ -20,6 +20,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -428,24 +432,38 @@ static int do_evict(int port, unsigned secs)
 }
 
 /*
- * 從 /proc/net/tcp 讀一條 TCP 連線某一端的 tx_queue(已寫入、對方還沒確認)與 rx_queue(收到、程式還沒讀)。
- * 用它算出伺服器程式自己替這條連線暫存的位元組:送出的 - 伺服器核心還沒讀的 - 伺服器核心送出佇列 - 我們還沒讀的。
+ * 以 sock_diag(ss 用的 netlink 介面)精確查一條 127.0.0.1 上 TCP 連線某一端的 tx queue(已寫入、
+ * 對方還沒確認)與 rx queue(收到、程式還沒讀)。不用 /proc/net/tcp:前面的測試留下幾萬個 TIME_WAIT 時,
+ * 每讀一次都要好幾十毫秒。伺服器程式自己替這條連線暫存的位元組 = 送出的 - 還在路上的 - 伺服器核心還沒讀的
+ * - 伺服器核心的送出佇列 - 我們還沒讀的。
  */
 static int tcp_queues(unsigned lport, unsigned rport, unsigned long *tx, unsigned long *rx)
 {
-	FILE *f = fopen("/proc/net/tcp", "r");
-	char line[512];
-	int found = 0;
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nlh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST },
+		.r = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0U,
+		       .id = { .idiag_sport = htons((uint16_t)lport), .idiag_dport = htons((uint16_t)rport),
+			       .idiag_src = { htonl(INADDR_LOOPBACK) }, .idiag_dst = { htonl(INADDR_LOOPBACK) },
+			       .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } } },
+	};
+	char buf[8192];
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	ssize_t n;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned lp, rp;
-		if (sscanf(line, " %*d: %*x:%x %*x:%x %*x %lx:%lx", &lp, &rp, tx, rx) == 4 && lp == lport && rp == rport)
-			found = 1;
-	}
-	fclose(f);
-	return found ? 0 : -1;
+	n = send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) ? recv(fd, buf, sizeof(buf), 0) : -1;
+	close(fd);
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) || h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		return -1;
+	struct inet_diag_msg *m = NLMSG_DATA(h);
+	*tx = m->idiag_wqueue;
+	*rx = m->idiag_rqueue;
+	return 0;
 }
 
 static unsigned local_port(int fd)
@@ -457,18 +475,22 @@ static unsigned local_port(int fd)
 	return ntohs(sa.sin_port);
 }
 
-/* 伺服器程式替這條連線暫存的位元組(對端從不讀);伺服器核心還有沒讀的資料時回傳 -1 */
+/* 伺服器程式替這條連線暫存的位元組(對端從不讀);還有資料在路上或伺服器還沒讀時回傳 -1 */
 static long server_pending(int port, int fd, uint64_t sent)
 {
 	unsigned long stx, srx, ctx, crx;
 	unsigned cport = local_port(fd);
 
-	if (tcp_queues((unsigned)port, cport, &stx, &srx) || tcp_queues(cport, (unsigned)port, &ctx, &crx) || srx)
+	/* 還有位元組在路上(我們的送出佇列)或伺服器還沒讀:量不準 */
+	if (tcp_queues((unsigned)port, cport, &stx, &srx) || tcp_queues(cport, (unsigned)port, &ctx, &crx) || srx || ctx)
 		return -1;
 	return (long)(sent - stx - crx);
 }
 
-/* 一點一點送(從不讀),直到伺服器替這條連線暫存了至少 target 位元組;*sent 是這條連線累計送出的 */
+/*
+ * 一點一點送(從不讀),直到伺服器替這條連線暫存了至少 target 位元組;*sent 是這條連線累計送出的。
+ * 每步最多 4 KiB:管線塞滿的那一刻多送的不會超過一步。伺服器關閉了連線就回傳 -1。
+ */
 static long grow_pending(int port, int fd, uint64_t *sent, long target)
 {
 	unsigned char buf[16384];
@@ -479,6 +501,8 @@ static long grow_pending(int port, int fd, uint64_t *sent, long target)
 	while (pend < target) {
 		/* 管線(我們的接收緩衝區 + 伺服器核心的送出緩衝區)塞滿以後,多送的才會變成伺服器暫存的:每步很小,不會超過太多 */
 		size_t step = (size_t)(target - pend) / 4 < 1024 ? 1024 : (size_t)(target - pend) / 4;
+		if (step > 4096)
+			step = 4096;
 		if (now_ms() - t0 > 30000) {
 			unsigned long stx = 0, srx = 0, ctx = 0, crx = 0;
 			tcp_queues((unsigned)port, local_port(fd), &stx, &srx);
@@ -490,10 +514,8 @@ static long grow_pending(int port, int fd, uint64_t *sent, long target)
 		ssize_t w = send(fd, buf, step < sizeof(buf) ? step : sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0)
 			*sent += (uint64_t)w;
-		else if (errno != EAGAIN) {
-			fprintf(stderr, "錯誤:伺服器提早關閉了連線:%s\n", strerror(errno));
-			exit(1);
-		}
+		else if (errno != EAGAIN)
+			return -1;
 		/* 等伺服器把送來的都讀走才量(量不到就不再送) */
 		while ((pend = server_pending(port, fd, *sent)) < 0 && now_ms() - t0 < 20000)
 			usleep(2000);
@@ -502,7 +524,7 @@ static long grow_pending(int port, int fd, uint64_t *sent, long target)
 }
 
 /*
- * 同一批事件裡的逐出:V 暫存 40 KiB、A 暫存 20 KiB(合計剛好在 --max-output 64K 以下,兩條都還在讀)。
+ * 同一批事件裡的逐出:V 暫存約 36 KiB、A 約 12 KiB(合計在 --max-output 64K 以下,兩條都還在讀)。
  * 伺服器被 SIGSTOP 時 A、V 先後送來新資料,SIGCONT 後同一批事件裡 A 的資料讓待送合計超過上限,
  * 伺服器逐出最大的 V,而同一批裡 V 的事件還沒處理。伺服器必須活著、V 被關閉、A 照常。
  */
@@ -522,40 +544,49 @@ static int alive(pid_t pid)
 
 static int do_evictbatch(int port, pid_t srv)
 {
-	unsigned char buf[8192];
-	int v = -1, a = -1;
+	unsigned char buf[24576];
+	uint64_t sv = 0, sa = 0;
+	int v = -1, a = -1, ready = 0;
 	long pv = 0, pa = 0;
 
 	memset(buf, 'n', sizeof(buf));
 	/*
-	 * 伺服器核心的送出緩衝區會自己長大、把暫存的送走,量的也有誤差:量到兩條都在目標附近
-	 * (而且合計還在上限以下)才繼續,否則換兩條新連線重來。
+	 * 伺服器核心的送出緩衝區會自己長大、把暫存的送走,所以在伺服器暫停(SIGSTOP)之後才量:
+	 * 暫停時伺服器暫存的位元組不會變。不在目標附近就讓它繼續、補送,太多就換兩條新連線。
 	 */
-	for (int tries = 0; tries < 5; tries++) {
-		uint64_t sv = 0, sa = 0;
-		if (v >= 0) {
-			close(v);
-			close(a);
+	for (int tries = 0; tries < 20 && !ready; tries++) {
+		if (v < 0 || pv > (44 << 10) || pa > (20 << 10)) {
+			if (v >= 0) {
+				close(v);
+				close(a);
+			}
+			v = dial_nb(port, 16384); /* 小的接收緩衝區:管線很快塞滿 */
+			a = dial_nb(port, 16384);
+			sv = sa = 0;
 		}
-		v = dial_nb(port, 16384); /* 小的接收緩衝區:管線很快塞滿 */
-		a = dial_nb(port, 16384);
-		grow_pending(port, v, &sv, 40 << 10);
-		grow_pending(port, a, &sa, 20 << 10);
+		if (grow_pending(port, v, &sv, 36 << 10) < 0 || grow_pending(port, a, &sa, 12 << 10) < 0) {
+			fprintf(stderr, "第 %d 次:伺服器提早關閉了連線,換兩條連線重來\n", tries + 1);
+			pv = LONG_MAX;
+			continue;
+		}
+		if (kill(srv, SIGSTOP)) {
+			fprintf(stderr, "錯誤:無法暫停伺服器(PID %d):%s\n", (int)srv, strerror(errno));
+			return 1;
+		}
 		usleep(100000);
 		pv = server_pending(port, v, sv);
 		pa = server_pending(port, a, sa);
-		if (pv >= (36 << 10) && pa >= (16 << 10) && pv + pa <= (62 << 10))
-			break;
+		ready = pv >= (34 << 10) && pv <= (44 << 10) && pa >= (10 << 10) && pa <= (20 << 10) && pv + pa <= (60 << 10);
+		if (!ready) {
+			fprintf(stderr, "第 %d 次:伺服器暫存 V=%ld、A=%ld 位元組,不在目標附近,再試\n", tries + 1, pv, pa);
+			kill(srv, SIGCONT);
+		}
 	}
-	if (pv < (36 << 10) || pa < (16 << 10) || pv + pa > (62 << 10)) {
-		fprintf(stderr, "錯誤:沒辦法讓伺服器暫存 V=%ld、A=%ld 位元組\n", pv, pa);
+	if (!ready) {
+		fprintf(stderr, "錯誤:沒辦法讓伺服器暫存 V≈36K、A≈12K 位元組(最後 V=%ld、A=%ld)\n", pv, pa);
 		return 1;
 	}
-	if (kill(srv, SIGSTOP)) {
-		fprintf(stderr, "錯誤:無法暫停伺服器(PID %d):%s\n", (int)srv, strerror(errno));
-		return 1;
-	}
-	usleep(100000);
+	/* 伺服器暫停中:A 先送(A 的事件排在前面),V 再送 */
 	send(a, buf, sizeof(buf), MSG_NOSIGNAL | MSG_DONTWAIT);
 	usleep(50000);
 	send(v, buf, 1024, MSG_NOSIGNAL | MSG_DONTWAIT);
