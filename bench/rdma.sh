@@ -161,9 +161,10 @@ emit send_lat rdma "RDMA SEND 延遲" bypass "$TCPLAT" - - "$LATM"
 emit write_bw rdma "RDMA WRITE 頻寬" bypass "$TCPBW" thr,cpu MB/s "$BWM;單邊:伺服器只睡著等結束訊號"
 emit send_bw rdma "RDMA SEND 頻寬" bypass "$TCPBW" - MB/s "$BWM;雙邊:伺服器收每一則並回報 credit"
 emit read_bw rdma "RDMA READ 頻寬" bypass "$TCPBW" - MB/s "$BWM;單邊:伺服器的網卡回應 READ"
-emit ib_write_lat rdma "ib_write_lat" peer "$TCPLAT" - - "$LATM;perftest 4.5 -x 1"
-emit ib_send_lat rdma "ib_send_lat" peer "$TCPLAT" - - "$LATM;perftest 4.5 -x 1"
-emit ib_write_bw rdma "ib_write_bw" peer "$TCPBW" - MB/s "$BWM;perftest 4.5 -x 1 -t $BD"
+# perftest 的對照是我們同一種操作的那一列:比較表算出「perftest ÷ 我們」,圖的參考工具面板畫「我們 ÷ perftest」
+emit ib_write_lat rdma "ib_write_lat" peer "RDMA WRITE 延遲" - - "$LATM;perftest 4.5 -x 1"
+emit ib_send_lat rdma "ib_send_lat" peer "RDMA SEND 延遲" - - "$LATM;perftest 4.5 -x 1"
+emit ib_write_bw rdma "ib_write_bw" peer "RDMA WRITE 頻寬" - MB/s "$BWM;perftest 4.5 -x 1 -t $BD"
 
 # ---- 人看的表:中位數與 min–max ------------------------------------------------------------
 # stat 鍵 欄位(4=p50 6=MB/s 7=伺服器CPU 8=客戶端CPU 9=VM CPU):印「中位數 (min–max)」或 "-"

@@ -50,5 +50,5 @@ echo "伺服器收到 SIGTERM 後的輸出:"
 sed -n '/== 總結 ==/,$p' "$log" | sed 's/^/  | /'
 
 echo
-echo "量測 50 連線 io_uring vs epoll(同一個用戶端,交錯執行):"
-SCENARIOS=c50 LEVERS='' BENCH_SECS=$secs bash bench/io_uring.sh
+echo "量測 io_uring vs epoll(同一個用戶端,交錯執行;短版:每個情境 1 輪):1 條連線(延遲)、50 條連線(CPU)、管線化(吞吐量)"
+SCENARIOS="c1 c50 pipe" LEVERS='' BENCH_SECS=$secs bash bench/io_uring.sh

@@ -34,7 +34,7 @@ if [ "$rc" != 0 ]; then
 	exit 1
 fi
 
-# SUMMARY 行 -> bench_row(12 欄,每次量測一列;示範只跑一次,名稱標「demo」,不填總覽表)
+# SUMMARY 行 -> bench_row(12 欄,每次量測一列;示範只跑一次,名稱標「demo」;總覽表的格子與 bench/rdma.sh 相同)
 sv() { # 鍵 test op
 	grep -a "^SUMMARY role=client test=$2 op=$3 " "$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p" | tail -n1
 }
@@ -54,16 +54,16 @@ if grep -aq 'op=tcp' "$out"; then
 	lat_base="TCP ping-pong (VM, demo)"
 	bw_base="TCP stream (VM, demo)"
 	bench_row sockets "$lat_base" baseline "$(v p50_us lat tcp)" "$(v p99_us lat tcp)" - - "$(v server_cpu_ns lat tcp)" - \
-		"$method;64 B,單程 = 來回/2" - "$(ev lat tcp)"
+		"$method;64 B,單程 = 來回/2" lat "$(ev lat tcp)"
 	bench_row sockets "$bw_base" baseline - - "$(v mbps bw tcp)" MB/s "$(v server_cpu_ns bw tcp)" - \
-		"$method;64 KiB 串流" - "$(ev bw tcp)"
+		"$method;64 KiB 串流" thr,cpu "$(ev bw tcp)"
 fi
 bench_row rdma "SEND 延遲(demo)" bypass "$(v p50_us lat send)" "$(v p99_us lat send)" - - "$(v server_cpu_ns lat send)" \
 	"$lat_base" "$method;64 B,單程 = 來回/2" - "$(ev lat send)"
 bench_row rdma "RDMA WRITE 延遲(demo)" bypass "$(v p50_us lat write)" "$(v p99_us lat write)" - - \
-	"$(v server_cpu_ns lat write)" "$lat_base" "$method;64 B,單程 = 來回/2" - "$(ev lat write)"
+	"$(v server_cpu_ns lat write)" "$lat_base" "$method;64 B,單程 = 來回/2" lat "$(ev lat write)"
 bench_row rdma "RDMA WRITE 頻寬(demo)" bypass - - "$(v mbps bw write)" MB/s "$(v server_cpu_ns bw write)" "$bw_base" \
-	"$method;64 KiB,佇列深度 32;CPU = 被動端(伺服器)每次" - "$(ev bw write)"
+	"$method;64 KiB,佇列深度 32;CPU = 被動端(伺服器)每次" thr,cpu "$(ev bw write)"
 bench_row rdma "RDMA SEND 頻寬(demo)" bypass - - "$(v mbps bw send)" MB/s "$(v server_cpu_ns bw send)" "$bw_base" \
 	"$method;64 KiB,佇列深度 32;CPU = 伺服器每次" - "$(ev bw send)"
 grep -aq 'verify=ok server_verify=ok' "$out" || {

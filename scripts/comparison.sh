@@ -178,6 +178,8 @@ NF >= 9 {
 }
 # 基準列:找名稱相同的列(同一個技術優先)
 function baseof(g) { return (base[g] != "" && (base[g] in byname)) ? byname[base[g]] : "" }
+# 圖上的短標籤:去掉括號裡的說明
+function shortname(n) { sub(/ *[(（].*$/, "", n); return n }
 function has(g, w) { return ("," glance[g] ",") ~ ("," w ",") }
 # 明細表(markdown),依技術分組;技術的列之前先放它用到的基準
 function detail(out,   t, i, g, b, printed, hdr) {
@@ -360,13 +362,15 @@ END {
 			else printf "%s\t%s\t%s\t%s\t%s\n", ws[k], label[tt], r, rat(g, baseof(g), f), r > dat
 		}
 	}
+	# 參考工具面板:我們的列 ÷ 參考工具的列(參考工具的列以我們的列為對照時,取倒數)
 	for (i = 1; i <= ng; i++) {
 		g = order[i]; b = baseof(g)
-		if (b == "" || role[b] != "peer") continue
-		f = stat(g, "thr") ? "thr" : (stat(g, "p50") ? "p50" : "")
+		if (b == "" || (role[b] != "peer" && role[g] != "peer")) continue
+		ours = (role[g] == "peer") ? b : g; peer = (role[g] == "peer") ? g : b
+		f = stat(ours, "thr") ? "thr" : (stat(ours, "p50") ? "p50" : "")
 		if (f == "") continue
-		r = ratnum(g, b, f)
-		if (r != "") printf "peer\t%s:%s ÷ %s\t%s\t%s\t%s\n", label[gtech[g]], gname[g], gname[b], r, rat(g, b, f), r > dat
+		r = ratnum(ours, peer, f)
+		if (r != "") printf "peer\t%s ÷ %s\t%s\t%s\t%s\n", shortname(gname[ours]), shortname(gname[peer]), r, rat(ours, peer, f), r > dat
 	}
 	# 終端機用的總覽表(最後才印,讓它停在畫面最下面)
 	print "機器:" machine > glance_txt
@@ -395,7 +399,7 @@ chart() {
 	local has_peer=0
 	[ -s "$OUT/chart.peer" ] && has_peer=1
 	err=$(gnuplot 2>&1 <<EOF
-set terminal pngcairo size 1400,960 font "Noto Sans CJK TC,11" noenhanced
+set terminal pngcairo size 1400,1100 font "Noto Sans CJK TC,11" noenhanced
 set output "$png"
 set datafile separator "\t"
 set datafile missing "NaN"
@@ -424,8 +428,8 @@ set yrange [0:*]
 set offsets 0, 0, graph 0.15, 0
 set format y "%.1fx"
 set key off
-set xtics rotate by -15 font ",9"
-set bmargin 6
+set xtics rotate by -35 font ",8"
+set bmargin 12
 if ($has_peer) {
 	plot "$OUT/chart.peer" using 2:xtic(1) lc rgb "#8e24aa", "" using (\$0):4:3 with labels offset 0, 0.8
 } else {
@@ -436,12 +440,13 @@ unset multiplot
 EOF
 	)
 	rm -f "$OUT"/chart.*
-	# 字型或字元問題不能默默畫出亂碼:gnuplot 有任何警告就不留圖
-	if [ -n "$err" ]; then
+	# 字型或字元的問題不能默默畫出亂碼:這類警告一律不留圖、以失敗結束;版面之類的其他警告只提醒
+	if grep -qiE 'font|glyph|character|encoding' <<<"$err"; then
 		rm -f "$png"
-		echo "注意:gnuplot 有警告,略過 comparison.png:$(head -n 2 <<<"$err" | tr '\n' ' ')" >&2
+		echo "注意:gnuplot 的字型或字元警告,略過 comparison.png:$(head -n 2 <<<"$err" | tr '\n' ' ')" >&2
 		return 1
 	fi
+	[ -z "$err" ] || echo "注意:gnuplot:$(head -n 1 <<<"$err")"
 	echo "圖:$png"
 }
 chart

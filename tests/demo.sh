@@ -46,7 +46,7 @@ t_comparison_chart() {
 	bash scripts/comparison.sh "$FIXTURE" "$T_TMP/out.d" >"$T_TMP/table" 2>&1 || fail "comparison.sh 失敗:$(grep -m1 注意 "$T_TMP/table")"
 	[ -s "$T_TMP/out.d/comparison.png" ] || fail "沒有 comparison.png"
 	head -c 8 "$T_TMP/out.d/comparison.png" | grep -q PNG || fail "comparison.png 不是 PNG"
-	grep -q 'gnuplot 有警告' "$T_TMP/table" && fail "gnuplot 有警告"
+	grep -q '字型或字元警告' "$T_TMP/table" && fail "gnuplot 的字型或字元警告"
 	return 0
 }
 
