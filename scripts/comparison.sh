@@ -179,7 +179,7 @@ NF >= 9 {
 # 基準列:找名稱相同的列(同一個技術優先)
 function baseof(g) { return (base[g] != "" && (base[g] in byname)) ? byname[base[g]] : "" }
 # 圖上的短標籤:去掉括號裡的說明
-function shortname(n) { sub(/ *[(（].*$/, "", n); return n }
+function shortname(n) { sub(/ *(\(|（).*$/, "", n); return n } # 不用 [(（]:mawk 以位元組比對,會切斷中文字
 function has(g, w) { return ("," glance[g] ",") ~ ("," w ",") }
 # 明細表(markdown),依技術分組;技術的列之前先放它用到的基準
 function detail(out,   t, i, g, b, printed, hdr) {
@@ -370,7 +370,8 @@ END {
 		f = stat(ours, "thr") ? "thr" : (stat(ours, "p50") ? "p50" : "")
 		if (f == "") continue
 		r = ratnum(ours, peer, f)
-		if (r != "") printf "peer\t%s ÷ %s\t%s\t%s\t%s\n", shortname(gname[ours]), shortname(gname[peer]), r, rat(ours, peer, f), r > dat
+		lab = gname[ours]; sub(/^我們 /, "", lab)
+		if (r != "") printf "peer\t%s ÷ %s\t%s\t%s\t%s\n", lab, shortname(gname[peer]), r, rat(ours, peer, f), r > dat
 	}
 	# 終端機用的總覽表(最後才印,讓它停在畫面最下面)
 	print "機器:" machine > glance_txt
@@ -441,7 +442,7 @@ EOF
 	)
 	rm -f "$OUT"/chart.*
 	# 字型或字元的問題不能默默畫出亂碼:這類警告一律不留圖、以失敗結束;版面之類的其他警告只提醒
-	if grep -qiE 'font|glyph|character|encoding' <<<"$err"; then
+	if grep -qiE 'font|glyph|character|encoding|charset|convert' <<<"$err"; then
 		rm -f "$png"
 		echo "注意:gnuplot 的字型或字元警告,略過 comparison.png:$(head -n 2 <<<"$err" | tr '\n' ' ')" >&2
 		return 1
