@@ -17,16 +17,19 @@
  *   對端送來資料
  *     │  multishot recv(一直 armed)
  *     ▼
- *   recv CQE:{緩衝區 bid, 長度}            on_recv()
- *     ├─ 這條連線沒有待送資料:SEND(bid, MSG_DONTWAIT)    ──┐  快速路徑,不複製
- *     └─ 有待送資料:複製到待送佇列(out),bid 立刻歸還      │
- *                                                          ▼
+ *   recv CQE:{緩衝區 bid, 長度}            on_recv():先收著(conn.batch,最多 16 個)
+ *     │
+ *   這一輪 CQE 處理完                          flush_batches()
+ *     ├─ 這條連線沒有待送資料:一個 SEND/SENDMSG(這些 bid, MSG_DONTWAIT) ──┐  快速路徑,不複製
+ *     └─ 有待送資料:複製到待送佇列(out),bid 立刻歸還                      │
+ *                                                                          ▼
  *   send CQE                                   on_send()
  *     ├─ 全部送出:bid 歸還 ring
  *     └─ 只送出一部分 / EAGAIN:剩下的複製到待送佇列最前面,bid 歸還;
  *        待送佇列以一般(會等待)的 SEND/SENDMSG 送,一次最多一個
  *
  *   所以 ring 的緩衝區只在「收到到下一輪迴圈」之間在我們手上;閒置或被節流的連線一個也不拿。
+ *   管線化的對端一輪送來好幾個訊息時,合成一個 SENDMSG:系統呼叫與 TCP 區段都少了。
  *
  * 連線狀態(conn.state):
  *
@@ -41,7 +44,7 @@
  *     每次 arm multishot recv 時告訴核心「這次最多收 --conn-buffer 減掉現在待送」那麼多位元組,
  *     所以一條連線的待送永遠 <= --conn-buffer(預設 64 KiB)+ 一個接收緩衝區,由核心保證。
  *   - 待送池用完時關掉「最慢的讀者」:佔用待送池最多的那條連線(它的對端不讀資料)。
- *   - 每條連線的狀態約 420 位元組(struct conn),連線表每格另 8 位元組;連線數上限 --max-conns。
+ *   - 每條連線的狀態約 540 位元組(struct conn),連線表每格另 8 位元組;連線數上限 --max-conns。
  *   - 不在這個上限裡的:核心替每個 socket 保留的收送緩衝區(net.ipv4.tcp_rmem / tcp_wmem,自動調整,
  *     不讀資料的對端每條可讓兩邊核心各保留數 MB;全機上限是 net.ipv4.tcp_mem)。
  *
@@ -140,8 +143,18 @@ struct conn {
 	bool peer_eof;	    /* 對方已送完(recv 回 0) */
 	bool shut_sent;	    /* 已送出 SHUTDOWN(SHUT_WR):對方會在收完資料後讀到 EOF */
 	uint32_t zc_chunks; /* 還在等零複製通知的 chunk 數(有上限,見 send_queued) */
-	int fast_bid;	    /* 快速路徑正在送的 ring 緩衝區;-1 = 沒有 */
-	uint32_t fast_len;
+	/*
+	 * ring 緩衝區:這一輪 CQE 收到、還沒處理的(batch),與快速路徑送出中的(nfast 個,在 iov[] 裡)。
+	 * 一輪裡同一條連線收到好幾個緩衝區時,合成一個 SENDMSG 直接從 ring 送出(不複製)。
+	 * on_dirty:這條連線在 ctx.dirty 串列上(收滿一批先送出後 nbatch 歸零,但仍在串列上)。
+	 */
+	struct held {
+		uint16_t bid;
+		uint32_t len;
+	} batch[SEND_IOV_MAX];
+	uint8_t nbatch, nfast;
+	bool on_dirty;
+	struct conn *next_dirty;
 	size_t send_len;    /* 從待送佇列送出中的位元組 */
 	uint32_t send_head; /* 一般送出讀的是從這個 chunk 起的 send_nchunks 個(送完前不能回到待送池) */
 	uint32_t send_nchunks;
@@ -233,6 +246,7 @@ struct ctx {
 	unsigned nslots, active, throttled;
 	uint32_t next_gen;
 	struct conn *wait_head, *wait_tail;
+	struct conn *dirty; /* 這一輪收到資料的連線(見 flush_batches) */
 	/* 統計 */
 	struct stats st, last;
 	struct timespec start, last_tick;
@@ -355,6 +369,12 @@ static inline unsigned char *buf_addr(struct ctx *c, unsigned bid)
 	return c->bufs + (size_t)bid * c->cfg.buf_size;
 }
 
+/* 反過來:ring 緩衝區裡的某個位址屬於哪個 bid */
+static inline unsigned buf_bid(struct ctx *c, const void *p)
+{
+	return (unsigned)(((const unsigned char *)p - c->bufs) / c->cfg.buf_size);
+}
+
 /*
  * 探測 multishot recv 能不能設「這次 arm 最多收多少位元組」(sqe->optlen;liburing 2.3 的標頭叫 file_index)。
  * 舊核心在 prep 時就回 EINVAL。用一對 AF_UNIX socket 試:沒有資料,所以不會用掉緩衝區。
@@ -472,8 +492,11 @@ static int setup_pool(struct ctx *c)
 		c->chunks[i].next = i + 1 < c->nchunks ? i + 1 : NO_CHUNK;
 	c->free_head = 0;
 	c->chunks_free = c->nchunks;
-	/* 每條連線的待送最多 --conn-buffer + 一個接收緩衝區(見 arm_recv),再加一個沒寫滿的 chunk */
-	c->conn_max_chunks = (uint32_t)((c->cfg.conn_buffer + c->cfg.buf_size + CHUNK_SIZE - 1) / CHUNK_SIZE) + 1;
+	/*
+	 * 每條連線的待送最多 --conn-buffer + 一個接收緩衝區(見 arm_recv);chunk 數再加 2:
+	 * 放到最前面的那幾個 chunk 的第一個沒寫滿,後面原本的佇列頭可能已送出一部分、尾巴沒寫滿。
+	 */
+	c->conn_max_chunks = (uint32_t)((c->cfg.conn_buffer + c->cfg.buf_size + CHUNK_SIZE - 1) / CHUNK_SIZE) + 2;
 	if (c->cfg.zerocopy) {
 		struct iovec iov = { .iov_base = c->pool, .iov_len = c->pool_bytes };
 		int ret = io_uring_register_buffers(&c->ring, &iov, 1);
@@ -742,19 +765,41 @@ static uint32_t chunk_alloc(struct ctx *c, struct conn *cn)
 	return id;
 }
 
-/* 放進待送佇列;這條連線到上限或待送池(逐出別人後仍然)用完時回傳 false */
-static bool out_store(struct ctx *c, struct conn *cn, const unsigned char *p, size_t len, bool front)
+/* 從 v[] 串起來的資料的第 off 個位元組起,複製 n 個位元組到 dst */
+static void iov_copy(unsigned char *dst, const struct iovec *v, size_t off, size_t n)
+{
+	while (off >= v->iov_len)
+		off -= v++->iov_len;
+	while (n) {
+		size_t take = v->iov_len - off < n ? v->iov_len - off : n;
+		memcpy(dst, (const unsigned char *)v->iov_base + off, take);
+		dst += take;
+		n -= take;
+		off = 0;
+		v++;
+	}
+}
+
+/*
+ * 把 v[0..nv) 串起來的資料放進待送佇列(front = 放到最前面,給快速路徑沒送完的部分)。
+ * 一律緊密地裝進 chunk:一段一個 chunk 的話,16 個小訊息就會用掉 16 個 chunk。
+ * 這條連線到上限或待送池(逐出別人後仍然)用完時回傳 false。
+ */
+static bool out_store(struct ctx *c, struct conn *cn, const struct iovec *v, unsigned nv, bool front)
 {
 	struct outq *q = &cn->out;
+	size_t len = 0;
 
+	for (unsigned i = 0; i < nv; i++)
+		len += v[i].iov_len;
 	if (front) {
-		/* 新 chunk 串在最前面(len <= 一個 ring 緩衝區,可能要好幾個 chunk:從尾巴往前放) */
+		/* 從資料的尾巴往前,一個個 chunk 串在最前面:只有(最後放的)第一個 chunk 沒寫滿 */
 		while (len) {
 			size_t n = len % CHUNK_SIZE ? len % CHUNK_SIZE : CHUNK_SIZE;
 			uint32_t id;
 			if (q->nchunks >= c->conn_max_chunks || (id = chunk_alloc(c, cn)) == NO_CHUNK)
 				return false;
-			memcpy(chunk_data(c, id), p + len - n, n);
+			iov_copy(chunk_data(c, id), v, len - n, n);
 			c->chunks[id].len = (uint32_t)n;
 			c->chunks[id].next = q->head;
 			q->head = id;
@@ -766,7 +811,7 @@ static bool out_store(struct ctx *c, struct conn *cn, const unsigned char *p, si
 		}
 		return true;
 	}
-	while (len) {
+	for (size_t done = 0; done < len;) {
 		struct chunk *t = q->tail == NO_CHUNK ? NULL : &c->chunks[q->tail];
 		if (!t || t->len == CHUNK_SIZE) {
 			uint32_t id;
@@ -780,21 +825,19 @@ static bool out_store(struct ctx *c, struct conn *cn, const unsigned char *p, si
 			q->nchunks++;
 			t = &c->chunks[id];
 		}
-		size_t n = CHUNK_SIZE - t->len < len ? CHUNK_SIZE - t->len : len;
-		memcpy(chunk_data(c, q->tail) + t->len, p, n);
+		size_t n = CHUNK_SIZE - t->len < len - done ? CHUNK_SIZE - t->len : len - done;
+		iov_copy(chunk_data(c, q->tail) + t->len, v, done, n);
 		t->len += (uint32_t)n;
 		q->bytes += n;
-		p += n;
-		len -= n;
+		done += n;
 	}
 	return true;
 }
 
-/* 把資料放進待送佇列(front = 放到最前面,給快速路徑沒送完的那一段)。
- * 超過這條連線的上限或待送池用完時記下原因並關閉連線,回傳 false。 */
-static bool out_put(struct ctx *c, struct conn *cn, const unsigned char *p, size_t len, bool front)
+/* out_store;超過這條連線的上限或待送池用完時記下原因並關閉連線,回傳 false */
+static bool out_put(struct ctx *c, struct conn *cn, const struct iovec *v, unsigned nv, bool front)
 {
-	if (!out_store(c, cn, p, len, front)) {
+	if (!out_store(c, cn, v, nv, front)) {
 		if (cn->out.nchunks >= c->conn_max_chunks)
 			c->st.overruns++; /* 停止讀取後還送來超過一輪 multishot 的量:不該發生 */
 		else
@@ -803,6 +846,18 @@ static bool out_put(struct ctx *c, struct conn *cn, const unsigned char *p, size
 		return false;
 	}
 	return true;
+}
+
+/* 這條連線拿著的資料:待送佇列 + 這一輪收到的 + 快速路徑送出中的(沒送出去會回到待送佇列) */
+static size_t held_bytes(const struct conn *cn)
+{
+	size_t b = cn->out.bytes;
+
+	for (unsigned i = 0; i < cn->nbatch; i++)
+		b += cn->batch[i].len;
+	for (unsigned i = 0; i < cn->nfast; i++)
+		b += cn->iov[i].iov_len;
+	return b;
 }
 
 /* 送出了 n 位元組:從最前面消耗;送完的 chunk 立刻歸還待送池(送完的連線一個 chunk 也不佔) */
@@ -853,17 +908,74 @@ static void send_unref(struct ctx *c, struct conn *cn)
 
 /* ---- 送出 ---- */
 
-/* 快速路徑:直接從 ring 緩衝區送,MSG_DONTWAIT:送不出去就立刻回來,不會抓著緩衝區等 */
-static void send_fast(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
+/*
+ * 快速路徑:直接從 ring 緩衝區送(一個用 SEND,好幾個用 SENDMSG),MSG_DONTWAIT:
+ * 送不出去就立刻回來,不會抓著緩衝區等。
+ */
+static void send_fast(struct ctx *c, struct conn *cn)
 {
 	struct io_uring_sqe *sqe = get_sqe(c);
+	unsigned n = cn->nbatch;
 
-	io_uring_prep_send(sqe, (int)cn->idx, buf_addr(c, bid), len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (unsigned i = 0; i < n; i++) {
+		cn->iov[i].iov_base = buf_addr(c, cn->batch[i].bid);
+		cn->iov[i].iov_len = cn->batch[i].len;
+	}
+	cn->nfast = (uint8_t)n;
+	cn->nbatch = 0;
+	if (n == 1) {
+		io_uring_prep_send(sqe, (int)cn->idx, cn->iov[0].iov_base, cn->iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} else {
+		cn->msg.msg_iov = cn->iov;
+		cn->msg.msg_iovlen = n;
+		io_uring_prep_sendmsg(sqe, (int)cn->idx, &cn->msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	sqe_conn(c, sqe, cn, UD_SEND);
 	cn->sending = true;
-	cn->fast_bid = (int)bid;
-	cn->fast_len = len;
 	c->st.fast_sends++;
+}
+
+/*
+ * 一輪 CQE 處理完後,處理每條連線這一輪收到的 ring 緩衝區:沒有待送資料就整批從 ring 直接送
+ * (send_fast);有的話(前面的還沒送完)複製到待送佇列尾巴,緩衝區立刻歸還。
+ * progress = false:從 take_data 呼叫(一個 CQE 還沒處理完),conn_progress 留給 on_recv。
+ */
+static void batch_flush(struct ctx *c, struct conn *cn, bool progress)
+{
+	unsigned n = cn->nbatch;
+	struct iovec v[SEND_IOV_MAX];
+	size_t len = 0;
+
+	if (!n)
+		return;
+	if (cn->state != CONN_CLOSING && !cn->sending && !cn->out.bytes) {
+		send_fast(c, cn);
+		return;
+	}
+	cn->nbatch = 0;
+	for (unsigned i = 0; i < n; i++) {
+		v[i] = (struct iovec){ buf_addr(c, cn->batch[i].bid), cn->batch[i].len };
+		len += cn->batch[i].len;
+	}
+	/* out_put 失敗時連線開始關閉(CLOSING),資料算丟棄 */
+	if (cn->state != CONN_CLOSING && out_put(c, cn, v, n, false))
+		c->st.copied_bytes += len;
+	else
+		c->st.discarded += len;
+	for (unsigned i = 0; i < n; i++)
+		buf_return(c, cn->batch[i].bid);
+	if (progress)
+		conn_progress(c, cn);
+}
+
+static void flush_batches(struct ctx *c)
+{
+	while (c->dirty) {
+		struct conn *cn = c->dirty;
+		c->dirty = cn->next_dirty;
+		cn->on_dirty = false;
+		batch_flush(c, cn, true);
+	}
 }
 
 /* 送待送佇列:一般(會等待)的送出;夠大的一段用 SEND_ZC(fixed buffer) */
@@ -875,7 +987,6 @@ static void send_queued(struct ctx *c, struct conn *cn)
 	size_t first = k->len - k->off;
 
 	cn->sending = true;
-	cn->fast_bid = -1;
 	/*
 	 * 零複製:網卡(或對端)讀完之前 chunk 不能重用,而不讀資料的對端可以讓通知一直不回來。
 	 * 所以每條連線最多 --conn-buffer 的 chunk 在等通知;超過就改用一般(複製)送出。
@@ -967,8 +1078,19 @@ static void conn_free(struct ctx *c, struct conn *cn)
 {
 	if (cn->recv == RECV_WAIT_BUF)
 		wait_remove(c, cn);
-	if (cn->fast_bid >= 0)
-		buf_return(c, (unsigned)cn->fast_bid);
+	if (cn->on_dirty) { /* 不該發生(CLOSE 的 CQE 總在收資料的那一輪之後),但絕不留下懸空指標 */
+		for (struct conn **pp = &c->dirty; *pp; pp = &(*pp)->next_dirty)
+			if (*pp == cn) {
+				*pp = cn->next_dirty;
+				break;
+			}
+	}
+	if (cn->nbatch) {
+		for (unsigned i = 0; i < cn->nbatch; i++)
+			buf_return(c, cn->batch[i].bid);
+	}
+	for (unsigned i = 0; i < cn->nfast; i++) /* 不該發生:送出中的連線 inflight > 0,不會被釋放 */
+		buf_return(c, buf_bid(c, cn->iov[i].iov_base));
 	out_drop(c, cn);
 	c->conns[cn->idx] = NULL;
 	c->active--;
@@ -983,21 +1105,23 @@ static void conn_free(struct ctx *c, struct conn *cn)
 static void conn_progress(struct ctx *c, struct conn *cn)
 {
 	switch (cn->state) {
-	case CONN_OPEN:
+	case CONN_OPEN: {
 		if (cn->recv != RECV_IDLE)
 			break;
-		if (cn->out.bytes + c->cfg.buf_size > c->cfg.conn_buffer) {
+		size_t queued = held_bytes(cn);
+		if (queued + c->cfg.buf_size > c->cfg.conn_buffer) {
 			cn->state = CONN_THROTTLED; /* 背壓:不再 arm recv,只送 */
 			c->throttled++;
 			c->st.throttles++;
 		} else if (c->bufs_out < c->cfg.nbufs) {
-			arm_recv(c, cn, c->cfg.conn_buffer - cn->out.bytes);
+			arm_recv(c, cn, c->cfg.conn_buffer - queued);
 		} else {
 			wait_for_buffers(c, cn);
 		}
 		break;
+	}
 	case CONN_THROTTLED:
-		if (cn->out.bytes <= c->cfg.conn_buffer / 2) {
+		if (held_bytes(cn) <= c->cfg.conn_buffer / 2) {
 			cn->state = CONN_OPEN;
 			c->throttled--;
 			conn_progress(c, cn);
@@ -1012,7 +1136,7 @@ static void conn_progress(struct ctx *c, struct conn *cn)
 		 */
 		if (!cn->peer_eof && cn->recv == RECV_IDLE)
 			arm_recv(c, cn, c->cfg.conn_buffer);
-		if (cn->out.bytes || cn->sending)
+		if (cn->out.bytes || cn->sending || cn->nbatch) /* nbatch:EOF 之前收到、這輪結束時才送的資料 */
 			break;
 		if (cn->peer_eof && !cn->inflight) {
 			cn->state = CONN_CLOSING;
@@ -1092,7 +1216,6 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 	cn->idx = (uint32_t)fd;
 	cn->gen = ++c->next_gen & 0xffffff;
 	cn->last_active = c->now_s;
-	cn->fast_bid = -1;
 	cn->zc_chunk = NO_CHUNK;
 	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
 	c->conns[fd] = cn;
@@ -1120,13 +1243,18 @@ static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len
 		if (!echo || cn->state == CONN_CLOSING) { /* 中途被逐出時也會變成 CLOSING */
 			buf_return(c, b); /* 關閉中:不再回應,讀掉只是為了不讓 close 變成 RST */
 			c->st.discarded += n;
-		} else if (!cn->sending && !cn->out.bytes && !len) {
-			send_fast(c, cn, b, n); /* 最常見的情況:直接送回,不複製 */
-		} else {
-			c->st.copied_bytes += n;
-			out_put(c, cn, buf_addr(c, b), n, false); /* 失敗時連線已開始關閉,之後的資料直接歸還 */
-			buf_return(c, b);
+			continue;
 		}
+		/* 先收著,這一輪 CQE 處理完再一起送(flush_batches);收滿一批就先處理掉 */
+		if (cn->nbatch == SEND_IOV_MAX)
+			batch_flush(c, cn, false);
+		if (!cn->on_dirty) {
+			cn->on_dirty = true;
+			cn->next_dirty = c->dirty;
+			c->dirty = cn;
+		}
+		cn->batch[cn->nbatch].bid = (uint16_t)b;
+		cn->batch[cn->nbatch++].len = n;
 	}
 }
 
@@ -1173,21 +1301,36 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 	cn->sending = false;
 	if (res > 0)
 		cn->last_active = c->now_s;
-	if (cn->fast_bid >= 0) {
-		/* 快速路徑:沒送完的部分(EAGAIN 時是全部)複製到待送佇列最前面,ring 緩衝區立刻歸還 */
-		unsigned bid = (unsigned)cn->fast_bid, sent = res > 0 ? (unsigned)res : 0;
-		cn->fast_bid = -1;
-		if (res < 0 && res != -EAGAIN) {
-			buf_return(c, bid);
+	if (cn->nfast) {
+		/*
+		 * 快速路徑:沒送完的部分(EAGAIN 時是全部)複製到待送佇列最前面(在這段時間收到、
+		 * 已經排在佇列裡的資料之前),ring 緩衝區立刻歸還。
+		 */
+		unsigned n = cn->nfast, first = 0;
+		size_t sent = res > 0 ? (size_t)res : 0, left = 0;
+		cn->nfast = 0;
+		if (res >= 0 || res == -EAGAIN) {
+			c->st.bytes_out += sent;
+			while (first < n && cn->iov[first].iov_len <= sent)
+				sent -= cn->iov[first++].iov_len;
+			if (first < n) {
+				unsigned bid = buf_bid(c, cn->iov[first].iov_base);
+				cn->iov[first].iov_base = (unsigned char *)cn->iov[first].iov_base + sent;
+				cn->iov[first].iov_len -= sent;
+				for (unsigned i = first; i < n; i++)
+					left += cn->iov[i].iov_len;
+				c->st.partial_sends++;
+				if (cn->state != CONN_CLOSING && out_put(c, cn, &cn->iov[first], n - first, true))
+					c->st.copied_bytes += left;
+				else
+					c->st.discarded += left;
+				cn->iov[first].iov_base = buf_addr(c, bid);
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			buf_return(c, buf_bid(c, cn->iov[i].iov_base));
+		if (res < 0 && res != -EAGAIN)
 			goto failed;
-		}
-		c->st.bytes_out += sent;
-		if (sent < cn->fast_len && cn->state != CONN_CLOSING) {
-			c->st.partial_sends++;
-			c->st.copied_bytes += cn->fast_len - sent;
-			out_put(c, cn, buf_addr(c, bid) + sent, cn->fast_len - sent, true);
-		}
-		buf_return(c, bid);
 		conn_progress(c, cn);
 		return;
 	}
@@ -1324,6 +1467,7 @@ static unsigned process_cqes(struct ctx *c)
 		n++;
 	}
 	io_uring_cq_advance(&c->ring, n);
+	flush_batches(c);
 	flush_buffers(c);
 	rearm_waiting(c);
 	if (c->accepting && !c->accept_armed && !c->accept_backoff)
@@ -1599,7 +1743,7 @@ static void usage(const char *prog)
 			snprintf(left, sizeof(left), "    --%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
 		printf("  %-28s %s\n", left, o->help);
 	}
-	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 420 位元組\n"
+	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 540 位元組\n"
 	       "(預設 16 MiB + 64 MiB)。不讀資料的對端只佔自己的待送(<= --conn-buffer + 一個 --buffer-size),\n"
 	       "不佔接收緩衝區;待送池用完時關閉佔用最多的連線。位元組數可寫 K、M 字尾。\n"
 	       "試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n");

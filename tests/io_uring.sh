@@ -367,7 +367,7 @@ t_small_pool_enobufs() {
 }
 
 # --help 的記憶體上限是真的:待送池用完(不讀的對端比池子多)、接收 ring 每個緩衝區都用過之後,
-# 伺服器的最高 RSS 成長 <= 接收 16 MiB + 待送池 8 MiB + 每條連線約 420 位元組(+ 1 MiB 給 libc 與堆疊)
+# 伺服器的最高 RSS 成長 <= 接收 16 MiB + 待送池 8 MiB + 每條連線約 540 位元組(+ 1 MiB 給 libc 與堆疊)
 t_memory_bound() {
 	srv_start "$URING" --max-output 8M
 	local base hwm conns=250 limit
@@ -378,7 +378,7 @@ t_memory_bound() {
 	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-4096 -n 100 -t 60 -q || fail "待送池用完時其他連線核對失敗"
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SRV_PID/status")
 	srv_stop
-	limit=$((16 * 1024 + 8 * 1024 + conns * 420 / 1024 + 1024))
+	limit=$((16 * 1024 + 8 * 1024 + conns * 540 / 1024 + 1024))
 	echo "RSS:啟動後 $base KiB,最高 $hwm KiB(成長 $((hwm - base)) KiB,上限 $limit KiB)"
 	expect_ge "$(kv "$SRV_LOG" evicted)" 1 "待送池用完時逐出的連線數(確定池子真的滿了)"
 	expect_le "$((hwm - base))" "$limit" "伺服器最高 RSS 成長(KiB)"
