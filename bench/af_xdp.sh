@@ -119,7 +119,7 @@ rx_run() { # 接收端 輪次
 	printf '  第 %s 輪 %-32s %10s pps  送達 %6s%%  %6s ns/封包\n' "$2" "$(label_of "$kind")" "$pps" "$deliv" "$cpu"
 	case $kind in
 	tpacket3) bench_row sockets "$(label_of "$kind")" baseline - - "$pps" pps "$cpu" - "$RX_METHOD" thr,cpu "$ev" ;;
-	udp) bench_row sockets "$(label_of "$kind")" baseline - - "$pps" pps "$cpu" - "$RX_METHOD" - "$ev" ;;
+	udp) bench_row af_xdp "$(label_of "$kind")" baseline - - "$pps" pps "$cpu" - "$RX_METHOD" - "$ev" ;;
 	xdp_native) bench_row af_xdp "$(label_of "$kind")" bypass - - "$pps" pps "$cpu" "$(label_of tpacket3)" "$RX_METHOD" thr,cpu "$ev" ;;
 	*) bench_row af_xdp "$(label_of "$kind")" bypass - - "$pps" pps "$cpu" "$(label_of tpacket3)" "$RX_METHOD" - "$ev" ;;
 	esac

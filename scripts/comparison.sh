@@ -180,6 +180,13 @@ NF >= 9 {
 function baseof(g) { return (base[g] != "" && (base[g] in byname)) ? byname[base[g]] : "" }
 # 圖上的短標籤:去掉括號裡的說明
 function shortname(n) { sub(/ *(\(|（).*$/, "", n); return n } # 不用 [(（]:mawk 以位元組比對,會切斷中文字
+# 圖上參考工具面板的標籤:同一個意思、短一點(面板標題已經說了是「我們 ÷ 參考工具」)
+function peerlabel(n) {
+	sub(/^我們 /, "", n); sub(/^testpmd /, "", n); sub(/^RDMA /, "", n)
+	gsub(/真實訊框/, "真實", n); gsub(/net_null 全零/, "null", n); gsub(/--no-huge/, "無 huge", n)
+	gsub(/hugepage/, "huge", n); gsub(/ \+ /, "+", n); gsub(/軟體 L4 checksum/, "軟體 cksum", n)
+	return n
+}
 function has(g, w) { return ("," glance[g] ",") ~ ("," w ",") }
 # 明細表(markdown),依技術分組;技術的列之前先放它用到的基準
 function detail(out,   t, i, g, b, printed, hdr) {
@@ -369,9 +376,10 @@ END {
 		ours = (role[g] == "peer") ? b : g; peer = (role[g] == "peer") ? g : b
 		f = stat(ours, "thr") ? "thr" : (stat(ours, "p50") ? "p50" : "")
 		if (f == "") continue
-		r = ratnum(ours, peer, f)
-		lab = gname[ours]; sub(/^我們 /, "", lab)
-		if (r != "") printf "peer\t%s ÷ %s\t%s\t%s\t%s\n", lab, shortname(gname[peer]), r, rat(ours, peer, f), r > dat
+		# 一律「> 1 = 我們較好」:吞吐量是我們 ÷ 參考工具,延遲是參考工具 ÷ 我們
+		if (f == "thr") { r = ratnum(ours, peer, f); txt = rat(ours, peer, f); lab = peerlabel(gname[ours]) " ÷ " peerlabel(shortname(gname[peer])) }
+		else { r = ratnum(peer, ours, f); txt = rat(peer, ours, f); lab = peerlabel(shortname(gname[peer])) " ÷ " peerlabel(gname[ours]) }
+		if (r != "") printf "peer\t%s\t%s\t%s\t%s\n", lab, r, txt, r > dat
 	}
 	# 終端機用的總覽表(最後才印,讓它停在畫面最下面)
 	print "機器:" machine > glance_txt
@@ -400,7 +408,7 @@ chart() {
 	local has_peer=0
 	[ -s "$OUT/chart.peer" ] && has_peer=1
 	err=$(gnuplot 2>&1 <<EOF
-set terminal pngcairo size 1400,1100 font "Noto Sans CJK TC,11" noenhanced
+set terminal pngcairo size 1400,1200 font "Noto Sans CJK TC,11" noenhanced
 set output "$png"
 set datafile separator "\t"
 set datafile missing "NaN"
@@ -423,14 +431,14 @@ plot "$OUT/chart.lat" using (1):xtic(1) title "傳統 socket = 1" lc rgb "#9e9e9
 set title "每次請求/封包/操作的 CPU 時間比值(越低越好)"
 plot "$OUT/chart.cpu" using (1):xtic(1) title "傳統 socket = 1" lc rgb "#9e9e9e", "" using 2 title "旁路技術" lc rgb "#fb8c00", \
      "" using (\$0 + 0.17):4:3 with labels offset 0, 0.8 notitle
-set title "我們的程式 ÷ 同技術的參考工具(testpmd、perftest;1x = 一樣好)"
+set title "我們的程式對同技術的參考工具(testpmd、perftest):吞吐量 我們 ÷ 參考,延遲 參考 ÷ 我們;> 1x = 我們較好"
 unset logscale y
 set yrange [0:*]
 set offsets 0, 0, graph 0.15, 0
 set format y "%.1fx"
 set key off
-set xtics rotate by -35 font ",8"
-set bmargin 12
+set xtics rotate by -40 font ",9"
+set bmargin 11
 if ($has_peer) {
 	plot "$OUT/chart.peer" using 2:xtic(1) lc rgb "#8e24aa", "" using (\$0):4:3 with labels offset 0, 0.8
 } else {
