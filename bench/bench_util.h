@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/bench_util.h — bench/ 裡的負載產生器與基準共用的小工具(只給 bench/ 的 C 檔使用;
- * 四個示範程式刻意保持獨立,不引用它)。
+ * bench/bench_util.h — bench/ 與 tests/tools/ 的負載產生器、基準與測試對端共用的小工具
+ * (四個示範程式刻意保持獨立,不引用它)。
  */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,27 @@ static inline uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* 網際網路 checksum(RFC 1071):從 sum 開始加上 data 的 16 位元字組(網路位元組順序),回傳取補數後的值 */
+static inline uint16_t inet_csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+
+	for (; len > 1; len -= 2, p += 2)
+		sum += (uint32_t)p[0] << 8 | p[1];
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* 以網路位元組順序寫入 16 位元值 */
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
 }
 
 #endif

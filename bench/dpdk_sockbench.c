@@ -48,17 +48,6 @@ struct frames {
 	uint8_t d[MAX_FRAMES][MAX_FRAME];
 };
 
-static uint16_t csum(const uint8_t *p, size_t len)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* 64 位元組(不含 FCS 為 60)的 UDP 訊框;來源埠隨 i 變化(讓雜湊分散) */
 static void build_udp(uint8_t *f, unsigned int i)
 {
@@ -76,7 +65,7 @@ static void build_udp(uint8_t *f, unsigned int i)
 	ip[9] = 17;
 	ip[12] = 10, ip[13] = 79, ip[14] = 0, ip[15] = 2;
 	ip[16] = 10, ip[17] = 79, ip[18] = 0, ip[19] = 10;
-	c = csum(ip, 20);
+	c = inet_csum(ip, 20, 0);
 	ip[10] = c >> 8;
 	ip[11] = c & 0xff;
 	udp[0] = 0x10 | ((i >> 8) & 0x0f);

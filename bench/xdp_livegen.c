@@ -35,23 +35,6 @@
 
 #include "bench_util.h"
 
-static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (; len > 1; len -= 2, p += 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static size_t build_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], struct in_addr sip,
 			  struct in_addr dip)
 {
@@ -69,7 +52,7 @@ static size_t build_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6]
 	ip[9] = IPPROTO_UDP;
 	memcpy(ip + 12, &sip, 4);
 	memcpy(ip + 16, &dip, 4);
-	wr16(ip + 10, csum(ip, 20, 0));
+	wr16(ip + 10, inet_csum(ip, 20, 0));
 	wr16(udp, 9000);
 	wr16(udp + 2, 9);
 	wr16(udp + 4, udp_len);
@@ -77,7 +60,7 @@ static size_t build_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6]
 		udp[i] = (uint8_t)('A' + i % 26);
 	uint32_t sum = (uint32_t)(ip[12] << 8 | ip[13]) + (uint32_t)(ip[14] << 8 | ip[15]) +
 		       (uint32_t)(ip[16] << 8 | ip[17]) + (uint32_t)(ip[18] << 8 | ip[19]) + IPPROTO_UDP + udp_len;
-	uint16_t ck = csum(udp, udp_len, sum);
+	uint16_t ck = inet_csum(udp, udp_len, sum);
 	wr16(udp + 6, ck ? ck : 0xffff);
 	return size;
 }

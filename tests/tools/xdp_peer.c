@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../bench/bench_util.h"
+
 #define SRC_IP "198.18.0.2"
 #define ID_VALID 0x1111
 #define ID_INVALID 0x2222
@@ -36,33 +38,6 @@
 
 static int sock, ifindex;
 static uint8_t my_mac[6];
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static uint16_t csum(const void *data, size_t len, uint32_t sum)
-{
-	const uint8_t *p = data;
-
-	for (; len > 1; len -= 2, p += 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -141,7 +116,7 @@ static size_t build_udp(uint8_t *f, const uint8_t dst[6], uint32_t seq, uint16_t
 	ip[9] = IPPROTO_UDP;
 	inet_pton(AF_INET, SRC_IP, ip + 12);
 	inet_pton(AF_INET, "198.18.0.1", ip + 16);
-	wr16(ip + 10, csum(ip, 20, 0));
+	wr16(ip + 10, inet_csum(ip, 20, 0));
 	uint8_t *udp = ip + 20;
 	wr16(udp, sport);
 	wr16(udp + 2, 9); /* discard 埠:af_xdp_socket rxdrop / l2fwd 預設拿走的埠 */
@@ -288,14 +263,14 @@ static uint8_t *icmp_at(struct builder *b, size_t off, unsigned ihl, size_t plen
 	memcpy(ip + 16, dip, 4);
 	if (ihl > 20)
 		ip[20] = 1; /* NOP 選項 */
-	wr16(ip + 10, csum(ip, ihl, 0));
+	wr16(ip + 10, inet_csum(ip, ihl, 0));
 	uint8_t *ic = ip + ihl;
 	ic[0] = 8;
 	wr16(ic + 4, id);
 	wr16(ic + 6, 1);
 	for (size_t i = 0; i < plen; i++)
 		ic[8 + i] = (uint8_t)i;
-	wr16(ic + 2, csum(ic, 8 + plen, 0));
+	wr16(ic + 2, inet_csum(ic, 8 + plen, 0));
 	b->len = off + ihl + 8 + plen;
 	if (b->len < 60)
 		b->len = 60;
@@ -324,7 +299,7 @@ static void vlan_icmp(struct builder *b, int tags, uint16_t vid, uint16_t id)
 static void refix_ip(uint8_t *ip, unsigned ihl)
 {
 	wr16(ip + 10, 0);
-	wr16(ip + 10, csum(ip, ihl, 0));
+	wr16(ip + 10, inet_csum(ip, ihl, 0));
 }
 
 static int do_corpus(const char *dmac_s, const char *dip_s)
@@ -387,9 +362,9 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), wr16(ip + 2, 24), refix_ip(ip, 20), SEND(); /* ICMP 被截斷 */
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), ip[22] ^= 0xff, SEND(); /* ICMP 檢查碼錯 */
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), ip[20] = 0, wr16(ip + 22, 0),
-		wr16(ip + 22, csum(ip + 20, 64, 0)), SEND(); /* echo reply,不是請求 */
+		wr16(ip + 22, inet_csum(ip + 20, 64, 0)), SEND(); /* echo reply,不是請求 */
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), ip[21] = 3, wr16(ip + 22, 0),
-		wr16(ip + 22, csum(ip + 20, 64, 0)), SEND(); /* code 不是 0 */
+		wr16(ip + 22, inet_csum(ip + 20, 64, 0)), SEND(); /* code 不是 0 */
 	eth(&b, ETH_P_IP), icmp_at(&b, 14, 20, 56, ID_INVALID, other_ip), SEND(); /* 給別人的 ping */
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), ip[9] = IPPROTO_UDP, refix_ip(ip, 20), SEND(); /* UDP */
 	ip = b.f + 14, icmp_frame(&b, 20, 56, ID_INVALID), ip[9] = IPPROTO_TCP, refix_ip(ip, 20), SEND(); /* TCP */
@@ -437,7 +412,7 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 				kern++;
 				continue;
 			}
-			if ((size_t)n < off + tot || csum(ipr, ihl, 0) || csum(ipr + ihl, tot - ihl, 0) ||
+			if ((size_t)n < off + tot || inet_csum(ipr, ihl, 0) || inet_csum(ipr + ihl, tot - ihl, 0) ||
 			    rd16(ipr + ihl + 4) != ID_VALID)
 				badr++;
 			else
