@@ -267,17 +267,28 @@ t_port_in_use() {
 }
 
 # 開檔上限用完:伺服器印出清楚的錯誤、繼續服務,連線關掉後恢復接受
+# idle_open N:對伺服器開最多 N 條什麼都不送的連線(連不上就停),fd 記在 IDLE_FDS;idle_close 關掉它們
+idle_open() {
+	local fd
+	IDLE_FDS=()
+	for _ in $(seq "$1"); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
+		IDLE_FDS+=("$fd")
+	done
+}
+idle_close() {
+	local fd
+	for fd in "${IDLE_FDS[@]}"; do exec {fd}>&-; done
+	IDLE_FDS=()
+}
+
 t_emfile_recovers() {
 	need_bin "$1" "$BENCH"
 	need_cmd prlimit
 	srv_launch prlimit --nofile=40 "$@"
-	local fds=() fd
-	for _ in $(seq 60); do
-		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
-		fds+=("$fd")
-	done
+	idle_open 60
 	wait_log 10 "$SRV_LOG" '開啟的檔案太多' || fail "fd 用完時沒有印出「開啟的檔案太多」"
-	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	idle_close
 	kill -0 "$SRV_PID" || fail "fd 用完後伺服器結束了"
 	"$BENCH" -p "$SRV_PORT" -c 5 -s 100 -n 20 -t 30 -q || fail "連線關掉後伺服器沒有恢復服務"
 	expect_le "$(grep -c '開啟的檔案太多' "$SRV_LOG")" 20 "錯誤訊息應有節制(每秒最多一行)"
@@ -290,13 +301,9 @@ t_nofile_clamp() {
 	need_cmd prlimit
 	srv_launch prlimit --nofile=40 "$URING"
 	expect_file_match "$SRV_LOG" '--max-conns 降為 35' "啟動時說明上限被降低"
-	local fds=() fd
-	for _ in $(seq 40); do
-		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT" || break
-		fds+=("$fd")
-	done
+	idle_open 40
 	wait_log 10 "$SRV_LOG" '連線數已達上限 35' || fail "超過上限時沒有自己的拒絕訊息"
-	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	idle_close
 	"$BENCH" -p "$SRV_PORT" -c 5 -s 100 -n 20 -t 30 -q || fail "連線關掉後伺服器沒有恢復服務"
 	srv_stop
 }
@@ -416,15 +423,12 @@ t_bench_partial_end() {
 t_max_conns() { # 選項…
 	srv_start "$URING" --max-conns 10 "$@"
 	"$BENCH" -p "$SRV_PORT" -c 10 -s 64 -n 10 -q || fail "上限內的連線應該正常"
-	local fds=() fd got
-	for _ in $(seq 10); do
-		exec {fd}<>"/dev/tcp/127.0.0.1/$SRV_PORT"
-		fds+=("$fd")
-	done
+	local got
+	idle_open 10
 	sleep 0.3
 	# 第 11 條:伺服器接受後立即關閉,用戶端讀到 EOF、沒有 echo
 	got=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SRV_PORT; echo hi >&3; cat <&3" 2>/dev/null)
-	for fd in "${fds[@]}"; do exec {fd}>&-; done
+	idle_close
 	expect_eq "$got" "" "超過 --max-conns 的連線應被關閉"
 	srv_stop
 	expect_file_match "$SRV_LOG" 'rejected=[1-9]' "SUMMARY 的 rejected"
