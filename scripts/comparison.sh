@@ -377,9 +377,10 @@ END {
 		f = stat(ours, "thr") ? "thr" : (stat(ours, "p50") ? "p50" : "")
 		if (f == "") continue
 		# 一律「> 1 = 我們較好」:吞吐量是我們 ÷ 參考工具,延遲是參考工具 ÷ 我們
-		if (f == "thr") { r = ratnum(ours, peer, f); txt = rat(ours, peer, f); lab = peerlabel(gname[ours]) " ÷ " peerlabel(shortname(gname[peer])) }
-		else { r = ratnum(peer, ours, f); txt = rat(peer, ours, f); lab = peerlabel(shortname(gname[peer])) " ÷ " peerlabel(gname[ours]) }
-		if (r != "") printf "peer\t%s\t%s\t%s\t%s\n", lab, r, txt, r > dat
+		top = (f == "thr") ? ours : peer; bot = (top == ours) ? peer : ours
+		r = ratnum(top, bot, f)
+		lab = peerlabel(top == ours ? gname[top] : shortname(gname[top])) " ÷ " peerlabel(bot == ours ? gname[bot] : shortname(gname[bot]))
+		if (r != "") printf "peer\t%s\t%s\t%s\t%s\n", lab, r, rat(top, bot, f), r > dat
 	}
 	# 終端機用的總覽表(最後才印,讓它停在畫面最下面)
 	print "機器:" machine > glance_txt
