@@ -1085,10 +1085,8 @@ static void conn_free(struct ctx *c, struct conn *cn)
 				break;
 			}
 	}
-	if (cn->nbatch) {
-		for (unsigned i = 0; i < cn->nbatch; i++)
-			buf_return(c, cn->batch[i].bid);
-	}
+	for (unsigned i = 0; i < cn->nbatch; i++)
+		buf_return(c, cn->batch[i].bid);
 	for (unsigned i = 0; i < cn->nfast; i++) /* 不該發生:送出中的連線 inflight > 0,不會被釋放 */
 		buf_return(c, buf_bid(c, cn->iov[i].iov_base));
 	out_drop(c, cn);
@@ -1313,8 +1311,7 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 			c->st.bytes_out += sent;
 			while (first < n && cn->iov[first].iov_len <= sent)
 				sent -= cn->iov[first++].iov_len;
-			if (first < n) {
-				unsigned bid = buf_bid(c, cn->iov[first].iov_base);
+			if (first < n) { /* 往後移 sent 位元組仍在同一個緩衝區裡,下面的 buf_bid 照樣對 */
 				cn->iov[first].iov_base = (unsigned char *)cn->iov[first].iov_base + sent;
 				cn->iov[first].iov_len -= sent;
 				for (unsigned i = first; i < n; i++)
@@ -1324,7 +1321,6 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 					c->st.copied_bytes += left;
 				else
 					c->st.discarded += left;
-				cn->iov[first].iov_base = buf_addr(c, bid);
 			}
 		}
 		for (unsigned i = 0; i < n; i++)
