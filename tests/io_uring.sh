@@ -358,6 +358,8 @@ t_option_set() { # 證據 選項…:精簡組合;「證據」是伺服器記錄�
 	expect_eq "$(printf '%s\n' "$msg" | timeout 10 nc -q1 127.0.0.1 "$SRV_PORT")" "$msg" "nc 來回"
 	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-65536 -n 3 -t 60 -q || fail "隨機大小核對失敗"
 	"$BENCH" -p "$SRV_PORT" -c 2 -s 48 -d 64 -n 20000 -t 60 -q || fail "管線化核對失敗"
+	# 晚讀的對端:回應一定會排進待送佇列(走一般送出;--zerocopy 的零複製只用在這條路上)
+	"$CHECK" stream "$SRV_PORT" $((32 << 20)) 500 >"$T_TMP/stream.out" 2>&1 || fail "晚讀的串流核對失敗:$(tail -n1 "$T_TMP/stream.out")"
 	"$CHECK" halfclose "$SRV_PORT" 500000 || fail "半關閉失敗"
 	srv_stop
 	# 選項沒有生效(核心不支援而退回預設路徑)就是略過,不是通過
