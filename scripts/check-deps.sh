@@ -37,7 +37,7 @@ done
 
 echo
 echo "== 工具"
-for t in dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark; do
+for t in dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark fio; do
 	if p=$(command -v "$t" 2>/dev/null); then
 		printf '%s %s\n' "$(pad "$t" 20)" "$p"
 	else

@@ -270,6 +270,26 @@ bench_row() {
 	local IFS=$'\t'
 	echo "$*" >>"$T_RAWDIR/$T_SUITE.tsv"
 }
+# bench_point 面板 系列 x 指標 值:曲線上的一個點的「一次量測」,寫到 results/raw/<套件>.points.tsv。
+# 同一 面板+系列+x+指標 的多列是多次量測:圖與表取中位數,誤差線是 min–max;少於 BENCH_RUNS 次的點標為不完整,
+# 沒有任何一次的點畫成缺值(不是 0)。值不是數字(例如 "-")時這一次算缺。
+#   面板(scripts/comparison.sh 依它決定標題與座標軸):
+#     io_uring_net   x=連線數        系列:io_uring、epoll                     指標 cpu_ns
+#     io_uring_file  x=佇列深度      系列:io_uring、pread 1 執行緒、pread 執行緒池、fio io_uring、fio libaio
+#                                                                               指標 iops、cpu_ns、p50_us、p99_us
+#     af_xdp         x=訊框大小(B)  系列:AF_XDP native、AF_XDP SKB、TPACKET_V3、recvmmsg  指標 pps、cpu_ns
+#     dpdk_wire      x=訊框大小(B)  系列:DPDK net_af_xdp、DPDK net_af_packet、TPACKET_V3   指標 pps、cpu_ns
+#     dpdk_burst     x=burst 大小    系列:ours(記憶體重播)                    指標 cpu_ns(每封包軟體成本)
+#     rdma           x=訊息大小(B)  系列:SEND、WRITE、READ、TCP               指標 p50_us、mbps、cpu_ns(被動端)
+#   指標:cpu_ns(每個請求/I/O/封包/操作的 CPU ns)、pps、iops、mbps(MB/s)、p50_us、p99_us
+bench_point() {
+	mkdir -p "$T_RAWDIR"
+	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$T_RAWDIR/$T_SUITE.points.tsv"
+}
+# 每個點/每列的量測次數:-p 為 5,-p quick 為 3(T_BENCH_QUICK=1;效能腳本也應少量幾個點)
+BENCH_RUNS=5
+[ "${T_BENCH_QUICK:-0}" = 1 ] && BENCH_RUNS=3
+
 # bench_interleave 次數 命令A 命令B [命令…]:交錯執行量測。
 # 第 1、3、5… 輪依 A B C 的順序,第 2、4… 輪反過來(C B A),抵銷機器負載的漂移。
 # 每個命令是「函式 [參數…]」(一個字串,以空白分開),呼叫時最後再加上輪次(1 起算);
