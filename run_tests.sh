@@ -5,6 +5,7 @@
 #   ./run_tests.sh [套件…]          基本模式:不需要 root 的檢查
 #   sudo ./run_tests.sh -f [套件…]  完整模式:需要 root(命名空間、XDP、DPDK、VM)
 #   sudo ./run_tests.sh -p [套件…]  效能模式:執行 bench/ 的效能比較並印出表格
+#   sudo ./run_tests.sh -p quick [套件…]  效能模式的快速版(每點 3 次、較少的點)
 #   ./run_tests.sh -h               說明
 #
 # 檢查本身放在 tests/<套件>.sh;效能比較在 bench/<套件>.sh。
@@ -25,7 +26,7 @@ usage() {
   (無)     基本模式:只執行不需要 root 的檢查,不安裝任何東西
   -f       完整模式:需要 root;缺少的套件會先以 make install-deps 安裝
   -p       效能模式:執行效能比較(bench/),印出表格並寫入 results/;
-           速度不會造成失敗
+           速度不會造成失敗。-p quick:每點 3 次、較少的點(較快的概覽)
 選項:
   -v       失敗時印出該檢查記錄檔的最後 30 行
   -k 樣式  只執行名稱符合 shell 樣式的檢查(例如 -k 'nc_*')
@@ -66,7 +67,16 @@ if [ "$MODE" = perf ]; then
 else
 	known=("${ALL_SUITES[@]}")
 fi
-suites=("$@")
+suites=()
+export T_BENCH_QUICK=0
+for a in "$@"; do
+	# -p quick:每點 3 次、較少的點(效能腳本讀 T_BENCH_QUICK)
+	if [ "$MODE" = perf ] && [ "$a" = quick ]; then
+		T_BENCH_QUICK=1
+	else
+		suites+=("$a")
+	fi
+done
 [ ${#suites[@]} -gt 0 ] || suites=("${known[@]}")
 for s in "${suites[@]}"; do
 	ok=
@@ -113,7 +123,7 @@ if [ "$MODE" = perf ]; then
 	mkdir -p "$T_RAWDIR"
 	for s in "${suites[@]}"; do
 		# 只清掉這次要重量的技術;其他技術先前的結果保留在比較表裡
-		rm -f "$T_RAWDIR/$s.tsv"
+		rm -f "$T_RAWDIR/$s.tsv" "$T_RAWDIR/$s.points.tsv"
 		echo "== 效能:$s"
 		if [ -f "bench/$s.sh" ]; then
 			T_SUITE=$s bash "bench/$s.sh"
