@@ -287,7 +287,7 @@ bench_point() {
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$T_RAWDIR/$T_SUITE.points.tsv"
 }
 # 每個點/每列的量測次數:-p 為 5,-p quick 為 3(T_BENCH_QUICK=1;效能腳本也應少量幾個點)
-BENCH_RUNS=5
+export BENCH_RUNS=5
 [ "${T_BENCH_QUICK:-0}" = 1 ] && BENCH_RUNS=3
 
 # bench_interleave 次數 命令A 命令B [命令…]:交錯執行量測。
