@@ -71,13 +71,14 @@
  *   硬體路徑不讀封包:長度欄位矛盾的封包只有在網卡判定 checksum 錯誤時才算 malformed;
  *   要逐欄位檢查請加 --ptype sw。
  *
- * checksum 怎麼驗證(--l4-cksum,預設 auto)
- *   IPv4 標頭:網卡有 RX IPv4 checksum offload 就看 ol_flags,否則軟體計算(IHL=5 走展開的快速路徑)。
- *   TCP/UDP/ICMPv6:auto = 網卡有 L4 checksum offload 就看旗標(GOOD/BAD),旗標 UNKNOWN 或網卡沒有
- *     這個 offload 時以軟體驗證:虛擬標頭 + rte_raw_cksum_mbuf()(效果同 rte_ipv4_udptcp_cksum_verify,
- *     但可跨 segment,也處理 IPv6 擴充標頭);hw = 只看網卡旗標;off = 不驗證。
- *   ICMP(IPv4):網卡不驗證;auto 時以軟體驗證,respond 一律驗證(不回覆壞掉的 request)。
- *   片段:第一個片段的 L4 checksum 涵蓋整個資料包,無法驗證,只檢查標頭本身。
+ * checksum 怎麼驗證(--l4-cksum,預設 hw:和 testpmd、l3fwd 一樣相信網卡的判定)
+ *   IPv4 標頭:網卡有 RX IPv4 checksum offload 就看 ol_flags,否則軟體計算(IHL=5 走展開的快速路徑,很便宜)。
+ *   TCP/UDP/ICMPv6:hw = 網卡有 L4 checksum offload 就看旗標(GOOD/BAD);旗標 UNKNOWN 或網卡沒有
+ *     這個 offload(所有 vdev)時不驗證,計入「L4 checksum 未驗證」:不算正確,也不算 malformed。
+ *     sw = 網卡沒判定的以軟體驗證:虛擬標頭 + rte_raw_cksum_mbuf()(效果同 rte_ipv4_udptcp_cksum_verify,
+ *     但可跨 segment,也處理 IPv6 擴充標頭;真實訊框上約是解析成本的 3 倍)。off = 一律不驗證。
+ *   ICMP(IPv4):網卡從不判定;sw 時以軟體驗證,否則計入未驗證;respond 一律驗證(不回覆壞掉的 request)。
+ *   片段:第一個片段的 L4 checksum 涵蓋整個資料包,無法驗證(計入未驗證),只檢查標頭本身。
  *
  * 多行程與清理(DPDK 的 multi-process)
  *   本程式只以主要行程(primary)執行:--proc-type=secondary 直接拒絕;--proc-type=auto 變成
@@ -117,6 +118,7 @@
  *   (SIGPIPE,例如接到 head)都走同樣的清理:停止並關閉連接埠、刪除執行期目錄,結束碼 0。
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -139,6 +141,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sys/syscall.h>
 
 #include <rte_arp.h>
 #include <rte_byteorder.h>
@@ -153,6 +159,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_kvargs.h>
+#include <rte_log.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -185,8 +192,9 @@
 enum mode { MODE_FWD, MODE_MACSWAP, MODE_RXONLY, MODE_RESPOND, MODE_MAX };
 static const char *const mode_names[MODE_MAX] = { "fwd", "macswap", "rxonly", "respond" };
 
-enum l4_cksum { L4CK_AUTO, L4CK_HW, L4CK_OFF };
-static const char *const l4ck_names[] = { "auto", "hw", "off" };
+/* L4 checksum:hw = 只信網卡的判定(預設,和 testpmd、l3fwd 一樣);sw = 網卡沒判定時以軟體驗證;off = 不看 */
+enum l4_cksum { L4CK_HW, L4CK_SW, L4CK_OFF };
+static const char *const l4ck_names[] = { "hw", "sw", "off" };
 
 /* 使用者要求的設定(只在啟動時寫入;資料路徑用的部分會複製到 stream 與區域變數) */
 struct config {
@@ -208,7 +216,7 @@ struct config {
 /*
  * 分類結果是一個小整數(放在暫存器裡回傳,不寫記憶體):
  *   位元 0-3 = kind(每個封包恰好一個),位元 4-5 = VLAN 標籤數,位元 6 = 第一個片段,
- *   位元 7 = 跨多個 mbuf segment。
+ *   位元 7 = 跨多個 mbuf segment,位元 8 = L4 checksum 未驗證(不算正確,也不算 malformed)。
  * 協定計數由 kind 推出:例如 ipv4 = K_IPV4 + K_IPV4_TCP + K_IPV4_UDP + K_IPV4_ICMP。
  */
 enum kind {
@@ -220,6 +228,7 @@ enum kind {
 #define CLS_TAG_SHIFT 4
 #define CLS_FIRST_FRAG 0x40u
 #define CLS_MULTISEG 0x80u
+#define CLS_UNVERIFIED 0x100u /* 有 L4 checksum,但沒有人驗證(網卡沒判定,也沒有 --l4-cksum sw) */
 
 /* 對外的協定計數名稱(統計、SUMMARY、telemetry 共用) */
 enum proto {
@@ -247,6 +256,7 @@ struct stream_counters {
 	uint64_t kinds[K_MAX];
 	uint64_t tags[MAX_VLAN_TAGS + 1];
 	uint64_t multiseg;           /* 跨多個 mbuf segment 的封包(巨型訊框) */
+	uint64_t l4_unverified;      /* L4 checksum 沒有被驗證的 TCP/UDP/ICMP/ICMPv6 封包 */
 };
 
 /*
@@ -293,6 +303,10 @@ struct port_info {
 	int link_up;                 /* 上次看到的連結狀態,-1 = 尚未知道 */
 	bool iface_gone;
 	bool promisc_set;            /* 混雜模式是我們打開的:結束時關掉 */
+	bool af_xdp;                 /* net_af_xdp:結束時確認介面上沒有留下 XDP 程式 */
+	bool fell_back;              /* net_af_xdp 做不到,已改用 net_af_packet */
+	uint32_t xdp_prog;           /* net_af_xdp 啟動後介面上的 XDP 程式 id */
+	char iface[IF_NAMESIZE];     /* 綁定的 Linux 介面名稱(net_af_xdp、net_af_packet) */
 	struct rte_ether_addr mac;
 	char name[RTE_ETH_NAME_MAX_LEN];
 	char driver[64];
@@ -325,6 +339,12 @@ struct ctx {
 	bool runtime_existed;        /* rte_eal_init 之前就存在 */
 	bool primary;                /* 以主要行程初始化成功:執行期目錄與 hugepage 檔案是我們的 */
 	char huge_dir[PATH_MAX];     /* 使用者以 --huge-dir 指定的目錄 */
+	/* EAL/PMD 的記錄:初始化與連接埠設定期間先寫進記憶體,找出失敗原因後原樣印到 stderr */
+	FILE *log;
+	char *log_buf;
+	size_t log_len;
+	char *eal_log;               /* rte_eal_init 期間的記錄 */
+	char err[512];               /* port_init 失敗的原因(由呼叫者決定印出或改用 net_af_packet) */
 };
 
 /* 可變全域變數只有兩個。第一個:訊號處理函式設定的停止旗標 */
@@ -360,6 +380,8 @@ static void print_summary_line(struct ctx *c);
 static void poll_link_events(struct ctx *c);
 static void remove_hugepage_files(const struct ctx *c);
 static void remove_runtime_dir(const char *dir);
+static bool eal_opt_is(const char *arg, const char *name, size_t min, const char **val);
+static void warn_empty_pcaps(int eal_argc, char **argv);
 
 /* ==== 2. EAL 初始化 =============================================================== */
 
@@ -382,6 +404,59 @@ static pid_t prefix_owner(const char *runtime_dir)
 		fl.l_type = F_UNLCK;
 	close(fd);
 	return fl.l_type == F_UNLCK ? 0 : fl.l_pid;
+}
+
+/*
+ * EAL 與 PMD 的記錄(rte_log)平常直接印出;初始化與連接埠設定期間先以 rte_openlog_stream 寫進
+ * 記憶體,結束後原樣印到 stderr,同時留一份給我們找失敗原因(vdev 探測失敗時 EAL 只說
+ * 「failed to initialize X device」,真正的原因是 PMD 在它前面印的那一行)。
+ * 記憶體串流在 rte_eal_cleanup() 之後才關閉:別的 EAL 執行緒可能還拿著它。
+ */
+static void log_begin(struct ctx *c)
+{
+	if (!c->log)
+		c->log = open_memstream(&c->log_buf, &c->log_len);
+	if (c->log) {
+		fflush(c->log);
+		rte_openlog_stream(c->log);
+	}
+}
+
+/* 結束記錄:把這段期間的記錄印到 stderr,回傳它的複本(呼叫者 free) */
+static char *log_end(struct ctx *c, size_t from)
+{
+	char *text;
+
+	if (!c->log)
+		return strdup("");
+	fflush(c->log);
+	rte_openlog_stream(NULL);
+	text = strndup(c->log_buf + from, c->log_len - from);
+	if (text)
+		fputs(text, stderr);
+	return text ? text : strdup("");
+}
+
+static size_t log_mark(struct ctx *c)
+{
+	if (c->log)
+		fflush(c->log);
+	return c->log ? c->log_len : 0;
+}
+
+/* 記錄的最後一行(去掉換行),找不到時空字串 */
+static void last_log_line(const char *text, char *out, size_t n)
+{
+	const char *end = text + strlen(text), *start;
+
+	while (end > text && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '.'))
+		end--;
+	start = end;
+	while (start > text && start[-1] != '\n')
+		start--;
+	if (!strncmp(start, "EAL: ", 5))
+		start += 5;
+	snprintf(out, n, "%.*s", (int)(end - start), start);
 }
 
 /*
@@ -425,19 +500,23 @@ static int eal_start(struct ctx *c, int eal_argc, char **argv)
 		eal_argv[n++] = (char *)"--huge-unlink";
 	eal_argv[n] = NULL;
 
+	log_begin(c);
 	ret = rte_eal_init(n, eal_argv);
+	c->eal_log = log_end(c, 0);
 	if (ret < 0) {
 		int err = rte_errno;
 		pid_t owner = prefix_owner(c->runtime_dir);
+		char why[256];
 
+		last_log_line(c->eal_log ? c->eal_log : "", why, sizeof(why));
 		if (owner)
 			fprintf(stderr, "錯誤:EAL 初始化失敗:--file-prefix=%s 正由 PID %d 使用"
 					"(它的 %s 保持原樣);請換一個 --file-prefix\n",
 				c->prefix, (int)owner, c->runtime_dir);
 		else
-			fprintf(stderr, "錯誤:EAL 初始化失敗:%s;請檢查 EAL 參數(-l、--vdev、-m),"
+			fprintf(stderr, "錯誤:EAL 初始化失敗:%s(EAL:%s);請檢查 EAL 參數(-l、--vdev、-m),"
 					"hugepage(sudo make setup-hugepages 或 --no-huge -m 1024)\n",
-				rte_strerror(err));
+				rte_strerror(err), why[0] ? why : "沒有說明");
 		rte_eal_cleanup();
 		/* 失敗的初始化可能已建立目錄與 hugepage 檔案:只在沒有別人使用時清掉 */
 		if (!owner) {
@@ -573,6 +652,79 @@ static int on_link_event(uint16_t port, enum rte_eth_event_type type, void *arg,
 	return 0;
 }
 
+/*
+ * 介面上掛的 XDP 程式(以 netlink RTM_GETLINK 讀 IFLA_XDP):回傳程式 id,0 = 沒有。
+ * mode 不是 NULL 時填入掛載模式(XDP_ATTACHED_DRV = native、XDP_ATTACHED_SKB = generic)。
+ */
+static uint32_t xdp_prog_id(unsigned int if_index, uint8_t *mode)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			  .nlmsg_flags = NLM_F_REQUEST },
+		  .ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)if_index } };
+	char buf[16384];
+	struct timeval tv = { .tv_sec = 1 };
+	uint32_t id = 0;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* 等待有期限 */
+	if (send(fd, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
+	    (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		if (NLMSG_OK(nh, (size_t)n) && nh->nlmsg_type == RTM_NEWLINK) {
+			struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			struct rtattr *a = IFLA_RTA(ifi);
+			int len = (int)IFLA_PAYLOAD(nh);
+
+			for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+				struct rtattr *x = RTA_DATA(a);
+				int xl = (int)RTA_PAYLOAD(a);
+
+				if ((a->rta_type & ~NLA_F_NESTED) != IFLA_XDP)
+					continue;
+				for (; RTA_OK(x, xl); x = RTA_NEXT(x, xl)) {
+					if (x->rta_type == IFLA_XDP_PROG_ID)
+						memcpy(&id, RTA_DATA(x), sizeof(id));
+					else if (x->rta_type == IFLA_XDP_ATTACHED && mode)
+						*mode = *(uint8_t *)RTA_DATA(x);
+				}
+			}
+		}
+	}
+	close(fd);
+	return id;
+}
+
+/* XDP 程式的名稱(bpf 系統呼叫 BPF_PROG_GET_FD_BY_ID + BPF_OBJ_GET_INFO_BY_FD) */
+static const char *xdp_prog_name(uint32_t id, char *out, size_t n)
+{
+	struct bpf_prog_info info;
+	union bpf_attr attr;
+	int fd;
+
+	snprintf(out, n, "?");
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;
+	fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+	if (fd < 0)
+		return out;
+	memset(&info, 0, sizeof(info));
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0)
+		snprintf(out, n, "%.*s", (int)sizeof(info.name), info.name);
+	close(fd);
+	return out;
+}
+
 static void describe_port(const struct ctx *c, uint16_t port, const struct rte_eth_dev_info *di,
 			  const char *ptype, const char *rss)
 {
@@ -590,12 +742,13 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 	       di->max_rx_queues, di->max_tx_queues, pi->nb_rxq, pi->nb_txq, pi->nb_rxd, pi->nb_txd,
 	       rss);
 	if (c->cfg.l4_cksum == L4CK_OFF)
-		l4 = "不驗證(--l4-cksum off)";
+		l4 = "不驗證(--l4-cksum off,計入未驗證)";
 	else if (pi->flags & F_L4_HW)
-		l4 = pi->flags & F_L4_SW ? "看網卡旗標,旗標未知時軟體驗證" : "只看網卡旗標";
+		l4 = pi->flags & F_L4_SW ? "看網卡旗標,旗標未知時軟體驗證" :
+					   "看網卡旗標,旗標未知時計入未驗證";
 	else
-		l4 = pi->flags & F_L4_SW ? "軟體驗證(網卡沒有 offload)" :
-					   "不驗證(網卡沒有 offload,--l4-cksum hw)";
+		l4 = pi->flags & F_L4_SW ? "軟體驗證(網卡沒有 offload,--l4-cksum sw)" :
+					   "網卡沒有 offload:計入未驗證(--l4-cksum sw 以軟體驗證)";
 	printf("  offload:RX IPv4 checksum %s、TCP/UDP checksum %s;TX 多 segment %s;"
 	       "連結事件 %s\n",
 	       pi->flags & F_IP_HW ? "網卡驗證" : "軟體驗證", l4,
@@ -603,6 +756,18 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 	       pi->lsc_intr ? "中斷(LSC callback)" :
 	       pi->if_index ? "每秒查詢 Linux 介面的旗標" : "每秒查詢");
 	printf("  封包分類:%s\n", ptype);
+	if (pi->af_xdp) {
+		char name[32];
+		uint8_t mode = 0;
+		uint32_t id = xdp_prog_id(pi->if_index, &mode);
+
+		printf("  AF_XDP:介面 %s 上的 XDP 程式 %s(id %u,%s 模式)把這個 queue 的所有封包轉進"
+		       " AF_XDP socket:核心在這個 queue 上收不到任何封包(包括 SSH),其他 queue 照常\n",
+		       pi->iface,
+		       id ? xdp_prog_name(id, name, sizeof(name)) : "(沒有)", id,
+		       mode == XDP_ATTACHED_DRV ? "native" : mode == XDP_ATTACHED_SKB ? "SKB/generic" :
+		       mode == XDP_ATTACHED_HW ? "offload" : "未知");
+	}
 }
 
 /*
@@ -618,7 +783,12 @@ static void warn_memif(uint16_t port, const struct rte_eth_dev_info *di)
 	struct rte_kvargs *kv;
 	const char *role, *abstract;
 
-	if (strcmp(di->driver_name, "net_memif") || !da || !da->args)
+	if (strcmp(di->driver_name, "net_memif"))
+		return;
+	printf("警告:連接埠 %u(net_memif):對端突然結束時,DPDK 22.11 的 memif PMD 在中斷執行緒解除共享記憶體的"
+	       "對應,正在 rx_burst 的 lcore 可能讀到已解除對應的位址而讓本程式 SIGSEGV(PMD 的已知問題,見 README)\n",
+	       port);
+	if (!da || !da->args)
 		return;
 	kv = rte_kvargs_parse(da->args, NULL);
 	role = kv ? rte_kvargs_get(kv, "role") : NULL;
@@ -649,6 +819,57 @@ static int iface_flags(unsigned int if_index)
 	return flags;
 }
 
+/* port_init 的錯誤:寫進 c->err,由呼叫者印出(或改用 net_af_packet 時當作原因) */
+static int __rte_format_printf(3, 4) port_err(struct ctx *c, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return ret ? ret : -1;
+}
+
+/*
+ * net_af_xdp 啟動前,介面上已經有 XDP 程式:多半是上一次被 SIGKILL 的 DPDK/AF_XDP 程式留下的
+ * (libxdp 以 netlink 掛上的程式不會隨行程結束而卸下)。libxdp 會沿用它自己的 xsk_def_prog,
+ * 本程式結束時由 PMD 一併卸下;別人的程式則讓 net_af_xdp 失敗,改用 net_af_packet。
+ */
+static void note_old_xdp_prog(uint16_t port, const struct port_info *pi)
+{
+	char name[32];
+	uint32_t id = xdp_prog_id(pi->if_index, NULL);
+
+	if (!id)
+		return;
+	xdp_prog_name(id, name, sizeof(name));
+	if (!strcmp(name, "xsk_def_prog"))
+		printf("注意:連接埠 %u 的介面 %s 上已掛著 libxdp 的 xsk_def_prog(id %u),多半是上一次"
+		       "被 SIGKILL 的 AF_XDP 程式留下的;net_af_xdp 沿用它,結束時一併卸下\n",
+		       port, pi->iface, id);
+	else
+		printf("注意:連接埠 %u 的介面 %s 上已掛著別的 XDP 程式 %s(id %u):本程式不會動它\n",
+		       port, pi->iface, name, id);
+}
+
+/* 結束後確認 net_af_xdp 的介面上沒有留下 XDP 程式(XDP 程式不屬於任何行程,留下就一直在) */
+static void check_xdp_left(const struct ctx *c)
+{
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		const struct port_info *pi = &c->port[c->ports[i]];
+		uint32_t id;
+
+		if (!pi->af_xdp || !pi->if_index)
+			continue;
+		id = xdp_prog_id(pi->if_index, NULL);
+		if (!id)
+			printf("已確認介面 %s 上沒有留下 XDP 程式\n", pi->iface);
+		else if (id == pi->xdp_prog)
+			fprintf(stderr, "警告:介面 %s 上仍掛著 net_af_xdp 的 XDP 程式(id %u);"
+					"請執行 ip link set dev %s xdp off\n", pi->iface, id, pi->iface);
+	}
+}
+
 /* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
 static int port_init(struct ctx *c, uint16_t port)
 {
@@ -665,19 +886,23 @@ static int port_init(struct ctx *c, uint16_t port)
 
 	ret = rte_eth_dev_info_get(port, &di);
 	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_info_get:%s\n", port, strerror(-ret));
-		return ret;
+		return port_err(c, ret, "連接埠 %u rte_eth_dev_info_get:%s", port, strerror(-ret));
 	}
 	snprintf(pi->driver, sizeof(pi->driver), "%s", di.driver_name);
 	rte_eth_dev_get_name_by_port(port, pi->name);
 	pi->if_index = di.if_index;
+	if (!pi->if_index || !if_indextoname(pi->if_index, pi->iface))
+		pi->iface[0] = '\0';
+	pi->af_xdp = !strcmp(di.driver_name, "net_af_xdp");
+	if (pi->af_xdp)
+		note_old_xdp_prog(port, pi);
 	pi->nb_rxq = c->cfg.rxq;
 	pi->nb_txq = c->nb_fwd_lcores;
 	if (pi->nb_rxq > di.max_rx_queues || pi->nb_txq > di.max_tx_queues) {
-		fprintf(stderr, "錯誤:連接埠 %u(%s)最多 %u 個 RX / %u 個 TX 佇列,"
-				"需要 %u / %u;請減少 --rxq 或 lcore 數\n",
-			port, pi->driver, di.max_rx_queues, di.max_tx_queues, pi->nb_rxq, pi->nb_txq);
-		return -EINVAL;
+		return port_err(c, -EINVAL, "連接埠 %u(%s)最多 %u 個 RX / %u 個 TX 佇列,"
+				"需要 %u / %u;請減少 --rxq 或 lcore 數",
+				port, pi->driver, di.max_rx_queues, di.max_tx_queues, pi->nb_rxq,
+				pi->nb_txq);
 	}
 
 	/* 多個 RX 佇列:網卡支援 RSS 就讓硬體依 IP/TCP/UDP 雜湊分流 */
@@ -702,7 +927,7 @@ static int port_init(struct ctx *c, uint16_t port)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 		pi->flags |= F_L4_HW;
 	}
-	if (c->cfg.l4_cksum == L4CK_AUTO)
+	if (c->cfg.l4_cksum == L4CK_SW)
 		pi->flags |= F_L4_SW;
 	/* 轉送多 segment 的封包(巨型訊框)需要 TX MULTI_SEGS;全部 mbuf 同一個 pool 可快速釋放 */
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
@@ -715,43 +940,36 @@ static int port_init(struct ctx *c, uint16_t port)
 
 	ret = rte_eth_dev_configure(port, pi->nb_rxq, pi->nb_txq, &conf);
 	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u rte_eth_dev_configure:%s\n", port, strerror(-ret));
-		return ret;
+		return port_err(c, ret, "連接埠 %u rte_eth_dev_configure:%s", port, strerror(-ret));
 	}
 	pi->nb_rxd = c->cfg.rxd;
 	pi->nb_txd = c->cfg.txd;
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &pi->nb_rxd, &pi->nb_txd);
 	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u 調整描述子數量:%s\n", port, strerror(-ret));
-		return ret;
+		return port_err(c, ret, "連接埠 %u 調整描述子數量:%s", port, strerror(-ret));
 	}
 	rxconf = di.default_rxconf;
 	rxconf.offloads = conf.rxmode.offloads;
 	for (uint16_t q = 0; q < pi->nb_rxq; q++) {
 		ret = rte_eth_rx_queue_setup(port, q, pi->nb_rxd, port_socket(port), &rxconf, pool);
-		if (ret) {
-			fprintf(stderr, "錯誤:連接埠 %u RX 佇列 %u 設定失敗:%s\n", port, q,
-				strerror(-ret));
-			return ret;
-		}
+		if (ret)
+			return port_err(c, ret, "連接埠 %u RX 佇列 %u 設定失敗:%s", port, q,
+					strerror(-ret));
 	}
 	txconf = di.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
 	for (uint16_t q = 0; q < pi->nb_txq; q++) {
 		ret = rte_eth_tx_queue_setup(port, q, pi->nb_txd, port_socket(port), &txconf);
-		if (ret) {
-			fprintf(stderr, "錯誤:連接埠 %u TX 佇列 %u 設定失敗:%s\n", port, q,
-				strerror(-ret));
-			return ret;
-		}
+		if (ret)
+			return port_err(c, ret, "連接埠 %u TX 佇列 %u 設定失敗:%s", port, q,
+					strerror(-ret));
 	}
 	ptype = choose_ptype(c, port);
 	if (pi->lsc_intr)
 		rte_eth_dev_callback_register(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
 	ret = rte_eth_dev_start(port);
 	if (ret) {
-		fprintf(stderr, "錯誤:連接埠 %u 啟動失敗:%s\n", port, strerror(-ret));
-		return ret;
+		return port_err(c, ret, "連接埠 %u 啟動失敗:%s", port, strerror(-ret));
 	}
 	/* RSS:讀回 PMD 實際使用的雜湊類型,不是我們要求的 */
 	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
@@ -763,6 +981,8 @@ static int port_init(struct ctx *c, uint16_t port)
 				 ",PMD 不回報實際值)", conf.rx_adv_conf.rss_conf.rss_hf);
 	}
 	rte_eth_macaddr_get(port, &pi->mac);
+	if (pi->af_xdp)
+		pi->xdp_prog = xdp_prog_id(pi->if_index, NULL);
 	/*
 	 * 混雜模式:fwd、macswap、rxonly 要收到線上所有的封包(像 testpmd);respond 只回應給自己
 	 * MAC 的封包,不需要。net_af_packet / net_tap 的混雜模式是 Linux 介面的旗標,關閉連接埠時
@@ -781,6 +1001,44 @@ static int port_init(struct ctx *c, uint16_t port)
 	pi->link_up = -1;
 	describe_port(c, port, &di, ptype, rss_text);
 	warn_memif(port, &di);
+	return 0;
+}
+
+/*
+ * net_af_xdp 做不到(核心沒有 AF_XDP、沒有權限載入 XDP 程式、介面上已有別人的 XDP 程式、
+ * libxdp 找不到它的 XDP 物件檔…)時改用 net_af_packet 綁同一個介面:移除這個 vdev,以同樣的
+ * 連接埠編號建立 net_af_packet(DPDK 的熱插拔 API),印一行原因。回傳 0 = 可以重試 port_init。
+ */
+static int af_xdp_fallback(struct ctx *c, uint16_t port, const char *pmd_log)
+{
+	struct port_info *pi = &c->port[port];
+	char name[RTE_ETH_NAME_MAX_LEN + 16], args[64], why[sizeof(c->err)], pmd_why[256];
+	uint16_t again;
+
+	if (!pi->af_xdp || pi->fell_back || !pi->iface[0])
+		return -1;
+	last_log_line(pmd_log, pmd_why, sizeof(pmd_why));
+	snprintf(why, sizeof(why), "%s", c->err);
+	snprintf(name, sizeof(name), "net_af_packet_%s", pi->name);
+	snprintf(args, sizeof(args), "iface=%s", pi->iface);
+	rte_eth_dev_close(port);
+	if (rte_eal_hotplug_remove("vdev", pi->name) && rte_eth_dev_is_valid_port(port))
+		return -1;
+	if (rte_eal_hotplug_add("vdev", name, args) || rte_eth_dev_get_port_by_name(name, &again) ||
+	    again != port) {
+		port_err(c, -ENODEV, "連接埠 %u:net_af_xdp 做不到(%s),改用 net_af_packet(%s)也失敗",
+			 port, why, args);
+		return -1;
+	}
+	again = pi->peer;
+	memset(pi, 0, sizeof(*pi));
+	pi->enabled = true;
+	pi->peer = again;
+	pi->fell_back = true;
+	printf("注意:連接埠 %u 無法使用 net_af_xdp(%s%s%s),改用 net_af_packet 綁在同一個介面 %s"
+	       "(每個封包多經過一次核心的 AF_PACKET 環與複製)\n",
+	       port, why, pmd_why[0] ? ";PMD:" : "", pmd_why, args + 6);
+	fflush(stdout);
 	return 0;
 }
 
@@ -923,82 +1181,96 @@ static bool l4_sum_ok(const struct rte_mbuf *m, const uint8_t *addrs, uint32_t a
 	return fold32(s) == 0xffff;
 }
 
-/* 這個封包的 L4 checksum 要不要以軟體驗證;網卡判定壞了回傳 -1 */
-static __rte_always_inline int l4_need_sw(const struct rte_mbuf *m, unsigned int fl)
+/*
+ * 這個封包的 L4 checksum 由誰判定:-1 = 網卡判定壞了,0 = 網卡判定正確,
+ * 1 = 以軟體驗證(--l4-cksum sw 且網卡沒判定),2 = 沒有人驗證(計入「未驗證」)
+ */
+static __rte_always_inline int l4_verdict(const struct rte_mbuf *m, unsigned int fl)
 {
 	if (fl & F_L4_HW) {
 		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 
 		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 			return -1;
-		if (f != RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)
+		if (f == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
 			return 0;
 	}
-	return (fl & F_L4_SW) ? 1 : 0;
+	return (fl & F_L4_SW) ? 1 : 2;
 }
 
 /*
  * TCP / UDP / ICMPv6 標頭檢查(IPv4 與 IPv6 共用)。cap = 可讀的標頭位元組,l4_len 依 IP 標頭。
- * 回傳 true = 正確。第一個片段:UDP 長度涵蓋整個資料包,checksum 無法驗證。
+ * 回傳 K_MALFORMED、0(正確)或 CLS_UNVERIFIED(標頭正確,checksum 沒有人驗證)。
+ * 第一個片段:UDP 長度涵蓋整個資料包,checksum 無法驗證。
  */
-static __rte_always_inline bool l4_ok(const struct rte_mbuf *m, const uint8_t *p, uint32_t cap,
-			 uint8_t proto, uint32_t l4_off, uint32_t l4_len, bool first,
-			 const uint8_t *addrs, uint32_t alen, unsigned int fl)
+static __rte_always_inline uint32_t l4_check(const struct rte_mbuf *m, const uint8_t *p,
+					     uint32_t cap, uint8_t proto, uint32_t l4_off,
+					     uint32_t l4_len, bool first, const uint8_t *addrs,
+					     uint32_t alen, unsigned int fl)
 {
 	const uint8_t *l4 = p + l4_off;
 	uint32_t sum_len = l4_len;
-	int sw;
+	int who;
 
 	switch (proto) {
 	case IPPROTO_TCP:
 		if (l4_len < sizeof(struct rte_tcp_hdr) || cap < l4_off + sizeof(struct rte_tcp_hdr))
-			return false;
+			return K_MALFORMED;
 		if ((l4[12] >> 4) < 5 || (l4[12] >> 4) * 4u > l4_len)
-			return false;
+			return K_MALFORMED;
 		break;
 	case IPPROTO_UDP: {
 		uint32_t ulen;
 
 		if (l4_len < sizeof(struct rte_udp_hdr) || cap < l4_off + sizeof(struct rte_udp_hdr))
-			return false;
+			return K_MALFORMED;
 		ulen = rd16(l4 + 4);
 		if (ulen < sizeof(struct rte_udp_hdr) || (first ? ulen < l4_len : ulen > l4_len))
-			return false;
+			return K_MALFORMED;
 		if (alen == 8 && rd16(l4 + 6) == 0)
-			return true;        /* IPv4 UDP checksum 0 = 沒有 checksum */
+			return 0;           /* IPv4 UDP checksum 0 = 沒有 checksum,沒有東西要驗證 */
 		sum_len = ulen;
 		break;
 	}
 	default: /* ICMPv6 */
 		if (l4_len < 4 || cap < l4_off + 4)
-			return false;
+			return K_MALFORMED;
 		break;
 	}
 	if (first)
-		return true;
-	sw = l4_need_sw(m, fl);
-	if (sw <= 0)
-		return sw == 0;
+		return CLS_UNVERIFIED;
+	who = l4_verdict(m, fl);
+	if (who != 1)
+		return who < 0 ? K_MALFORMED : who == 2 ? CLS_UNVERIFIED : 0;
 	/* IPv6 的 UDP checksum 不可為 0(RFC 8200 8.1) */
 	if (proto == IPPROTO_UDP && alen == 32 && rd16(l4 + 6) == 0)
-		return false;
-	return l4_sum_ok(m, addrs, alen, proto, l4_off, sum_len);
+		return K_MALFORMED;
+	return l4_sum_ok(m, addrs, alen, proto, l4_off, sum_len) ? 0 : K_MALFORMED;
 }
 
 /*
  * ICMP(IPv4):至少 8 位元組;checksum 涵蓋整個訊息(沒有虛擬標頭),網卡不驗證,
- * 在 F_L4_SW 時以軟體驗證(第一個片段除外)。respond 一律驗證:不回覆壞掉的 request。
+ * 只有 F_L4_SW 時以軟體驗證(第一個片段除外)。respond 一律驗證:不回覆壞掉的 request。
+ * 回傳同 l4_check()。
  */
-static __rte_always_inline bool icmp_ok(const struct rte_mbuf *m, uint32_t l4_off,
-					uint32_t l4_len, bool first, unsigned int fl)
+static __rte_always_inline uint32_t icmp_check(const struct rte_mbuf *m, uint32_t l4_off,
+					       uint32_t l4_len, bool first, unsigned int fl)
 {
 	uint16_t sum;
 
 	if (l4_len < sizeof(struct rte_icmp_hdr))
-		return false;
+		return K_MALFORMED;
 	if (first || !(fl & F_L4_SW))
-		return true;
-	return rte_raw_cksum_mbuf(m, l4_off, l4_len, &sum) == 0 && sum == 0xffff;
+		return CLS_UNVERIFIED;
+	return rte_raw_cksum_mbuf(m, l4_off, l4_len, &sum) == 0 && sum == 0xffff ? 0 : K_MALFORMED;
+}
+
+/* L4 檢查的結果(K_MALFORMED、0 或 CLS_UNVERIFIED)加上類別與片段旗標 */
+static __rte_always_inline uint32_t l4_kind(uint32_t r, uint32_t kind, bool first)
+{
+	if (r == K_MALFORMED)
+		return K_MALFORMED;
+	return kind | r | (first ? CLS_FIRST_FRAG : 0);
 }
 
 static __rte_always_inline uint32_t parse_ipv4(const struct rte_mbuf *m, const uint8_t *p, uint32_t cap,
@@ -1034,17 +1306,13 @@ static __rte_always_inline uint32_t parse_ipv4(const struct rte_mbuf *m, const u
 	l4_len = tot - ihl;
 	switch (ip[9]) {
 	case IPPROTO_TCP:
-		if (!l4_ok(m, p, cap, IPPROTO_TCP, l4_off, l4_len, first, ip + 12, 8, fl))
-			return K_MALFORMED;
-		return K_IPV4_TCP | (first ? CLS_FIRST_FRAG : 0);
+		return l4_kind(l4_check(m, p, cap, IPPROTO_TCP, l4_off, l4_len, first, ip + 12, 8, fl),
+			       K_IPV4_TCP, first);
 	case IPPROTO_UDP:
-		if (!l4_ok(m, p, cap, IPPROTO_UDP, l4_off, l4_len, first, ip + 12, 8, fl))
-			return K_MALFORMED;
-		return K_IPV4_UDP | (first ? CLS_FIRST_FRAG : 0);
+		return l4_kind(l4_check(m, p, cap, IPPROTO_UDP, l4_off, l4_len, first, ip + 12, 8, fl),
+			       K_IPV4_UDP, first);
 	case IPPROTO_ICMP:
-		if (!icmp_ok(m, l4_off, l4_len, first, fl))
-			return K_MALFORMED;
-		return K_IPV4_ICMP | (first ? CLS_FIRST_FRAG : 0);
+		return l4_kind(icmp_check(m, l4_off, l4_len, first, fl), K_IPV4_ICMP, first);
 	default:
 		return K_IPV4;          /* 其他 L4 協定只計 IPv4 */
 	}
@@ -1125,9 +1393,7 @@ static __rte_always_inline uint32_t parse_ipv6(const struct rte_mbuf *m, const u
 	default:
 		return K_IPV6;          /* 其他(包括 IPv6 裡的 ICMPv4)只計 IPv6 */
 	}
-	if (!l4_ok(m, p, cap, nh, hoff, end - hoff, first, ip6 + 8, 32, fl))
-		return K_MALFORMED;
-	return k | (first ? CLS_FIRST_FRAG : 0);
+	return l4_kind(l4_check(m, p, cap, nh, hoff, end - hoff, first, ip6 + 8, 32, fl), k, first);
 }
 
 static __rte_always_inline uint32_t with_tags(uint32_t k, uint32_t tags)
@@ -1205,9 +1471,9 @@ static __rte_always_inline uint32_t classify_sw(const struct rte_mbuf *m, unsign
  */
 static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsigned int fl)
 {
-	uint32_t pt = m->packet_type, l4 = pt & RTE_PTYPE_L4_MASK, tags = 0, k;
+	uint32_t pt = m->packet_type, l4 = pt & RTE_PTYPE_L4_MASK, tags = 0, k, uv;
 	uint64_t ol = m->ol_flags;
-	bool v4 = RTE_ETH_IS_IPV4_HDR(pt), v6 = RTE_ETH_IS_IPV6_HDR(pt);
+	bool v4 = RTE_ETH_IS_IPV4_HDR(pt), v6 = RTE_ETH_IS_IPV6_HDR(pt), l4_unknown;
 
 	if (unlikely(!(v4 || v6) || !(l4 == RTE_PTYPE_L4_TCP || l4 == RTE_PTYPE_L4_UDP ||
 				      l4 == RTE_PTYPE_L4_ICMP || l4 == RTE_PTYPE_L4_FRAG)))
@@ -1217,12 +1483,15 @@ static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsign
 		return K_MALFORMED;
 	/*
 	 * 網卡沒有判定的 checksum(旗標 UNKNOWN:網卡沒有這個 offload,或這個封包它沒驗)照標頭註解
-	 * 說的以軟體驗證:IPv4 標頭一律,L4 在 --l4-cksum auto 時(片段的 L4 無法驗證)。
+	 * 說的處理:IPv4 標頭一律以軟體驗證;L4 只在 --l4-cksum sw 時(片段的 L4 無法驗證;
+	 * ICMP 的 checksum 網卡從不判定),否則計入「未驗證」。
 	 */
+	l4_unknown = l4 == RTE_PTYPE_L4_ICMP ||
+		     (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
 	if (unlikely((v4 && (ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN) ||
-		     ((fl & F_L4_SW) && l4 != RTE_PTYPE_L4_FRAG &&
-		      (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)))
+		     ((fl & F_L4_SW) && l4 != RTE_PTYPE_L4_FRAG && l4_unknown)))
 		return classify_sw(m, fl);
+	uv = l4 != RTE_PTYPE_L4_FRAG && l4_unknown ? CLS_UNVERIFIED : 0;
 	if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_VLAN)
 		tags = 1;
 	else if ((pt & RTE_PTYPE_L2_MASK) == RTE_PTYPE_L2_ETHER_QINQ)
@@ -1241,7 +1510,7 @@ static __rte_always_inline uint32_t classify_hw(const struct rte_mbuf *m, unsign
 		k = v4 ? K_IPV4 : K_IPV6;
 		break;
 	}
-	return k | tags << CLS_TAG_SHIFT;
+	return k | tags << CLS_TAG_SHIFT | uv;
 }
 
 /* 一批封包的區域直方圖:在暫存器/堆疊裡累加,每批只寫一次 stream 的計數 */
@@ -1249,6 +1518,7 @@ struct burst_hist {
 	uint16_t kinds[K_MAX];
 	uint16_t tags[MAX_VLAN_TAGS + 1];
 	uint16_t multiseg;
+	uint16_t unverified;
 };
 
 static __rte_always_inline void hist_add(struct burst_hist *h, uint32_t c)
@@ -1256,6 +1526,7 @@ static __rte_always_inline void hist_add(struct burst_hist *h, uint32_t c)
 	h->kinds[CLS_KIND(c)]++;
 	h->tags[CLS_TAGS(c)]++;
 	h->multiseg += !!(c & CLS_MULTISEG);
+	h->unverified += !!(c & CLS_UNVERIFIED);
 }
 
 static inline void hist_flush(struct stream *s, const struct burst_hist *h)
@@ -1265,6 +1536,7 @@ static inline void hist_flush(struct stream *s, const struct burst_hist *h)
 	s->c.tags[1] += h->tags[1];
 	s->c.tags[2] += h->tags[2];
 	s->c.multiseg += h->multiseg;
+	s->c.l4_unverified += h->unverified;
 }
 
 /* 分類並計數一整批;軟體解析時提前 PREFETCH_OFFSET 個封包把標頭拉進快取 */
@@ -1650,7 +1922,7 @@ static int lcore_main(void *arg)
 
 /* 一個連接埠(或全部,port < 0)的計數加總 */
 struct totals {
-	uint64_t rx, tx, dropped, empty_polls, polls, full_bursts, multiseg;
+	uint64_t rx, tx, dropped, empty_polls, polls, full_bursts, multiseg, l4_unverified;
 	uint64_t proto[P_MAX];
 	uint64_t burst_hist[BURST_BUCKETS];
 };
@@ -1697,6 +1969,7 @@ static void sum_port(const struct ctx *c, int port, struct totals *t)
 			t->polls += polls_of(sc);
 			t->full_bursts += sc->full_bursts;
 			t->multiseg += sc->multiseg;
+			t->l4_unverified += sc->l4_unverified;
 			for (int k = 0; k < BURST_BUCKETS; k++)
 				t->burst_hist[k] += sc->burst_hist[k];
 			add_kinds(t->proto, sc->kinds, sc->tags);
@@ -1836,7 +2109,8 @@ static void print_stats(struct ctx *c, bool final)
 			printf("    協定:");
 			for (int k = 0; k < P_MAX; k++)
 				printf("%s %s、", proto_names[k], thousands(a, sizeof(a), t.proto[k]));
-			printf("跨 segment %s\n", thousands(a, sizeof(a), t.multiseg));
+			printf("跨 segment %s;L4 checksum 未驗證 %s\n", thousands(a, sizeof(a), t.multiseg),
+			       thousands(b, sizeof(b), t.l4_unverified));
 		}
 		if (final)
 			print_burst_hist(&t, c->cfg.burst);
@@ -1891,7 +2165,8 @@ static void print_summary_line(struct ctx *c)
 		       es->oerrors, port, es->rx_nombuf);
 		for (int k = 0; k < P_MAX; k++)
 			printf(" p%u_%s=%" PRIu64, port, proto_names[k], t.proto[k]);
-		printf(" p%u_multiseg=%" PRIu64, port, t.multiseg);
+		printf(" p%u_multiseg=%" PRIu64 " p%u_l4_unverified=%" PRIu64, port, t.multiseg, port,
+		       t.l4_unverified);
 		for (unsigned int j = 0; j < c->nb_streams; j++) {
 			const struct stream *s = c->all[j];
 
@@ -1987,6 +2262,7 @@ static int telemetry_fill(const struct ctx *c, const char *params, struct rte_te
 	rte_tel_data_add_dict_u64(d, "polls", t.polls);
 	for (int k = 0; k < P_MAX; k++)
 		rte_tel_data_add_dict_u64(d, proto_names[k], t.proto[k]);
+	rte_tel_data_add_dict_u64(d, "l4_unverified", t.l4_unverified);
 	if (port >= 0) {
 		struct rte_tel_data *q = rte_tel_data_alloc();
 
@@ -2158,7 +2434,7 @@ static const struct option_doc options[] = {
 	  "使用的連接埠(十六進位位元遮罩,預設全部)" },
 	{ { "mode", required_argument, NULL, OPT_MODE }, "MODE",
 	  "fwd(0<->1、2<->3 成對轉送)| macswap(交換 MAC 從同一埠送回,預設)|\n"
-	  "                          rxonly(計數後丟棄)| respond(回應 ARP 與 ICMP echo)" },
+	  "rxonly(計數後丟棄)| respond(回應 ARP 與 ICMP echo)" },
 	{ { "burst", required_argument, NULL, OPT_BURST }, "N",
 	  "每次 rx/tx burst 的封包數(1-512,預設 32)" },
 	{ { "rxq", required_argument, NULL, OPT_RXQ }, "N",
@@ -2181,44 +2457,91 @@ static const struct option_doc options[] = {
 	  "不分類也不計協定(fwd 變成 io 引擎;respond 模式一定會解析)" },
 	{ { "ptype", required_argument, NULL, OPT_PTYPE }, "auto|sw",
 	  "封包分類:auto = PMD 回報 packet_type 就用它(預設),sw = 一律軟體逐層解析" },
-	{ { "l4-cksum", required_argument, NULL, OPT_L4CK }, "auto|hw|off",
-	  "TCP/UDP/ICMPv6 checksum:auto = 網卡旗標,沒有時軟體驗證(預設);\n"
-	  "                          hw = 只看網卡旗標;off = 不驗證" },
+	{ { "l4-cksum", required_argument, NULL, OPT_L4CK }, "hw|sw|off",
+	  "TCP/UDP/ICMP checksum:hw = 相信網卡的判定,沒判定的計入「未驗證」(預設);\n"
+	  "sw = 網卡沒判定的以軟體驗證(真實訊框上約 3 倍成本);off = 不驗證" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
+/* 常用 EAL 參數(放在 -- 之前):左欄、說明;說明裡的 \n 接續到下一行的同一欄 */
+static const char *const eal_help[][2] = {
+	{ "-l 0-1", "使用的 lcore(CPU);第一個是主 lcore,負責印統計" },
+	{ "--no-pci --vdev=net_null0", "沒有網卡時使用虛擬裝置(可重複 --vdev)" },
+	{ "--vdev=net_af_xdp0,iface=IF", "經 AF_XDP 綁在 Linux 介面上(veth、雲端網卡);\n"
+					   "做不到時自動改用 net_af_packet,並印出原因" },
+	{ "--no-huge -m 1024", "不使用 hugepage(否則請先執行 sudo make setup-hugepages)" },
+	{ "--file-prefix=NAME", "同時執行多個 DPDK 行程時各用不同名稱" },
+	{ "--huge-unlink=existing", "保留 hugepage 檔案讓 dpdk-proc-info/dpdk-pdump 附加\n"
+				    "(預設:本程式自動加 --huge-unlink,結束後不留任何檔案)" },
+};
+
+/* UTF-8 字串在終端機上的寬度:中日韓全形字 2 欄,其他 1 欄(--help 對齊用) */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	while (*s) {
+		unsigned char ch = (unsigned char)*s;
+		unsigned int cp, n = ch < 0x80 ? 1 : ch < 0xe0 ? 2 : ch < 0xf0 ? 3 : 4;
+
+		cp = n == 1 ? ch : ch & (0x7f >> n);
+		for (unsigned int i = 1; i < n && s[i]; i++)
+			cp = cp << 6 | ((unsigned char)s[i] & 0x3f);
+		w += (cp >= 0x1100 && (cp <= 0x115f || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+				       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+				       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+				       (cp >= 0xffe0 && cp <= 0xffe6))) ? 2 : 1;
+		while (n-- && *s)
+			s++;
+	}
+	return w;
+}
+
+/* 一列說明:左欄補空白到 col 欄(依顯示寬度,不是位元組數),說明的每一行都從 col 欄開始 */
+static void help_row(const char *left, const char *text, int col)
+{
+	int pad = col - 2 - display_width(left);
+
+	printf("  %s%*s", left, pad > 1 ? pad : 1, "");
+	if (pad < 1)
+		printf("\n%*s", col, "");
+	for (const char *p = text; *p; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			printf("%*s", col, "");
+	}
+	putchar('\n');
+}
+
 static void usage(const char *prog)
 {
-	size_t i;
+	char left[N_OPTIONS][64];
+	int col = 0;
 
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct option_doc *d = &options[i];
+
+		snprintf(left[i], sizeof(left[i]), "%s%c%s --%s%s%s", d->opt.val < 256 ? "-" : " ",
+			 d->opt.val < 256 ? d->opt.val : ' ', d->opt.val < 256 ? "," : " ", d->opt.name,
+			 d->arg ? " " : "", d->arg ? d->arg : "");
+		col = RTE_MAX(col, display_width(left[i]) + 4);
+	}
+	for (size_t i = 0; i < RTE_DIM(eal_help); i++)
+		col = RTE_MAX(col, display_width(eal_help[i][0]) + 4);
 	printf("用法:sudo %s [EAL 參數] -- [程式選項]\n\n", prog);
 	printf("DPDK 封包處理器:以輪詢模式驅動程式收送封包,分類並計數,\n"
 	       "依模式轉送、送回或回應 ARP/ICMP。\n\n程式選項(放在 -- 之後):\n");
-	for (i = 0; i < N_OPTIONS; i++) {
-		char left[64];
-		const struct option_doc *d = &options[i];
-
-		if (d->opt.val < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->opt.val, d->opt.name,
-				 d->arg ? " " : "", d->arg ? d->arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", d->opt.name,
-				 d->arg ? " " : "", d->arg ? d->arg : "");
-		printf("  %-24s%s\n", left, d->help);
-	}
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		help_row(left[i], options[i].help, col);
 	printf("\n資源上限(對端再怎麼送都不會超過):\n"
 	       "  mbuf pool 在啟動時固定:2 x(連接埠數 x(RX 佇列數 x rxd + lcore 數 x txd)\n"
 	       "  + lcore 數 x(2 x burst + 256)),至少 8191 個,每個 2176 位元組;\n"
 	       "  RX 環滿時多出的封包由網卡丟棄(imissed)。資料路徑不配置記憶體、不等待。\n"
-	       "\n常用 EAL 參數(放在 -- 之前):\n"
-	       "  -l 0-1                  使用的 lcore(CPU);第一個是主 lcore,負責印統計\n"
-	       "  --no-pci --vdev=net_null0 --vdev=net_null1   沒有網卡時使用虛擬裝置\n"
-	       "  --no-huge -m 1024       不使用 hugepage(否則請先執行 sudo make setup-hugepages)\n"
-	       "  --file-prefix=NAME      同時執行多個 DPDK 行程時各用不同名稱\n"
-	       "  --huge-unlink=existing  保留 hugepage 檔案讓 dpdk-proc-info/dpdk-pdump 附加\n"
-	       "                          (預設:本程式自動加 --huge-unlink,結束後不留任何檔案)\n"
-	       "\n執行中讀取計數:echo %s | sudo dpdk-telemetry.py -f NAME\n"
+	       "\n常用 EAL 參數(放在 -- 之前):\n");
+	for (size_t i = 0; i < RTE_DIM(eal_help); i++)
+		help_row(eal_help[i][0], eal_help[i][1], col);
+	printf("\n執行中讀取計數:echo %s | sudo dpdk-telemetry.py -f NAME\n"
 	       "\n例:\n"
 	       "  sudo %s -l 0-1 --no-pci --no-huge -m 1024 --vdev=net_null0 --vdev=net_null1 \\\n"
 	       "       -- --mode fwd --duration 5\n", TEL_CMD, prog);
@@ -2302,7 +2625,7 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 	cfg->txd = TXD_DEFAULT;
 	cfg->stats_interval = 1;
 	cfg->parse = true;
-	cfg->l4_cksum = L4CK_AUTO;
+	cfg->l4_cksum = L4CK_HW;
 
 	optind = 1;
 	opterr = 0;
@@ -2364,7 +2687,7 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 				if (!strcmp(optarg, l4ck_names[i]))
 					break;
 			if (i == RTE_DIM(l4ck_names))
-				usage_error("--l4-cksum 必須是 auto、hw 或 off:%s", optarg);
+				usage_error("--l4-cksum 必須是 hw、sw 或 off:%s", optarg);
 			cfg->l4_cksum = (enum l4_cksum)i;
 			break;
 		case 'h':
@@ -2582,6 +2905,99 @@ static int precheck(int eal_argc, char **argv)
 	return problems;
 }
 
+/*
+ * 探測失敗的原因:EAL 只印「vdev_probe(): failed to initialize X device」,PMD 自己的說明在它前面
+ * (例如 open_single_rx_pcap(): Couldn't open …)。往前找到上一個裝置的失敗訊息為止,略過 EAL 自己的行。
+ */
+static void probe_reason(const char *log, const char *marker, char *out, size_t n)
+{
+	const char *at = strstr(log, marker), *end, *start;
+	size_t used = 0;
+	int len;
+
+	out[0] = '\0';
+	if (!at)
+		return;
+	while (at > log && at[-1] != '\n')
+		at--;
+	for (end = at; end > log && used < n / 2;) {
+		for (start = end - 1; start > log && start[-1] != '\n'; start--)
+			;
+		if (strstr(start, "failed to initialize") && strstr(start, "failed to initialize") < end)
+			break;
+		len = (int)(end - start) - 1;
+		while (len > 0 && (start[len - 1] == '.' || start[len - 1] == ' '))
+			len--;
+		if (strncmp(start, "EAL:", 4) && strncmp(start, "TELEMETRY:", 10) && len > 0)
+			used += (size_t)snprintf(out + used, n - used, "%s%.*s", used ? ";" : "", len,
+						 start);
+		end = start;
+	}
+}
+
+/*
+ * 每個 --vdev 都要成為一個連接埠:EAL 把探測失敗的 vdev 記一行 log 就繼續初始化,程式會在
+ * 比使用者要求少的連接埠上執行(甚至 fwd 配錯對)。失敗的 vdev 一個印一行:名稱與原因,結束碼 1。
+ */
+static int check_vdevs(const struct ctx *c, int eal_argc, char **argv)
+{
+	int bad = 0;
+
+	for (int i = 1; i < eal_argc; i++) {
+		char name[RTE_DEV_NAME_MAX_LEN], marker[RTE_DEV_NAME_MAX_LEN + 40], why[400];
+		const char *v;
+		uint16_t port;
+
+		if (!eal_opt_is(argv[i], "--vdev", 4, &v))
+			continue;
+		if (!v && i + 1 < eal_argc)
+			v = argv[++i];
+		if (!v)
+			break;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(v, ","), v);
+		snprintf(marker, sizeof(marker), "failed to initialize %s device", name);
+		if (!strstr(c->eal_log, marker) &&
+		    (strncmp(name, "net_", 4) || rte_eth_dev_get_port_by_name(name, &port) == 0))
+			continue;
+		probe_reason(c->eal_log, marker, why, sizeof(why));
+		fprintf(stderr, "錯誤:--vdev=%s 探測失敗:%s;本程式不以少於要求的連接埠執行\n", v,
+			why[0] ? why : "PMD 沒有說明原因(常見:不認得的參數名稱、不合法的值)");
+		bad++;
+	}
+	return bad ? 1 : 0;
+}
+
+/*
+ * net_pcap 的 infinite_rx=1 重播 rx_pcap 的內容;檔案裡沒有封包時收不到任何東西,而且 PMD
+ * 會把幾乎整個 mbuf pool 留在自己手上(驅動程式的行為)。在 EAL 之前看一眼檔案,先警告。
+ */
+static void warn_empty_pcaps(int eal_argc, char **argv)
+{
+	for (int i = 1; i < eal_argc; i++) {
+		struct rte_kvargs *kv;
+		const char *v, *file, *inf;
+		char hdr[24], rec[16];
+		FILE *f;
+
+		if (!eal_opt_is(argv[i], "--vdev", 4, &v))
+			continue;
+		if (!v && i + 1 < eal_argc)
+			v = argv[++i];
+		if (!v || strncmp(v, "net_pcap", 8) || !strchr(v, ','))
+			continue;
+		kv = rte_kvargs_parse(strchr(v, ',') + 1, NULL);
+		file = kv ? rte_kvargs_get(kv, "rx_pcap") : NULL;
+		inf = kv ? rte_kvargs_get(kv, "infinite_rx") : NULL;
+		f = file && inf && atoi(inf) ? fopen(file, "rb") : NULL;
+		if (f && fread(hdr, sizeof(hdr), 1, f) == 1 && fread(rec, sizeof(rec), 1, f) != 1)
+			printf("警告:--vdev=%s:rx_pcap %s 裡沒有任何封包,infinite_rx=1 收不到封包,"
+			       "而且 net_pcap 會佔住幾乎整個 mbuf pool\n", v, file);
+		if (f)
+			fclose(f);
+		rte_kvargs_free(kv);
+	}
+}
+
 /* ==== 11. main ==================================================================== */
 
 /* 選出要用的連接埠並配對(fwd);回傳 0 或結束碼 */
@@ -2663,6 +3079,7 @@ int main(int argc, char **argv)
 		free(c);
 		return 1;
 	}
+	warn_empty_pcaps(eal_argc, argv);
 	/*
 	 * 訊號處理在 EAL 之前裝好:初始化途中的 Ctrl-C 也走正常清理。SIGHUP(終端機關閉、ssh 斷線)
 	 * 與 SIGPIPE(輸出接到 head 之類、讀的一端先關掉)也一樣:預設動作會直接殺掉行程,留下
@@ -2675,21 +3092,34 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, on_signal);
 
 	rc = eal_start(c, eal_argc, argv);
-	if (rc) {
-		free(c);
-		return rc;
-	}
-	rc = select_ports(c);
+	if (rc)
+		goto out_log;
+	rc = check_vdevs(c, eal_argc, argv);
+	if (!rc)
+		rc = select_ports(c);
 	if (rc)
 		goto out_eal;
 	rc = 1;
 	if (assign_streams(c) || create_pools(c))
 		goto out_streams;
-	for (; started < c->nb_ports; started++)
-		if (port_init(c, c->ports[started])) {
+	for (; started < c->nb_ports; started++) {
+		uint16_t port = c->ports[started];
+		size_t mark = log_mark(c);
+		char *pmd_log;
+		int ret;
+
+		log_begin(c);
+		ret = port_init(c, port);
+		pmd_log = log_end(c, mark);
+		if (ret && af_xdp_fallback(c, port, pmd_log ? pmd_log : "") == 0)
+			ret = port_init(c, port);
+		free(pmd_log);
+		if (ret) {
+			fprintf(stderr, "錯誤:%s\n", c->err);
 			started++;      /* 已 configure 的這個也要關閉 */
 			goto out_ports;
 		}
+	}
 	finish_streams(c);
 	telemetry_setup(c);
 	wait_links(c);
@@ -2711,12 +3141,18 @@ out_ports:
 	telemetry_close();      /* telemetry 從此回答「正在結束」,不再讀計數 */
 	c->nb_ports = started;
 	stop_ports(c);
+	check_xdp_left(c);
 	if (!rc)
 		print_summary_line(c);
 out_streams:
 	free_streams(c);
 out_eal:
 	eal_finish(c);
+out_log:
+	if (c->log)
+		fclose(c->log);    /* EAL 的執行緒都結束了,記錄串流才能關 */
+	free(c->log_buf);
+	free(c->eal_log);
 	free(c);
 	return rc;
 }

@@ -2,9 +2,10 @@
 /*
  * bench/dpdk_sockbench.c — DPDK 效能比較的傳統 socket 基準與產生器(只用 libc)
  *
- *   dpdk_sockbench tx 介面 秒數 [檔案.pcap]
+ *   dpdk_sockbench tx 介面 秒數 [檔案.pcap [每秒封包數 [最多封包數]]]
  *       以 AF_PACKET + sendmmsg(一次 64 個)在介面上送出訊框:預設是 64 位元組的 UDP,
  *       給了 pcap 就依序循環重播其中的訊框(效能比較的真實組成流量、測試的格式錯誤洪水)。
+ *       每秒封包數 > 0 時限速(測試要求「收到的 = 送出的」時用),最多封包數 > 0 時送滿就停。
  *   dpdk_sockbench rx 介面 秒數
  *       核心封包 socket 收包的最佳做法:AF_PACKET + TPACKET_V3 mmap 環(一次交出一整個 block,
  *       沒有每個封包的系統呼叫),並且逐一分類每個訊框(VLAN、IPv4/IPv6、TCP/UDP/ICMP),
@@ -142,7 +143,8 @@ static uint64_t cpu_ns(void)
 	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static int run_tx(const char *ifname, double secs, const struct frames *fr)
+static int run_tx(const char *ifname, double secs, const struct frames *fr, uint64_t pps,
+		  uint64_t max)
 {
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
@@ -153,11 +155,18 @@ static int run_tx(const char *ifname, double secs, const struct frames *fr)
 
 	if (fd < 0)
 		return 1;
-	while (now_ns() < end) {
-		int n;
+	while (now_ns() < end && (!max || count < max)) {
+		int n, batch = BATCH;
 
+		if (max && max - count < BATCH)
+			batch = (int)(max - count);
+		/* 限速:送出的數量不超過經過時間 x 每秒封包數 */
+		if (pps && count * 1000000000ull >= (now_ns() - t0) * pps) {
+			usleep(200);
+			continue;
+		}
 		/* 這一批從第 next 個訊框開始;沒送出的下一批再送 */
-		for (int i = 0; i < BATCH; i++) {
+		for (int i = 0; i < batch; i++) {
 			unsigned int k = (next + (unsigned int)i) % fr->n;
 
 			iov[i].iov_base = (void *)fr->d[k];
@@ -166,7 +175,7 @@ static int run_tx(const char *ifname, double secs, const struct frames *fr)
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		n = sendmmsg(fd, msgs, BATCH, 0);
+		n = sendmmsg(fd, msgs, (unsigned int)batch, 0);
 		if (n > 0) {
 			count += (unsigned long long)n;
 			next = (next + (unsigned int)n) % fr->n;
@@ -295,16 +304,23 @@ int main(int argc, char **argv)
 	static struct frames fr;
 	double secs;
 
-	if (argc < 4 || argc > 5 || (strcmp(argv[1], "tx") && strcmp(argv[1], "rx")) ||
-	    (argc == 5 && strcmp(argv[1], "tx"))) {
-		fprintf(stderr, "用法:dpdk_sockbench tx 介面 秒數 [檔案.pcap] | rx 介面 秒數\n");
+	uint64_t pps = 0, max = 0;
+
+	if (argc < 4 || argc > 7 || (strcmp(argv[1], "tx") && strcmp(argv[1], "rx")) ||
+	    (argc >= 5 && strcmp(argv[1], "tx"))) {
+		fprintf(stderr, "用法:dpdk_sockbench tx 介面 秒數 [檔案.pcap [每秒封包數 [最多封包數]]]"
+				" | rx 介面 秒數\n");
 		return EXIT_USAGE;
 	}
+	if (argc >= 6)
+		pps = parse_num(argv[5], "每秒封包數", 0, 100000000);
+	if (argc == 7)
+		max = parse_num(argv[6], "最多封包數", 0, 1ull << 40);
 	secs = (double)parse_num(argv[3], "秒數", 1, 86400);
 	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(argv[1], "rx"))
 		return run_rx(argv[2], secs);
-	if (argc == 5) {
+	if (argc >= 5) {
 		if (load_pcap(argv[4], &fr))
 			return 1;
 	} else {
@@ -313,5 +329,5 @@ int main(int argc, char **argv)
 			fr.len[fr.n] = 60;
 		}
 	}
-	return run_tx(argv[2], secs, &fr);
+	return run_tx(argv[2], secs, &fr, pps, max);
 }

@@ -79,13 +79,17 @@ gen_pcap() {
 	cat "$T_TMP/gen.out"
 }
 
-# check_counters 記錄檔:協定計數必須與產生器的預期完全一致
+# check_counters 記錄檔 [hw|sw]:協定計數必須與產生器的預期完全一致。
+# hw = 預設的 --l4-cksum hw(net_pcap 沒有判定:L4 checksum 錯的算正常封包、計入未驗證),
+# sw = --l4-cksum sw 與 respond(軟體驗證:L4 checksum 錯的算 malformed)
 check_counters() {
-	local k
+	local k l4=${2:-hw} pfx=
+	[ "$l4" = sw ] || pfx=hw_
 	expect_eq "$(sumval "$1" p0_rx)" "$(expval frames)" "收到的封包數"
 	for k in arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed; do
-		expect_eq "$(sumval "$1" "p0_$k")" "$(expval "$k")" "協定計數 $k"
+		expect_eq "$(sumval "$1" "p0_$k")" "$(expval "$pfx$k")" "協定計數 $k(--l4-cksum $l4)"
 	done
+	expect_eq "$(sumval "$1" p0_l4_unverified)" "$(expval "unverified_$l4")" "L4 checksum 未驗證(--l4-cksum $l4)"
 	expect_eq "$(sumval "$1" p0_multiseg)" "$(expval jumbo)" "跨 mbuf segment 的巨型訊框"
 	expect_eq "$(sumval "$1" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
 }
@@ -139,6 +143,34 @@ t_help() {
 	expect_file_match "$T_TMP/out" 'dpdk-telemetry.py' "--help 說明 telemetry"
 }
 
+# --help 的說明欄以顯示寬度對齊(中日韓字 2 欄、UTF-8 3 位元組):選項列、EAL 參數列與接續列的說明都從同一欄開始
+t_help_aligned() {
+	need_bin "$PROG"
+	need_cmd python3
+	as_user "$PROG" --help >"$T_TMP/help" 2>&1 || fail "--help 結束碼 $?"
+	python3 - "$T_TMP/help" <<'EOF' || fail "--help 的說明欄沒有對齊(見記錄)"
+import re, sys, unicodedata
+def width(s):
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+cols, sect = {}, False
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if line.startswith(("程式選項", "常用 EAL")):
+        sect = True
+        continue
+    if not line.strip():
+        sect = False
+    if not sect:
+        continue
+    m = re.search(r"\S {2,}(\S)", line)
+    start = m.start(1) if m else len(line) - len(line.lstrip(" "))
+    cols.setdefault(width(line[:start]), []).append(line)
+for c, lines in sorted(cols.items()):
+    print(c, len(lines), lines[0])
+assert sum(len(v) for v in cols.values()) >= 20 and len(cols) == 1, sorted(cols)
+EOF
+}
+
 t_bad_options() {
 	need_bin "$PROG"
 	local args
@@ -167,6 +199,7 @@ t_bad_options() {
 --mode rxonly extra
 --ptype hw
 --l4-cksum bogus
+--l4-cksum auto
 --bogus
 --burst
 EOF
@@ -218,7 +251,8 @@ t_pcap_rxonly() {
 	run_pcap rxonly "$T_TMP/in.pcap" "$T_TMP/out.pcap" "$T_TMP/log" || fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 	cat "$T_TMP/log"
 	check_counters "$T_TMP/log"
-	expect_file_match "$T_TMP/log" 'TCP/UDP checksum 軟體驗證' "net_pcap 沒有 offload:L4 checksum 以軟體驗證"
+	expect_file_match "$T_TMP/log" 'TCP/UDP checksum 網卡沒有 offload:計入未驗證' "net_pcap 沒有 offload:預設不以軟體驗證 L4 checksum"
+	expect_eq "$(sumval "$T_TMP/log" l4cksum)" hw "預設的 --l4-cksum"
 	expect_eq "$(sumval "$T_TMP/log" p0_tx)" 0 "rxonly 不應送出"
 	expect_eq "$("$PCAPTOOL" count "$T_TMP/out.pcap")" 0 "rxonly 的輸出 pcap"
 	no_leftover
@@ -258,7 +292,7 @@ t_pcap_respond() {
 	run_pcap respond "$T_TMP/in.pcap" "$T_TMP/out.pcap" "$T_TMP/log" --ip 0=10.0.0.1 ||
 		fail "結束碼 $?:$(tail -n 3 "$T_TMP/log")"
 	cat "$T_TMP/log"
-	check_counters "$T_TMP/log"
+	check_counters "$T_TMP/log" sw
 	expect_eq "$(sumval "$T_TMP/log" p0_tx)" "$(expval respond_tx)" "回覆的封包數(含跨 segment 的巨型 ping)"
 	cmp_pcap "$T_TMP/expect-respond.pcap" "$T_TMP/out.pcap" "回覆與預期不同"
 	"$PCAPTOOL" verify "$T_TMP/out.pcap" >"$T_TMP/cmp" || fail "回覆不正確:$(tail -n1 "$T_TMP/cmp")"
@@ -315,9 +349,71 @@ t_pcap_asan() {
 		[ "$rc" = 0 ] || fail "ASan 版本 $mode 結束碼 $rc:$(grep -m1 -E 'ERROR|runtime error' "$T_TMP/log-$mode")"
 		! grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$T_TMP/log-$mode" ||
 			fail "ASan 版本 $mode 有 sanitizer 報告"
-		[ "$mode" = fwd ] || check_counters "$T_TMP/log-$mode"
+		if [ "$mode" = respond ]; then
+			check_counters "$T_TMP/log-$mode" sw
+		elif [ "$mode" != fwd ]; then
+			check_counters "$T_TMP/log-$mode"
+		fi
 		no_leftover
 	done
+}
+
+# --l4-cksum 在 49 種格式錯誤的語料上:L4 checksum 錯的封包只在有驗證時(sw)算 malformed;
+# hw(預設,net_pcap 沒有網卡判定)與 off 都不驗證:它們照類別計數、全部計入「未驗證」,不算正確也不算 malformed。
+# 三種模式的計數也和 tests/data/dpdk/corpus-rxonly-<模式>.counts(record-golden.sh 刻意錄下)逐項相同。
+t_pcap_l4_cksum() {
+	need_dpdk
+	local l4 got
+	gen_pcap
+	expect_ge "$(expval cksum_bad)" 8 "只有 L4 checksum 錯的訊框"
+	for l4 in hw sw off; do
+		run_pcap rxonly "$T_TMP/in.pcap" "$T_TMP/out-$l4.pcap" "$T_TMP/log-$l4" --l4-cksum "$l4" ||
+			fail "--l4-cksum $l4 結束碼 $?:$(tail -n 3 "$T_TMP/log-$l4")"
+		cat "$T_TMP/log-$l4"
+		expect_eq "$(sumval "$T_TMP/log-$l4" l4cksum)" "$l4" "SUMMARY 的 l4cksum"
+		if [ "$l4" = sw ]; then check_counters "$T_TMP/log-$l4" sw; else check_counters "$T_TMP/log-$l4" hw; fi
+		no_leftover
+		run_pcap rxonly "$GOLDEN/corpus.pcap" "$T_TMP/g-$l4.pcap" "$T_TMP/glog-$l4" --l4-cksum "$l4" ||
+			fail "golden 語料 --l4-cksum $l4 結束碼 $?"
+		got=$(dpdk_golden_counts "$T_TMP/glog-$l4")
+		expect_eq "$got" "$(cat "$GOLDEN/corpus-rxonly-$l4.counts")" "--l4-cksum $l4 與 golden 計數"
+		no_leftover
+	done
+	expect_eq "$(($(sumval "$T_TMP/log-sw" p0_malformed) - $(sumval "$T_TMP/log-hw" p0_malformed)))" \
+		"$(expval cksum_bad)" "sw 比 hw 多出的 malformed = 只有 checksum 錯的訊框"
+}
+
+# 每個探測失敗的 --vdev:結束碼 1,錯誤訊息說出是哪個 vdev 與 PMD 的原因;和一個好的 vdev 一起也一樣
+# (不能在比要求少的連接埠上執行)。infinite_rx 給空的 pcap 時警告。
+t_vdev_probe_errors() {
+	need_dpdk
+	local v why good
+	while IFS='|' read -r v why; do
+		for good in "" --vdev=net_null0; do
+			dpdk_prefix vdev-bad
+			# shellcheck disable=SC2086 # 空字串 = 沒有好的 vdev
+			expect_exit 1 timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" $good \
+				--vdev="$v" -- --mode rxonly --duration 1 --stats-interval 0
+			expect_eq "$(grep -c '^錯誤:' "$T_TMP/out")" 1 "「$v」${good:+ + $good}:錯誤訊息一行"
+			grep -qF "錯誤:--vdev=$v 探測失敗:" "$T_TMP/out" || fail "「$v」${good:+ + $good}:沒有說出是哪個 vdev"
+			expect_file_match "$T_TMP/out" "^錯誤:--vdev=.* 探測失敗:.*$why" "「$v」${good:+ + $good}:PMD 的原因"
+			! grep -q '^SUMMARY' "$T_TMP/out" || fail "「$v」${good:+ + $good}:不該在較少的連接埠上執行"
+			no_leftover
+		done
+	done <<EOF
+net_pcap0,rx_pcap=$T_TMP/missing.pcap|Couldn't open
+net_pcap0,rx_pcap=$GOLDEN/mix64.pcap,bogus_key=1|PMD 沒有說明原因
+net_af_packet0,iface=kbsnosuch0|No such device
+net_memif0,role=server,socket=$T_TMP/nodir/m.sock,socket-abstract=no|Invalid socket directory
+net_af_xdp0,iface=kbsnosuch0|kbsnosuch0
+EOF
+	# 空的 pcap 加 infinite_rx=1:警告一行,照常執行
+	head -c 24 "$GOLDEN/mix64.pcap" >"$T_TMP/empty.pcap"
+	dpdk_prefix vdev-empty
+	expect_exit 0 timeout 60 "$PROG" -l 0 "${NOHUGE[@]}" --file-prefix="$PREFIX" \
+		--vdev="net_pcap0,rx_pcap=$T_TMP/empty.pcap,infinite_rx=1" -- --mode rxonly --duration 1 --stats-interval 0
+	expect_file_match "$T_TMP/out" '^警告:--vdev=net_pcap0.*沒有任何封包' "空 pcap 的警告"
+	no_leftover
 }
 
 # fwd:net_null 成對,port 0 收到的 = port 1 送出的 + port 1 丟棄的(反之亦然)
@@ -903,6 +999,7 @@ t_bad_setup() {
 }
 
 check help t_help
+check help_aligned t_help_aligned
 check bad_options t_bad_options
 check not_root_hint t_not_root_hint
 check seed_usage t_seed_usage
@@ -910,6 +1007,8 @@ check pcap_rxonly t_pcap_rxonly
 check pcap_macswap t_pcap_macswap
 check pcap_respond t_pcap_respond
 check golden_outputs t_golden_outputs
+check pcap_l4_cksum t_pcap_l4_cksum
+check vdev_probe_errors t_vdev_probe_errors
 check pcap_asan t_pcap_asan
 check fwd_null_pair t_fwd_null_pair
 check memif_testpmd t_memif_testpmd

@@ -38,6 +38,16 @@ dpdk_sumval() {
 	grep '^SUMMARY ' "$1" | tail -n1 | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
+# dpdk_golden_counts 記錄檔:tests/data/dpdk/*.counts 的格式(連接埠 0 的協定計數與 L4 未驗證數,一行);
+# tests/dpdk.sh 的 pcap_l4_cksum 與 tests/data/dpdk/record-golden.sh 共用
+dpdk_golden_counts() {
+	local k out=
+	for k in rx arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed multiseg l4_unverified; do
+		out+="$k=$(dpdk_sumval "$1" "p0_$k") "
+	done
+	echo "${out% }"
+}
+
 # dpdk_hugepages 頁數:確保至少有這麼多空閒的 2 MiB hugepage 並掛載 /dev/hugepages;
 # 有改動就以 on_exit 登記恢復。做不到時回傳 1,原因放在 $HUGE_WHY(給呼叫者的 skip 用)。
 # shellcheck disable=SC2034 # HUGE_WHY 由呼叫者讀取

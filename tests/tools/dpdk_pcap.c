@@ -6,7 +6,9 @@
  *                               跨 mbuf segment 的巨型訊框、respond 不該回覆的 request…
  *                               與至少 40 種格式錯誤的封包),
  *                               以及預期結果:expect-macswap.pcap、expect-respond.pcap、
- *                               expect.txt(計數)。MAC、IP 是受測連接埠的位址(respond 用)
+ *                               expect.txt(計數:--l4-cksum sw 的計數用原名,預設 hw 的計數加 hw_
+ *                               前綴;unverified_hw/unverified_sw = L4 checksum 沒有被驗證的封包)。
+ *                               MAC、IP 是受測連接埠的位址(respond 用)
  *   dpdk_pcap mix 檔案 N [種子] 產生 N 個真實組成的訊框(IPv4/IPv6、TCP/UDP/ICMP、部分 VLAN,
  *                               60-1514 位元組,checksum 都正確),給效能比較重播
  *   dpdk_pcap cmp 預期 實際     逐個訊框比較兩個 pcap(長度與內容),印出第一個差異
@@ -42,7 +44,9 @@ static const char *const cnames[C_MAX] = { "arp", "ipv4", "ipv6", "tcp", "udp", 
 struct gen {
 	struct frame in[MAX_FRAMES], swap[MAX_FRAMES], resp[MAX_FRAMES];
 	int n_in, n_swap, n_resp, n_malformed_kinds, n_runts, n_jumbo;
-	uint64_t cnt[C_MAX];
+	uint64_t cnt[C_MAX];     /* --l4-cksum sw(與 respond)應有的計數 */
+	uint64_t cnt_hw[C_MAX];  /* 預設 --l4-cksum hw(網卡沒有判定)應有的計數 */
+	int unverified_hw, unverified_sw, n_cksum_bad;
 	uint8_t port_mac[6], peer_mac[6];
 	uint32_t ip, peer_ip, other_ip; /* 網路位元組順序 */
 };
@@ -169,6 +173,7 @@ struct pkt {
 	uint32_t l3;   /* L3 起點 */
 	uint32_t l4;   /* L4 起點 */
 	bool v6;
+	int l4ck;      /* 0 = 有可驗證的 L4 checksum,1 = 沒有 checksum(IPv4 UDP 0),2 = 第一個片段(無法驗證) */
 };
 
 static void eth(const uint8_t *src, struct pkt *p, const uint8_t *dst, int tags, uint16_t type)
@@ -365,12 +370,17 @@ static void add(struct gen *g, struct pkt *p, int c1, int c2, int c3)
 		g->n_jumbo++;
 	f->len = p->len;
 	memcpy(f->d, p->d, p->len);
-	if (c1 >= 0)
-		g->cnt[c1]++;
-	if (c2 >= 0)
-		g->cnt[c2]++;
-	if (c3 >= 0)
-		g->cnt[c3]++;
+	for (int i = 0, c[3] = { c1, c2, c3 }; i < 3; i++) {
+		if (c[i] < 0)
+			continue;
+		g->cnt[c[i]]++;
+		g->cnt_hw[c[i]]++;
+		/* TCP/UDP/ICMP/ICMPv6 的 checksum:hw(沒有網卡判定)一律未驗證,sw 只有第一個片段未驗證 */
+		if (c[i] == C_TCP || c[i] == C_UDP || c[i] == C_ICMP || c[i] == C_ICMPV6) {
+			g->unverified_hw += p->l4ck != 1;
+			g->unverified_sw += p->l4ck == 2;
+		}
+	}
 	/* macswap:至少 14 位元組的訊框交換 MAC 後送回;更短的丟棄 */
 	if (p->len >= 14) {
 		struct frame *s = &g->swap[g->n_swap++];
@@ -387,6 +397,18 @@ static void add_bad(struct gen *g, struct pkt *p)
 {
 	add(g, p, C_MALFORMED, -1, -1);
 	g->n_malformed_kinds++;
+}
+
+/* 只有 L4 checksum 錯(或 IPv6 UDP checksum 為 0)的訊框:sw 算 malformed,hw 算 c1..c3 且未驗證 */
+static void add_cksum_bad(struct gen *g, struct pkt *p, int c1, int c2, int c3)
+{
+	add_bad(g, p);
+	g->cnt_hw[C_MALFORMED]--;
+	for (int i = 0, c[3] = { c1, c2, c3 }; i < 3; i++)
+		if (c[i] >= 0)
+			g->cnt_hw[c[i]]++;
+	g->unverified_hw++;
+	g->n_cksum_bad++;
 }
 
 /* 這個訊框在 respond 模式下應有的回覆(呼叫端已加入請求) */
@@ -462,6 +484,7 @@ static void gen_normal(struct gen *g, int round)
 	ipv4(g, &p, 0, 17, g->ip, 5, 8 + 20, 0); /* UDP checksum 0 = 沒有 checksum(IPv4 合法) */
 	udp_hdr(&p, 28, 28);
 	ipv4_fix(&p);
+	p.l4ck = 1;
 	add(g, &p, C_IPV4, C_UDP, -1);
 	tcp4(g, &p, 0, 20, 5);
 	add(g, &p, C_IPV4, C_TCP, -1);
@@ -519,11 +542,13 @@ static void gen_fragments_and_jumbo(struct gen *g)
 	udp_hdr(&p, 108, 1008);
 	w16(p.d + p.l4 + 6, 0x1234); /* checksum 涵蓋整個資料包:這裡無從驗證 */
 	ipv4_fix(&p);
+	p.l4ck = 2;
 	add(g, &p, C_IPV4, C_UDP, -1);
 	/* IPv4 第一個片段的 TCP */
 	ipv4(g, &p, 0, 6, g->ip, 5, 20 + 100, 0x2000);
 	tcp_hdr(&p, 5);
 	ipv4_fix(&p);
+	p.l4ck = 2;
 	add(g, &p, C_IPV4, C_TCP, -1);
 	/* IPv6 第一個片段:fragment 標頭 offset 0、M=1,UDP 長度 1008 */
 	ipv6(g, &p, 0, 44, 8 + 8 + 100);
@@ -532,6 +557,7 @@ static void gen_fragments_and_jumbo(struct gen *g)
 	p.l4 += 8;
 	udp_hdr(&p, 108, 1008);
 	w16(p.d + p.l4 + 6, 0x1234);
+	p.l4ck = 2;
 	add(g, &p, C_IPV6, C_UDP, -1);
 	/* IPv6 非第一片段(offset 1008):只計 IPv6 */
 	ipv6(g, &p, 0, 44, 8 + 40);
@@ -721,7 +747,7 @@ static void gen_malformed(struct gen *g)
 	/* 24 ICMP checksum 錯誤 */
 	icmp_echo(g, &p, 0, 8, g->ip, 32);
 	p.d[p.l4 + 2] ^= 0xff;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV4, C_ICMP, -1);
 	/* 25 IPv4(帶選項)裡的 TCP 被截斷 */
 	ipv4(g, &p, 0, 6, g->ip, 7, 10, 0);
 	ipv4_fix(&p);
@@ -782,21 +808,21 @@ static void gen_malformed(struct gen *g)
 	/* 39 IPv4 UDP checksum 錯誤 */
 	udp4(g, &p, 0, 5, 8 + 40);
 	p.d[p.l4 + 6] ^= 0x10;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV4, C_UDP, -1);
 	/* 40 IPv4 TCP checksum 錯誤 */
 	tcp4(g, &p, 0, 20 + 30, 5);
 	p.d[p.l4 + 20] ^= 0x01;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV4, C_TCP, -1);
 	/* 41 IPv6 UDP checksum 錯誤 */
 	ipv6(g, &p, 0, 17, 8 + 24);
 	udp_hdr(&p, 32, 32);
 	l4_fix(&p, 17);
 	p.d[p.l4 + 7] ^= 0x01;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV6, C_UDP, -1);
 	/* 42 IPv6 UDP checksum 為 0(IPv6 不允許) */
 	ipv6(g, &p, 0, 17, 8 + 24);
 	udp_hdr(&p, 32, 32);
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV6, C_UDP, -1);
 	/* 43 IPv6 hop-by-hop 後的 TCP checksum 錯誤 */
 	ipv6(g, &p, 0, 0, 8 + 20);
 	p.d[p.l4] = 6;
@@ -804,13 +830,13 @@ static void gen_malformed(struct gen *g)
 	tcp_hdr(&p, 5);
 	l4_fix(&p, 6);
 	p.d[p.l4 + 16] ^= 0x80;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV6, C_TCP, -1);
 	/* 44 ICMPv6 checksum 錯誤 */
 	ipv6(g, &p, 0, 58, 8 + 16);
 	p.d[p.l4] = 128;
 	l4_fix(&p, 58);
 	p.d[p.l4 + 9] ^= 0x01;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV6, C_ICMPV6, -1);
 	/* 45 跨 segment 的巨型訊框:IPv4 total_length 比封包長 */
 	udp4(g, &p, 0, 5, JUMBO - 14 - 20);
 	w16(p.d + p.l3 + 2, JUMBO + 100);
@@ -819,7 +845,7 @@ static void gen_malformed(struct gen *g)
 	/* 46 跨 segment 的巨型訊框:第二個 segment 裡的資料被改(UDP checksum 錯) */
 	udp4(g, &p, 0, 5, JUMBO - 14 - 20);
 	p.d[JUMBO - 10] ^= 0x5a;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV4, C_UDP, -1);
 	/* 47 IPv4 第一個片段的 UDP 標頭被截斷 */
 	ipv4(g, &p, 0, 17, g->ip, 5, 4, 0x2000);
 	ipv4_fix(&p);
@@ -834,7 +860,7 @@ static void gen_malformed(struct gen *g)
 	/* 49 跨 segment 的巨型 ICMP:checksum 錯誤 */
 	icmp_echo(g, &p, 0, 8, g->ip, JUMBO - 14 - 20 - 8);
 	p.d[JUMBO - 1] ^= 0x01;
-	add_bad(g, &p);
+	add_cksum_bad(g, &p, C_IPV4, C_ICMP, -1);
 }
 
 static int parse_mac(const char *s, uint8_t *mac)
@@ -888,7 +914,10 @@ static int cmd_gen(const char *dir, const char *mac, const char *ip)
 		   "jumbo=%d\n", g.n_in, g.n_malformed_kinds, g.n_runts, g.n_swap, g.n_resp,
 		g.n_jumbo);
 	for (int i = 0; i < C_MAX; i++)
-		fprintf(f, "%s=%llu\n", cnames[i], (unsigned long long)g.cnt[i]);
+		fprintf(f, "%s=%llu\nhw_%s=%llu\n", cnames[i], (unsigned long long)g.cnt[i], cnames[i],
+			(unsigned long long)g.cnt_hw[i]);
+	fprintf(f, "unverified_hw=%d\nunverified_sw=%d\ncksum_bad=%d\n", g.unverified_hw,
+		g.unverified_sw, g.n_cksum_bad);
 	fclose(f);
 	printf("已產生 %d 個訊框(%d 種格式錯誤、%d 個跨 segment 的巨型訊框),"
 	       "macswap 預期送回 %d 個,respond 預期回覆 %d 個\n",
@@ -943,6 +972,7 @@ static void mix_frame(struct pkt *p, uint64_t *s, uint32_t *counts)
 		}
 		p->len = 60;
 		counts[l3 == 99 ? C_OTHER : C_ARP]++;
+		counts[C_VLAN] += (uint32_t)tags;
 		return;
 	}
 	proto = l4 < 60 ? 6 : l4 < 92 ? 17 : 1;
