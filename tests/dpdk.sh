@@ -481,14 +481,21 @@ t_memif_testpmd() {
 	no_leftover
 }
 
-# 敵意又會消失的對端:testpmd txonly 全速灌封包、從不收我們送回的(TX 環塞滿),
-# 然後被 SIGKILL。我們:照常計數、送不出的計入 dropped、印出連結中斷、繼續執行,
-# Ctrl-C 後正常結束,mbuf 全部歸還,不留執行期目錄。這裡用檔案 socket(socket-abstract=no),
-# 不該有抽象 socket 的警告。
+# 敵意的對端(testpmd 在 net_memif 的另一端),我們 macswap:
+#   1. 以 io 引擎從 net_pcap 全速重播 49 種格式錯誤封包的語料到 memif(也收我們送回的);
+#   2. 改成 txonly 全速灌封包、從不收我們送回的(我們的 TX 環塞滿:送不出的計入 dropped);
+#   3. 凍結(SIGSTOP):不送也不收,連線還在。
+# 我們:照常計數(malformed 與產生器的比例一致)、沒有用完 mbuf、不被凍結的對端卡住,
+# Ctrl-C 後正常結束,mbuf 全部歸還,不留執行期目錄也不留 memif socket 檔。
+# 對端「突然消失」不在這項:DPDK 22.11 的 memif PMD 在中斷執行緒解除共享記憶體的對應時,正在
+# rx_burst 的 lcore 可能讀到已解除對應的位址(PMD 的競爭,我們的程式修不了,memif 也沒有 RX 中斷
+# 模式讓 lcore 停止輪詢);本程式在啟動時警告,README 說明。對端結束時若我們的 lcore 已經停止
+# (這裡:凍結的對端在我們結束之後才被 SIGKILL),就不會碰到這個競爭。
 t_memif_hostile_peer() {
 	need_dpdk
-	need_cmd dpdk-testpmd
-	local sock=$T_TMP/memif.sock tp_prefix pid tp
+	need_cmd dpdk-testpmd pgrep
+	local sock=$T_TMP/memif.sock tp_prefix pid tp rc
+	gen_pcap
 	dpdk_prefix memif-flood-tp
 	tp_prefix=$PREFIX
 	dpdk_prefix memif-flood
@@ -496,26 +503,36 @@ t_memif_hostile_peer() {
 		--file-prefix="$PREFIX" --vdev="net_memif0,role=server,socket=$sock,socket-abstract=no" -- \
 		--mode macswap --stats-interval 1 --duration 60
 	pid=$BG_PID
-	start_bg "$T_TMP/tp.log" timeout 60 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 \
-		--file-prefix="$tp_prefix" --vdev="net_memif0,role=client,socket=$sock,socket-abstract=no" -- \
-		--no-mlockall --total-num-mbufs=16384 --forward-mode=txonly --stats-period 60
+	# testpmd:port 0 = net_pcap(從記憶體無限重播語料;巨型訊框要放得進一個 mbuf),port 1 = memif client
+	start_bg "$T_TMP/tp.log" bash -c "{ sleep 2; echo 'set fwd io'; echo start; sleep 2; echo stop;
+		echo 'set fwd txonly'; echo start; sleep 2; echo stop; sleep 120; } |
+		timeout 120 dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --file-prefix='$tp_prefix' \
+		--vdev='net_pcap0,rx_pcap=$T_TMP/in.pcap,infinite_rx=1' \
+		--vdev='net_memif0,role=client,socket=$sock,socket-abstract=no' -- -i --no-mlockall \
+		--total-num-mbufs=8192 --mbuf-size=10240"
 	tp=$BG_PID
 	wait_log 20 "$T_TMP/ours.log" '連結恢復:up' || fail "testpmd 沒有連上:$(tail -n 3 "$T_TMP/tp.log")"
-	sleep 3
-	kill -KILL -- "-$tp" 2>/dev/null
-	wait_log 10 "$T_TMP/ours.log" '連接埠 0 連結中斷' || fail "對端消失後沒有印出連結中斷"
-	sleep 1
-	kill -0 "$pid" 2>/dev/null || fail "對端消失後我們的程式也結束了"
+	wait_for 30 count_ge "$T_TMP/tp.log" 'Telling cores to stop' 2 || fail "testpmd 沒有跑完兩個階段"
+	# timeout 把 testpmd 放進自己的行程群組:以 session(start_bg 的 setsid)找它
+	tp=$(pgrep -s "$tp" -x dpdk-testpmd) || fail "找不到 testpmd 行程"
+	on_exit "kill -KILL $tp"
+	kill -STOP "$tp"
+	sleep 1.5
+	kill -0 "$pid" 2>/dev/null || fail "對端凍結後我們的程式結束了"
 	stop_bg "$pid" INT 10
-	local rc=$?
-	cat "$T_TMP/ours.log"
-	expect_eq "$rc" 0 "結束碼"
+	rc=$?
+	cat "$T_TMP/ours.log" "$T_TMP/tp.log"
+	expect_eq "$rc" 0 "結束碼(對端凍結時按 Ctrl-C)"
 	expect_ge "$(sumval "$T_TMP/ours.log" p0_rx)" 10000 "洪水中收到的封包"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_malformed)" 1000 "計入 malformed 的語料封包"
+	expect_le "$(sumval "$T_TMP/ours.log" p0_malformed)" "$(sumval "$T_TMP/ours.log" p0_rx)" "malformed 不超過收到的"
 	expect_ge "$(sumval "$T_TMP/ours.log" p0_dropped)" 1 "對端不收時送不出而丟棄的封包"
 	expect_balanced "$T_TMP/ours.log" 0 0 "洪水"
 	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx_nombuf)" 0 "mbuf pool 沒有用完"
 	! grep -q '用抽象 socket' "$T_TMP/ours.log" || fail "socket-abstract=no 不該有抽象 socket 的警告"
+	expect_file_match "$T_TMP/ours.log" '^警告:連接埠 0\(net_memif\):對端突然結束時' "memif 競爭的警告"
 	expect_eq "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 0 "結束時仍未歸還的 mbuf"
+	[ ! -e "$sock" ] || fail "留下了 memif socket 檔 $sock"
 	no_leftover
 }
 
@@ -603,6 +620,142 @@ t_af_packet_iface_gone() {
 	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
 	cat "$T_TMP/ours.log"
 	expect_file_match "$T_TMP/ours.log" '^SUMMARY ' "總結"
+	no_leftover
+}
+
+# ---- net_af_xdp:DPDK 經 AF_XDP 綁在 veth 上 ------------------------------------------------
+
+# xdp_on 命名空間 介面:介面上掛著的 XDP 程式(「prog/xdp id N」),沒有時空字串
+xdp_on() {
+	ip -n "$1" -d link show "$2" | grep -o 'prog/xdp id [0-9]*' || true
+}
+
+# afxdp_pair 名稱:兩個命名空間以 veth 相連(關掉 IPv6:核心不會自己送 RS/MLD,計數才確定)
+afxdp_pair() {
+	netns_pair "$1" "$1p" vx vxp 10.86.0.1/24 10.86.0.2/24
+	ip netns exec "$NS_A" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	ip netns exec "$NS_B" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+}
+
+# start_afxdp 記錄檔 程式選項…:在 $NS_A 以 net_af_xdp 綁 vx(lcore 1),等它開始輪詢
+start_afxdp() {
+	local log=$1
+	shift
+	dpdk_prefix afxdp
+	start_ours "$log" ip netns exec "$NS_A" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
+		--file-prefix="$PREFIX" --vdev=net_af_xdp0,iface=vx -- --stats-interval 0 --duration 60 "$@"
+}
+
+# afxdp_clean 記錄檔:結束後介面上沒有 XDP 程式、不在混雜模式,程式自己也確認過
+afxdp_clean() {
+	[ -z "$(xdp_on "$NS_A" vx)" ] || fail "結束後 vx 上仍掛著 XDP 程式:$(xdp_on "$NS_A" vx)"
+	expect_file_match "$1" '已確認介面 vx 上沒有留下 XDP 程式' "程式自己確認沒有留下 XDP 程式"
+	no_promisc "$NS_A" vx
+	no_leftover
+}
+
+# ping_exact 記錄檔 次數 大小 樣式:對 DPDK 的位址 ping,每個回覆都要回來,而且逐位元組正確
+# (ping 會驗證 ICMP checksum 並逐一比對資料的每個位元組:不符時印 BAD CHECKSUM / wrong data byte)
+ping_exact() {
+	ip netns exec "$NS_B" ping -c "$2" -i 0.01 -W 1 -s "$3" -p "$4" 10.86.0.10 >"$1" 2>&1
+	cat "$1"
+	expect_file_match "$1" "^$2 packets transmitted, $2 received" "ping -s $3:$2 個都有回覆"
+	! grep -qE 'BAD CHECKSUM|wrong data|DUP!|truncated' "$1" || fail "ping -s $3:回覆的內容不正確:$(grep -m1 -E 'BAD|wrong|DUP|trunc' "$1")"
+}
+
+# respond 經 net_af_xdp:ARP 與 ICMP echo 由我們回答,回覆逐位元組正確(兩種大小、兩種資料樣式);
+# 程式說出 XDP 程式掛在哪裡,結束(SIGTERM)後介面上不留 XDP 程式、不留混雜模式
+t_af_xdp_ping() {
+	need_dpdk
+	need_cmd ip ping
+	afxdp_pair dxp
+	start_afxdp "$T_TMP/ours.log" --mode respond --ip 0=10.86.0.10
+	expect_file_match "$T_TMP/ours.log" 'AF_XDP:介面 vx 上的 XDP 程式 xsk_def_prog' "net_af_xdp 掛上 libxdp 的 XDP 程式"
+	[ -n "$(xdp_on "$NS_A" vx)" ] || fail "執行中 vx 上應該掛著 XDP 程式"
+	ping_exact "$T_TMP/p1" 50 56 a5c3
+	ping_exact "$T_TMP/p2" 20 1400 5a0f
+	stop_bg "$BG_PID" TERM 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_icmp)" 70 "ICMP 計數"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_tx)" 71 "送出的回覆(70 ICMP + ARP)"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_malformed)" 0 "malformed"
+	afxdp_clean "$T_TMP/ours.log"
+}
+
+# rxonly 經 net_af_xdp:對端以 AF_PACKET 限速重播 1024 個真實訊框 8 輪(8,192 個),
+# 我們收到的總數與每一種協定計數都正好是產生器送出的(L4 checksum 沒有網卡判定:全部計入未驗證)
+t_af_xdp_rxonly_counts() {
+	need_dpdk
+	need_cmd ip
+	need_bin "$SOCKBENCH"
+	local n=8192 k
+	"$PCAPTOOL" mix "$T_TMP/mix.pcap" 1024 3 >"$T_TMP/mix.txt" || fail "dpdk_pcap mix 失敗"
+	cat "$T_TMP/mix.txt"
+	afxdp_pair dxc
+	start_afxdp "$T_TMP/ours.log" --mode rxonly
+	ip netns exec "$NS_B" "$SOCKBENCH" tx vxp 60 "$T_TMP/mix.pcap" 20000 "$n" >"$T_TMP/gen.out" 2>&1 ||
+		fail "產生器失敗:$(cat "$T_TMP/gen.out")"
+	sleep 0.5
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/gen.out" "$T_TMP/ours.log"
+	expect_eq "$(kv "$T_TMP/gen.out" packets)" "$n" "產生器送出的訊框"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx)" "$n" "收到的 = 送出的"
+	for k in arp ipv4 ipv6 tcp udp icmp icmpv6 vlan other malformed; do
+		expect_eq "$(sumval "$T_TMP/ours.log" "p0_$k")" "$(($(kv "$T_TMP/mix.txt" "$k") * n / 1024))" "協定計數 $k"
+	done
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_l4_unverified)" \
+		"$(($(sumval "$T_TMP/ours.log" p0_tcp) + $(sumval "$T_TMP/ours.log" p0_udp) + $(sumval "$T_TMP/ours.log" p0_icmp) + $(sumval "$T_TMP/ours.log" p0_icmpv6)))" \
+		"L4 checksum 未驗證 = 全部 TCP/UDP/ICMP/ICMPv6"
+	afxdp_clean "$T_TMP/ours.log"
+}
+
+# 結束方式與留下的東西:SIGINT、SIGTERM 之後介面上沒有 XDP 程式;SIGKILL 之後 libxdp 以 netlink
+# 掛上的程式還在(沒有行程能替被殺掉的行程卸下它),下一次執行說出它、沿用它,結束後一併卸下
+t_af_xdp_exit() {
+	need_dpdk
+	need_cmd ip
+	local sig
+	afxdp_pair dxe
+	for sig in INT TERM KILL; do
+		start_afxdp "$T_TMP/$sig.log" --mode rxonly
+		[ -n "$(xdp_on "$NS_A" vx)" ] || fail "$sig:執行中 vx 上應該掛著 XDP 程式"
+		stop_bg "$BG_PID" "$sig" 10
+		cat "$T_TMP/$sig.log"
+		if [ "$sig" = KILL ]; then
+			[ -n "$(xdp_on "$NS_A" vx)" ] || fail "SIGKILL 後 XDP 程式應該還在(否則這項檢查驗不到下一次執行的清理)"
+			rm -rf "/var/run/dpdk/$PREFIX"
+			start_afxdp "$T_TMP/next.log" --mode rxonly
+			expect_file_match "$T_TMP/next.log" '^注意:連接埠 0 的介面 vx 上已掛著 libxdp 的 xsk_def_prog' \
+				"下一次執行說出上次留下的 XDP 程式"
+			stop_bg "$BG_PID" INT 10 || fail "下一次執行的結束碼 $?"
+			cat "$T_TMP/next.log"
+			afxdp_clean "$T_TMP/next.log"
+		else
+			afxdp_clean "$T_TMP/$sig.log"
+		fi
+	done
+}
+
+# net_af_xdp 做不到時改用 net_af_packet:以 LIBXDP_OBJECT_PATH 指向空目錄讓 libxdp 找不到它的 XDP 物件檔
+# (像少裝了 libxdp 的 BPF 物件、或沒有權限載入 XDP 的容器)。一行說明原因,ping 照樣由我們回答,
+# 介面上不留 XDP 程式
+t_af_xdp_fallback() {
+	need_dpdk
+	need_cmd ip ping
+	afxdp_pair dxf
+	mkdir -p "$T_TMP/noobj"
+	dpdk_prefix afxdp-fb
+	start_ours "$T_TMP/ours.log" ip netns exec "$NS_A" env LIBXDP_OBJECT_PATH="$T_TMP/noobj" "$PROG" -l 1 \
+		--no-pci --no-huge -m 1024 --file-prefix="$PREFIX" --vdev=net_af_xdp0,iface=vx -- \
+		--mode respond --ip 0=10.86.0.10 --stats-interval 0 --duration 60
+	expect_eq "$(grep -c '^注意:連接埠 0 無法使用 net_af_xdp(.*),改用 net_af_packet 綁在同一個介面 vx' "$T_TMP/ours.log")" 1 \
+		"改用 net_af_packet 的一行說明"
+	ping_exact "$T_TMP/p1" 20 56 a5c3
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_file_match "$T_TMP/ours.log" '驅動程式 net_af_packet' "連接埠改由 net_af_packet 驅動"
+	[ -z "$(xdp_on "$NS_A" vx)" ] || fail "vx 上留下了 XDP 程式"
+	no_promisc "$NS_A" vx
 	no_leftover
 }
 
@@ -1016,6 +1169,10 @@ check memif_hostile_peer t_memif_hostile_peer
 check af_packet_ping t_af_packet_ping
 check af_packet_malformed_flood t_af_packet_malformed_flood
 check af_packet_iface_gone t_af_packet_iface_gone
+check af_xdp_ping t_af_xdp_ping
+check af_xdp_rxonly_counts t_af_xdp_rxonly_counts
+check af_xdp_exit t_af_xdp_exit
+check af_xdp_fallback t_af_xdp_fallback
 check tap_hw_ptype t_tap_hw_ptype
 check rss_multi_lcore t_rss_multi_lcore
 check idle_lcore t_idle_lcore
