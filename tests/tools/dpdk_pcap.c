@@ -9,8 +9,10 @@
  *                               expect.txt(計數:--l4-cksum sw 的計數用原名,預設 hw 的計數加 hw_
  *                               前綴;unverified_hw/unverified_sw = L4 checksum 沒有被驗證的封包)。
  *                               MAC、IP 是受測連接埠的位址(respond 用)
- *   dpdk_pcap mix 檔案 N [種子] 產生 N 個真實組成的訊框(IPv4/IPv6、TCP/UDP/ICMP、部分 VLAN,
- *                               60-1514 位元組,checksum 都正確),給效能比較重播
+ *   dpdk_pcap mix 檔案 N [種子 [大小]]
+ *                               產生 N 個真實組成的訊框(IPv4/IPv6、TCP/UDP/ICMP、部分 VLAN,
+ *                               60-1514 位元組,checksum 都正確),給效能比較重播;給了大小(64-1518,
+ *                               含 4 位元組 FCS)就全部是這個大小(ARP 等非 IP 訊框仍是 60 位元組)
  *   dpdk_pcap cmp 預期 實際     逐個訊框比較兩個 pcap(長度與內容),印出第一個差異
  *   dpdk_pcap verify 檔案       檢查每個訊框:IPv4 標頭與 ICMP checksum 正確、ARP reply 欄位一致
  *   dpdk_pcap count 檔案        印出訊框數
@@ -940,7 +942,7 @@ static uint64_t rng(uint64_t *s)
  * 組成:IPv4 約 75%、IPv6 約 20%,ARP 與其他少量;IP 封包中 TCP 約 60%、UDP 約 32%、
  * ICMP/ICMPv6 約 8%;約 10% 帶 VLAN 標籤。來源/目的位址與埠隨機(很多流)。
  */
-static void mix_frame(struct pkt *p, uint64_t *s, uint32_t *counts)
+static void mix_frame(struct pkt *p, uint64_t *s, uint32_t *counts, uint32_t fixed)
 {
 	uint8_t smac[6] = { 0x02, 0x10, 0, 0, 0, 0 }, dmac[6] = { 0x02, 0x20, 0, 0, 0, 0 };
 	uint64_t r = rng(s);
@@ -958,6 +960,8 @@ static void mix_frame(struct pkt *p, uint64_t *s, uint32_t *counts)
 		size = 590;
 	else
 		size = 1514;
+	if (fixed)
+		size = fixed - 4; /* 訊框大小含 4 位元組 FCS(64 B = 60 B 資料),和 xdp_livegen 一樣 */
 	if (l3 >= 97) { /* ARP 與其他 */
 		eth(smac, p, dmac, tags, l3 == 99 ? 0x88cc : 0x0806);
 		if (l3 != 99) {
@@ -1014,24 +1018,24 @@ static void mix_frame(struct pkt *p, uint64_t *s, uint32_t *counts)
 	counts[C_VLAN] += (uint32_t)tags;
 }
 
-static int cmd_mix(const char *path, const char *ns, const char *seed)
+static int cmd_mix(const char *path, const char *ns, const char *seed, const char *fixed)
 {
 	static struct pkt p;
 	uint32_t counts[C_MAX] = { 0 };
 	uint64_t s = seed ? strtoull(seed, NULL, 10) : 1;
-	long n = strtol(ns, NULL, 10);
+	long n = strtol(ns, NULL, 10), size = fixed ? strtol(fixed, NULL, 10) : 0;
 	uint64_t bytes = 0;
 	FILE *f;
 
-	if (n <= 0 || n > 1000000 || s == 0) {
-		fprintf(stderr, "錯誤:N 必須是 1-1000000,種子不可為 0\n");
+	if (n <= 0 || n > 1000000 || s == 0 || (fixed && (size < 64 || size > 1518))) {
+		fprintf(stderr, "錯誤:N 必須是 1-1000000,種子不可為 0,大小 64-1518\n");
 		return 64;
 	}
 	f = pcap_create(path);
 	if (!f)
 		return 1;
 	for (long i = 0; i < n; i++) {
-		mix_frame(&p, &s, counts);
+		mix_frame(&p, &s, counts, (uint32_t)size);
 		pcap_put(f, p.d, p.len, (uint32_t)i);
 		bytes += p.len;
 	}
@@ -1170,15 +1174,15 @@ int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "gen"))
 		return cmd_gen(argv[2], argv[3], argv[4]);
-	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "mix"))
-		return cmd_mix(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc >= 4 && argc <= 6 && !strcmp(argv[1], "mix"))
+		return cmd_mix(argv[2], argv[3], argc >= 5 ? argv[4] : NULL, argc == 6 ? argv[5] : NULL);
 	if (argc == 4 && !strcmp(argv[1], "cmp"))
 		return cmd_cmp(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "verify"))
 		return cmd_verify(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "count"))
 		return cmd_count(argv[2]);
-	fprintf(stderr, "用法:dpdk_pcap gen 目錄 MAC IP | mix 檔案 N [種子] | cmp 預期.pcap 實際.pcap"
+	fprintf(stderr, "用法:dpdk_pcap gen 目錄 MAC IP | mix 檔案 N [種子 [大小]] | cmp 預期.pcap 實際.pcap"
 			" | verify 檔案.pcap | count 檔案.pcap\n");
 	return 64;
 }
