@@ -25,7 +25,7 @@
 # 速度不會造成失敗;每一列都要有數字,而且解析計數證明真的解析了真實訊框。
 #
 # 環境變數:DPDK_BENCH_SECS(每次秒數,預設 2)、DPDK_BENCH_SETS(預設 "wire mem burst")、
-# DPDK_BENCH_PINGS(預設 200)、BENCH_RUNS(tests/lib.sh)。
+# DPDK_BENCH_PINGS(預設 200)、DPDK_BENCH_RUNS(預設 tests/lib.sh 的 BENCH_RUNS:5,-p quick 3)。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
 # shellcheck source=tests/dpdk_testpmd.sh
@@ -37,7 +37,7 @@ PCAPTOOL=$T_ROOT/tests/tools/dpdk_pcap
 SOCKBENCH=$T_ROOT/bench/dpdk_sockbench
 XDP=$T_ROOT/af_xdp_socket
 SECS=${DPDK_BENCH_SECS:-2}
-RUNS=${BENCH_RUNS:-5}
+RUNS=${DPDK_BENCH_RUNS:-$BENCH_RUNS}
 SETS=${DPDK_BENCH_SETS:-wire mem burst}
 PINGS=${DPDK_BENCH_PINGS:-200}
 SIZES="64 512 1500"

@@ -122,5 +122,5 @@ fi
 
 # 4. 量測(精簡版):寫入比較表的 DPDK 列
 banner "4. 量測(精簡版 bench/dpdk.sh:同一條線與記憶體重播,每項 1 次、每次 1 秒;完整版 sudo ./run_tests.sh -p dpdk)"
-BENCH_RUNS=1 T_BENCH_QUICK=1 DPDK_BENCH_SECS=1 DPDK_BENCH_PINGS=100 DPDK_BENCH_SETS="wire mem" bash bench/dpdk.sh
+DPDK_BENCH_RUNS=1 T_BENCH_QUICK=1 DPDK_BENCH_SECS=1 DPDK_BENCH_PINGS=100 DPDK_BENCH_SETS="wire mem" bash bench/dpdk.sh
 exit 0
