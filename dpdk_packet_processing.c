@@ -11,7 +11,8 @@
  * 依這個順序閱讀(檔案就是這個順序)
  *   1. 設定與資料結構        struct config(使用者要求的)、struct ctx(啟動時建立的)、struct stream
  *   2. EAL 初始化            eal_start():hugepage 檔案與 /var/run/dpdk/<prefix> 由誰清理、拒絕 secondary
- *   3. 連接埠                create_pools()、port_init()(標準順序)、choose_ptype()、連結事件
+ *   3. 連接埠                create_pools()、port_init()(標準順序)、choose_ptype()、連結事件、
+ *                            net_af_xdp 的 XDP 程式(xdp_prog_id())與做不到時改用 net_af_packet(af_xdp_fallback())
  *   4. lcore 與 stream       assign_streams():一個 RX 佇列 = 一個 stream,只由一個 lcore 輪詢;計數在該 lcore 的 NUMA 節點
  *   5. 封包分類              classify_hw()(PMD 的 m->packet_type)與 classify_sw()(逐層解析)
  *   6. 轉送引擎              eng_*():每種模式一個 burst 函式,啟動時選一次(testpmd 的 fwd_engine)
@@ -34,7 +35,9 @@
  *
  * 需要:DPDK 22.11(Debian:libdpdk-dev),root 權限。沒有網卡時用虛擬裝置(vdev):
  *   net_null(無限產生全零封包的假裝置)、net_ring、net_pcap(讀寫 pcap 檔)、
- *   net_af_packet(綁在 Linux 介面上,例如 veth)、net_memif(與另一個 DPDK 行程以共享記憶體相連)、
+ *   net_af_packet(綁在 Linux 介面上,例如 veth)、net_af_xdp(經 AF_XDP socket 綁在 Linux 介面的一個
+ *   queue 上:核心的 XDP 程式把封包直接交給 DPDK,不經過 skb;做不到時本程式改用 net_af_packet 並印出原因)、
+ *   net_memif(與另一個 DPDK 行程以共享記憶體相連)、
  *   net_tap(建立一個 Linux tap 介面;它回報 ptype 與 checksum 旗標)。
  *   沒有 hugepage 時加 --no-huge -m 1024(程式會選擇放得下的 mbuf pool 大小)。
  *
@@ -45,7 +48,7 @@
  *   sudo ./dpdk_packet_processing -l 0-1 --no-pci --no-huge -m 1024 \
  *        --vdev=net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap -- --mode macswap --duration 2
  *   sudo ./dpdk_packet_processing -l 0-1 --no-pci --no-huge -m 1024 \
- *        --vdev=net_af_packet0,iface=veth0 -- --mode respond --ip 0=10.0.0.1
+ *        --vdev=net_af_xdp0,iface=veth0 -- --mode respond --ip 0=10.0.0.1
  *   ./dpdk_packet_processing --help
  *
  * 一個指令試試看(不需要網卡,不需要 hugepage,5 秒後自動結束):
@@ -98,7 +101,12 @@
  *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
  *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
  *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
- *   例外(PMD 的問題,本程式修不了):net_memif server 的 socket 預設是抽象 socket,同一個網路
+ *   注意:net_af_xdp 把它那個 queue 的所有封包都交給本程式(libxdp 的 xsk_def_prog),核心在那個 queue
+ *       上收不到任何封包(包括 SSH):在有其他服務的介面上請用專用的 queue(start_queue=)或 net_af_packet。
+ *       我們被 SIGKILL 時 XDP 程式留在介面上(libxdp 以 netlink 掛上);下一次執行說出它、沿用並在結束時卸下。
+ *   例外(PMD 的問題,本程式修不了):對端突然結束時,DPDK 22.11 的 memif PMD 在中斷執行緒解除共享記憶體的
+ *       對應,正在 rx_burst 的 lcore 可能讀到已解除對應的位址(SIGSEGV);memif 沒有 RX 中斷模式,也不發
+ *       LSC 事件,應用程式無從及時停止輪詢。啟動時警告一行。net_memif server 的 socket 預設是抽象 socket,同一個網路
  *       命名空間的任何行程都能連;DPDK 22.11 的 memif PMD 遇到連上就立刻斷線的對端會在 EAL 的中斷
  *       執行緒 PANIC,整個程式結束(留下 /var/run/dpdk/<prefix>)。啟動時會警告;不可信的環境請在
  *       vdev 加 socket-abstract=no(socket 成為 root 的檔案,只有 root 能連)。
@@ -111,7 +119,9 @@
  *   佇列             每個 RX 佇列由哪個 lcore 輪詢、速率、空輪詢比例(rx_burst 回傳 0 的比例)、
  *                    平均 burst(每次 rx_burst 帶回幾個封包;越接近 --burst,每個封包分攤的成本越低)
  *   協定             arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed
- *                    malformed = 任何一層長度不足、長度欄位矛盾或 checksum 錯誤(只計入 malformed)
+ *                    malformed = 任何一層長度不足、長度欄位矛盾或(有驗證的)checksum 錯誤(只計入 malformed)
+ *   L4 未驗證        TCP/UDP/ICMP 封包中 checksum 沒有被網卡也沒有被軟體驗證的(預設 --l4-cksum hw 在 vdev 上
+ *                    就是全部;不算正確,也不算 malformed)
  *   結束時另印 burst 大小分布、每個封包的 CPU 時間、非零的 xstats,以及給腳本讀的一行
  *   SUMMARY key=value …(每個連接埠、每個佇列的計數與 pps)。
  *   結束方式:--duration、--packets、SIGINT(Ctrl-C)、SIGTERM、SIGHUP,以及輸出管線被關掉
