@@ -335,7 +335,7 @@ t_golden_outputs() {
 # 那部分由解析器本身的邊界檢查與精確計數(上面幾項)保證。
 t_pcap_asan() {
 	need_dpdk
-	build_asan || fail "make SANITIZE=1 失敗:$(tail -n 5 "$T_LOGDIR/build-asan.log" | tr '\n' ' ')"
+	build_asan dpdk_packet_processing || fail "make SANITIZE=1 失敗:$(tail -n 5 "$T_LOGDIR/build-asan.log" | tr '\n' ' ')"
 	[ -x "$T_ASAN_DIR/dpdk_packet_processing" ] || skip "ASan 版本沒有建置出來"
 	gen_pcap
 	local mode rc
