@@ -74,19 +74,28 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +115,7 @@
 #ifndef IORING_FEAT_RECVSEND_BUNDLE
 #define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
 #endif
+#define SOCKET_URING_OP_SETSOCKOPT 3 /* 核心 6.7 的 uring_cmd;liburing 2.3 還沒有 */
 
 #define EXIT_USAGE 64
 #define BGID 1
@@ -118,12 +128,30 @@
  */
 #define ACCEPT_HEADROOM 64
 #define NO_CHUNK UINT32_MAX
+#define ACCEPT_SLOTS 16 /* 同時 arm 的 accept 數:每個帶自己的位址緩衝區 */
+/*
+ * 一次 arm multishot recv 最多收 RECV_ARM_FACTOR × --conn-buffer(sqe->optlen,核心保證);
+ * 待送超過 --conn-buffer 時我們取消 recv。額度若剛好等於 --conn-buffer,64 KiB 的訊息每則都會讓
+ * multishot 結束、重新 arm 一次;4 倍時每 4 則一次,而一條連線最多持有的仍有上限(見 --help)。
+ */
+#define RECV_ARM_FACTOR 1
+#define YIELD_MIN_NS 1000000000ull /* 連線數滿了時,閒置至少這麼久的連線才讓位給新連線 */
 
 struct config; /* 使用者要求的設定;選項解析在檔案後段 */
+enum file_rw { RW_RANDREAD, RW_READ, RW_RANDWRITE, RW_WRITE }; /* 檔案模式(--file)的讀寫方式 */
 
 /* ---- 連線 ------------------------------------------------------------------ */
 
 enum conn_state { CONN_OPEN, CONN_THROTTLED, CONN_DRAINING, CONN_CLOSING };
+
+/* 雙向串列的一個節點(嵌在 struct conn 裡);串列依時間排序,最舊的在 head */
+struct link {
+	struct link *prev, *next;
+};
+struct lru {
+	struct link *head, *tail;
+};
+#define conn_of(ptr, member) ((struct conn *)((char *)(ptr) - offsetof(struct conn, member)))
 enum recv_state { RECV_IDLE, RECV_ARMED, RECV_WAIT_BUF };
 
 /* 待送佇列:待送池裡 chunk 的單向串列,head 從 off 開始讀,tail 從 len 往後寫 */
@@ -139,7 +167,8 @@ struct conn {
 	enum conn_state state;
 	enum recv_state recv;
 	unsigned inflight;  /* 還沒收到最後一個 CQE 的 SQE 數 */
-	bool sending;	    /* 一次只有一個送出(快速路徑或待送佇列) */
+	bool sending;	    /* 一次只有一個送出(快速路徑或待送佇列),或在等 POLLOUT(out_wait) */
+	bool out_wait;	    /* socket 的送出緩衝區滿了:等 POLLOUT 再送(不讓送出卡在核心裡抓著 chunk) */
 	bool peer_eof;	    /* 對方已送完(recv 回 0) */
 	bool shut_sent;	    /* 已送出 SHUTDOWN(SHUT_WR):對方會在收完資料後讀到 EOF */
 	uint32_t zc_chunks; /* 還在等零複製通知的 chunk 數(有上限,見 send_queued) */
@@ -159,7 +188,22 @@ struct conn {
 	uint32_t send_head; /* 一般送出讀的是從這個 chunk 起的 send_nchunks 個(送完前不能回到待送池) */
 	uint32_t send_nchunks;
 	uint32_t zc_chunk;  /* 零複製送出中的 chunk;NO_CHUNK = 一般送出 */
-	uint32_t last_active; /* 最後一次有位元組進出時的 ctx.now_s(閒置逾時用) */
+	bool recv_cancel;   /* 已送出取消 recv 的 SQE(待送超過 --conn-buffer) */
+	bool reset;	    /* 關閉時送 RST(SO_LINGER 0):被逐出的連線,待送本來就要丟掉 */
+	/*
+	 * 公平規則用的串列(都是「最久以前的在最前面」,搬到尾巴是 O(1)):
+	 *   act:全部連線,依最後一次有位元組進出的時間。連線數滿了時,最前面的(閒置最久)讓位給新連線。
+	 *   hold_new / hold:待送佇列非空的連線。對端從來沒讀過我們排隊的資料的在 hold_new(依開始排隊的
+	 *        時間),讀過的(progressed)在 hold(依最後一次送出有進展的時間)。待送池用完時先關
+	 *        hold_new 最前面的,再來才是 hold 最前面的;一直在讀的連線總是在 hold 的尾巴附近。
+	 */
+	struct link act, hold;
+	struct lru *hold_list; /* 在哪個 hold 串列上;NULL = 沒有待送 */
+	bool progressed;       /* 送出塞住後又等到 POLLOUT(對端讀過) */
+	uint64_t last_active;  /* ns(ctx.now_ns):最後一次有位元組進出 */
+	uint64_t last_progress; /* ns:最後一次送出有進展,或開始有待送 */
+	uint64_t window_start, window_bytes; /* --min-progress:這個視窗開始的時間與收送的位元組 */
+	uint64_t peer_hi, peer_lo; /* 來源位址(見 peer_key;--max-per-addr) */
 	struct outq out;
 	struct msghdr msg;
 	struct iovec iov[SEND_IOV_MAX];
@@ -169,6 +213,7 @@ struct conn {
 /* user_data = 種類(8 位元)| 世代或 chunk(24 位元)| 連線索引(32 位元) */
 enum ud_type {
 	UD_ACCEPT = 1, UD_RECV, UD_SEND, UD_SEND_ZC, UD_SHUTDOWN, UD_CLOSE,
+	UD_POLLOUT, /* 等 socket 可寫 */
 	UD_REJECT, /* 超過 --max-conns 被我們拒絕的連線的 CLOSE */
 	UD_IGNORE, /* 不需要處理的 CQE:取消 accept、CQE_SKIP_SUCCESS 的 SHUT_WR 失敗時 */
 };
@@ -179,7 +224,7 @@ static inline uint64_t ud_make(unsigned type, uint32_t mid, uint32_t idx)
 }
 
 struct stats {
-	uint64_t accepted, rejected, closed, evicted, overruns;
+	uint64_t accepted, rejected, closed, evicted, overruns, yielded, slow;
 	uint64_t msgs, bytes_in, bytes_out;
 	uint64_t fast_sends, copied_bytes, throttles, enobufs, partial_sends, recv_arms, timeouts;
 	uint64_t errors, zc_sends, zc_copied, enters, discarded;
@@ -195,6 +240,7 @@ struct features {
 	bool zerocopy; /* SEND_ZC + 待送池註冊成 fixed buffer */
 	bool bundle;
 	bool recv_cap; /* multishot recv 可以設總量上限(sqe->optlen,核心 6.17);沒有就用單次 recv */
+	bool sock_cmd; /* IORING_OP_URING_CMD 的 SETSOCKOPT(6.7):固定檔案表裡的 socket 也能設 SO_LINGER */
 };
 
 struct config {
@@ -203,14 +249,24 @@ struct config {
 	unsigned queue_depth;
 	unsigned nbufs, buf_size;
 	size_t conn_buffer, max_output;
-	unsigned max_conns;
-	bool fixed_files, sqpoll, zerocopy, bundle, send_waitall, quiet, single_recv;
+	unsigned max_conns, max_per_addr;
+	bool fixed_files, sqpoll, zerocopy, quiet, single_recv;
+	int bundle; /* -1 = 核心有就用(預設),0 = 不用,1 = 使用者要求(核心沒有時說明) */
 	int sqpoll_cpu;
 	size_t zc_threshold;
 	const char *taskrun; /* "defer" | "coop" | "none" */
 	unsigned wait_nr, wait_usec;
 	double drain_timeout;
 	unsigned idle_timeout;
+	uint64_t min_progress;
+	unsigned sock_buffer; /* SO_SNDBUF/SO_RCVBUF;0 = 核心自動調整 */
+	/* 檔案 I/O 模式(--file) */
+	const char *file_path;
+	enum file_rw rw;
+	unsigned bs, qd;
+	bool direct, overwrite, verify;
+	double duration;
+	uint64_t file_size;
 };
 
 struct ctx {
@@ -218,7 +274,23 @@ struct ctx {
 	struct io_uring ring;
 	struct features feat;
 	int listen_fd;
-	bool accept_armed, accepting;
+	char listen_name[80]; /* 印出來的監聽位址,例如 [::]:12345(IPv4 與 IPv6) */
+	bool accepting;
+	/*
+	 * accept:ACCEPT_SLOTS 個單次 accept,每個帶自己的位址緩衝區。multishot accept 不回傳對方位址,
+	 * 而依來源位址限制連線數(--max-per-addr)需要它。
+	 */
+	struct accept_slot {
+		struct sockaddr_storage addr;
+		socklen_t len;
+		bool armed;
+	} accepts[ACCEPT_SLOTS];
+	/* 每個來源位址(IPv4 位址;IPv6 取 /64)的連線數:開放定址的雜湊表,容量是 2 的次方 */
+	struct peer {
+		uint64_t hi, lo; /* 位址;全零 = 空格 */
+		uint32_t conns;
+	} *peers;
+	uint32_t peers_mask;
 	bool accept_backoff; /* EMFILE 之類的錯誤後,等下一秒再 arm accept(避免忙迴圈) */
 	unsigned rejecting;  /* 還沒完成的拒絕 CLOSE:它們還佔著固定檔案表的槽位 */
 	/* 接收:buffer ring */
@@ -233,6 +305,7 @@ struct ctx {
 	unsigned char *pool;
 	size_t pool_bytes;
 	uint32_t nchunks, free_head, chunks_free;
+	uint32_t reserve; /* 待送池最後這麼多 chunk 只給讀過的連線(見 chunk_alloc) */
 	struct chunk {
 		uint32_t next, off, len; /* off..len 是還沒送出的位元組 */
 		uint32_t send_refs;	 /* 還沒完成、正在讀它的一般送出 */
@@ -247,14 +320,34 @@ struct ctx {
 	uint32_t next_gen;
 	struct conn *wait_head, *wait_tail;
 	struct conn *dirty; /* 這一輪收到資料的連線(見 flush_batches) */
+	struct lru act, hold_new, hold; /* 見 struct conn 的公平規則 */
+	unsigned closing; /* CLOSING 狀態的連線數(還佔著槽位,但已經在走了) */
 	/* 統計 */
 	struct stats st, last;
 	struct timespec start, last_tick;
-	uint32_t now_s; /* 每秒加一(事件迴圈的計時器):連線的 last_active 與它比,不必每個事件讀時鐘 */
+	uint64_t now_ns; /* 每輪事件迴圈讀一次時鐘:連線的時間戳都用它,不必每個事件讀時鐘 */
 	time_t last_reject_msg, last_emfile_msg;
 };
 
 static volatile sig_atomic_t stop_flag;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* 64 位元的混合函數(splitmix64):雜湊表的位置、檔案模式的隨機順序與資料內容 */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
 
 static void parse_args(int argc, char **argv, struct config *cfg);
 static void begin_close(struct ctx *c, struct conn *cn);
@@ -267,8 +360,9 @@ static void conn_progress(struct ctx *c, struct conn *cn);
 /*
  * 由好到差嘗試 setup 旗標:核心不認得的旗標回 EINVAL,就拿掉最新的那個再試。
  * DEFER_TASKRUN(6.1)需要 SINGLE_ISSUER;COOP_TASKRUN(5.19);SUBMIT_ALL(5.18)。
+ * echo 伺服器與檔案模式共用:entries 是 SQ 深度,cq_entries 是 CQ 大小。
  */
-static int setup_ring(struct ctx *c)
+static int ring_init(struct ctx *c, unsigned entries, unsigned cq_entries, struct io_uring_params *out)
 {
 	static const struct {
 		const char *name;
@@ -291,8 +385,7 @@ static int setup_ring(struct ctx *c)
 			struct io_uring_params p = { 0 };
 
 			p.flags = base | modes[m].flags | (submit_all ? IORING_SETUP_SUBMIT_ALL : 0);
-			/* multishot:一個 SQE 產生很多 CQE,CQ 給 SQ 的 4 倍(核心上限 65536) */
-			p.cq_entries = c->cfg.queue_depth * 4 > 65536 ? 65536 : c->cfg.queue_depth * 4;
+			p.cq_entries = cq_entries;
 			if (c->cfg.sqpoll) {
 				p.flags |= IORING_SETUP_SQPOLL;
 				p.sq_thread_idle = 1000;
@@ -301,14 +394,16 @@ static int setup_ring(struct ctx *c)
 					p.sq_thread_cpu = (unsigned)c->cfg.sqpoll_cpu;
 				}
 			}
-			ret = io_uring_queue_init_params(c->cfg.queue_depth, &c->ring, &p);
+			ret = io_uring_queue_init_params(entries, &c->ring, &p);
 			if (ret == 0) {
 				c->feat.taskrun = m == 0 ? "SINGLE_ISSUER + DEFER_TASKRUN" : m == 1 ? "COOP_TASKRUN" : "一般模式";
 				c->feat.sqpoll = c->cfg.sqpoll;
-				c->feat.bundle = c->cfg.bundle && (p.features & IORING_FEAT_RECVSEND_BUNDLE);
 				if (m != first)
 					fprintf(stderr, "注意:核心不支援 --taskrun %s,改用 %s\n", c->cfg.taskrun, modes[m].name);
-				goto ok;
+				/* registered ring fd:io_uring_enter 不必每次查 fd 表;成功時回傳 1 */
+				c->feat.ring_fd_registered = io_uring_register_ring_fd(&c->ring) == 1;
+				*out = p;
+				return 0;
 			}
 			if (ret != -EINVAL)
 				goto fail;
@@ -326,7 +421,18 @@ fail:
 	else
 		fprintf(stderr, "錯誤:io_uring_queue_init 失敗:%s(需要 Linux 6.0 以上)\n", strerror(-ret));
 	return -1;
-ok:;
+}
+
+/* echo 伺服器的 ring:multishot 一個 SQE 產生很多 CQE,CQ 給 SQ 的 4 倍(核心上限 65536) */
+static int setup_ring(struct ctx *c)
+{
+	struct io_uring_params p;
+	int ret;
+
+	if (ring_init(c, c->cfg.queue_depth, c->cfg.queue_depth * 4 > 65536 ? 65536 : c->cfg.queue_depth * 4, &p))
+		return -1;
+	/* recv bundle(6.10):一個 CQE 帶好幾個緩衝區;核心有就用(--no-bundle 關掉) */
+	c->feat.bundle = c->cfg.bundle != 0 && (p.features & IORING_FEAT_RECVSEND_BUNDLE);
 	/* multishot recv 與 SEND_ZC 同在 6.0 加入:以 SEND_ZC 判斷核心夠不夠新 */
 	struct io_uring_probe *probe = io_uring_get_probe_ring(&c->ring);
 	bool k60 = probe && io_uring_opcode_supported(probe, IORING_OP_SEND_ZC);
@@ -336,10 +442,8 @@ ok:;
 		fprintf(stderr, "錯誤:這個核心沒有 multishot recv(需要 Linux 6.0 以上)\n");
 		return -1;
 	}
-	if (c->cfg.bundle && !c->feat.bundle)
+	if (c->cfg.bundle == 1 && !c->feat.bundle)
 		fprintf(stderr, "注意:核心不支援 recv bundle(需要 6.10),--bundle 不生效\n");
-	/* registered ring fd:io_uring_enter 不必每次查 fd 表;成功時回傳 1 */
-	c->feat.ring_fd_registered = io_uring_register_ring_fd(&c->ring) == 1;
 	if (c->cfg.fixed_files) {
 		/* 固定檔案表的大小也受開檔上限(ulimit -n)限制:必要時降低 --max-conns,並留空位讓我們自己拒絕 */
 		struct rlimit rl;
@@ -410,8 +514,41 @@ static void probe_recv_cap(struct ctx *c)
 	c->feat.recv_cap = res != -EINVAL && !c->cfg.single_recv;
 	if (c->feat.bundle && !c->feat.recv_cap) {
 		c->feat.bundle = false; /* bundle 只用在 multishot recv 上(arm_recv) */
-		fprintf(stderr, "注意:單次 recv 不用 bundle,--bundle 不生效\n");
+		if (c->cfg.bundle == 1)
+			fprintf(stderr, "注意:單次 recv 不用 bundle,--bundle 不生效\n");
 	}
+}
+
+/*
+ * setsockopt(fd, SOL_SOCKET, SO_LINGER, {1, 0}) 做成 SQE(IORING_OP_URING_CMD,核心 6.7):固定檔案表裡的
+ * socket 沒有 fd 可以給 setsockopt。欄位位置照核心的 io_uring_sqe(level/optname 在 addr,optlen 在
+ * file_index,optval 在 addr3)。
+ */
+static const struct linger linger_reset = { .l_onoff = 1, .l_linger = 0 };
+
+static void prep_linger_reset(struct io_uring_sqe *sqe, int fd)
+{
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
+	sqe->cmd_op = SOCKET_URING_OP_SETSOCKOPT;
+	sqe->addr = (uint64_t)SOL_SOCKET | (uint64_t)SO_LINGER << 32;
+	sqe->file_index = sizeof(linger_reset);
+	sqe->addr3 = (uint64_t)(uintptr_t)&linger_reset;
+}
+
+static void probe_sock_cmd(struct ctx *c)
+{
+	struct io_uring_cqe *cqe;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return;
+	prep_linger_reset(io_uring_get_sqe(&c->ring), sv[0]);
+	if (io_uring_submit_and_wait(&c->ring, 1) == 1 && !io_uring_peek_cqe(&c->ring, &cqe)) {
+		c->feat.sock_cmd = cqe->res == 0;
+		io_uring_cqe_seen(&c->ring, cqe);
+	}
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* liburing 2.3 沒有 io_uring_setup_buf_ring():自己 mmap ring 再註冊 */
@@ -450,6 +587,7 @@ static int setup_buffers(struct ctx *c)
 	io_uring_buf_ring_advance(c->br, (int)c->cfg.nbufs);
 	c->ring_tail = c->cfg.nbufs;
 	probe_recv_cap(c);
+	probe_sock_cmd(c);
 	return 0;
 }
 
@@ -493,10 +631,13 @@ static int setup_pool(struct ctx *c)
 	c->free_head = 0;
 	c->chunks_free = c->nchunks;
 	/*
-	 * 每條連線的待送最多 --conn-buffer + 一個接收緩衝區(見 arm_recv);chunk 數再加 2:
+	 * 每條連線持有的最多 RECV_ARM_FACTOR × --conn-buffer(見 arm_recv);chunk 數再加 2:
 	 * 放到最前面的那幾個 chunk 的第一個沒寫滿,後面原本的佇列頭可能已送出一部分、尾巴沒寫滿。
 	 */
-	c->conn_max_chunks = (uint32_t)((c->cfg.conn_buffer + c->cfg.buf_size + CHUNK_SIZE - 1) / CHUNK_SIZE) + 2;
+	c->conn_max_chunks = (uint32_t)((RECV_ARM_FACTOR * c->cfg.conn_buffer + CHUNK_SIZE - 1) / CHUNK_SIZE) + 2;
+	c->reserve = c->nchunks / 16 > 4 * c->conn_max_chunks ? c->nchunks / 16 : 4 * c->conn_max_chunks;
+	if (c->reserve > c->nchunks / 4)
+		c->reserve = c->nchunks / 4;
 	if (c->cfg.zerocopy) {
 		struct iovec iov = { .iov_base = c->pool, .iov_len = c->pool_bytes };
 		int ret = io_uring_register_buffers(&c->ring, &iov, 1);
@@ -508,21 +649,52 @@ static int setup_pool(struct ctx *c)
 	return 0;
 }
 
+/*
+ * 監聽:預設 [::] 而且關掉 IPV6_V6ONLY,一個 socket 同時接受 IPv4(以 ::ffff:a.b.c.d 出現)與 IPv6;
+ * 核心沒有 IPv6 時退回 0.0.0.0。--bind 可以是任一種位址。
+ */
 static int setup_listener(struct ctx *c)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c->cfg.port) };
-	int one = 1;
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	const char *addr = c->cfg.bind_addr ? c->cfg.bind_addr : "::";
+	int one = 1, zero = 0, family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 
-	inet_pton(AF_INET, c->cfg.bind_addr, &addr.sin_addr);
-	c->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	c->listen_fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0 && family == AF_INET6 && errno == EAFNOSUPPORT && !c->cfg.bind_addr) {
+		fprintf(stderr, "注意:這個核心沒有 IPv6,只監聽 IPv4(0.0.0.0)\n");
+		addr = "0.0.0.0";
+		family = AF_INET;
+		c->listen_fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
 	if (c->listen_fd < 0) {
 		fprintf(stderr, "錯誤:socket() 失敗:%s\n", strerror(errno));
 		return -1;
 	}
+	if (family == AF_INET6) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)c->cfg.port);
+		inet_pton(AF_INET6, addr, &a6->sin6_addr);
+		/* 雙協定堆疊:不管 sysctl net.ipv6.bindv6only 是多少,[::] 都同時接受 IPv4 */
+		setsockopt(c->listen_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		snprintf(c->listen_name, sizeof(c->listen_name), "[%s]:%d%s", addr, c->cfg.port,
+			 IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ? "(IPv4 與 IPv6)" : "");
+	} else {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)c->cfg.port);
+		inet_pton(AF_INET, addr, &a4->sin_addr);
+		snprintf(c->listen_name, sizeof(c->listen_name), "%s:%d", addr, c->cfg.port);
+	}
 	setsockopt(c->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* 核心的收送緩衝區:設定後不再自動調整,accept 出來的連線繼承(核心替不讀的對端保留的記憶體也有上限) */
+	if (c->cfg.sock_buffer) {
+		setsockopt(c->listen_fd, SOL_SOCKET, SO_SNDBUF, &c->cfg.sock_buffer, sizeof(c->cfg.sock_buffer));
+		setsockopt(c->listen_fd, SOL_SOCKET, SO_RCVBUF, &c->cfg.sock_buffer, sizeof(c->cfg.sock_buffer));
+	}
 	/* TCP_NODELAY 設在監聽 socket 上:accept 出來的連線(含 direct descriptor)都繼承 */
 	setsockopt(c->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	if (bind(c->listen_fd, (struct sockaddr *)&ss, family == AF_INET6 ? sizeof(*a6) : sizeof(*a4)) < 0) {
 		int e = errno;
 		if (e == EADDRINUSE)
 			fprintf(stderr, "錯誤:埠 %d 已被使用(EADDRINUSE):換一個埠,或找出佔用者:ss -ltnp 'sport = :%d'\n",
@@ -531,9 +703,9 @@ static int setup_listener(struct ctx *c)
 			fprintf(stderr, "錯誤:沒有權限使用埠 %d(EACCES):1024 以下的埠需要 root 或 CAP_NET_BIND_SERVICE\n",
 				c->cfg.port);
 		else if (e == EADDRNOTAVAIL)
-			fprintf(stderr, "錯誤:本機沒有位址 %s(EADDRNOTAVAIL)\n", c->cfg.bind_addr);
+			fprintf(stderr, "錯誤:本機沒有位址 %s(EADDRNOTAVAIL)\n", addr);
 		else
-			fprintf(stderr, "錯誤:bind %s:%d 失敗:%s\n", c->cfg.bind_addr, c->cfg.port, strerror(e));
+			fprintf(stderr, "錯誤:bind %s 失敗:%s\n", c->listen_name, strerror(e));
 		return -1;
 	}
 	if (listen(c->listen_fd, 4096) < 0) {
@@ -555,7 +727,12 @@ static int setup_conn_table(struct ctx *c)
 				c->cfg.max_conns);
 	}
 	c->conns = calloc(c->nslots, sizeof(*c->conns));
-	if (!c->conns) {
+	/* 來源位址表:至少兩倍的格子(線性探測在半滿以下很短) */
+	for (c->peers_mask = 1; c->peers_mask < 2 * (c->cfg.max_conns + ACCEPT_HEADROOM); c->peers_mask <<= 1)
+		;
+	c->peers = calloc(c->peers_mask, sizeof(*c->peers));
+	c->peers_mask--;
+	if (!c->conns || !c->peers) {
 		fprintf(stderr, "錯誤:無法配置連線表\n");
 		return -1;
 	}
@@ -567,21 +744,26 @@ static void print_features(struct ctx *c)
 	struct utsname u;
 
 	uname(&u);
-	printf("io_uring echo 伺服器監聽 %s:%d(核心 %s)\n", c->cfg.bind_addr, c->cfg.port, u.release);
+	printf("io_uring echo 伺服器監聽 %s(核心 %s)\n", c->listen_name, u.release);
 	printf("  ring:%s,SQ 深度 %u%s%s%s\n", c->feat.taskrun, c->cfg.queue_depth,
 	       c->feat.sqpoll ? ",SQPOLL" : "", c->feat.sqpoll && c->cfg.sqpoll_cpu >= 0 ? "(已釘 CPU)" : "",
 	       c->feat.ring_fd_registered ? ",registered ring fd" : "");
-	printf("  accept:multishot%s\n", c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : ",一般 fd");
+	printf("  accept:%u 個單次 accept 帶對方位址(依來源限制 %u 條)%s\n", ACCEPT_SLOTS, c->cfg.max_per_addr,
+	       c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : ",一般 fd");
 	printf("  recv:%s%s,provided buffer ring %u × %u 位元組\n",
 	       c->feat.recv_cap ? "multishot(每次 arm 有總量上限)"
 	       : c->cfg.single_recv ? "單次 recv(--recv single)" : "單次 recv(核心沒有 multishot 總量上限)",
-	       c->feat.bundle ? " + bundle" : "", c->cfg.nbufs, c->cfg.buf_size);
-	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s)%s\n", c->pool_bytes >> 20,
-	       c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG",
-	       c->cfg.send_waitall ? ",MSG_WAITALL" : "");
-	printf("  上限:每條連線待送 %zu KiB 就停止讀取,連線數 %u,閒置 %u 秒關閉(0 = 不限);"
-	       "記憶體 = 接收 %zu MiB + 待送池 %zu MiB\n",
-	       c->cfg.conn_buffer >> 10, c->cfg.max_conns, c->cfg.idle_timeout,
+	       c->feat.bundle ? " + bundle(一個 CQE 帶多個緩衝區)"
+	       : c->cfg.bundle == 0 ? "(--no-bundle)" : c->feat.recv_cap ? "(核心沒有 recv bundle)" : "",
+	       c->cfg.nbufs, c->cfg.buf_size);
+	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s),socket 滿了等 POLLOUT\n",
+	       c->pool_bytes >> 20, c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG");
+	if (c->cfg.wait_nr > 1)
+		printf("  等待:有流量時每次等 %u 個 CQE(最多 %u µs)\n", c->cfg.wait_nr, c->cfg.wait_usec);
+	printf("  上限:每條連線待送 %zu KiB 就停止讀取(最多持有 %zu KiB),連線數 %u(滿了時閒置最久的讓位),"
+	       "閒置 %u 秒或每 %u 秒收送不到 %llu 位元組就關閉;記憶體 = 接收 %zu MiB + 待送池 %zu MiB\n",
+	       c->cfg.conn_buffer >> 10, (RECV_ARM_FACTOR * c->cfg.conn_buffer) >> 10, c->cfg.max_conns,
+	       c->cfg.idle_timeout, c->cfg.idle_timeout, (unsigned long long)c->cfg.min_progress,
 	       ((size_t)c->cfg.nbufs * c->cfg.buf_size) >> 20, c->pool_bytes >> 20);
 	fflush(stdout);
 }
@@ -620,23 +802,32 @@ static void sqe_conn(struct ctx *c, struct io_uring_sqe *sqe, struct conn *cn, u
 	cn->inflight++;
 }
 
-static void arm_accept(struct ctx *c)
+/* 把沒在等的 accept 槽位都 arm 起來;固定檔案模式下核心自己挑固定檔案表的空位(IORING_FILE_INDEX_ALLOC) */
+static void arm_accepts(struct ctx *c)
 {
-	struct io_uring_sqe *sqe = get_sqe(c);
-
-	if (c->feat.fixed_files)
-		io_uring_prep_multishot_accept_direct(sqe, c->listen_fd, NULL, NULL, 0);
-	else
-		io_uring_prep_multishot_accept(sqe, c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, 0, 0));
-	c->accept_armed = true;
+	for (unsigned i = 0; i < ACCEPT_SLOTS; i++) {
+		struct accept_slot *a = &c->accepts[i];
+		if (a->armed)
+			continue;
+		struct io_uring_sqe *sqe = get_sqe(c);
+		a->len = sizeof(a->addr);
+		if (c->feat.fixed_files) /* liburing 2.3 會把 file_index 加一:自動挑空位要傳 ALLOC - 1 */
+			io_uring_prep_accept_direct(sqe, c->listen_fd, (struct sockaddr *)&a->addr, &a->len, 0,
+						    IORING_FILE_INDEX_ALLOC - 1);
+		else
+			io_uring_prep_accept(sqe, c->listen_fd, (struct sockaddr *)&a->addr, &a->len, SOCK_CLOEXEC);
+		io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, i, 0));
+		a->armed = true;
+	}
 }
 
 /*
- * 背壓的關鍵:每次 arm 只允許收「--conn-buffer 減掉現在待送」那麼多位元組(核心負責停下,
- * 最多多收一個緩衝區),所以一條連線的待送永遠 <= --conn-buffer + --buffer-size,
- * 不必靠事後取消(取消之前核心可能已經收進一大批)。舊核心沒有這個上限:改用單次 recv,
- * 每次最多一個緩衝區。
+ * 背壓的關鍵:每次 arm 時告訴核心「這次最多收 budget 位元組」(sqe->optlen,核心 6.17;核心負責停下),
+ * 呼叫者給的是 RECV_ARM_FACTOR × --conn-buffer 減掉現在持有的,所以一條連線持有的永遠
+ * <= RECV_ARM_FACTOR × --conn-buffer,由核心保證,不必靠事後取消(取消之前核心可能已經收進一大批)。
+ * 待送池裡的超過 --conn-buffer 時我們另外取消 recv(conn_progress),平常就停在那裡。
+ * 額度是上限的好幾倍:64 KiB 的串流不會每則訊息都讓 multishot 結束一次。
+ * 舊核心沒有這個上限:改用單次 recv,每次最多一個緩衝區。
  */
 static void arm_recv(struct ctx *c, struct conn *cn, size_t budget)
 {
@@ -706,6 +897,124 @@ static void wait_remove(struct ctx *c, struct conn *cn)
 	cn->recv = RECV_IDLE;
 }
 
+/* ---- 來源位址(--max-per-addr) ---- */
+
+/*
+ * 來源位址:IPv4(含 IPv6 裡的 ::ffff:a.b.c.d)整個位址,IPv6 取前 64 位元(一台主機通常拿到一整個 /64)。
+ * peer_get 找到或放進這個位址的格子;容量是 --max-conns 的兩倍以上,永遠有空格。
+ */
+static void peer_key(const struct sockaddr_storage *ss, uint64_t *hi, uint64_t *lo)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ss;
+		uint64_t w[2];
+		memcpy(w, &a6->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+			*hi = 4;
+			*lo = w[1] >> 32 | 1ull << 40;
+		} else {
+			*hi = 6;
+			*lo = w[0];
+		}
+	} else {
+		*hi = 4;
+		*lo = ((const struct sockaddr_in *)ss)->sin_addr.s_addr | 1ull << 40;
+	}
+}
+
+static uint32_t peer_find(struct ctx *c, uint64_t hi, uint64_t lo)
+{
+	uint32_t i = (uint32_t)mix64(hi ^ lo) & c->peers_mask;
+
+	while (c->peers[i].hi && (c->peers[i].hi != hi || c->peers[i].lo != lo))
+		i = (i + 1) & c->peers_mask;
+	return i; /* 找到的格子,或該放它的空格 */
+}
+
+/* 連線關閉:這個位址的計數減一;歸零時刪掉這格(線性探測的刪除:把後面同一串的往前搬) */
+static void peer_put(struct ctx *c, uint64_t hi, uint64_t lo)
+{
+	uint32_t i = peer_find(c, hi, lo);
+
+	if (!c->peers[i].hi || --c->peers[i].conns)
+		return;
+	for (uint32_t j = (i + 1) & c->peers_mask; c->peers[j].hi; j = (j + 1) & c->peers_mask) {
+		uint32_t home = (uint32_t)mix64(c->peers[j].hi ^ c->peers[j].lo) & c->peers_mask;
+		/* j 的理想位置不在 (i, j] 之間(循環),就可以搬到 i */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			c->peers[i] = c->peers[j];
+			i = j;
+		}
+	}
+	c->peers[i] = (struct peer){ 0 };
+}
+
+/* ---- 公平規則的串列(見 struct conn) ---- */
+
+static void lru_remove(struct lru *l, struct link *k)
+{
+	if (!k->prev && l->head != k)
+		return; /* 不在串列上 */
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+}
+
+static void lru_push(struct lru *l, struct link *k)
+{
+	k->prev = l->tail;
+	k->next = NULL;
+	if (l->tail)
+		l->tail->next = k;
+	else
+		l->head = k;
+	l->tail = k;
+}
+
+/* 有 n 個位元組進出:閒置時間歸零,搬到 act 串列尾巴 */
+static void conn_active(struct ctx *c, struct conn *cn, size_t n)
+{
+	cn->last_active = c->now_ns;
+	cn->window_bytes += n;
+	if (cn->state == CONN_CLOSING)
+		return; /* 關閉中的連線已經不在 act 串列上 */
+	lru_remove(&c->act, &cn->act);
+	lru_push(&c->act, &cn->act);
+}
+
+/* 待送佇列從空變成非空(開始持有待送池):排到 hold_new(從沒讀過)或 hold(讀過)的尾巴 */
+static void hold_start(struct ctx *c, struct conn *cn)
+{
+	cn->last_progress = c->now_ns;
+	cn->hold_list = cn->progressed ? &c->hold : &c->hold_new;
+	lru_push(cn->hold_list, &cn->hold);
+}
+
+/* 排隊的送出有進展(對端在讀):搬到 hold 的尾巴 */
+static void hold_progress(struct ctx *c, struct conn *cn)
+{
+	cn->progressed = true;
+	cn->last_progress = c->now_ns;
+	if (cn->hold_list)
+		lru_remove(cn->hold_list, &cn->hold);
+	cn->hold_list = &c->hold;
+	lru_push(cn->hold_list, &cn->hold);
+}
+
+static void hold_stop(struct ctx *c, struct conn *cn)
+{
+	(void)c;
+	if (cn->hold_list)
+		lru_remove(cn->hold_list, &cn->hold);
+	cn->hold_list = NULL;
+}
+
 /* ---- 待送佇列 ---- */
 
 static inline unsigned char *chunk_data(struct ctx *c, uint32_t id)
@@ -733,30 +1042,79 @@ static void chunk_free(struct ctx *c, uint32_t id)
 }
 
 /*
- * 待送池用完:關掉佔用最多的另一條連線(它的對端最不讀資料)。要的那條自己就是最大的話
- * 不逐出別人,回傳 false,由呼叫者關掉它。這是掃過整個連線表的慢路徑,只在池用完時發生。
+ * 公平的逐出:待送池用完時關掉「送出停住最久」的連線,不是佔最多的(一個讀得很快的對端收到一大批資料時
+ * 佔得也多)。先找從來沒讀過的(hold_new,最早開始排隊的優先:它的待送一個位元組都送不出去)。
+ * 要空間的連線自己還沒讀過時,只能關掉已經停住至少 STALL_MIN_NS 的:一群剛重連、還不知道讀不讀的
+ * 對端不能讓一條剛開始排隊(正在等第一個 POLLOUT)的連線被關掉。要空間的連線讀過(progressed)時,
+ * hold_new 裡任何一條都可以關,再沒有才關讀過但最久沒進展的(hold 最前面);一直在讀的連線總在
+ * hold 的尾巴,只要還有停住的就輪不到它。
+ * 跳過剛好有送出在飛的(它的 chunk 要等那個 CQE 才能回到池裡);停住的連線等的是 POLLOUT,
+ * 沒有送出在飛,關掉它,它的 chunk 立刻回到池裡。找不到就回傳 false,由呼叫者關掉要空間的連線。
  */
-static bool evict_slowest(struct ctx *c, struct conn *asking)
+#define STALL_MIN_NS 500000000ull
+static struct conn *pick_victim(struct ctx *c, struct lru *l, const struct conn *asking, uint64_t min_stall)
 {
-	struct conn *worst = NULL;
+	unsigned scan = 64;
 
-	for (unsigned i = 0; i < c->nslots; i++) {
-		struct conn *cn = c->conns[i];
-		if (cn && cn->state != CONN_CLOSING && (!worst || cn->out.nchunks > worst->out.nchunks))
-			worst = cn;
+	for (struct link *k = l->head; k && scan--; k = k->next) {
+		struct conn *cn = conn_of(k, hold);
+		if (c->now_ns - cn->last_progress < min_stall)
+			return NULL; /* 串列依時間排序:後面的停住得更短 */
+		if (cn != asking && (!cn->sending || cn->out_wait))
+			return cn;
 	}
-	if (!worst || worst == asking || worst->out.nchunks <= asking->out.nchunks)
+	return NULL;
+}
+
+static bool evict_stalled(struct ctx *c, const struct conn *asking)
+{
+	struct conn *worst = pick_victim(c, &c->hold_new, asking, asking->progressed ? 0 : STALL_MIN_NS);
+
+	if (!worst && asking->progressed && c->hold.head && conn_of(c->hold.head, hold) != asking)
+		worst = pick_victim(c, &c->hold, asking, 0);
+	if (!worst)
 		return false;
 	c->st.evicted++;
+	worst->reset = true;
 	begin_close(c, worst);
 	return true;
 }
 
+/*
+ * 從待送池拿一個 chunk。最後 reserve 個只給讀過的連線(progressed):被關的對端重連時一大群新的
+ * 不讀者同一輪一起要空間,它們剛準備好的送出還沒交給核心(chunk 還不能收回),沒有保留的話一條
+ * 一直在讀的連線可能剛好在那一輪拿不到。還沒讀過的連線第一次排隊(還不知道它讀不讀)可以用保留的
+ * 一半。被逐出的連線在 POLLOUT 等待中,chunk 立刻回來。
+ */
+/*
+ * 每輪迴圈一次:待送池剩不到兩倍保留量時,先關掉 hold_new 裡停住至少 REFILL_MIN_NS 的(沒讀過、
+ * 在等 POLLOUT),下一輪要空間的連線(包括剛連上、還不知道讀不讀的)就不必在同一輪互相搶。
+ */
+#define REFILL_MIN_NS 1000000000ull
+static void keep_pool_room(struct ctx *c)
+{
+	for (struct link *k = c->hold_new.head; k && c->chunks_free < 2 * c->reserve;) {
+		struct conn *cn = conn_of(k, hold);
+		k = k->next;
+		if (c->now_ns - cn->last_progress < REFILL_MIN_NS)
+			break; /* 串列依開始排隊的時間排序:後面的更新 */
+		if (!cn->out_wait)
+			continue;
+		c->st.evicted++;
+		cn->reset = true;
+		begin_close(c, cn);
+	}
+}
+
 static uint32_t chunk_alloc(struct ctx *c, struct conn *cn)
 {
-	while (!c->chunks_free)
-		if (!evict_slowest(c, cn))
-			return NO_CHUNK;
+	uint32_t floor = cn->progressed ? 0 : !cn->out.bytes ? c->reserve / 2 : c->reserve;
+
+	for (int tries = 0; c->chunks_free <= floor && tries < 8; tries++)
+		if (!evict_stalled(c, cn))
+			break;
+	if (c->chunks_free <= floor)
+		return NO_CHUNK;
 	uint32_t id = c->free_head;
 	struct chunk *k = &c->chunks[id];
 	c->free_head = k->next;
@@ -792,6 +1150,8 @@ static bool out_store(struct ctx *c, struct conn *cn, const struct iovec *v, uns
 
 	for (unsigned i = 0; i < nv; i++)
 		len += v[i].iov_len;
+	if (!q->bytes && len)
+		hold_start(c, cn);
 	if (front) {
 		/* 從資料的尾巴往前,一個個 chunk 串在最前面:只有(最後放的)第一個 chunk 沒寫滿 */
 		while (len) {
@@ -842,6 +1202,7 @@ static bool out_put(struct ctx *c, struct conn *cn, const struct iovec *v, unsig
 			c->st.overruns++; /* 停止讀取後還送來超過一輪 multishot 的量:不該發生 */
 		else
 			c->st.evicted++;
+		cn->reset = true;
 		begin_close(c, cn);
 		return false;
 	}
@@ -880,6 +1241,8 @@ static void out_consume(struct ctx *c, struct conn *cn, size_t n)
 		q->nchunks--;
 		chunk_free(c, id);
 	}
+	if (!q->bytes)
+		hold_stop(c, cn);
 }
 
 static void out_drop(struct ctx *c, struct conn *cn)
@@ -890,6 +1253,7 @@ static void out_drop(struct ctx *c, struct conn *cn)
 		chunk_free(c, id);
 	}
 	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
+	hold_stop(c, cn);
 }
 
 /* 一般送出完成:放掉它讀過的 chunk(被逐出時已丟棄的,這時才真的回到待送池) */
@@ -983,7 +1347,11 @@ static void send_queued(struct ctx *c, struct conn *cn)
 {
 	struct io_uring_sqe *sqe = get_sqe(c);
 	struct chunk *k = &c->chunks[cn->out.head];
-	unsigned n = 0, flags = MSG_NOSIGNAL | (c->cfg.send_waitall ? MSG_WAITALL : 0);
+	/*
+	 * MSG_DONTWAIT:socket 滿了就立刻回 EAGAIN(或只送一部分),我們再等 POLLOUT。不讓送出在核心裡
+	 * 等:等著的送出抓著它的 chunk,連線被逐出時那些 chunk 要等送出失敗才能回到池裡。
+	 */
+	unsigned n = 0, flags = MSG_NOSIGNAL | MSG_DONTWAIT;
 	size_t first = k->len - k->off;
 
 	cn->sending = true;
@@ -1033,6 +1401,16 @@ static void send_queued(struct ctx *c, struct conn *cn)
 	sqe_conn(c, sqe, cn, UD_SEND);
 }
 
+/* socket 的送出緩衝區滿了:等它可寫(POLLOUT)再送;等待中沒有任何送出在讀 chunk */
+static void arm_pollout(struct ctx *c, struct conn *cn)
+{
+	struct io_uring_sqe *sqe = get_sqe(c);
+
+	io_uring_prep_poll_add(sqe, (int)cn->idx, POLLOUT);
+	sqe_conn(c, sqe, cn, UD_POLLOUT);
+	cn->sending = cn->out_wait = true;
+}
+
 /* ---- 關閉 ---- */
 
 /* 優雅關閉:SHUTDOWN(SHUT_WR) 與 CLOSE 硬連結;shutdown 成功時不產生 CQE,只等 CLOSE 的那一個 */
@@ -1040,6 +1418,20 @@ static void submit_close(struct ctx *c, struct conn *cn, bool shut_first)
 {
 	struct io_uring_sqe *sqe;
 
+	/*
+	 * 被逐出的連線以 RST 關閉:一般的 close 在對端不讀(零視窗)時會留下一個孤兒 socket,帶著沒送出的
+	 * 資料重試好幾分鐘;RST 讓核心立刻丟掉,對端也立刻知道(它不讀,永遠等不到 FIN)。
+	 */
+	if (cn->reset && c->feat.fixed_files && c->feat.sock_cmd) {
+		sqe = get_sqe(c);
+		prep_linger_reset(sqe, (int)cn->idx);
+		sqe->flags |= IOSQE_FIXED_FILE | IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
+		shut_first = false; /* SHUT_WR 的 FIN 沒有意義 */
+	} else if (cn->reset && !c->feat.fixed_files) {
+		setsockopt((int)cn->idx, SOL_SOCKET, SO_LINGER, &linger_reset, sizeof(linger_reset));
+		shut_first = false;
+	}
 	if (shut_first) {
 		sqe = get_sqe(c);
 		io_uring_prep_shutdown(sqe, (int)cn->idx, SHUT_WR);
@@ -1065,6 +1457,8 @@ static void begin_close(struct ctx *c, struct conn *cn)
 	if (cn->state == CONN_THROTTLED)
 		c->throttled--;
 	cn->state = CONN_CLOSING;
+	c->closing++;
+	lru_remove(&c->act, &cn->act);
 	out_drop(c, cn);
 	if (cn->recv == RECV_ARMED || cn->sending) {
 		struct io_uring_sqe *sqe = get_sqe(c);
@@ -1090,8 +1484,11 @@ static void conn_free(struct ctx *c, struct conn *cn)
 	for (unsigned i = 0; i < cn->nfast; i++) /* 不該發生:送出中的連線 inflight > 0,不會被釋放 */
 		buf_return(c, buf_bid(c, cn->iov[i].iov_base));
 	out_drop(c, cn);
+	lru_remove(&c->act, &cn->act);
+	peer_put(c, cn->peer_hi, cn->peer_lo);
 	c->conns[cn->idx] = NULL;
 	c->active--;
+	c->closing--;
 	c->st.closed++;
 	free(cn);
 }
@@ -1104,15 +1501,26 @@ static void conn_progress(struct ctx *c, struct conn *cn)
 {
 	switch (cn->state) {
 	case CONN_OPEN: {
+		size_t queued = held_bytes(cn);
+		bool over = queued + c->cfg.buf_size > c->cfg.conn_buffer;
+		if (cn->recv == RECV_ARMED && cn->out.bytes > c->cfg.conn_buffer && !cn->recv_cancel && c->feat.recv_cap) {
+			/*
+			 * 背壓:待送池裡的待送超過上限(對端不讀),取消還在收的 multishot recv(結束時的 CQE 沒有
+			 * F_MORE,之後進 THROTTLED)。只看待送池:快速路徑送出中的與這一輪收到的是一下子就過去的。
+			 */
+			struct io_uring_sqe *sqe = get_sqe(c);
+			io_uring_prep_cancel64(sqe, ud_make(UD_RECV, cn->gen, cn->idx), 0);
+			io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
+			cn->recv_cancel = true;
+		}
 		if (cn->recv != RECV_IDLE)
 			break;
-		size_t queued = held_bytes(cn);
-		if (queued + c->cfg.buf_size > c->cfg.conn_buffer) {
+		if (over) {
 			cn->state = CONN_THROTTLED; /* 背壓:不再 arm recv,只送 */
 			c->throttled++;
 			c->st.throttles++;
 		} else if (c->bufs_out < c->cfg.nbufs) {
-			arm_recv(c, cn, c->cfg.conn_buffer - queued);
+			arm_recv(c, cn, RECV_ARM_FACTOR * c->cfg.conn_buffer - queued);
 		} else {
 			wait_for_buffers(c, cn);
 		}
@@ -1138,6 +1546,8 @@ static void conn_progress(struct ctx *c, struct conn *cn)
 			break;
 		if (cn->peer_eof && !cn->inflight) {
 			cn->state = CONN_CLOSING;
+			c->closing++;
+			lru_remove(&c->act, &cn->act);
 			submit_close(c, cn, !cn->shut_sent);
 		} else if (!cn->peer_eof && !cn->shut_sent) {
 			struct io_uring_sqe *sqe = get_sqe(c);
@@ -1160,16 +1570,53 @@ static void conn_progress(struct ctx *c, struct conn *cn)
  * 3. 完成事件
  * ====================================================================== */
 
-static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
+/*
+ * 連線數滿了(不算已經在關閉的):閒置最久的那條(act 串列最前面,至少閒置 YIELD_MIN_NS)讓位給新連線,
+ * 所以一群只偶爾送一個位元組的慢速對端佔不住全部位置。讓位中的連線還佔著槽位,最多 ACCEPT_HEADROOM/2 條。
+ */
+static bool make_room(struct ctx *c)
 {
+	struct conn *idle = c->act.head ? conn_of(c->act.head, act) : NULL;
+
+	if (c->active - c->closing < c->cfg.max_conns)
+		return true;
+	if (!idle || c->closing >= ACCEPT_HEADROOM / 2 || c->now_ns - idle->last_active < YIELD_MIN_NS)
+		return false;
+	c->st.yielded++;
+	begin_close(c, idle);
+	return true;
+}
+
+/* 拒絕的原因(每秒最多一行,不讓對端灌爆記錄):連線數已滿或這個來源位址已經太多 */
+static void reject_note(struct ctx *c, const struct sockaddr_storage *ss, bool per_addr)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	time_t t = time(NULL);
+
+	if (!c->accepting || t == c->last_reject_msg)
+		return;
+	c->last_reject_msg = t;
+	if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)ss)->sin6_addr))
+		inet_ntop(AF_INET, &((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr[12], host, sizeof(host));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+	if (per_addr)
+		fprintf(stderr, "注意:來源 %s 已有 %u 條連線(--max-per-addr),它的新連線被關閉(拒絕共 %llu 次)\n", host,
+			c->cfg.max_per_addr, (unsigned long long)c->st.rejected);
+	else
+		fprintf(stderr, "注意:連線數已達上限 %u(--max-conns)而且每條都在 1 秒內有進出,新連線被關閉(拒絕共 %llu 次)\n",
+			c->cfg.max_conns, (unsigned long long)c->st.rejected);
+}
+
+static void on_accept(struct ctx *c, struct io_uring_cqe *cqe, unsigned slot)
+{
+	struct accept_slot *a = &c->accepts[slot % ACCEPT_SLOTS];
 	int fd = cqe->res;
 
-	/*
-	 * multishot accept 一結束(沒有 F_MORE)就在這輪迴圈後重新 arm(process_cqes)。它不只在錯誤時
-	 * 結束:CQ 滿了時核心也會停掉 multishot。只有開檔上限這類錯誤才等下一秒(accept_backoff)。
-	 */
-	if (!(cqe->flags & IORING_CQE_F_MORE))
-		c->accept_armed = false;
+	/* 單次 accept:這輪迴圈結束時重新 arm(process_cqes);只有開檔上限這類錯誤才等下一秒(accept_backoff) */
+	a->armed = false;
 	if (fd < 0) {
 		if ((fd == -EMFILE || fd == -ENFILE) && c->rejecting) {
 			/*
@@ -1194,14 +1641,14 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 		return;
 	}
 	struct conn *cn = NULL;
-	if (!c->accepting || c->active >= c->cfg.max_conns || (unsigned)fd >= c->nslots ||
-	    !(cn = calloc(1, sizeof(*cn)))) {
-		/* 我們自己拒絕:接受後立刻關閉,印出原因(每秒最多一行) */
-		time_t t = time(NULL);
+	uint64_t hi, lo;
+	peer_key(&a->addr, &hi, &lo);
+	uint32_t pi = peer_find(c, hi, lo);
+	bool per_addr = c->cfg.max_per_addr && c->peers[pi].conns >= c->cfg.max_per_addr;
+	if (!c->accepting || (unsigned)fd >= c->nslots || per_addr || !make_room(c) || !(cn = calloc(1, sizeof(*cn)))) {
+		/* 我們自己拒絕:接受後立刻關閉 */
 		c->st.rejected++;
-		if (c->accepting && t != c->last_reject_msg)
-			fprintf(stderr, "注意:連線數已達上限 %u(--max-conns),新連線被關閉\n", c->cfg.max_conns);
-		c->last_reject_msg = t;
+		reject_note(c, &a->addr, per_addr);
 		struct io_uring_sqe *sqe = get_sqe(c);
 		if (c->feat.fixed_files)
 			io_uring_prep_close_direct(sqe, (unsigned)fd);
@@ -1213,7 +1660,11 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe)
 	}
 	cn->idx = (uint32_t)fd;
 	cn->gen = ++c->next_gen & 0xffffff;
-	cn->last_active = c->now_s;
+	cn->last_active = cn->window_start = c->now_ns;
+	lru_push(&c->act, &cn->act);
+	c->peers[pi].hi = cn->peer_hi = hi;
+	c->peers[pi].lo = cn->peer_lo = lo;
+	c->peers[pi].conns++;
 	cn->zc_chunk = NO_CHUNK;
 	cn->out = (struct outq){ .head = NO_CHUNK, .tail = NO_CHUNK };
 	c->conns[fd] = cn;
@@ -1262,11 +1713,12 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		cn->inflight--;
+		cn->recv_cancel = false;
 		if (cn->recv != RECV_WAIT_BUF)
 			cn->recv = RECV_IDLE;
 	}
 	if (res > 0) {
-		cn->last_active = c->now_s;
+		conn_active(c, cn, (size_t)res);
 		take_data(c, cn, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (unsigned)res);
 	} else if (res == 0) {
 		cn->peer_eof = true;
@@ -1298,7 +1750,7 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 	cn->inflight--;
 	cn->sending = false;
 	if (res > 0)
-		cn->last_active = c->now_s;
+		conn_active(c, cn, (size_t)res);
 	if (cn->nfast) {
 		/*
 		 * 快速路徑:沒送完的部分(EAGAIN 時是全部)複製到待送佇列最前面(在這段時間收到、
@@ -1331,13 +1783,22 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		return;
 	}
 	send_unref(c, cn);
-	if (res < 0)
+	if (res < 0 && res != -EAGAIN)
 		goto failed;
+	if (res < 0)
+		res = 0;
 	c->st.bytes_out += (unsigned)res;
 	if ((size_t)res < cn->send_len)
 		c->st.partial_sends++;
-	if (cn->state != CONN_CLOSING)
+	if (cn->state != CONN_CLOSING) {
 		out_consume(c, cn, (size_t)res);
+		if (res > 0 && cn->progressed && cn->out.bytes)
+			hold_progress(c, cn); /* 讀過的連線:依最後一次進展排序 */
+		if (cn->out.bytes && (size_t)res < cn->send_len) {
+			arm_pollout(c, cn); /* socket 滿了 */
+			return;
+		}
+	}
 	conn_progress(c, cn);
 	return;
 failed:
@@ -1386,7 +1847,7 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 
 	switch (type) {
 	case UD_ACCEPT:
-		on_accept(c, cqe);
+		on_accept(c, cqe, mid);
 		return;
 	case UD_REJECT:
 		c->rejecting--;
@@ -1412,6 +1873,17 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 		break;
 	case UD_SEND:
 		on_send(c, cn, cqe);
+		break;
+	case UD_POLLOUT:
+		/*
+		 * socket 滿了之後又可寫:對端的核心收下了資料(對端在讀)。這才算「讀過」:一條從不讀的連線
+		 * 一開始也能送出一些(填滿兩邊的核心緩衝區),但塞住之後就再也等不到 POLLOUT。
+		 */
+		cn->inflight--;
+		cn->sending = cn->out_wait = false;
+		if (cqe->res > 0 && cn->state != CONN_CLOSING && cn->out.bytes)
+			hold_progress(c, cn);
+		conn_progress(c, cn);
 		break;
 	case UD_SHUTDOWN:
 		cn->inflight--;
@@ -1464,26 +1936,45 @@ static unsigned process_cqes(struct ctx *c)
 	}
 	io_uring_cq_advance(&c->ring, n);
 	flush_batches(c);
+	keep_pool_room(c);
 	flush_buffers(c);
 	rearm_waiting(c);
-	if (c->accepting && !c->accept_armed && !c->accept_backoff)
-		arm_accept(c);
+	if (c->accepting && !c->accept_backoff)
+		arm_accepts(c);
 	return n;
 }
 
 /*
- * 閒置逾時(每秒一次):超過 --idle-timeout 秒沒有任何位元組進出的連線被關閉:連上後什麼都不送的、
- * 送了不讀而卡住的(待送送不出去)、消失了的對端。每秒掃一次連線表,比每個事件維護一個串列簡單。
+ * 每秒一次,慢速對端的規則:
+ *   - 閒置逾時:超過 --idle-timeout 秒沒有任何位元組進出(act 串列從最前面看,只看到逾時的為止);
+ *   - 最低進度:每 --idle-timeout 秒的視窗裡收送不到 --min-progress 位元組(每 30 秒送一個位元組的
+ *     慢速攻擊不會被閒置逾時抓到,會被這一條抓到)。這一條要掃過連線表,一秒一次。
  */
-static void expire_idle(struct ctx *c)
+static void expire_conns(struct ctx *c)
 {
-	if (!c->cfg.idle_timeout)
+	uint64_t window = (uint64_t)c->cfg.idle_timeout * 1000000000ull;
+
+	if (!window)
+		return;
+	while (c->act.head) {
+		struct conn *cn = conn_of(c->act.head, act);
+		if (c->now_ns - cn->last_active <= window)
+			break;
+		c->st.timeouts++;
+		begin_close(c, cn); /* 離開 act 串列 */
+	}
+	if (!c->cfg.min_progress)
 		return;
 	for (unsigned i = 0; i < c->nslots; i++) {
 		struct conn *cn = c->conns[i];
-		if (cn && cn->state != CONN_CLOSING && c->now_s - cn->last_active > c->cfg.idle_timeout) {
-			c->st.timeouts++;
+		if (!cn || cn->state == CONN_CLOSING || c->now_ns - cn->window_start < window)
+			continue;
+		if (cn->window_bytes < c->cfg.min_progress) {
+			c->st.slow++;
 			begin_close(c, cn);
+		} else {
+			cn->window_start = c->now_ns;
+			cn->window_bytes = 0;
 		}
 	}
 }
@@ -1537,8 +2028,9 @@ static void event_loop(struct ctx *c)
 {
 	unsigned got = 0;
 
-	arm_accept(c);
+	arm_accepts(c);
 	clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
+	c->now_ns = now_ns();
 	while (!stop_flag) {
 		/*
 		 * --wait-nr > 1:有流量時等到一批 CQE(最多 --wait-usec)才回來;上一輪一個 CQE 都沒有
@@ -1551,6 +2043,7 @@ static void event_loop(struct ctx *c)
 			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
 			return;
 		}
+		c->now_ns = now_ns();
 		check_cq_overflow(c);
 		got = process_cqes(c);
 		double dt = elapsed(&c->last_tick);
@@ -1560,11 +2053,10 @@ static void event_loop(struct ctx *c)
 				print_tick(c, dt);
 			c->last = c->st;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
-			c->now_s++;
-			expire_idle(c);
+			expire_conns(c);
 			c->accept_backoff = false; /* 暫時性錯誤(EMFILE)後每秒重試一次 */
-			if (c->accepting && !c->accept_armed)
-				arm_accept(c);
+			if (c->accepting)
+				arm_accepts(c);
 		}
 	}
 }
@@ -1579,9 +2071,9 @@ static void drain(struct ctx *c)
 	bool forced = false;
 
 	c->accepting = false;
-	if (c->accept_armed) {
+	{ /* 取消所有還在等的 accept(5.19:依 fd 取消全部) */
 		struct io_uring_sqe *sqe = get_sqe(c);
-		io_uring_prep_cancel64(sqe, ud_make(UD_ACCEPT, 0, 0), 0);
+		io_uring_prep_cancel_fd(sqe, c->listen_fd, IORING_ASYNC_CANCEL_ALL);
 		io_uring_sqe_set_data64(sqe, ud_make(UD_IGNORE, 0, 0));
 	}
 	for (unsigned i = 0; i < c->nslots; i++) {
@@ -1602,6 +2094,7 @@ static void drain(struct ctx *c)
 					begin_close(c, c->conns[i]);
 		}
 		submit_and_wait(c, 1, 100000000L);
+		c->now_ns = now_ns();
 		check_cq_overflow(c);
 		process_cqes(c);
 	}
@@ -1621,9 +2114,10 @@ static void print_summary(struct ctx *c)
 		     ru.ru_stime.tv_usec / 1e6;
 	printf("\n== 總結 ==\n");
 	printf("  執行時間   %.1f 秒(CPU %.2f 秒)\n", el, cpu);
-	printf("  連線       共 %s 條(拒絕 %s、逐出 %llu、閒置逾時 %llu、超量關閉 %llu)\n",
+	printf("  連線       共 %s 條(拒絕 %s、讓位給新連線 %llu、逐出 %llu、閒置逾時 %llu、進度太慢 %llu、超量關閉 %llu)\n",
 	       commas(c->st.accepted, a, sizeof(a)), commas(c->st.rejected, b, sizeof(b)),
-	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.overruns);
+	       (unsigned long long)c->st.yielded, (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts,
+	       (unsigned long long)c->st.slow, (unsigned long long)c->st.overruns);
 	printf("  訊息       %s 次 recv 完成;io_uring_enter %s 次(每個訊息 %.2f 次)\n", commas(c->st.msgs, d, sizeof(d)),
 	       commas(c->st.enters, e, sizeof(e)), c->st.msgs ? (double)c->st.enters / (double)c->st.msgs : 0.0);
 	printf("  位元組     收 %s / 送 %s;複製進待送池 %llu(快速路徑送出 %llu 次)\n", commas(c->st.bytes_in, a, sizeof(a)),
@@ -1638,12 +2132,14 @@ static void print_summary(struct ctx *c)
 	if (c->feat.zerocopy)
 		printf("  零複製     %llu 次 SEND_ZC;其中 %llu 次核心其實做了複製(loopback 上一定會複製)\n",
 		       (unsigned long long)c->st.zc_sends, (unsigned long long)c->st.zc_copied);
-	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu evicted=%llu timeouts=%llu overruns=%llu msgs=%llu bytes_in=%llu "
+	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu yielded=%llu evicted=%llu timeouts=%llu slow=%llu "
+	       "overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
 	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu elapsed_s=%.3f "
 	       "cpu_s=%.3f\n",
-	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.evicted,
-	       (unsigned long long)c->st.timeouts, (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs,
+	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.yielded,
+	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.slow,
+	       (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs,
 	       (unsigned long long)c->st.bytes_in,
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends, (unsigned long long)c->st.errors,
@@ -1670,6 +2166,7 @@ static void cleanup(struct ctx *c)
 		}
 		free(c->conns);
 	}
+	free(c->peers);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	if (c->br)
@@ -1683,66 +2180,651 @@ static void cleanup(struct ctx *c)
 }
 
 /* ======================================================================
- * 5. 選項與說明
+ * 5. 檔案 I/O 模式(--file):io_uring 在這裡贏
+ *
+ * 和 echo 伺服器不同的地方:
+ *   - 沒有 buffer ring:每個 I/O 在送出時就知道要讀寫到哪裡,所以每個「槽位」(0..--qd-1)配一個
+ *     固定的緩衝區,整塊註冊成 fixed buffer(io_uring_register_buffers):核心不必每次 get_user_pages
+ *     釘住頁面。檔案也註冊(io_uring_register_files,IOSQE_FIXED_FILE):不必每次查 fd 表。
+ *   - 佇列深度(--qd):永遠有 N 個 I/O 在裝置上。一個完成就在同一個槽位補一個新的;這一輪補的
+ *     全部 SQE 與「等至少一個完成」是同一次 io_uring_enter。pread 要 N 個執行緒才能有 N 個 I/O
+ *     在飛,每個 I/O 一次系統呼叫與一次執行緒切換;這裡每次 io_uring_enter 送出 k 個、收回 k 個。
+ *   - O_DIRECT(--direct):不經過 page cache,直接 DMA 到我們的緩衝區;位移、長度、緩衝區位址都要
+ *     對齊(statx 的 STATX_DIOALIGN 告訴我們這個檔案要多少;緩衝區是 mmap 來的,頁對齊)。
+ *     不加 --direct 時讀的是 page cache:資料在記憶體裡,唯一的成本就是系統呼叫與複製。
+ * 安全:讀取模式只以 O_RDONLY 開檔,不改任何東西;寫入模式只寫進自己建立的新檔案(O_CREAT|O_EXCL),
+ * 要寫進已存在的檔案或裝置(毀掉原有內容)必須明確加 --overwrite,已掛載的裝置一律拒絕。
+ * ====================================================================== */
+
+static const char *const rw_names[] = { "randread", "read", "randwrite", "write" };
+
+/* 延遲直方圖:每個 2 的次方分成 32 格(誤差 < 3%),單位 ns */
+#define HIST_SUB 32
+#define HIST_N (60 * HIST_SUB)
+struct hist {
+	uint64_t n;
+	uint64_t c[HIST_N];
+};
+
+struct file_job {
+	int fd;
+	bool created;	      /* 檔案是我們建立的(失敗時刪掉,不留下半個檔案) */
+	bool random, writing;
+	unsigned align;	      /* O_DIRECT 的對齊(位元組) */
+	uint64_t size, nblocks; /* 讀寫的範圍:[0, size),nblocks = size / --bs */
+	uint64_t issued;	/* 已送出的 I/O 數(第幾個 I/O 決定位移) */
+	unsigned half_bits;   /* 隨機順序:[0, 2^(2*half_bits)) 上的 Feistel 排列 */
+	uint64_t half_mask, key[4], key_pass;
+	unsigned char *bufs;  /* --qd 個 --bs 大小的緩衝區,註冊成 fixed buffer */
+	size_t bufs_len;
+	struct io_slot {
+		uint64_t off;
+		uint64_t t_submit; /* ns;同一次 io_uring_enter 送出的共用一個時間 */
+	} *slots;
+	unsigned inflight;
+	uint64_t done, bytes, errors, verify_errors, enters;
+	struct hist total, tick;
+};
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static unsigned hist_idx(uint64_t v)
+{
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	unsigned e = 63 - (unsigned)__builtin_clzll(v); /* >= 5 */
+	unsigned i = (e - 4) * HIST_SUB + (unsigned)((v >> (e - 5)) & (HIST_SUB - 1));
+	return i < HIST_N ? i : HIST_N - 1;
+}
+
+static void hist_add(struct hist *h, uint64_t v)
+{
+	h->c[hist_idx(v)]++;
+	h->n++;
+}
+
+/* 第 p 百分位(0..1),回傳該格的中點(ns);沒有樣本時 0 */
+static uint64_t hist_pct(const struct hist *h, double p)
+{
+	uint64_t rank = (uint64_t)(p * (double)h->n + 0.999999), seen = 0;
+
+	if (!h->n)
+		return 0;
+	for (unsigned i = 0; i < HIST_N; i++) {
+		seen += h->c[i];
+		if (seen >= rank && h->c[i]) {
+			if (i < HIST_SUB)
+				return i;
+			unsigned e = i / HIST_SUB + 4, sub = i % HIST_SUB;
+			uint64_t low = (uint64_t)(HIST_SUB + sub) << (e - 5);
+			return low + ((1ull << (e - 5)) >> 1);
+		}
+	}
+	return 0;
+}
+
+/*
+ * 隨機順序:[0, nblocks) 的一個排列(4 輪 Feistel,超出範圍就再套一次:cycle walking),
+ * 所以隨機讀寫每一輪每個區塊剛好一次(和 fio 預設的 random map 一樣),寫完整個檔案就能整個核對。
+ */
+static uint64_t block_perm(const struct file_job *j, uint64_t i)
+{
+	do {
+		uint64_t l = i >> j->half_bits, r = i & j->half_mask;
+		for (int k = 0; k < 4; k++) {
+			uint64_t t = r;
+			r = (l ^ mix64(r ^ j->key[k])) & j->half_mask;
+			l = t;
+		}
+		i = l << j->half_bits | r;
+	} while (i >= j->nblocks);
+	return i;
+}
+
+/* --verify 的內容:每 8 位元組是它在檔案裡的位移的函數(不同位置的資料都不同,也不會是全零) */
+static inline uint64_t pattern_word(uint64_t off)
+{
+	return mix64(off ^ 0x696f5f7572696e67ull);
+}
+
+static void pattern_fill(unsigned char *buf, uint64_t off, unsigned len)
+{
+	for (unsigned i = 0; i + 8 <= len; i += 8) {
+		uint64_t w = pattern_word(off + i);
+		memcpy(buf + i, &w, 8);
+	}
+}
+
+/* 回傳第一個不符的位元組在緩衝區裡的位置;全部相符回傳 -1 */
+static long pattern_check(const unsigned char *buf, uint64_t off, unsigned len)
+{
+	for (unsigned i = 0; i + 8 <= len; i += 8) {
+		uint64_t w = pattern_word(off + i), got;
+		memcpy(&got, buf + i, 8);
+		if (got != w)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* 這個 fd 的 O_DIRECT 對齊:statx 的 STATX_DIOALIGN(6.1);0 = 檔案系統沒有真正的直接 I/O */
+static unsigned dio_alignment(int fd, const struct stat *st)
+{
+	struct statx sx;
+	struct statfs sf;
+
+	if (!statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) && (sx.stx_mask & STATX_DIOALIGN))
+		return sx.stx_dio_offset_align > sx.stx_dio_mem_align ? sx.stx_dio_offset_align : sx.stx_dio_mem_align;
+	if (S_ISBLK(st->st_mode)) {
+		int lbs = 512;
+		ioctl(fd, BLKSSZGET, &lbs);
+		return (unsigned)lbs;
+	}
+	/* 舊核心沒有 STATX_DIOALIGN:tmpfs 的 O_DIRECT 不是直接 I/O,其餘假設 512 位元組 */
+	if (!fstatfs(fd, &sf) && sf.f_type == TMPFS_MAGIC)
+		return 0;
+	return 512;
+}
+
+/* 區塊裝置是否已掛載(/proc/self/mountinfo 第 3 欄是 major:minor) */
+static bool dev_mounted(dev_t rdev)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		if (sscanf(line, "%*s %*s %u:%u", &maj, &min) == 2 && maj == major(rdev) && min == minor(rdev))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static int file_open_error(const char *path, int e, bool direct)
+{
+	if (e == ENOENT)
+		fprintf(stderr, "錯誤:找不到檔案 %s(讀取模式只讀已存在的檔案;寫入模式可建立新檔,但目錄要存在)\n", path);
+	else if (e == EISDIR)
+		fprintf(stderr, "錯誤:%s 是目錄,不是檔案\n", path);
+	else if (e == EINVAL && direct)
+		fprintf(stderr, "錯誤:%s 所在的檔案系統不支援 O_DIRECT(例如 tmpfs):拿掉 --direct\n", path);
+	else if (e == EACCES || e == EPERM || e == EROFS)
+		fprintf(stderr, "錯誤:沒有權限開啟 %s:%s\n", path, strerror(e));
+	else
+		fprintf(stderr, "錯誤:無法開啟 %s:%s\n", path, strerror(e));
+	return -1;
+}
+
+/* 開檔、檢查、決定範圍;寫入模式只寫自己建立的新檔(除非 --overwrite) */
+static int file_open(struct ctx *c, struct file_job *j)
+{
+	const struct config *cfg = &c->cfg;
+	int flags = (j->writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC | (cfg->direct ? O_DIRECT : 0);
+	struct stat st;
+
+	j->fd = -1;
+	if (j->writing) {
+		j->fd = open(cfg->file_path, flags | O_CREAT | O_EXCL, 0644);
+		j->created = j->fd >= 0;
+		if (j->fd < 0 && errno == EEXIST && !cfg->overwrite) {
+			fprintf(stderr, "錯誤:%s 已存在:寫入模式只寫進自己建立的新檔案;"
+					"要寫進它(毀掉原有內容)請加 --overwrite\n", cfg->file_path);
+			return -1;
+		}
+		if (j->fd < 0 && errno == EEXIST)
+			j->fd = open(cfg->file_path, flags);
+	} else {
+		j->fd = open(cfg->file_path, flags);
+	}
+	if (j->fd < 0)
+		return file_open_error(cfg->file_path, errno, cfg->direct);
+	fstat(j->fd, &st);
+	if (S_ISDIR(st.st_mode))
+		return file_open_error(cfg->file_path, EISDIR, false);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "錯誤:%s 不是一般檔案或區塊裝置\n", cfg->file_path);
+		return -1;
+	}
+	if (j->writing && S_ISBLK(st.st_mode) && dev_mounted(st.st_rdev)) {
+		fprintf(stderr, "錯誤:%s 是已掛載的裝置,不寫入(會毀掉上面的檔案系統)\n", cfg->file_path);
+		return -1;
+	}
+	if (cfg->direct) {
+		j->align = dio_alignment(j->fd, &st);
+		if (!j->align) {
+			fprintf(stderr, "錯誤:%s 所在的檔案系統沒有真正的直接 I/O(例如 tmpfs:資料本來就在記憶體裡):"
+					"拿掉 --direct\n", cfg->file_path);
+			return -1;
+		}
+		if (cfg->bs % j->align) {
+			fprintf(stderr, "錯誤:--bs %u 不是這個檔案 O_DIRECT 對齊(%u 位元組)的倍數\n", cfg->bs, j->align);
+			return -EXIT_USAGE;
+		}
+	}
+	if (j->created) {
+		/* 先配置好空間:之後的寫入不會延長檔案(O_DIRECT 延長檔案的寫入會被序列化),也能先發現空間不足 */
+		j->size = cfg->file_size ? cfg->file_size : 64ull << 20;
+		int r = posix_fallocate(j->fd, 0, (off_t)j->size);
+		if (r == EOPNOTSUPP || r == EINVAL)
+			r = ftruncate(j->fd, (off_t)j->size) ? errno : 0;
+		if (r) {
+			fprintf(stderr, "錯誤:無法配置 %llu 位元組給 %s:%s\n", (unsigned long long)j->size, cfg->file_path,
+				strerror(r));
+			return -1;
+		}
+	} else {
+		uint64_t fsize = (uint64_t)st.st_size;
+		if (S_ISBLK(st.st_mode) && ioctl(j->fd, BLKGETSIZE64, &fsize))
+			fsize = 0;
+		if (cfg->file_size > fsize) {
+			fprintf(stderr, "錯誤:--size %llu 大於 %s 的大小 %llu 位元組\n", (unsigned long long)cfg->file_size,
+				cfg->file_path, (unsigned long long)fsize);
+			return -1;
+		}
+		j->size = cfg->file_size ? cfg->file_size : fsize;
+	}
+	j->nblocks = j->size / cfg->bs;
+	if (!j->nblocks) {
+		fprintf(stderr, "錯誤:%s 只有 %llu 位元組,小於一個區塊(--bs %u)\n", cfg->file_path,
+			(unsigned long long)j->size, cfg->bs);
+		return -1;
+	}
+	j->size = j->nblocks * cfg->bs;
+	return 0;
+}
+
+/* ring、固定檔案、fixed buffer */
+static int file_setup(struct ctx *c, struct file_job *j)
+{
+	const struct config *cfg = &c->cfg;
+	struct io_uring_params p;
+	struct iovec *iov;
+	int ret;
+
+	if (ring_init(c, cfg->qd, cfg->qd * 2, &p))
+		return -1;
+	ret = io_uring_register_files(&c->ring, &j->fd, 1);
+	if (ret) {
+		fprintf(stderr, "錯誤:註冊固定檔案失敗:%s\n", strerror(-ret));
+		return -1;
+	}
+	j->bufs_len = (size_t)cfg->qd * cfg->bs;
+	j->bufs = mmap(NULL, j->bufs_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	j->slots = calloc(cfg->qd, sizeof(*j->slots));
+	iov = calloc(cfg->qd, sizeof(*iov));
+	if (j->bufs == MAP_FAILED || !j->slots || !iov) {
+		j->bufs = j->bufs == MAP_FAILED ? NULL : j->bufs;
+		free(iov);
+		fprintf(stderr, "錯誤:無法配置 %zu 位元組的 I/O 緩衝區(調小 --qd 或 --bs)\n", j->bufs_len);
+		return -1;
+	}
+	/* 寫入的內容:真的資料(不是全零);--verify 時每次送出前依位移重新產生 */
+	for (size_t i = 0; i + 8 <= j->bufs_len; i += 8) {
+		uint64_t w = mix64(i + 1);
+		memcpy(j->bufs + i, &w, 8);
+	}
+	for (unsigned i = 0; i < cfg->qd; i++)
+		iov[i] = (struct iovec){ j->bufs + (size_t)i * cfg->bs, cfg->bs };
+	ret = io_uring_register_buffers(&c->ring, iov, cfg->qd);
+	free(iov);
+	if (ret) {
+		fprintf(stderr, "錯誤:註冊 %u 個 fixed buffer(共 %zu 位元組)失敗:%s(記憶體鎖定上限 ulimit -l 太低?"
+				"調小 --qd 或 --bs)\n", cfg->qd, j->bufs_len, strerror(-ret));
+		return -1;
+	}
+	j->random = cfg->rw == RW_RANDREAD || cfg->rw == RW_RANDWRITE;
+	for (j->half_bits = 1; j->half_bits < 32 && (1ull << (2 * j->half_bits)) < j->nblocks; j->half_bits++)
+		;
+	j->half_mask = (1ull << j->half_bits) - 1;
+	j->key_pass = UINT64_MAX;
+	return 0;
+}
+
+/* 在槽位 slot 送出第 j->issued 個 I/O;一次性(--duration 0)且整個範圍都送過了就回傳 false */
+static bool file_issue(struct ctx *c, struct file_job *j, unsigned slot, uint64_t t)
+{
+	const struct config *cfg = &c->cfg;
+	uint64_t i = j->issued, pass = i / j->nblocks, blk = i % j->nblocks;
+	unsigned char *buf = j->bufs + (size_t)slot * cfg->bs;
+
+	if (cfg->duration == 0 && pass > 0)
+		return false;
+	if (j->random) {
+		if (pass != j->key_pass) { /* 每一輪換一個排列 */
+			for (int k = 0; k < 4; k++)
+				j->key[k] = mix64(pass * 4 + (uint64_t)k + 0x9e3779b97f4a7c15ull);
+			j->key_pass = pass;
+		}
+		blk = block_perm(j, blk);
+	}
+	j->issued++;
+	j->slots[slot] = (struct io_slot){ .off = blk * cfg->bs, .t_submit = t };
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring); /* SQ 與 --qd 一樣大:一定有空位 */
+	if (j->writing) {
+		if (cfg->verify)
+			pattern_fill(buf, j->slots[slot].off, cfg->bs);
+		io_uring_prep_write_fixed(sqe, 0, buf, cfg->bs, j->slots[slot].off, (int)slot);
+	} else {
+		io_uring_prep_read_fixed(sqe, 0, buf, cfg->bs, j->slots[slot].off, (int)slot);
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, slot);
+	j->inflight++;
+	return true;
+}
+
+/* 一個 I/O 完成:記錄延遲、核對資料;出錯時回傳 false(停止送出新的) */
+static bool file_complete(struct ctx *c, struct file_job *j, struct io_uring_cqe *cqe, uint64_t t)
+{
+	const struct config *cfg = &c->cfg;
+	unsigned slot = (unsigned)io_uring_cqe_get_data64(cqe);
+	const struct io_slot *s = &j->slots[slot];
+
+	j->inflight--;
+	if (cqe->res != (int)cfg->bs) {
+		j->errors++;
+		if (cqe->res < 0)
+			fprintf(stderr, "錯誤:%s 位移 %llu 失敗:%s%s\n", j->writing ? "寫入" : "讀取",
+				(unsigned long long)s->off, strerror(-cqe->res),
+				cqe->res == -ENOSPC ? "(磁碟空間不足)" : cqe->res == -EINVAL ? "(對齊?)" : "");
+		else
+			fprintf(stderr, "錯誤:%s 位移 %llu 只完成 %d / %u 位元組(檔案被截短了?)\n",
+				j->writing ? "寫入" : "讀取", (unsigned long long)s->off, cqe->res, cfg->bs);
+		return false;
+	}
+	if (cfg->verify && !j->writing) {
+		long bad = pattern_check(j->bufs + (size_t)slot * cfg->bs, s->off, cfg->bs);
+		if (bad >= 0) {
+			if (!j->verify_errors++)
+				fprintf(stderr, "錯誤:位移 %llu 的資料與寫入的不符(這個檔案不是以 --verify 寫入的,或資料損毀)\n",
+					(unsigned long long)(s->off + (uint64_t)bad));
+			return false;
+		}
+	}
+	hist_add(&j->total, t - s->t_submit);
+	hist_add(&j->tick, t - s->t_submit);
+	j->done++;
+	j->bytes += cfg->bs;
+	return true;
+}
+
+static void file_tick(struct ctx *c, struct file_job *j, double dt, uint64_t ios, uint64_t cpu, uint64_t enters)
+{
+	char a[32];
+
+	if (!c->cfg.quiet)
+		printf("[統計] %s IOPS | %.1f MB/秒 | p50 %.0f µs | p99 %.0f µs | CPU %.2f µs/I/O | 每個 I/O %.2f 次 io_uring_enter\n",
+		       commas((uint64_t)((double)ios / dt), a, sizeof(a)), (double)ios * c->cfg.bs / dt / 1e6,
+		       (double)hist_pct(&j->tick, 0.50) / 1e3, (double)hist_pct(&j->tick, 0.99) / 1e3,
+		       ios ? (double)cpu / (double)ios / 1e3 : 0.0, ios ? (double)enters / (double)ios : 0.0);
+	fflush(stdout);
+	memset(&j->tick, 0, sizeof(j->tick));
+}
+
+/*
+ * 資料路徑:一開始送出 --qd 個;之後每一輪「送出補上的 + 等至少一個完成」是一次 io_uring_enter,
+ * 再把 CQ 裡的完成全部收掉、每個完成在同一個槽位補一個新的。每個等待都有 1 秒的期限(印統計、看 Ctrl-C)。
+ */
+static int file_run(struct ctx *c, struct file_job *j)
+{
+	const struct config *cfg = &c->cfg;
+	uint64_t t0 = now_ns(), t = t0, last = t0, last_done = 0, last_enters = 0, last_progress = t0;
+	uint64_t cpu0 = cpu_ns(), last_cpu = cpu0, deadline = t0 + (uint64_t)(cfg->duration * 1e9);
+	bool issuing = true, failed = false;
+
+	for (unsigned s = 0; s < cfg->qd && issuing; s++)
+		issuing = file_issue(c, j, s, t);
+	while (j->inflight) {
+		struct __kernel_timespec ts = { .tv_sec = 1 };
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		j->enters++;
+		int ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
+			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
+			return -1;
+		}
+		t = now_ns();
+		if (stop_flag || (cfg->duration > 0 && t >= deadline))
+			issuing = false;
+		io_uring_for_each_cqe(&c->ring, head, cqe)
+		{
+			unsigned slot = (unsigned)io_uring_cqe_get_data64(cqe);
+			n++;
+			if (!file_complete(c, j, cqe, t))
+				issuing = false, failed = true;
+			else if (issuing)
+				issuing = file_issue(c, j, slot, t);
+		}
+		io_uring_cq_advance(&c->ring, n);
+		if (n)
+			last_progress = t;
+		else if (t - last_progress > 10000000000ull && (t - last_progress) % 10000000000ull < 1000000000ull)
+			fprintf(stderr, "注意:%.0f 秒沒有任何 I/O 完成(裝置停住了?)\n", (double)(t - last_progress) / 1e9);
+		if (t - last >= 1000000000ull) {
+			uint64_t cpu = cpu_ns();
+			file_tick(c, j, (double)(t - last) / 1e9, j->done - last_done, cpu - last_cpu, j->enters - last_enters);
+			last = t, last_done = j->done, last_cpu = cpu, last_enters = j->enters;
+		}
+	}
+	double el = (double)(t - t0) / 1e9, cpu = (double)(cpu_ns() - cpu0) / 1e9;
+	char a[32], b[32], d[32];
+	printf("\n== 總結 ==\n");
+	printf("  檔案       %s:%s,%u 位元組 × 佇列深度 %u,%s,範圍 %s MiB\n", cfg->file_path, rw_names[cfg->rw], cfg->bs,
+	       cfg->qd, cfg->direct ? "O_DIRECT" : "經過 page cache", commas(j->size >> 20, a, sizeof(a)));
+	printf("  I/O        %s 次,%.1f 秒:%s IOPS,%.1f MB/秒%s\n", commas(j->done, a, sizeof(a)), el,
+	       commas((uint64_t)((double)j->done / el), b, sizeof(b)), (double)j->bytes / el / 1e6,
+	       cfg->verify ? (j->writing ? ",已寫入可核對的內容" : ",每個位元組都核對過") : "");
+	printf("  延遲       p50 %.1f µs、p99 %.1f µs、p99.9 %.1f µs\n", (double)hist_pct(&j->total, 0.50) / 1e3,
+	       (double)hist_pct(&j->total, 0.99) / 1e3, (double)hist_pct(&j->total, 0.999) / 1e3);
+	printf("  CPU        %.2f 秒,每個 I/O %.2f µs;io_uring_enter %s 次(每個 I/O %.2f 次)\n", cpu,
+	       j->done ? cpu * 1e6 / (double)j->done : 0.0, commas(j->enters, d, sizeof(d)),
+	       j->done ? (double)j->enters / (double)j->done : 0.0);
+	if (j->created)
+		printf("  已建立     %s(%s MiB,保留給之後讀取核對;不需要時請自行刪除)\n", cfg->file_path,
+		       commas(j->size >> 20, a, sizeof(a)));
+	printf("SUMMARY prog=io_uring_async mode=file rw=%s bs=%u qd=%u direct=%d ios=%llu iops=%.0f mbps=%.2f p50_us=%.2f "
+	       "p99_us=%.2f p999_us=%.2f cpu_ns_per_io=%.0f enters=%llu errors=%llu verify_errors=%llu elapsed_s=%.3f "
+	       "cpu_s=%.3f\n",
+	       rw_names[cfg->rw], cfg->bs, cfg->qd, cfg->direct, (unsigned long long)j->done, (double)j->done / el,
+	       (double)j->bytes / el / 1e6, (double)hist_pct(&j->total, 0.50) / 1e3,
+	       (double)hist_pct(&j->total, 0.99) / 1e3, (double)hist_pct(&j->total, 0.999) / 1e3,
+	       j->done ? cpu * 1e9 / (double)j->done : 0.0, (unsigned long long)j->enters,
+	       (unsigned long long)j->errors, (unsigned long long)j->verify_errors, el, cpu);
+	fflush(stdout);
+	return failed ? -1 : 0;
+}
+
+/* 檔案模式的 main:開檔 -> 設定 -> 執行 -> 清理。寫入模式失敗時刪掉自己建立的檔案 */
+static int file_main(struct ctx *c)
+{
+	struct file_job *j = calloc(1, sizeof(*j));
+	int rc = 1;
+
+	if (!j) {
+		fprintf(stderr, "錯誤:記憶體不足\n");
+		return 1;
+	}
+	j->writing = c->cfg.rw == RW_RANDWRITE || c->cfg.rw == RW_WRITE;
+	int ret = file_open(c, j);
+	if (ret) {
+		rc = ret == -EXIT_USAGE ? EXIT_USAGE : 1;
+		goto out;
+	}
+	if (file_setup(c, j))
+		goto out;
+	printf("io_uring 檔案 I/O:%s %s,%u 位元組 × 佇列深度 %u,%s,範圍 %llu MiB%s(核心 %s)\n", rw_names[c->cfg.rw],
+	       c->cfg.file_path, c->cfg.bs, c->cfg.qd, c->cfg.direct ? "O_DIRECT" : "經過 page cache",
+	       (unsigned long long)(j->size >> 20), j->created ? ",新建立的檔案" : "", c->feat.taskrun);
+	printf("  ring:%s%s;固定檔案 + %u 個 fixed buffer;%s\n", c->feat.taskrun,
+	       c->feat.ring_fd_registered ? ",registered ring fd" : "", c->cfg.qd,
+	       c->cfg.duration > 0 ? "依時間結束" : "整個範圍一輪後結束");
+	fflush(stdout);
+	rc = file_run(c, j) ? 1 : 0;
+out:
+	if (c->ring.ring_fd >= 0)
+		io_uring_queue_exit(&c->ring);
+	c->ring.ring_fd = -1;
+	if (j->fd >= 0)
+		close(j->fd);
+	if (rc && j->created && !j->done) {
+		unlink(c->cfg.file_path); /* 什麼都還沒寫就失敗:不留下空檔案 */
+	}
+	if (j->bufs)
+		munmap(j->bufs, j->bufs_len);
+	free(j->slots);
+	free(j);
+	return rc;
+}
+
+/* ======================================================================
+ * 6. 選項與說明
  * ====================================================================== */
 
 struct opt_help {
 	struct option opt;
 	const char *arg;
+	unsigned mode; /* 哪個模式的選項:echo 伺服器、檔案模式或兩者 */
 	const char *help;
 };
+enum { M_NET = 1, M_FILE = 2, M_BOTH = 3 };
 
 enum {
-	OPT_NO_FIXED = 256, OPT_SQPOLL_CPU, OPT_ZC_THRESHOLD, OPT_TASKRUN, OPT_WAIT_NR, OPT_WAIT_USEC, OPT_WAITALL,
-	OPT_BUNDLE, OPT_DRAIN, OPT_CONN_BUFFER, OPT_MAX_OUTPUT, OPT_RECV, OPT_IDLE,
+	OPT_NO_FIXED = 256, OPT_SQPOLL_CPU, OPT_ZC_THRESHOLD, OPT_TASKRUN, OPT_WAIT_NR, OPT_WAIT_USEC,
+	OPT_BUNDLE, OPT_NO_BUNDLE, OPT_DRAIN, OPT_CONN_BUFFER, OPT_MAX_OUTPUT, OPT_RECV, OPT_IDLE, OPT_MIN_PROGRESS,
+	OPT_SOCK_BUFFER, OPT_MAX_PER_ADDR,
+	OPT_FILE, OPT_RW, OPT_BS, OPT_QD, OPT_DIRECT, OPT_DURATION, OPT_SIZE, OPT_OVERWRITE, OPT_VERIFY,
 };
 
 static const struct opt_help options[] = {
-	{ { "bind", required_argument, NULL, 'a' }, "位址", "監聽的 IPv4 位址(預設 0.0.0.0)" },
-	{ { "max-conns", required_argument, NULL, 'c' }, "N", "同時連線上限;超過的新連線被接受後立刻關閉(預設 16384)" },
-	{ { "conn-buffer", required_argument, NULL, OPT_CONN_BUFFER }, "位元組",
-	  "每條連線的待送上限,到了就停止讀取(預設 64K;一條連線最多再多一個接收緩衝區)" },
-	{ { "max-output", required_argument, NULL, OPT_MAX_OUTPUT }, "位元組",
-	  "全部連線共用的待送池(預設 64M);用完時關閉佔用最多的連線" },
-	{ { "buffers", required_argument, NULL, 'n' }, "N", "接收 buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
-	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", "每個接收緩衝區的大小,64..65536(預設 4096)" },
-	{ { "queue-depth", required_argument, NULL, 'q' }, "N", "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
-	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, "不用固定檔案表(每個操作都要查 fd 表)" },
-	{ { "sqpoll", no_argument, NULL, 'P' }, NULL, "SQPOLL:核心執行緒輪詢 SQ,提交不必 io_uring_enter" },
-	{ { "sqpoll-cpu", required_argument, NULL, OPT_SQPOLL_CPU }, "CPU", "把 SQPOLL 執行緒釘在這顆 CPU" },
-	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, "待送池註冊成 fixed buffer,夠大的送出用 SEND_ZC" },
-	{ { "zc-threshold", required_argument, NULL, OPT_ZC_THRESHOLD }, "位元組", "SEND_ZC 的最小長度(預設 16K)" },
-	{ { "recv", required_argument, NULL, OPT_RECV }, "方式", "multishot(預設;核心太舊時自動改用 single)| single:每次收一個緩衝區" },
-	{ { "bundle", no_argument, NULL, OPT_BUNDLE }, NULL, "recv bundle:一個 CQE 帶多個緩衝區(核心 6.10+)" },
-	{ { "taskrun", required_argument, NULL, OPT_TASKRUN }, "模式", "defer(預設)| coop | none;核心不支援時自動退一步" },
-	{ { "wait-nr", required_argument, NULL, OPT_WAIT_NR }, "N", "每次等到 N 個 CQE 才回來(預設 1)" },
-	{ { "wait-usec", required_argument, NULL, OPT_WAIT_USEC }, "µs", "--wait-nr > 1 時最多等多久(預設 50)" },
-	{ { "send-waitall", no_argument, NULL, OPT_WAITALL }, NULL, "待送佇列的送出加 MSG_WAITALL(核心裡重試部分送出)" },
-	{ { "idle-timeout", required_argument, NULL, OPT_IDLE }, "秒",
-	  "連線超過這麼久沒有任何位元組進出就關閉(不送也不讀、卡住或消失的對端);0 = 不限(預設 60)" },
-	{ { "drain-timeout", required_argument, NULL, OPT_DRAIN }, "秒", "結束時等待待送資料送完的上限(預設 5)" },
-	{ { "quiet", no_argument, NULL, 'Q' }, NULL, "不印每秒統計" },
-	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
-	{ { NULL, 0, NULL, 0 }, NULL, NULL },
+	{ { "bind", required_argument, NULL, 'a' }, "位址", M_NET,
+	  "監聽的 IPv4 或 IPv6 位址(預設 :: 雙協定堆疊,IPv4 與 IPv6 都接受;沒有 IPv6 時 0.0.0.0)" },
+	{ { "max-conns", required_argument, NULL, 'c' }, "N", M_NET,
+	  "同時連線上限(預設 16384);滿了時關閉閒置最久(且至少閒置 1 秒)的連線讓新連線進來,沒有就拒絕新連線" },
+	{ { "max-per-addr", required_argument, NULL, OPT_MAX_PER_ADDR }, "N", M_NET,
+	  "同一個來源位址(IPv4 位址,IPv6 的 /64)最多幾條連線;預設 --max-conns 的一半,0 = 不限" },
+	{ { "conn-buffer", required_argument, NULL, OPT_CONN_BUFFER }, "位元組", M_NET,
+	  "每條連線的待送上限,到了就停止讀取(預設 64K;核心保證最多再多收一次 arm 的量,見下)" },
+	{ { "max-output", required_argument, NULL, OPT_MAX_OUTPUT }, "位元組", M_NET,
+	  "全部連線共用的待送池(預設 64M);用完時關閉「送出停住最久」的連線,不是佔最多的" },
+	{ { "idle-timeout", required_argument, NULL, OPT_IDLE }, "秒", M_NET,
+	  "沒有任何位元組進出超過這麼久就關閉;0 = 不限(預設 60)" },
+	{ { "min-progress", required_argument, NULL, OPT_MIN_PROGRESS }, "位元組", M_NET,
+	  "每 --idle-timeout 秒至少要收送這麼多位元組,否則關閉(擋慢速攻擊;預設 1K,0 = 不檢查)" },
+	{ { "sock-buffer", required_argument, NULL, OPT_SOCK_BUFFER }, "位元組", M_NET,
+	  "每條連線的核心收送緩衝區(SO_SNDBUF/SO_RCVBUF,核心再加倍);預設 0 = 自動調整(一條不讀的連線可讓核心保留數 MB)" },
+	{ { "buffers", required_argument, NULL, 'n' }, "N", M_NET, "接收 buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
+	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", M_NET, "每個接收緩衝區的大小,64..65536(預設 4096)" },
+	{ { "queue-depth", required_argument, NULL, 'q' }, "N", M_NET, "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
+	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, M_NET, "不用固定檔案表(每個操作都要查 fd 表)" },
+	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, M_NET, "待送池註冊成 fixed buffer,夠大的送出用 SEND_ZC" },
+	{ { "zc-threshold", required_argument, NULL, OPT_ZC_THRESHOLD }, "位元組", M_NET, "SEND_ZC 的最小長度(預設 16K)" },
+	{ { "recv", required_argument, NULL, OPT_RECV }, "方式", M_NET,
+	  "multishot(預設;核心太舊時自動改用 single)| single:每次收一個緩衝區" },
+	{ { "bundle", no_argument, NULL, OPT_BUNDLE }, NULL, M_NET,
+	  "recv bundle:一個 CQE 帶多個緩衝區(核心 6.10+ 預設就用;核心不支援時這個選項會說)" },
+	{ { "no-bundle", no_argument, NULL, OPT_NO_BUNDLE }, NULL, M_NET, "不用 recv bundle(每個緩衝區一個 CQE)" },
+	{ { "wait-nr", required_argument, NULL, OPT_WAIT_NR }, "N", M_NET, "每次等到 N 個 CQE 才回來(預設 1)" },
+	{ { "wait-usec", required_argument, NULL, OPT_WAIT_USEC }, "µs", M_NET, "--wait-nr > 1 時最多等多久(預設 50)" },
+	{ { "drain-timeout", required_argument, NULL, OPT_DRAIN }, "秒", M_NET, "結束時等待待送資料送完的上限(預設 5)" },
+	{ { "file", required_argument, NULL, OPT_FILE }, "路徑", M_FILE,
+	  "檔案 I/O 模式:對這個檔案(或區塊裝置)做 I/O,不當 echo 伺服器" },
+	{ { "rw", required_argument, NULL, OPT_RW }, "方式", M_FILE,
+	  "randread(預設)| read | randwrite | write;寫入只寫進自己建立的新檔案" },
+	{ { "bs", required_argument, NULL, OPT_BS }, "位元組", M_FILE, "每個 I/O 的大小,512 的倍數,512..8M(預設 4K)" },
+	{ { "qd", required_argument, NULL, OPT_QD }, "N", M_FILE, "佇列深度:同時在飛的 I/O 數,1..4096(預設 32)" },
+	{ { "direct", no_argument, NULL, OPT_DIRECT }, NULL, M_FILE, "O_DIRECT:不經過 page cache(要對齊;tmpfs 沒有)" },
+	{ { "duration", required_argument, NULL, OPT_DURATION }, "秒", M_FILE,
+	  "執行多久(預設 10);0 = 整個範圍剛好一輪(每個區塊一次)後結束" },
+	{ { "size", required_argument, NULL, OPT_SIZE }, "位元組", M_FILE,
+	  "讀寫的範圍 [0, size);讀取預設整個檔案,建立新檔時是新檔大小(預設 64M)" },
+	{ { "overwrite", no_argument, NULL, OPT_OVERWRITE }, NULL, M_FILE,
+	  "允許寫入模式寫進已存在的檔案或裝置:會毀掉它原有的內容(已掛載的裝置一律拒絕)" },
+	{ { "verify", no_argument, NULL, OPT_VERIFY }, NULL, M_FILE,
+	  "寫入可核對的內容(每 8 位元組由位移決定);讀取時逐位元組核對,不符就以 1 結束" },
+	{ { "taskrun", required_argument, NULL, OPT_TASKRUN }, "模式", M_BOTH, "defer(預設)| coop | none;核心不支援時自動退一步" },
+	{ { "sqpoll", no_argument, NULL, 'P' }, NULL, M_BOTH, "SQPOLL:核心執行緒輪詢 SQ,提交不必 io_uring_enter" },
+	{ { "sqpoll-cpu", required_argument, NULL, OPT_SQPOLL_CPU }, "CPU", M_BOTH, "把 SQPOLL 執行緒釘在這顆 CPU" },
+	{ { "quiet", no_argument, NULL, 'Q' }, NULL, M_BOTH, "不印每秒統計" },
+	{ { "help", no_argument, NULL, 'h' }, NULL, M_BOTH, "顯示這份說明" },
+	{ { NULL, 0, NULL, 0 }, NULL, 0, NULL },
 };
 
-static void usage(const char *prog)
+/* 字元在終端機上佔兩格嗎:CJK、諺文、全形符號 */
+static bool wide_char(unsigned cp)
 {
-	printf("用法:%s [選項] [埠]\n", prog);
-	printf("io_uring TCP echo 伺服器:把收到的每個位元組原樣送回。埠預設 12345。需要 Linux 6.0 以上。\n\n選項:\n");
+	return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+	       (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	       (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd);
+}
+
+/* UTF-8 字串的顯示寬度:中文一個字 3 個位元組、佔 2 格,所以 printf 的 %-28s(數位元組)會對不齊 */
+static int display_width(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int w = 0;
+
+	while (*p) {
+		unsigned cp = *p, extra = cp >= 0xf0 ? 3 : cp >= 0xe0 ? 2 : cp >= 0xc0 ? 1 : 0;
+		cp &= extra ? 0x3fu >> extra : 0x7fu;
+		p++;
+		for (; extra && (*p & 0xc0) == 0x80; extra--)
+			cp = cp << 6 | (*p++ & 0x3fu);
+		w += wide_char(cp) ? 2 : 1;
+	}
+	return w;
+}
+
+static void usage_section(const char *title, unsigned mode)
+{
+	printf("\n%s\n", title);
 	for (const struct opt_help *o = options; o->opt.name; o++) {
 		char left[64];
+		if (o->mode != mode)
+			continue;
 		if (o->opt.val < 256)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->opt.val, o->opt.name, o->arg ? " " : "",
 				 o->arg ? o->arg : "");
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-28s %s\n", left, o->help);
+		int w = display_width(left);
+		printf("  %s%*s %s\n", left, w < 26 ? 26 - w : 0, "", o->help);
 	}
-	printf("\n記憶體上限 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 540 位元組\n"
-	       "(預設 16 MiB + 64 MiB)。不讀資料的對端只佔自己的待送(<= --conn-buffer + 一個 --buffer-size),\n"
-	       "不佔接收緩衝區;待送池用完時關閉佔用最多的連線。位元組數可寫 K、M 字尾。\n"
-	       "試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n");
+}
+
+static void usage(const char *prog)
+{
+	printf("用法:%s [選項] [埠]                    echo 伺服器(埠預設 12345)\n"
+	       "      %s --file 路徑 [--rw 方式] [--bs 位元組] [--qd N] [--direct] [--duration 秒]\n"
+	       "                                            檔案 I/O(讀寫同一個檔案,量 IOPS、延遲、每個 I/O 的 CPU)\n"
+	       "需要 Linux 6.0 以上,不需要 root。\n",
+	       prog, prog);
+	usage_section("echo 伺服器的選項:", M_NET);
+	usage_section("檔案 I/O 模式的選項:", M_FILE);
+	usage_section("共用的選項:", M_BOTH);
+	printf("\n記憶體上限與公平規則(一個對端能讓伺服器配置的,全部有上限):\n"
+	       "  記憶體 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 620 位元組\n"
+	       "  (預設 16 MiB + 64 MiB)。一條連線的待送到 --conn-buffer 就停止讀取(取消 recv);\n"
+	       "  核心保證最多再多收 %u × --conn-buffer(每次 arm multishot recv 的總量上限)。\n"
+	       "  待送池用完時關閉送出停住最久的連線(它的對端不讀);持續在讀的連線不會被關,只要還有停住的。\n"
+	       "  連線數 --max-conns:滿了時關閉閒置最久的那條讓新連線進來(至少閒置 1 秒;都在忙就拒絕新連線)。\n"
+	       "  慢速攻擊:--idle-timeout 秒沒有任何位元組進出、或這段時間收送不到 --min-progress 位元組就關閉。\n"
+	       "位元組數可寫 K、M、G 字尾。試試看:echo \"測試訊息\" | nc -q1 localhost 12345\n"
+	       "檔案:%s --file /var/tmp/t --rw write --size 1G --duration 0 --direct;"
+	       "%s --file /var/tmp/t --direct --qd 32\n",
+	       RECV_ARM_FACTOR, prog, prog);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -1753,18 +2835,19 @@ static void usage_error(const char *fmt, const char *arg)
 	exit(EXIT_USAGE);
 }
 
-/* 十進位整數,可加 K / M 字尾(1024 進位) */
+/* 十進位整數,可加 K / M / G 字尾(1024 進位) */
 static unsigned long long parse_num(const char *s, const char *name, unsigned long long min, unsigned long long max)
 {
 	char *end;
 	unsigned long long v;
+	unsigned shift = 0;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (end != s && (*end == 'K' || *end == 'k') && !end[1] && v <= max >> 10)
-		v <<= 10, end++;
-	else if (end != s && (*end == 'M' || *end == 'm') && !end[1] && v <= max >> 20)
-		v <<= 20, end++;
+	if (end != s && end[0] && !end[1])
+		shift = strchr("Kk", *end) ? 10 : strchr("Mm", *end) ? 20 : strchr("Gg", *end) ? 30 : 0;
+	if (shift && v <= max >> shift)
+		v <<= shift, end++;
 	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
 		fprintf(stderr, "錯誤:%s 必須是 %llu 到 %llu 之間的整數,得到「%s」(--help 看說明)\n", name, min, max, s);
 		exit(EXIT_USAGE);
@@ -1780,8 +2863,10 @@ static bool is_pow2(unsigned long long v)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
 	struct option longopts[sizeof(options) / sizeof(options[0])];
-	char shortopts[64] = "";
-	size_t n = 0;
+	char shortopts[64] = ":"; /* 開頭的「:」:缺參數時 getopt 回 ':',不是 '?' */
+	size_t n = 1;
+	const char *net_opt = NULL, *file_opt = NULL; /* 用到的第一個只屬於某個模式的選項 */
+	bool per_addr_set = false;
 
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		longopts[i] = options[i].opt;
@@ -1794,21 +2879,30 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	shortopts[n] = '\0';
 
 	*cfg = (struct config){
-		.bind_addr = "0.0.0.0", .port = 12345, .queue_depth = 1024, .nbufs = 4096, .buf_size = 4096,
+		.bind_addr = NULL, .port = 12345, .queue_depth = 1024, .nbufs = 4096, .buf_size = 4096,
 		.conn_buffer = 64 << 10, .max_output = 64 << 20, .max_conns = 16384, .fixed_files = true,
 		.sqpoll_cpu = -1, .zc_threshold = 16 << 10, .taskrun = "defer", .wait_nr = 1, .wait_usec = 50,
-		.drain_timeout = 5, .idle_timeout = 60,
+		.drain_timeout = 5, .idle_timeout = 60, .min_progress = 1024, .bundle = -1,
+		.rw = RW_RANDREAD, .bs = 4096, .qd = 32, .duration = 10,
 	};
 	opterr = 0;
 	for (;;) {
-		int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+		int idx = -1;
+		int c = getopt_long(argc, argv, shortopts, longopts, &idx);
 		if (c == -1)
 			break;
+		for (const struct opt_help *o = options; o->opt.name; o++)
+			if (o->opt.val == c && o->mode != M_BOTH) {
+				const char **first = o->mode == M_NET ? &net_opt : &file_opt;
+				if (!*first)
+					*first = o->opt.name;
+			}
 		switch (c) {
 		case 'a': {
-			struct in_addr a;
-			if (inet_pton(AF_INET, optarg, &a) != 1)
-				usage_error("--bind 需要 IPv4 位址,得到「%s」", optarg);
+			struct in6_addr a6;
+			struct in_addr a4;
+			if (inet_pton(AF_INET, optarg, &a4) != 1 && inet_pton(AF_INET6, optarg, &a6) != 1)
+				usage_error("--bind 需要 IPv4 或 IPv6 位址,得到「%s」", optarg);
 			cfg->bind_addr = optarg;
 			break;
 		}
@@ -1850,7 +2944,10 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			cfg->zc_threshold = parse_num(optarg, "--zc-threshold", 1, CHUNK_SIZE);
 			break;
 		case OPT_BUNDLE:
-			cfg->bundle = true;
+			cfg->bundle = 1;
+			break;
+		case OPT_NO_BUNDLE:
+			cfg->bundle = 0;
 			break;
 		case OPT_RECV:
 			if (strcmp(optarg, "multishot") && strcmp(optarg, "single"))
@@ -1868,14 +2965,58 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case OPT_WAIT_USEC:
 			cfg->wait_usec = (unsigned)parse_num(optarg, "--wait-usec", 1, 1000000);
 			break;
-		case OPT_WAITALL:
-			cfg->send_waitall = true;
-			break;
 		case OPT_IDLE:
 			cfg->idle_timeout = (unsigned)parse_num(optarg, "--idle-timeout", 0, 86400);
 			break;
+		case OPT_MIN_PROGRESS:
+			cfg->min_progress = parse_num(optarg, "--min-progress", 0, 1ull << 30);
+			break;
+		case OPT_MAX_PER_ADDR:
+			cfg->max_per_addr = (unsigned)parse_num(optarg, "--max-per-addr", 0, 1 << 20);
+			per_addr_set = true;
+			break;
+		case OPT_SOCK_BUFFER:
+			cfg->sock_buffer = (unsigned)parse_num(optarg, "--sock-buffer", 0, 64 << 20);
+			break;
 		case OPT_DRAIN:
 			cfg->drain_timeout = (double)parse_num(optarg, "--drain-timeout", 0, 3600);
+			break;
+		case OPT_FILE:
+			if (!*optarg)
+				usage_error("%s", "--file 需要路徑");
+			cfg->file_path = optarg;
+			break;
+		case OPT_RW: {
+			unsigned i = 0;
+			while (i < 4 && strcmp(optarg, rw_names[i]))
+				i++;
+			if (i == 4)
+				usage_error("--rw 只能是 randread、read、randwrite 或 write,得到「%s」", optarg);
+			cfg->rw = (enum file_rw)i;
+			break;
+		}
+		case OPT_BS:
+			cfg->bs = (unsigned)parse_num(optarg, "--bs", 512, 8 << 20);
+			if (cfg->bs % 512)
+				usage_error("--bs 必須是 512 的倍數,得到「%s」", optarg);
+			break;
+		case OPT_QD:
+			cfg->qd = (unsigned)parse_num(optarg, "--qd", 1, 4096);
+			break;
+		case OPT_DIRECT:
+			cfg->direct = true;
+			break;
+		case OPT_DURATION:
+			cfg->duration = (double)parse_num(optarg, "--duration", 0, 86400);
+			break;
+		case OPT_SIZE:
+			cfg->file_size = parse_num(optarg, "--size", 512, 1ull << 50);
+			break;
+		case OPT_OVERWRITE:
+			cfg->overwrite = true;
+			break;
+		case OPT_VERIFY:
+			cfg->verify = true;
 			break;
 		case 'Q':
 			cfg->quiet = true;
@@ -1890,6 +3031,18 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			usage_error("不認得的選項「%s」", argv[optind - 1]);
 		}
 	}
+	if (cfg->file_path) {
+		if (net_opt)
+			usage_error("--%s 只用於 echo 伺服器,不能搭配 --file", net_opt);
+		if (optind < argc)
+			usage_error("檔案模式不需要埠,多餘的參數「%s」", argv[optind]);
+		if ((unsigned long long)cfg->qd * cfg->bs > (1ull << 30))
+			usage_error("%s", "--qd × --bs 不能超過 1 GiB(每個在飛的 I/O 一個 fixed buffer)");
+		if (cfg->file_size && cfg->file_size < cfg->bs)
+			usage_error("%s", "--size 不能小於 --bs");
+	} else if (file_opt) {
+		usage_error("--%s 只用於檔案模式(要搭配 --file 路徑)", file_opt);
+	}
 	if (optind < argc)
 		cfg->port = (int)parse_num(argv[optind++], "埠", 1, 65535);
 	if (optind < argc)
@@ -1900,10 +3053,12 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		usage_error("%s", "--sqpoll-cpu 要搭配 --sqpoll");
 	if (cfg->max_output < cfg->conn_buffer)
 		usage_error("%s", "--max-output 不能小於 --conn-buffer");
+	if (!per_addr_set)
+		cfg->max_per_addr = cfg->max_conns > 1 ? cfg->max_conns / 2 : 1;
 }
 
 /* ======================================================================
- * 6. main
+ * 7. main
  * ====================================================================== */
 
 static void on_signal(int sig)
@@ -1936,6 +3091,11 @@ int main(int argc, char **argv)
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (c->cfg.file_path) { /* 檔案 I/O 模式 */
+		rc = file_main(c);
+		free(c);
+		return rc;
 	}
 	if (setup_ring(c) || setup_buffers(c) || setup_pool(c) || setup_listener(c) || setup_conn_table(c))
 		goto out;

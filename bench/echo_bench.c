@@ -161,7 +161,7 @@ static void usage(const char *prog)
 {
 	printf("用法:%s [選項]\n"
 	       "TCP echo 負載產生器:核對每個回來的位元組,量測吞吐量與延遲。\n\n"
-	       "  -H, --host 位址        伺服器 IPv4 位址(預設 127.0.0.1)\n"
+	       "  -H, --host 位址        伺服器 IPv4 或 IPv6 位址(預設 127.0.0.1)\n"
 	       "  -p, --port 埠          伺服器埠(預設 12345)\n"
 	       "  -c, --conns N          連線數(預設 1)\n"
 	       "  -s, --size S|MIN-MAX   訊息大小,或隨機大小範圍(預設 128)\n"
@@ -186,6 +186,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
 	};
 	struct in_addr a;
+	struct in6_addr a6;
 	int c;
 
 	*cfg = (struct config){ .host = "127.0.0.1", .port = 12345, .conns = 1, .size_min = 128, .size_max = 128,
@@ -194,8 +195,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	while ((c = getopt_long(argc, argv, "H:p:c:s:d:w:t:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
-			if (inet_pton(AF_INET, optarg, &a) != 1) {
-				fprintf(stderr, "錯誤:--host 需要 IPv4 位址,得到「%s」\n", optarg);
+			if (inet_pton(AF_INET, optarg, &a) != 1 && inet_pton(AF_INET6, optarg, &a6) != 1) {
+				fprintf(stderr, "錯誤:--host 需要 IPv4 或 IPv6 位址,得到「%s」\n", optarg);
 				exit(EXIT_USAGE);
 			}
 			cfg->host = optarg;
@@ -388,9 +389,21 @@ static void on_input(struct ctx *c, struct conn *cn)
 
 static int connect_all(struct ctx *c)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c->cfg.port) };
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+	int family = strchr(c->cfg.host, ':') ? AF_INET6 : AF_INET;
+	socklen_t slen = family == AF_INET6 ? sizeof(*sa6) : sizeof(*sa);
 
-	inet_pton(AF_INET, c->cfg.host, &sa.sin_addr);
+	if (family == AF_INET6) {
+		sa6->sin6_family = AF_INET6;
+		sa6->sin6_port = htons((uint16_t)c->cfg.port);
+		inet_pton(AF_INET6, c->cfg.host, &sa6->sin6_addr);
+	} else {
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons((uint16_t)c->cfg.port);
+		inet_pton(AF_INET, c->cfg.host, &sa->sin_addr);
+	}
 	for (unsigned i = 0; i < c->cfg.conns; i++) {
 		struct conn *cn = &c->conns[i];
 		int one = 1;
@@ -401,13 +414,13 @@ static int connect_all(struct ctx *c)
 			fprintf(stderr, "錯誤:記憶體不足\n");
 			return -1;
 		}
-		cn->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cn->fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (cn->fd < 0) {
 			fprintf(stderr, "錯誤:socket() 失敗(第 %u 條):%s%s\n", i, strerror(errno),
 				errno == EMFILE ? ",提高 ulimit -n" : "");
 			return -1;
 		}
-		if (connect(cn->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (connect(cn->fd, (struct sockaddr *)&ss, slen) < 0) {
 			fprintf(stderr, "錯誤:連線到 %s:%d 失敗(第 %u 條):%s\n", c->cfg.host, c->cfg.port, i,
 				strerror(errno));
 			close(cn->fd);

@@ -50,6 +50,8 @@ wait_exit() {
 	wait "$2"
 }
 
+# established_ge 埠 N:伺服器這個埠上至少有 N 條已建立的連線
+established_ge() { [ "$(ss -Htn state established "sport = :$1" | wc -l)" -ge "$2" ]; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 # 固定檔案表裡佔著的槽位:direct descriptor 不在 /proc/PID/fd,io_uring 的 fdinfo 才列得出來
@@ -136,7 +138,7 @@ t_pipelined_100k() {
 }
 
 t_hold_10000() {
-	srv_start "$@"
+	srv_start "$@" --max-per-addr 0 # 一萬條都從 127.0.0.1 來
 	local lim
 	lim=$(ulimit -Hn)
 	[ "$lim" -ge 10100 ] || skip "開檔上限 $lim 太低,需要 >= 10100(ulimit -n)"
@@ -423,15 +425,13 @@ t_bench_partial_end() {
 }
 
 t_max_conns() { # 選項…
-	srv_start "$URING" --max-conns 10 "$@"
+	srv_start "$URING" --max-conns 10 --max-per-addr 0 "$@"
 	"$BENCH" -p "$SRV_PORT" -c 10 -s 64 -n 10 -q || fail "上限內的連線應該正常"
-	local got
-	idle_open 10
-	sleep 0.3
-	# 第 11 條:伺服器接受後立即關閉,用戶端讀到 EOF、沒有 echo
-	got=$(timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SRV_PORT; echo hi >&3; cat <&3" 2>/dev/null)
-	idle_close
-	expect_eq "$got" "" "超過 --max-conns 的連線應被關閉"
+	# 10 條一直在 ping-pong(每條每秒都有進出):第 11 條沒有人可以讓位,伺服器接受後立即關閉、沒有 echo
+	start_bg "$T_TMP/busy" "$BENCH" -p "$SRV_PORT" -c 10 -s 64 -w 0 -t 4 -q
+	wait_for 10 established_ge "$SRV_PORT" 10 || fail "忙碌的 10 條連線沒有建立"
+	"$CHECK" refused "$SRV_PORT" 3000 127.0.0.1 || fail "超過 --max-conns、而且每條都在忙時,新連線應被關閉"
+	wait_exit 10 "$BG_PID" || fail "忙碌的 10 條連線被影響:$(cat "$T_TMP/busy")"
 	srv_stop
 	expect_file_match "$SRV_LOG" 'rejected=[1-9]' "SUMMARY 的 rejected"
 	# 是我們自己拒絕的(固定檔案表留了空位,核心不會先回 ENFILE)
@@ -443,7 +443,7 @@ t_max_conns() { # 選項…
 # 一次湧進的連線比 --max-conns 多很多(伺服器被 SIGSTOP 時排在 backlog 裡):全部由伺服器自己拒絕,
 # 不是核心的 ENFILE(曾經:拒絕的 CLOSE 還在路上時固定檔案表被佔滿,印出「提高 ulimit -n」,accept 停一秒)
 t_max_conns_burst() { # 選項…
-	srv_start "$URING" --max-conns 10 "$@"
+	srv_start "$URING" --max-conns 10 --max-per-addr 0 "$@"
 	kill -STOP "$SRV_PID"
 	start_bg "$T_TMP/hold" "$CHECK" hold "$SRV_PORT" 300 3
 	wait_log 10 "$T_TMP/hold" HOLDING || { kill -CONT "$SRV_PID"; fail "連線潮沒有建立:$(cat "$T_TMP/hold")"; }
@@ -459,7 +459,7 @@ t_max_conns_burst() { # 選項…
 # CQ 很小(--queue-depth 8 = 32 個 CQE)而一千條連線同時湧進:CQ 滿時核心停掉 multishot accept,
 # 要立刻重新 arm(曾經:等每秒的計時器,一秒只接受約 33 條),並回報 CQ 溢位
 t_accept_small_cq() {
-	srv_start "$URING" --queue-depth 8
+	srv_start "$URING" --queue-depth 8 --max-per-addr 0
 	kill -STOP "$SRV_PID"
 	start_bg "$T_TMP/bench" "$BENCH" -p "$SRV_PORT" -c 1000 -s 128 -n 2 -t 10 -q
 	sleep 1
@@ -468,6 +468,145 @@ t_accept_small_cq() {
 	srv_stop
 	expect_ge "$(kv "$SRV_LOG" cq_overflow)" 1 "SUMMARY 回報 CQ 溢位"
 	expect_file_match "$SRV_LOG" 'CQ 滿了' "CQ 溢位時的說明"
+}
+
+# ---- 公平規則:不讀的對端、慢速攻擊、來源位址上限(io_uring_async 與 epoll_echo 規則相同) ----
+
+# 待送池被一群不讀者塞滿、而且它們被關就重連:一直在讀的用戶端(逐位元組核對)撐 4 秒,連續 6 次都要完成,
+# 被關的是不讀者(曾經:關掉「佔最多」的連線,一個讀得快、剛好收到一大批的用戶端 6 次裡被重設 5 次)
+t_innocent() {
+	srv_start "$@" --max-output 4M --sock-buffer 16K --quiet
+	local i
+	for i in 1 2 3 4 5 6; do
+		"$CHECK" innocent "$SRV_PORT" 400 4 >"$T_TMP/inn" 2>&1 ||
+			fail "第 $i 次:一直在讀的用戶端被關掉了:$(tail -n1 "$T_TMP/inn")"
+		cat "$T_TMP/inn"
+		expect_ge "$(kv "$T_TMP/inn" hog_reconnects)" 1 "第 $i 次:不讀者被關閉後重連的次數"
+	done
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" evicted)" 6 "逐出的(不讀的)連線數"
+}
+
+# 慢速攻擊:80 條連線從 127.0.0.1 各每 3 秒送 1 個位元組(被關就重連),--max-conns 50;
+# 從 127.0.0.2 來的新連線每秒一次,每次都要在 2 秒內收到 echo(同一個來源最多 --max-per-addr = 25 條)
+t_slowloris() {
+	srv_start "$@" --max-conns 50 --quiet
+	"$CHECK" slowloris "$SRV_PORT" 80 8 || fail "慢速連線佔著時,另一個來源的新連線沒有在 2 秒內收到 echo"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" rejected)" 1 "超過同一來源上限而被拒絕的連線"
+}
+
+# 連線數滿了:閒置最久(>= 1 秒)的那條讓位給新連線(來源位址不限時,只靠這條規則)
+t_yield_idle() {
+	srv_start "$@" --max-conns 10 --max-per-addr 0 --quiet
+	idle_open 10
+	sleep 1.5
+	"$CHECK" probe "$SRV_PORT" 3 2000 || fail "10 條連線閒置超過 1 秒時,新連線應該讓閒置最久的讓位"
+	idle_close
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" yielded)" 1 "讓位給新連線的次數"
+}
+
+# 來源位址上限:同一個來源最多 --max-per-addr 條;別的來源照樣進得來
+t_per_addr() {
+	srv_start "$@" --max-conns 100 --max-per-addr 3
+	idle_open 3
+	"$CHECK" refused "$SRV_PORT" 3000 127.0.0.1 || fail "同一個來源的第 4 條應被拒絕"
+	"$CHECK" probe "$SRV_PORT" 2 2000 127.0.0.2 || fail "另一個來源的連線應該正常"
+	idle_close
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" rejected)" 1 "拒絕的連線數"
+}
+
+# 最低進度:每 3 秒只送 1 個位元組的連線,閒置逾時抓不到(它一直有送),每 3 秒收送不到 64 位元組就被關
+t_min_progress() {
+	srv_start "$@" --idle-timeout 3 --min-progress 64 --quiet
+	"$CHECK" slowloris "$SRV_PORT" 5 9 || fail "新連線應該正常"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" slow)" 5 "收送太慢而被關閉的連線"
+}
+
+# IPv6:監聽 [::](雙協定堆疊),::1 與 127.0.0.1 都逐位元組收回;--bind ::1 只收 IPv6
+t_ipv6() {
+	grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null || skip "這台機器的 lo 沒有 ::1(IPv6 停用)"
+	srv_start "$@"
+	"$BENCH" -H ::1 -p "$SRV_PORT" -c 8 -s 1-9000 -n 100 -t 20 -q || fail "IPv6(::1)的 echo 核對失敗"
+	"$BENCH" -H 127.0.0.1 -p "$SRV_PORT" -c 8 -s 1-9000 -n 100 -t 20 -q || fail "同一個 [::] socket 上的 IPv4 echo 核對失敗"
+	expect_file_match "$SRV_LOG" '監聽 \[::\]:[0-9]+' "預設監聽 [::]"
+	srv_stop
+	srv_start "$@" --bind ::1
+	"$BENCH" -H ::1 -p "$SRV_PORT" -c 2 -s 100 -n 10 -t 20 -q || fail "--bind ::1 的 echo 核對失敗"
+	timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SRV_PORT" 2>/dev/null && fail "--bind ::1 不應接受 IPv4"
+	srv_stop
+}
+
+# ---- 檔案 I/O 模式(--file) ----
+
+# 每一種 --rw 寫在自己建立的檔案上、讀回核對(含 O_DIRECT);讀取不改變檔案
+t_file_modes() {
+	local bin=${1:-$URING} f=$T_TMP/data sum
+	need_bin "$bin"
+	expect_exit 0 "$bin" --file "$f.seq" --rw write --size 8M --bs 64K --qd 4 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'SUMMARY .*rw=write .*ios=128 ' "循序寫入整個 8 MiB(128 個 64 KiB)"
+	expect_exit 0 "$bin" --file "$f.seq" --rw read --bs 4K --qd 8 --duration 0 --verify
+	expect_file_match "$T_TMP/out" 'ios=2048 .*verify_errors=0' "經過 page cache 循序讀回並核對"
+	sum=$(sha256sum <"$f.seq")
+	expect_exit 0 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'ios=2048 .*verify_errors=0' "O_DIRECT 隨機讀回(每個區塊一次)並核對"
+	expect_exit 0 "$bin" --file "$f.seq" --rw randread --qd 16 --duration 1 --direct --quiet
+	expect_file_match "$T_TMP/out" 'iops=[1-9]' "依時間的隨機讀取"
+	expect_eq "$(sha256sum <"$f.seq")" "$sum" "讀取後檔案內容不變"
+	expect_exit 0 "$bin" --file "$f.rand" --rw randwrite --size 4M --bs 4K --qd 32 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'rw=randwrite .*ios=1024 ' "隨機寫入(每個區塊剛好一次)"
+	expect_exit 0 "$bin" --file "$f.rand" --rw read --bs 128K --qd 2 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'verify_errors=0' "隨機寫入的每個區塊都讀回核對"
+	expect_exit 0 "$bin" --file "$f.buf" --rw write --size 2M --bs 512 --qd 64 --duration 0 --verify
+	expect_exit 0 "$bin" --file "$f.buf" --rw randread --bs 512 --qd 1 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'ios=4096 .*verify_errors=0' "經過 page cache 寫入、O_DIRECT 讀回"
+	# 內容不符時以 1 結束(不是以 --verify 寫的檔案)
+	head -c 1M /dev/urandom >"$f.other"
+	expect_exit 1 "$bin" --file "$f.other" --rw read --duration 0 --verify
+	expect_file_match "$T_TMP/out" '資料與寫入的不符' "核對失敗的訊息"
+}
+
+# 每一種錯誤輸入:一行錯誤、結束碼 64(用法)或 1(環境),不留下檔案、不改已存在的檔案
+t_file_errors() {
+	local bin=${1:-$URING} d=$T_TMP args code
+	need_bin "$bin"
+	head -c 100 /dev/zero >"$d/tiny"
+	head -c 1M /dev/zero >"$d/exists"
+	while IFS='|' read -r code args; do
+		# shellcheck disable=SC2086 # 刻意分詞
+		expect_exit "$code" "$bin" $args
+		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
+		expect_file_match "$T_TMP/out" '^錯誤:' "「$args」的錯誤訊息"
+	done <<EOF
+1|--file $d
+1|--file $d/missing
+1|--file $d/tiny
+1|--file $d/exists --rw write
+64|--file $d/exists --bs 1000
+64|--file $d/exists --bs 0
+64|--file $d/exists --qd 0
+64|--file $d/exists --qd 5000
+64|--file $d/exists --rw append
+64|--file $d/exists --max-conns 5
+64|--file $d/exists 8080
+64|--qd 8
+64|--duration 3
+64|--file
+EOF
+	if grep -q ' /dev/shm tmpfs ' /proc/mounts; then
+		head -c 1M /dev/zero >"/dev/shm/kbs-iou-$$"
+		on_exit "rm -f /dev/shm/kbs-iou-$$"
+		expect_exit 1 "$bin" --file "/dev/shm/kbs-iou-$$" --direct --duration 1
+		expect_file_match "$T_TMP/out" 'tmpfs' "tmpfs 上的 O_DIRECT:說明原因"
+	fi
+	[ ! -e "$d/missing" ] || fail "讀取模式不應建立檔案"
+	# 寫入模式不碰已存在的檔案;--overwrite 明說要毀掉它時才寫
+	expect_eq "$(sha256sum <"$d/exists")" "$(head -c 1M /dev/zero | sha256sum)" "被拒絕的寫入沒有改到檔案"
+	expect_exit 0 "$bin" --file "$d/exists" --rw write --overwrite --duration 0 --verify --quiet
+	expect_exit 0 "$bin" --file "$d/exists" --rw read --duration 0 --verify --quiet
 }
 
 check features_printed t_features_printed
@@ -485,14 +624,14 @@ run_core() { # 前綴 程式 [選項…]
 }
 run_core uring "$URING"
 
-check option.no_fixed_files t_option_set 'accept:multishot,一般 fd' --no-fixed-files
+check option.no_fixed_files t_option_set 'accept:.*,一般 fd' --no-fixed-files
 check option.zerocopy t_option_set 'zc_sends=[1-9]' --zerocopy --zc-threshold 1024
 check option.sqpoll t_option_set 'SQPOLL\(已釘 CPU\)' --sqpoll --sqpoll-cpu 0
 check option.recv_single t_option_set '單次 recv' --recv single
 check option.taskrun_coop t_option_set 'ring:COOP_TASKRUN' --taskrun coop
 check option.taskrun_none t_option_set 'ring:一般模式' --taskrun none --no-fixed-files
 check option.bundle t_option_set '\+ bundle' --bundle
-check option.batching t_option_set 'MSG_WAITALL' --wait-nr 16 --wait-usec 100 --send-waitall
+check option.batching t_option_set '每次等 16 個 CQE' --wait-nr 16 --wait-usec 100
 check option.max_queue_depth t_option_set 'SQ 深度 32768' --queue-depth 32768
 check starvation.no_fixed_files t_starvation "$URING" --no-fixed-files
 check starvation.zerocopy t_starvation "$URING" --zerocopy
@@ -510,11 +649,28 @@ check max_conns.no_fixed_files t_max_conns --no-fixed-files
 check max_conns_burst t_max_conns_burst
 check max_conns_burst.no_fixed_files t_max_conns_burst --no-fixed-files
 check accept_small_cq t_accept_small_cq
+check uring.innocent_reader t_innocent "$URING"
+check epoll.innocent_reader t_innocent "$EPOLL"
+check uring.slowloris t_slowloris "$URING"
+check epoll.slowloris t_slowloris "$EPOLL"
+check uring.yield_idle t_yield_idle "$URING"
+check epoll.yield_idle t_yield_idle "$EPOLL"
+check uring.per_addr t_per_addr "$URING"
+check epoll.per_addr t_per_addr "$EPOLL"
+check uring.min_progress t_min_progress "$URING"
+check epoll.min_progress t_min_progress "$EPOLL"
+check uring.ipv6 t_ipv6 "$URING"
+check epoll.ipv6 t_ipv6 "$EPOLL"
+check file.modes t_file_modes
+check file.errors t_file_errors
 
 # ASan + UBSan 版本:同一組正確性檢查
 # make 是增量的:每次都呼叫,確保 ASan 版本與原始碼一致
 [ -f io_uring_async.c ] && { build_asan io_uring_async || rm -f "$ASAN"; }
 run_core asan "$ASAN"
+check asan.file_modes t_file_modes "$ASAN"
+check asan.file_errors t_file_errors "$ASAN"
+check asan.innocent_reader t_innocent "$ASAN"
 
 # 傳統基準也必須通過同一組檢查
 run_core epoll "$EPOLL"

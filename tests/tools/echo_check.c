@@ -10,11 +10,17 @@
  *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
  *   echo_check hold     埠 連線數 秒數      開這麼多條連線、什麼都不送,撐「秒數」秒後全部關閉(連線潮)
  *   echo_check evictbatch 埠 伺服器PID    讓伺服器在同一批事件裡逐出一條還有事件沒處理的連線(會暫停伺服器一下)
- *   echo_check probe    埠 次數 逾時毫秒    每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
+ *   echo_check probe    埠 次數 逾時毫秒 [來源]  每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
+ *   echo_check refused  埠 逾時毫秒 來源     從來源位址連線送 64 位元組:伺服器應關閉它、不回 echo
  *   echo_check lateread 埠 位元組 毫秒      先寫(寫到塞住為止)、等到第「毫秒」才開始讀,讀到 EOF;
  *                                         核對內容,印出 written= received=(伺服器結束時的排空測試用)
  *   echo_check evict    埠 秒數            16 個不讀者塞滿待送池、16 個受害者一邊送一邊偶爾讀並核對;
  *                                         被逐出就重連。任何一條收到不是自己的資料就失敗;印出 leaked= reconnects=
+ *   echo_check innocent 埠 不讀者數 秒數     不讀者各送 60000 位元組後永遠不讀(被關閉就重連再送),塞滿待送池;
+ *                                         同時一個一直在讀的用戶端(接收緩衝區 16 KiB)一直送並逐位元組核對,
+ *                                         不讀者開始後再撐「秒數」秒。用戶端被重設就失敗;印出 hog_reconnects=
+ *   echo_check slowloris 埠 連線數 秒數     這麼多條連線各每 3 秒送 1 個位元組(被關閉就重連),同時每秒一個從
+ *                                         127.0.0.2 來的新連線要在 2 秒內收到 echo;任何一次沒收到就失敗
  * 成功結束碼 0;核對失敗 1;用法錯誤 64。伺服器位址固定為 127.0.0.1。
  */
 #include <arpa/inet.h>
@@ -25,6 +31,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -32,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -299,8 +307,10 @@ static int do_lateread(int port, uint64_t total, unsigned wait_ms)
 	return 0;
 }
 
-/* 新連線的 echo 要在逾時內回來 */
-static int do_probe(int port, unsigned long n, unsigned timeout_ms)
+static int dial_from(int port, const char *src);
+
+/* 新連線的 echo 要在逾時內回來;src 不是 NULL 時從這個來源位址連線 */
+static int do_probe(int port, unsigned long n, unsigned timeout_ms, const char *src)
 {
 	unsigned char msg[64], buf[64];
 	uint64_t worst = 0;
@@ -310,7 +320,7 @@ static int do_probe(int port, unsigned long n, unsigned timeout_ms)
 	for (unsigned long k = 0; k < n; k++) {
 		uint64_t t0 = now_ms();
 		size_t got = 0;
-		int fd = dial(port);
+		int fd = src ? dial_from(port, src) : dial(port);
 		if (send(fd, msg, sizeof(msg), MSG_NOSIGNAL) != (ssize_t)sizeof(msg)) {
 			fprintf(stderr, "錯誤:送出失敗:%s\n", strerror(errno));
 			return 1;
@@ -603,6 +613,244 @@ static int do_evictbatch(int port, pid_t srv)
 	return 0;
 }
 
+/*
+ * 公平的逐出:待送池被一群「送了不讀」的對端塞滿時,一條一直在讀的連線不能被關掉。
+ * 用戶端:16 KiB 接收緩衝區,一直送也一直讀,核對每個位元組。它收回 1 MiB 之後(伺服器已經看過它在讀),
+ * 不讀者(子行程,像另一台主機)開始:接收緩衝區最小、各送 60000 位元組(比每條連線的上限 64 KiB 少,
+ * 不會被節流)後不再讀;被伺服器關閉(TCP 狀態不再是 ESTABLISHED)就立刻重連再送,讓待送池一直是滿的、
+ * 一直在逐出。用戶端在這之中再撐 secs 秒,一直不能被關掉。
+ */
+#define HOG_BYTES 60000
+static void hog_loop(int port, unsigned long nhogs, int report_fd)
+{
+	int *hog = calloc(nhogs, sizeof(int));
+	uint32_t *hsent = calloc(nhogs, sizeof(uint32_t));
+	static unsigned char z[HOG_BYTES];
+	unsigned long reconnects = 0;
+	uint64_t last_report = now_ms();
+
+	if (!hog || !hsent)
+		_exit(1);
+	memset(z, 'h', sizeof(z));
+	for (unsigned long i = 0; i < nhogs; i++)
+		hog[i] = dial_nb(port, 1); /* 核心把 1 調成最小值(約 2 KiB) */
+	for (;;) {
+		for (unsigned long i = 0; i < nhogs; i++) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof(ti);
+			if (getsockopt(hog[i], IPPROTO_TCP, TCP_INFO, &ti, &tl) || ti.tcpi_state != TCP_ESTABLISHED) {
+				close(hog[i]);
+				hog[i] = dial_nb(port, 1);
+				hsent[i] = 0;
+				reconnects++;
+			}
+			if (hsent[i] < HOG_BYTES) {
+				ssize_t w = send(hog[i], z, HOG_BYTES - hsent[i], MSG_NOSIGNAL | MSG_DONTWAIT);
+				if (w > 0)
+					hsent[i] += (uint32_t)w;
+			}
+		}
+		if (now_ms() - last_report > 200) { /* 告訴父行程重連了幾次 */
+			if (write(report_fd, &reconnects, sizeof(reconnects)) < 0)
+				_exit(0);
+			last_report = now_ms();
+		}
+		usleep(1000);
+	}
+}
+
+static int do_innocent(int port, unsigned long nhogs, unsigned secs)
+{
+	unsigned char buf[65536];
+	uint64_t woff = 0, roff = 0, t0, t_hogs = 0, total = UINT64_MAX;
+	unsigned long reconnects = 0, r;
+	int pfd[2], fd, rc = 0;
+
+	pid_t child = -1;
+
+	if (pipe(pfd))
+		return 1;
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	fd = dial_nb(port, 16384);
+	t0 = now_ms();
+	while (roff < total && !rc) {
+		if (child > 0 && total == UINT64_MAX && now_ms() - t_hogs >= secs * 1000ull)
+			total = woff; /* 時間到:收完已經送出的就結束 */
+		if (child < 0 && roff >= (1u << 20)) { /* 不讀者開始 */
+			t_hogs = now_ms();
+			child = fork();
+			if (child == 0) {
+				close(pfd[0]);
+				hog_loop(port, nhogs, pfd[1]);
+			}
+			close(pfd[1]);
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN | (woff < total ? POLLOUT : 0) };
+		if (now_ms() - t0 > secs * 1000ull + 60000) {
+			fprintf(stderr, "錯誤:%u 秒內沒有收完(送 %llu、收 %llu)\n", secs + 60, (unsigned long long)woff,
+				(unsigned long long)roff);
+			rc = 1;
+			break;
+		}
+		poll(&p, 1, 100);
+		if (woff < total) {
+			size_t n = total - woff < sizeof(buf) ? (size_t)(total - woff) : sizeof(buf);
+			for (size_t k = 0; k < n; k++)
+				buf[k] = pat(woff + k);
+			ssize_t w = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w < 0 && errno != EAGAIN) {
+				fprintf(stderr, "錯誤:一直在讀的用戶端被關閉了(送出:%s;已送 %llu、已收 %llu)\n", strerror(errno),
+					(unsigned long long)woff, (unsigned long long)roff);
+				rc = 1;
+				break;
+			}
+			if (w > 0)
+				woff += (uint64_t)w;
+		}
+		for (;;) {
+			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n <= 0) {
+				fprintf(stderr, "錯誤:一直在讀的用戶端被關閉了(%s;已送 %llu、已收 %llu)\n",
+					n ? strerror(errno) : "EOF", (unsigned long long)woff, (unsigned long long)roff);
+				rc = 1;
+				break;
+			}
+			for (ssize_t k = 0; k < n && !rc; k++)
+				if (buf[k] != pat(roff + (uint64_t)k)) {
+					fprintf(stderr, "錯誤:第 %llu 位元組不符\n", (unsigned long long)(roff + (uint64_t)k));
+					rc = 1;
+				}
+			roff += (uint64_t)n;
+		}
+	}
+	while (read(pfd[0], &r, sizeof(r)) == (ssize_t)sizeof(r))
+		reconnects = r;
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	close(fd);
+	if (!rc)
+		printf("通過:%llu 位元組逐位元組核對無誤,%.1f 秒(不讀者開始後 %u 秒);不讀者被關閉後重連 hog_reconnects=%lu\n",
+		       (unsigned long long)roff, (double)(now_ms() - t0) / 1000.0, secs, reconnects);
+	return rc;
+}
+
+/*
+ * 伺服器應該拒絕這條連線:從 src 連上、送 64 位元組,逾時內讀到 EOF 或重設而且沒有任何 echo 才算;
+ * 收到 echo 就失敗(結束碼 1)。
+ */
+static int do_refused(int port, unsigned timeout_ms, const char *src)
+{
+	unsigned char msg[64] = "refused?";
+	int fd = dial_from(port, src);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t r;
+
+	send(fd, msg, sizeof(msg), MSG_NOSIGNAL);
+	if (poll(&p, 1, (int)timeout_ms) <= 0) {
+		fprintf(stderr, "錯誤:%u 毫秒內伺服器沒有關閉這條應被拒絕的連線\n", timeout_ms);
+		return 1;
+	}
+	r = recv(fd, msg, sizeof(msg), 0);
+	if (r > 0) {
+		fprintf(stderr, "錯誤:應被拒絕的連線(來源 %s)收到了 %zd 位元組的 echo\n", src, r);
+		return 1;
+	}
+	printf("通過:來源 %s 的連線被伺服器關閉(%s),沒有 echo\n", src, r ? strerror(errno) : "EOF");
+	close(fd);
+	return 0;
+}
+
+/*
+ * 慢速攻擊(slowloris):n 條連線各每 3 秒送 1 個位元組(讀回 echo;被關閉就重連),佔住伺服器的連線數上限。
+ * 同時每秒一次,一個從 127.0.0.2 來的新連線送 64 位元組,要在 2 秒內收到完整的 echo。
+ */
+static int dial_from(int port, const char *src)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	inet_pton(AF_INET, src, &me.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "錯誤:從 %s 連線到 127.0.0.1:%d 失敗:%s\n", src, port, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static int do_slowloris(int port, unsigned long n, unsigned secs)
+{
+	int *fd = calloc(n, sizeof(int));
+	uint64_t *next = calloc(n, sizeof(uint64_t)), t0 = now_ms(), worst = 0;
+	unsigned long reconnects = 0, probes = 0;
+	unsigned char msg[64], buf[64];
+
+	if (!fd || !next)
+		return 1;
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = pat(i);
+	for (unsigned long i = 0; i < n; i++) {
+		fd[i] = dial_nb(port, 0);
+		next[i] = t0 + (i * 3000) / n; /* 錯開:任何時候都有三分之一在這一秒內送過 */
+	}
+	for (uint64_t next_probe = t0 + 1500; now_ms() - t0 < secs * 1000ull;) {
+		uint64_t t = now_ms();
+		for (unsigned long i = 0; i < n; i++) {
+			char b;
+			ssize_t r = recv(fd[i], &b, 1, MSG_DONTWAIT);
+			if (r == 0 || (r < 0 && errno != EAGAIN) ||
+			    (t >= next[i] && send(fd[i], "s", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN)) {
+				close(fd[i]);
+				fd[i] = dial_nb(port, 0);
+				reconnects++;
+			}
+			if (t >= next[i])
+				next[i] = t + 3000;
+		}
+		if (t >= next_probe) { /* 新來的合法用戶端 */
+			int p = dial_from(port, "127.0.0.2");
+			size_t got = 0;
+			uint64_t ts = now_ms();
+			send(p, msg, sizeof(msg), MSG_NOSIGNAL);
+			while (got < sizeof(buf)) {
+				struct pollfd pf = { .fd = p, .events = POLLIN };
+				int left = (int)(2000 - (now_ms() - ts));
+				ssize_t r;
+				if (left <= 0 || poll(&pf, 1, left) <= 0 || (r = recv(p, buf + got, sizeof(buf) - got, 0)) <= 0) {
+					fprintf(stderr, "錯誤:第 %lu 個新連線 2 秒內沒有收到 echo(收到 %zu / 64 位元組;慢速連線重連 %lu 次)\n",
+						probes + 1, got, reconnects);
+					return 1;
+				}
+				got += (size_t)r;
+			}
+			if (memcmp(buf, msg, sizeof(msg))) {
+				fprintf(stderr, "錯誤:新連線的 echo 內容不符\n");
+				return 1;
+			}
+			if (now_ms() - ts > worst)
+				worst = now_ms() - ts;
+			close(p);
+			probes++;
+			next_probe = now_ms() + 1000;
+		}
+		usleep(10000);
+	}
+	for (unsigned long i = 0; i < n; i++)
+		close(fd[i]);
+	printf("通過:%lu 條慢速連線(每 3 秒 1 位元組)佔著時,%lu 個新連線都在 2 秒內收到 echo(最慢 %llu 毫秒);"
+	       "慢速連線被關閉後重連 slow_reconnects=%lu\n",
+	       n, probes, (unsigned long long)worst, reconnects);
+	free(fd);
+	free(next);
+	return 0;
+}
+
 static unsigned long num(const char *s, unsigned long max)
 {
 	char *e;
@@ -618,7 +866,8 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict|evictbatch 埠 數量 [延遲毫秒|秒數|逾時毫秒]\n", argv[0]);
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict|evictbatch|innocent|slowloris "
+				"埠 數量 [延遲毫秒|秒數|逾時毫秒|位元組]\n", argv[0]);
 		return 64;
 	}
 	int port = (int)num(argv[2], 65535);
@@ -642,8 +891,14 @@ int main(int argc, char **argv)
 		return do_evictbatch(port, (pid_t)n);
 	if (!strcmp(argv[1], "evict"))
 		return do_evict(port, (unsigned)n);
-	if (!strcmp(argv[1], "probe") && argc == 5)
-		return do_probe(port, n, (unsigned)num(argv[4], 600000));
+	if (!strcmp(argv[1], "innocent") && argc == 5)
+		return do_innocent(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "slowloris") && argc == 5)
+		return do_slowloris(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "probe") && (argc == 5 || argc == 6))
+		return do_probe(port, n, (unsigned)num(argv[4], 600000), argc == 6 ? argv[5] : NULL);
+	if (!strcmp(argv[1], "refused") && argc == 5)
+		return do_refused(port, (unsigned)n, argv[4]);
 	fprintf(stderr, "錯誤:不認得的子命令「%s」\n", argv[1]);
 	return 64;
 }
