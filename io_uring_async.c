@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * io_uring_async.c — 以 io_uring 實作的 TCP echo 伺服器:沒有任何對端能拖垮其他連線
+ * io_uring_async.c — io_uring 的兩種用法:佇列深度的檔案 I/O(它贏的地方),與一個沒有對端能拖垮的 TCP echo 伺服器
  *
- * 示範內容:整個伺服器只有一個事件迴圈、一個 io_uring,幾乎不做一般的系統呼叫:
- *   - multishot accept:一個 SQE 持續接受新連線,直接放進固定檔案表(direct descriptor)
- *   - multishot recv + provided buffer ring:一個 SQE 持續收資料,核心從共用的 buffer ring 挑緩衝區
+ * io_uring 是兩個與核心共享的環狀佇列:我們把請求(SQE)放進提交佇列,核心把結果(CQE)放進完成佇列;
+ * 一次 io_uring_enter 可以送出很多請求、收回很多結果。它省下的是「每個操作一次系統呼叫、一個等待中的執行緒」。
+ *
+ * 閱讀順序:1. ring 的建立 → 2. SQE 的準備 → 3. 完成事件 → 4. 事件迴圈與統計 → 5. 檔案 I/O 模式 → 6. 選項 → 7. main
+ *
+ * 檔案 I/O(./io_uring_async --file 路徑 …,第 5 節):永遠有 --qd 個 I/O 在裝置上。一個完成就在同一個槽位補一個;
+ * 這一輪補上的全部 SQE 與「等至少一個完成」是同一次 io_uring_enter。檔案註冊成固定檔案、每個槽位的緩衝區
+ * 註冊成 fixed buffer(核心不必每次查 fd 表、釘住頁面);--direct 時 O_DIRECT,位移、長度、緩衝區依 statx 的
+ * STATX_DIOALIGN 對齊。pread 要 N 個執行緒才能有 N 個 I/O 在飛;這裡一個執行緒、每批一次系統呼叫。
+ * 寫入模式只寫自己建立的新檔案(--overwrite 才寫已存在的,已掛載的裝置一律拒絕);讀取模式以 O_RDONLY 開。
+ *
+ * echo 伺服器(./io_uring_async [埠]):整個伺服器只有一個事件迴圈、一個 io_uring:
+ *   - 單次 accept × 16(帶對方位址,依來源限制連線數),直接放進固定檔案表(direct descriptor)
+ *   - multishot recv + provided buffer ring + recv bundle:一個 SQE 持續收資料,一個 CQE 帶好幾個緩衝區
  *   - SINGLE_ISSUER + DEFER_TASKRUN:完成事件只在我們等待時處理(核心不支援就自動退一步)
- *   - 送出:先以 MSG_DONTWAIT 直接從收到的緩衝區送回(零次複製);送不完的部分複製到這條連線
- *     自己的待送佇列,緩衝區立刻還給 ring
- *   - 連結的 SHUTDOWN -> CLOSE(IOSQE_IO_HARDLINK + IOSQE_CQE_SKIP_SUCCESS):優雅關閉只有一個 CQE
- *   - 選用:--sqpoll(核心執行緒輪詢 SQ,可釘 CPU)、--zerocopy(大於門檻的送出用 SEND_ZC,
- *     待送池註冊成 fixed buffer)、--bundle(一個 recv CQE 帶多個緩衝區)
+ *   - 送出一律 MSG_DONTWAIT:先直接從收到的緩衝區送回(零次複製);送不完的複製到這條連線的待送佇列、
+ *     緩衝區立刻還給 ring;socket 滿了就等 POLLOUT,不讓送出卡在核心裡抓著記憶體
+ *   - 連結的 SHUTDOWN -> CLOSE(IOSQE_IO_HARDLINK + IOSQE_CQE_SKIP_SUCCESS);被逐出的連線以
+ *     SETSOCKOPT(SO_LINGER 0)-> CLOSE 送 RST(IORING_OP_URING_CMD,6.7)
+ *   - 選用:--sqpoll、--zerocopy(SEND_ZC + fixed buffer)、--no-bundle、--recv single、--taskrun
  *
- * 一個請求的路徑(閱讀順序大致照這個走):
+ * 一個請求的路徑:
  *
  *   對端送來資料
- *     │  multishot recv(一直 armed)
+ *     │  multishot recv(一直 armed;每次 arm 有總量上限)
  *     ▼
- *   recv CQE:{緩衝區 bid, 長度}            on_recv():先收著(conn.batch,最多 16 個)
+ *   recv CQE:{第一個緩衝區 bid, 長度}       take_data():先收著(conn.batch,最多 16 個)
  *     │
  *   這一輪 CQE 處理完                          flush_batches()
  *     ├─ 這條連線沒有待送資料:一個 SEND/SENDMSG(這些 bid, MSG_DONTWAIT) ──┐  快速路徑,不複製
@@ -25,52 +36,56 @@
  *                                                                          ▼
  *   send CQE                                   on_send()
  *     ├─ 全部送出:bid 歸還 ring
- *     └─ 只送出一部分 / EAGAIN:剩下的複製到待送佇列最前面,bid 歸還;
- *        待送佇列以一般(會等待)的 SEND/SENDMSG 送,一次最多一個
+ *     └─ 只送出一部分 / EAGAIN:剩下的複製到待送佇列最前面,bid 歸還;待送佇列以 SEND/SENDMSG
+ *        (MSG_DONTWAIT)送,一次一個;socket 滿了 arm POLLOUT,可寫了再送
  *
  *   所以 ring 的緩衝區只在「收到到下一輪迴圈」之間在我們手上;閒置或被節流的連線一個也不拿。
- *   管線化的對端一輪送來好幾個訊息時,合成一個 SENDMSG:系統呼叫與 TCP 區段都少了。
  *
  * 連線狀態(conn.state):
  *
  *   OPEN ── 待送 + 一個緩衝區 > --conn-buffer ──▶ THROTTLED ── 待送 <= 一半 ──▶ OPEN
- *    │  不再 arm recv;只送                                        (重新 arm recv)
+ *    │  不再 arm recv(待送池裡的超過上限時取消正在收的)             (重新 arm recv)
  *    ├── 對方送完(recv 回 0)或伺服器要結束 ──▶ DRAINING:送完待送 -> SHUTDOWN(SHUT_WR) -> CLOSE
- *    └── 錯誤、重設、被逐出、結束逾時 ──────────▶ CLOSING:丟棄待送,等最後一個 CQE 後 CLOSE
+ *    └── 錯誤、重設、被逐出、逾時、讓位 ──────▶ CLOSING:丟棄待送,等最後一個 CQE 後 CLOSE
  *
- * 記憶體上限(--help 也會印出):
+ * 上限(--help 也會印出;一個對端能讓伺服器配置的全部有上限):
  *   - 接收:buffer ring --buffers × --buffer-size(預設 4096 × 4 KiB = 16 MiB),全部連線共用
- *   - 待送:一個待送池 --max-output(預設 64 MiB,切成 16 KiB 的 chunk),全部連線共用。
- *     每次 arm multishot recv 時告訴核心「這次最多收 --conn-buffer 減掉現在待送」那麼多位元組,
- *     所以一條連線的待送永遠 <= --conn-buffer(預設 64 KiB)+ 一個接收緩衝區,由核心保證。
- *   - 待送池用完時關掉「最慢的讀者」:佔用待送池最多的那條連線(它的對端不讀資料)。
- *   - 每條連線的狀態約 540 位元組(struct conn),連線表每格另 8 位元組;連線數上限 --max-conns。
- *   - 不在這個上限裡的:核心替每個 socket 保留的收送緩衝區(net.ipv4.tcp_rmem / tcp_wmem,自動調整,
- *     不讀資料的對端每條可讓兩邊核心各保留數 MB;全機上限是 net.ipv4.tcp_mem)。
+ *   - 待送:一個待送池 --max-output(預設 64 MiB,16 KiB 的 chunk),全部連線共用;每條連線到 --conn-buffer
+ *     (預設 64 KiB)就停止讀取,核心保證最多 RECV_ARM_FACTOR × --conn-buffer(multishot recv 的總量上限)
+ *   - 連線:--max-conns(預設 16384),同一個來源位址 --max-per-addr(預設一半);每條約 620 位元組
+ *   - 核心替每個 socket 保留的收送緩衝區:預設自動調整(不讀的對端可讓核心保留數 MB,全機上限
+ *     net.ipv4.tcp_mem);--sock-buffer 把它固定下來
  *
- * 對端能做與不能做的事:
- *   - 送資料但永遠不讀:它的待送到 --conn-buffer 就不再讀,只佔自己的待送;一千個這樣的對端
- *     也不拿 ring 的緩衝區,其他連線照常。待送池真的用完時,佔最多的那條被關閉;
- *     卡住(一個位元組都送不出去)超過 --idle-timeout 秒(預設 60)也被關閉。
- *   - 大量連線:超過 --max-conns 的新連線被接受後立刻關閉,並印出(每秒最多一行)原因。
- *   - 連上後什麼都不做(或消失了):只佔連線表的一格,不佔緩衝區;--idle-timeout 秒後被關閉。
+ * 對端能做與不能做的事(公平規則,bench/epoll_echo 完全相同):
+ *   - 送資料但永遠不讀:只佔自己的待送(<= 上限),不拿 ring 的緩衝區。待送池用完時關掉「送出停住最久」的:
+ *     先是從來沒讀過的(塞住後一次 POLLOUT 都沒等到),再來才是讀過但最久沒進展的;一條一直在讀的連線
+ *     只要還有停住的就不會被關(它收到一大批時佔得也多,所以不看佔多少)。待送池最後 1/16 只給讀過的連線。
+ *   - 一群慢速連線(每隔很久送一個位元組):--idle-timeout 秒(預設 60)沒有進出、或這段時間收送不到
+ *     --min-progress(預設 1 KiB)就關閉;連線數滿了時閒置最久(至少 1 秒)的讓位給新連線;同一個來源
+ *     最多 --max-per-addr 條,所以一台主機佔不滿。
+ *   - 連上後什麼都不做(或消失了):只佔連線表的一格,不佔緩衝區,逾時後關閉。
  *   - 送 RST、半關閉:正確處理;半關閉時把該送回的送完再關。
- *   - 對端不能讓伺服器讀寫超出它自己的資料:每個位元組只原樣送回同一條連線。
+ *   - 記錄不會被灌爆:拒絕、錯誤每秒最多一行(附累計次數);SUMMARY 是精確的。
+ *   - 對端不能讓伺服器讀寫超出它自己的資料:每個位元組只原樣送回同一條連線(user_data 帶世代,過時的
+ *     CQE 不會算到新連線頭上;逐出時還在讀的 chunk 等送出結束才重用)。
  *
  * 需求:Linux 6.0 以上、liburing 2.3 以上,不需要 root。較新的核心用到更多(啟動時探測、印出實際用了什麼):
- *       DEFER_TASKRUN(6.1,否則 COOP_TASKRUN)、multishot recv 總量上限(6.17,否則單次 recv)、
- *       recv bundle(6.10)。
+ *       DEFER_TASKRUN(6.1)、recv bundle(6.10)、multishot recv 總量上限(6.17,否則單次 recv)、
+ *       SETSOCKOPT uring_cmd(6.7,否則逐出時一般關閉)。
  *
  * 用法:
- *   ./io_uring_async              # 在 0.0.0.0:12345 監聽
- *   ./io_uring_async 8080
+ *   ./io_uring_async                  # echo 伺服器,在 [::]:12345(IPv4 與 IPv6)監聽
+ *   ./io_uring_async 8080 --bind 127.0.0.1
+ *   ./io_uring_async --file /var/tmp/t --rw write --size 1G --bs 1M --duration 0 --direct   # 建立測試檔
+ *   ./io_uring_async --file /var/tmp/t --direct --qd 32       # 4 KiB 隨機讀,10 秒
  *   ./io_uring_async --help
  * 試試看:
  *   echo "測試訊息" | nc -q1 localhost 12345
  *
- * 統計(有流量時每秒一行):連線數(被節流的)、每秒訊息數、MB/秒、每個請求幾次 io_uring_enter。
- * SIGINT / SIGTERM:停止接受新連線、停止讀取、把待送資料送完(最多 --drain-timeout 秒)、
- * SHUTDOWN + CLOSE,印出總結與一行機器可讀的 SUMMARY,以 0 結束。
+ * 統計(每秒一行):echo 伺服器是連線數、每秒訊息數、MB/秒、每個訊息幾次 io_uring_enter;檔案模式是
+ * IOPS、MB/秒、p50/p99 延遲、每個 I/O 的 CPU 與 io_uring_enter 次數。結束時印總結與一行 SUMMARY。
+ * SIGINT / SIGTERM:伺服器停止接受、停止讀取、把待送送完(最多 --drain-timeout 秒)再關;檔案模式停止送出、
+ * 等在飛的 I/O 完成。
  */
 #include <arpa/inet.h>
 #include <errno.h>
