@@ -293,7 +293,8 @@ RAW=${1:-}
 OUT=${2:-}
 [ -n "$RAW" ] && [ -n "$OUT" ] || usage
 shopt -s nullglob
-files=("$RAW"/*.tsv)
+files=()
+for f in "$RAW"/*.tsv; do [[ $f == *.points.tsv ]] || files+=("$f"); done
 if [ ${#files[@]} -eq 0 ]; then
 	echo "錯誤:$RAW 沒有任何結果(先執行 sudo ./run_tests.sh -p 或 sudo make demo)" >&2
 	exit 1
@@ -462,6 +463,8 @@ EOF
 chart
 rc=$?
 rm -f "$OUT/comparison.dat"
+# 曲線(成本隨工作量增加)與交叉點:scripts/curves.sh
+bash "$ROOT/scripts/curves.sh" "$RAW" "$OUT" || rc=1
 echo "完整表格:$OUT/comparison.md(JSON:$OUT/comparison.json)"
 echo
 cat "$OUT/glance.txt"

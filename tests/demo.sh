@@ -61,6 +61,40 @@ t_comparison_chart_no_font() {
 	[ ! -e "$T_TMP/out.d/comparison.png" ] || fail "沒有字型時不應該畫圖"
 }
 
+# 曲線:以手算過的點(tests/data/comparison/curves.points.tsv,每點 5 次:中位數 ± 一半與整個間距)
+t_curves() {
+	bash scripts/curves.sh "$FIXTURE" "$T_TMP/out.d" >"$T_TMP/curves" 2>&1 || fail "curves.sh 失敗:$(tail -n1 "$T_TMP/curves")"
+	cat "$T_TMP/curves"
+	local md=$T_TMP/out.d/curves.md
+	[ -s "$md" ] || fail "沒有 curves.md"
+	# 每點的中位數與 min–max:io_uring QD 4 = 59000 60000 60500 61000 → 60k(59k–61k)
+	expect_file_match "$md" '^\| io_uring \| 20k\(20k–20k\) \| 60k\(59k–61k\) \| 100k\(98k–102k\) \| 110k\(108k–112k\) \| 缺 \|$' "io_uring 的 IOPS 列(QD 128 五次都是「-」:缺,不是 0)"
+	expect_file_match "$md" '^\| TCP \| 180\(170–190\) \| 190\(180–200\) \| 305\(300–310\) \[n=2\] \| 4000\(3900–4100\) \|$' "只量到 2 次的點標出次數"
+	# 交叉點(手算):
+	#   QD 1:20000 對 20000,差 0 < 寬度 2000 → ≈;QD 4 起 3.00x、5.00x、5.50x 都顯著較好;QD 128 缺
+	expect_file_match "$T_TMP/curves" 'io_uring 對 pread 1 執行緒\(IOPS,.*\):從 QD 4 起較好,之前不是。逐點: 1=≈1\.00x 4=3\.00x 16=5\.00x 32=5\.50x 128=缺' "檔案 IOPS 的交叉點"
+	#   1 條連線 20000 對 19000(寬度 2000 > 差 1000:≈);100 條 12000 對 11000(寬度 400 < 1000:較差 1.09x);
+	#   10000 條 9000 對 10000(寬度 200 < 1000:較好 0.90x)
+	expect_file_match "$T_TMP/curves" 'io_uring 對 epoll\(CPU ns/請求,.*\):從 10000 條連線 起較好,之前不是。逐點: 1=≈1\.05x 100=1\.09x 10000=0\.90x' "網路 CPU 的交叉點"
+	#   64 B 0.28x、4096 B 0.32x 較好,65536 B WRITE 缺,1 MiB 1.25x 較差
+	expect_file_match "$T_TMP/curves" 'WRITE 對 TCP\(延遲 p50 µs,.*\):到 4096 B 為止較好,之後不是。逐點: 64=0\.28x 4096=0\.32x 65536=缺 1048576=1\.25x' "RDMA 延遲的交叉點"
+	# 沒有資料的指標不說話(fixture 沒有 RDMA 頻寬)
+	grep -q 'WRITE 對 TCP(頻寬' "$T_TMP/curves" && fail "沒有資料的指標不應該有交叉點句子"
+	if command -v gnuplot >/dev/null 2>&1 && fc-list : family 2>/dev/null | grep -c 'Noto Sans CJK' >/dev/null; then
+		head -c 8 "$T_TMP/out.d/curves-io_uring.png" | grep -q PNG || fail "沒有 curves-io_uring.png"
+		head -c 8 "$T_TMP/out.d/curves-rdma.png" | grep -q PNG || fail "沒有 curves-rdma.png"
+	else
+		expect_file_match "$T_TMP/curves" '略過曲線圖' "沒有 gnuplot 或中文字型時說明略過"
+	fi
+	# 沒有字型:略過曲線圖並說明原因
+	printf '<?xml version="1.0"?><fontconfig></fontconfig>\n' >"$T_TMP/empty-fonts.conf"
+	rm -rf "$T_TMP/nf"
+	FONTCONFIG_FILE=$T_TMP/empty-fonts.conf bash scripts/curves.sh "$FIXTURE" "$T_TMP/nf" >"$T_TMP/nofont" 2>&1 ||
+		fail "沒有字型時 curves.sh 應該成功(只略過圖)"
+	expect_file_match "$T_TMP/nofont" '沒有中文字型.*略過曲線圖|沒有 gnuplot' "沒有字型時的略過原因"
+	[ -z "$(ls "$T_TMP"/nf/curves-*.png 2>/dev/null)" ] || fail "沒有字型時不應該畫曲線圖"
+}
+
 t_comparison_no_input() {
 	expect_fail bash scripts/comparison.sh "$T_TMP/empty" "$T_TMP/o"
 	expect_file_match "$T_TMP/out" '沒有任何結果' "沒有結果時的訊息"
@@ -88,4 +122,5 @@ check comparison_table t_comparison_table
 check comparison_chart t_comparison_chart
 check comparison_chart_no_font t_comparison_chart_no_font
 check comparison_no_input t_comparison_no_input
+check curves t_curves
 check make_demo_short t_make_demo_short
