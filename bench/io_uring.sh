@@ -154,13 +154,16 @@ file_pread1() {
 file_ours() { # QD 輪次
 	local res glance=- name="io_uring 檔案,4 KiB 隨機讀 O_DIRECT,QD $1"
 	res=$(ours_file "$1" 1)
-	[ "$1" = 32 ] && glance="file"
+	# 總覽表 io_uring 列的「檔案」那一半:QD 1 的延遲、QD 32 的 IOPS(對一個 pread 執行緒)與 CPU(對執行緒池)
+	[ "$1" = 1 ] && glance=flat
+	[ "$1" = 32 ] && glance=fthr
 	record_file io_uring "$name" bypass "$PREAD1" "$glance" \
 		"io_uring_async --file(fixed file + fixed buffer,一次 io_uring_enter 補上全部並收完成);$FILE_METHOD_BASE;$FS_DESC" \
 		"$res" "$2" io_uring "$1"
 	# QD > 1:同一次量測也對照同樣 QD 的執行緒池(CPU/I/O 的目標)
 	[ "$1" -gt 1 ] && record_file io_uring "io_uring 檔案 QD $1(對 pread 執行緒池)" bypass \
-		"pread 執行緒池 $1 執行緒,4 KiB 隨機讀 O_DIRECT" - "同上,對照同樣數量在飛的 pread" "$res" "$2"
+		"pread 執行緒池 $1 執行緒,4 KiB 隨機讀 O_DIRECT" "$([ "$1" = 32 ] && echo fcpu || echo -)" \
+		"同上,對照同樣數量在飛的 pread" "$res" "$2"
 }
 file_pool() { # QD 輪次(QD 1 的執行緒池就是 pread 1 執行緒,不另外量)
 	[ "$1" -gt 1 ] || return 0

@@ -19,11 +19,13 @@ t_comparison_table() {
 	expect_eq "$(tail -n +2 <<<"$glance" | cut -d'|' -f2 | tr -d ' ' | tr '\n' ' ')" "傳統Socket io_uring AF_XDP DPDK RDMA " "總覽的五列"
 	# 手算:epoll 1 條連線 p50 = 58 59 60 61 62 的中位數 60;io_uring 57..61 的中位數 59,
 	# 差距 1 小於兩邊的 min–max 寬度 4:不顯著(≈)
-	expect_match "$glance" '^\| io_uring \| 59\.0 µs\(p99 90\.0\);socket 60\.0 µs,≈0\.98x \|' "io_uring 延遲格(中位數、不顯著)"
-	expect_match "$glance" '\| 4\.00M req/s;socket 3\.00M,1\.33x \|' "io_uring 吞吐量格"
-	expect_match "$glance" '\| 5000 ns/次;socket 6000,0\.83x \|' "io_uring CPU 格(差距 1000 大於寬度 400:顯著)"
+	expect_match "$glance" '^\| io_uring \| echo:59\.0 µs\(p99 90\.0\);傳統 60\.0,≈0\.98x<br>io_uring echo,1 條連線<br>檔案:' "io_uring 延遲格(中位數、不顯著、說出是什麼工作)"
+	expect_match "$glance" '\| echo:4\.00M req/s;傳統 3\.00M,1\.33x<br>io_uring echo,管線化<br>檔案:100k IOPS;傳統 20k,5\.00x<br>io_uring 檔案,QD 32 \|' "io_uring 吞吐量格:echo 與檔案並列"
+	expect_match "$glance" '\| echo:5000 ns/次;傳統 6000,0\.83x<br>io_uring echo,50 條連線<br>檔案:3000 ns/次;傳統 6000,0\.50x<br>' "io_uring CPU 格(差距 1000 大於寬度 400:顯著;檔案對執行緒池)"
 	expect_match "$glance" '^\| 傳統 Socket \| 60\.0 µs\(p99 100\)<br>epoll echo,1 條連線 \|' "傳統 socket 列"
-	expect_match "$glance" '^\| AF_XDP \| 10\.0 µs\(p99 30\.0\);socket 7\.00 µs,1\.43x \| 1\.00M pps;socket 300k,3\.33x \| 650 ns/次;socket 3000,0\.22x \|' "AF_XDP 列"
+	expect_match "$glance" '^\| AF_XDP \| 10\.0 µs\(p99 30\.0\);傳統 7\.00,1\.43x<br>AF_XDP respond busy-poll \(veth\) \| 1\.00M pps;傳統 300k,3\.33x<br>AF_XDP rxdrop native \(veth\) \| 650 ns/次;傳統 3000,0\.22x<br>' "AF_XDP 列"
+	expect_match "$glance" '^\| AF_XDP \|.*→ 較差的格:延遲。veth' "較差的格在最後一欄說出來"
+	expect_match "$glance" '^\| io_uring \|.*→ 在這裡的公平情境下沒有顯著較差的格' "沒有較差的格"
 	expect_match "$glance" '^\| RDMA \| 略過 \| 略過 \| 略過 \| [0-9]+ 行、[0-9]+ 種 API 呼叫;.*\| 略過:找不到 qemu-system-x86_64 \|$' "略過的技術與原因"
 	expect_match "$glance" '^\| io_uring \|.*\| [0-9]+ 行、[0-9]+ 種 API 呼叫;' "複雜度是算出來的"
 	# 明細:中位數與 min–max
