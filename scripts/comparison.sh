@@ -144,6 +144,10 @@ BEGIN {
 	why["dpdk"] = "沒有實體網卡:同一條 veth 上經 net_af_xdp 收包(核心仍要先把封包交給 XDP),忙碌輪詢的 lcore 在負載不滿時也算 CPU"
 	why["rdma"] = "Soft-RoCE(rdma_rxe)由 CPU 模擬 RDMA,又在 TCG 軟體模擬的 VM 裡;沒有 RDMA 網卡"
 	colname["lat"] = "延遲"; colname["thr"] = "吞吐量"; colname["cpu"] = "CPU"
+	hw["io_uring"] = "NVMe 在深佇列時每核心可到數十萬到上百萬 IOPS(種子宣稱 > 1M rps,這裡沒有量);網路上與好的 epoll 伺服器大致打平,系統呼叫越貴(Spectre 緩解)省得越多"
+	hw["af_xdp"] = "支援零複製的網卡驅動(ice、mlx5、i40e 等)每個佇列可到數 Mpps,種子宣稱 20 Mpps(這裡沒有量);veth 只有 copy 模式"
+	hw["dpdk"] = "網卡綁給 vfio-pci、hugepage、專用核心,多佇列多核心可到種子宣稱的 100 Mpps(這裡沒有量,沒有網卡)"
+	hw["rdma"] = "RDMA 網卡(RoCE、InfiniBand)延遲 < 1 µs(種子宣稱,這裡沒有量)、頻寬到線速,被動端 CPU 不碰資料;Soft-RoCE 由 CPU 模擬,而且在 TCG 軟體模擬的 VM 裡"
 	needs["sockets"] = "不需要特權"
 	needs["io_uring"] = "新核心(啟動時探測功能)、liburing;不需要 root"
 	needs["af_xdp"] = "root(CAP_NET_ADMIN + CAP_BPF)、clang 編 XDP 程式;零複製要網卡驅動支援"
@@ -268,6 +272,40 @@ function socket_cell(w,   t, g, b, s) {
 	}
 	return "-"
 }
+# 「該用哪一個?」:每個技術在這裡贏的格(由上面的比值算出)、曲線上的交叉點(curves.sh 算出)、代價、真實硬體
+function won_cells(tt,   w, k, g, b, f, r, s, mk, pre) {
+	s = ""
+	split("lat thr cpu", ws, " ")
+	for (k = 1; k <= 3; k++) for (pre = 0; pre <= 1; pre++) {
+		mk = (pre ? "f" : "") ws[k]
+		g = gl(tt, mk); if (g == "") continue
+		b = baseof(g); f = (ws[k] == "lat") ? "p50" : ws[k]
+		r = ratnum(g, b, f)
+		if (r == "" || rat(g, b, f) ~ /^≈/) continue
+		if ((ws[k] == "thr" && r > 1) || (ws[k] != "thr" && r < 1))
+			s = s (s == "" ? "" : ";") colname[ws[k]] " " rat(g, b, f) "(" gname[g] " 對 " gname[b] ")"
+	}
+	return s
+}
+function which(out,   t, tt, w, n, line, parts) {
+	print "## 該用哪一個?(由上面的表與曲線算出)\n" > out
+	for (t = 2; t <= ntech; t++) {
+		tt = techs[t]
+		printf "- **%s**:", label[tt] > out
+		if (!(tt in seen)) { printf "這次沒有量(%s)。", (tt in skipped ? skipped[tt] : "沒有執行") > out }
+		else {
+			w = won_cells(tt)
+			printf "%s", (w == "" ? "總覽的格子裡沒有顯著贏的。" : "在這裡贏的:" w "。") > out
+		}
+		printf "代價:%s。真實硬體上:%s\n", needs[tt], hw[tt] > out
+		if (cross != "") while ((getline line < cross) > 0) {
+			n = split(line, parts, "\t")
+			if (n >= 2 && parts[1] == tt) printf "  %s\n", parts[2] > out
+		}
+		close(cross)
+	}
+	print "" > out
+}
 function cx(tt) { return (cx_lines[tt] == "-" ? "-" : cx_lines[tt] " 行、" cx_calls[tt] " 種 API 呼叫;") needs[tt] }
 function glance_table(out, br,   t, tt, c1, c2, c3, last) {
 	print "| 技術 | 延遲 p50(p99) | 吞吐量 | CPU 使用率(每次請求/封包/操作) | 複雜度(實際計算) | 種子宣稱 → 這台機器為何不同 |" > out
@@ -315,9 +353,14 @@ cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
 machine="${cpu:-未知 CPU},$(nproc) vCPU,Linux $(uname -r),$(date '+%Y-%m-%d')"
 short=${DEMO_SHORT:+1}
 
+# 曲線(成本隨工作量增加)與交叉點先算:「該用哪一個?」要引用交叉點
+rm -f "$OUT/crossovers.tsv"
+bash "$ROOT/scripts/curves.sh" "$RAW" "$OUT" >"$OUT/curves.log" 2>&1
+curves_rc=$?
+
 # shellcheck disable=SC2046 # complexity_vars 產生多個 -v 參數
 cat "${files[@]}" | awk $(complexity_vars) -v machine="$machine" -v md="$OUT/comparison.md" -v json="$OUT/comparison.json" \
-	-v dat="$OUT/comparison.dat" -v glance_txt="$OUT/glance.txt" -v short="$short" "$AGG"'
+	-v dat="$OUT/comparison.dat" -v glance_txt="$OUT/glance.txt" -v short="$short" -v cross="$OUT/crossovers.tsv" "$AGG"'
 BEGIN {
 	# complexity_vars 給的值
 	cx_lines["sockets"] = cx_lines_sockets; cx_calls["sockets"] = cx_calls_sockets
@@ -345,6 +388,7 @@ END {
 	print "複雜度 = 示範程式去掉註解與空行後的行數,以及它呼叫的不同函式庫 API 個數(io_uring_*、xsk_/xdp_/bpf_*、rte_*、ibv_/rdma_*;" > md
 	print "傳統 socket 以 bench/epoll_echo.c 的 socket/epoll 呼叫計),加上執行它需要什麼。每一格來自哪一列、怎麼量的,見下方明細。" > md
 	print "" > md
+	which(md)
 	print "## 明細(每列是多次交錯量測的中位數,括號內是 min–max;每列都寫出它的對照基準)" > md
 	detail(md)
 	print "" > md
@@ -474,8 +518,9 @@ EOF
 chart
 rc=$?
 rm -f "$OUT/comparison.dat"
-# 曲線(成本隨工作量增加)與交叉點:scripts/curves.sh
-bash "$ROOT/scripts/curves.sh" "$RAW" "$OUT" || rc=1
+cat "$OUT/curves.log"
+rm -f "$OUT/curves.log"
+[ "$curves_rc" -eq 0 ] || rc=1
 echo "完整表格:$OUT/comparison.md(JSON:$OUT/comparison.json)"
 echo
 cat "$OUT/glance.txt"

@@ -5,6 +5,7 @@
 # 用法:scripts/curves.sh 原始結果目錄 輸出目錄
 #   讀 原始結果目錄/*.points.tsv(格式見 tests/lib.sh 的 bench_point:面板 系列 x 指標 值,一列一次量測)
 #   寫 輸出目錄/curves.md(每個面板一張表:每點的中位數與 min–max、量測次數,以及算出來的交叉點)、
+#      輸出目錄/crossovers.tsv(技術 <tab> 交叉點句子;comparison.sh 的「該用哪一個?」用它)、
 #      輸出目錄/curves-<技術>.png(每個技術一張圖,每個點是中位數、誤差線是 min–max),並印出交叉點
 #   每點至少 BENCH_MIN 次(預設 5;-p quick 是 3)才算完整,不足的在表裡標出次數;一次都沒有的點是缺值,
 #   圖上不畫(不是 0)。
@@ -199,7 +200,7 @@ END {
 			if (!head) { print "交叉點(由資料算出):\n" > md; head = 1 }
 			line = cross(p, cf[2], cf[3], cf[4], hib[p, cf[2]])
 			print line > md
-			print ptitle[p] "\t" line > cx
+			print ptech[p] "\t" line > cx
 		}
 		if (head) print "" > md
 	}
@@ -264,5 +265,6 @@ if [ -s "$OUT/.cross.txt" ]; then
 	echo "交叉點(由資料算出):"
 	cut -f2 "$OUT/.cross.txt" | sed 's/^/  /'
 fi
-rm -f "$OUT"/.curve.* "$OUT/.cross.txt"
+mv "$OUT/.cross.txt" "$OUT/crossovers.tsv"
+rm -f "$OUT"/.curve.*
 exit $rc

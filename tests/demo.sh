@@ -32,6 +32,10 @@ t_comparison_table() {
 	expect_file_match "$md" '^\| io_uring echo,50 條連線 \| 旁路 \| 5 \| - \| - \| 160k \(160k–160k\) req/s \| 5000 \(4900–5100\) \| epoll echo,50 條連線 \| 1\.07x \| - \| 0\.83x \| syscalls_per_msg=0\.30 \(0\.20–0\.40\) \|' "明細的中位數、min–max 與佐證"
 	expect_file_match "$md" '^\| ours macswap\+parse \(pcap\) \| 旁路 \| 5 .*\| testpmd macswap \(pcap\) \| 0\.85x \|' "對參考工具的比值"
 	expect_file_match "$md" '^機器:.*vCPU.*Linux' "機器資訊"
+	# 「該用哪一個?」由表與曲線算出:贏的格、交叉點(fixture 的曲線)
+	expect_file_match "$md" '^- \*\*io_uring\*\*:在這裡贏的:.*吞吐量 5\.00x\(io_uring 檔案,QD 32 對 pread 1 執行緒' "該用哪一個:io_uring 贏的格"
+	expect_file_match "$md" '^  - io_uring 對 pread 1 執行緒\(IOPS.*從 QD 4 起較好' "該用哪一個:引用曲線的交叉點"
+	expect_file_match "$md" '^- \*\*DPDK\*\*:總覽的格子裡沒有顯著贏的' "沒有贏的格時照實說"
 	local js=$T_TMP/out.d/comparison.json
 	[ -s "$js" ] || fail "沒有 comparison.json"
 	expect_file_match "$js" '"cpu_ns": \{"median": 5000, "min": 4900, "max": 5100\}' "JSON 的中位數與範圍"
