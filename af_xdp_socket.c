@@ -74,22 +74,28 @@
  */
 
 /* ======================================================================
- * 1. 兩半共用的定義:使用者空間在載入前寫進 XDP 程式的設定,以及計數器的格式
+ * 1. 兩半共用的定義:XDP 程式的設定(一個 map,執行中可以改)與計數器的格式
  * ====================================================================== */
 #include <linux/types.h>
 
-enum take_mode {
-	TAKE_RESPOND = 1, /* ARP 請求與 ICMP echo,目的是 ipv4 */
-	TAKE_UDP = 2,	  /* UDP 目的埠 udp_port(IPv4 與 IPv6) */
-	TAKE_ALL = 3,	  /* 佇列上的全部封包 */
+/* XDP 程式此刻可以拿哪些封包。使用者空間依模式與主機設定(sysctl、NOARP、netfilter)算出,
+ * 每秒重新檢查,設定改變時整個值一次寫進 map:拿不拿只看這一個 32 位元字組,不會讀到一半新一半舊。 */
+enum take_bits {
+	TAKE_ARP = 1 << 0,  /* respond:對我們 IPv4 的 ARP 請求 */
+	TAKE_ICMP = 1 << 1, /* respond:對我們 IPv4、送到我們 MAC(不是廣播)的 ICMP echo 請求 */
+	TAKE_UDP = 1 << 2,  /* rxdrop / l2fwd:UDP 目的埠 port(IPv4 與 IPv6) */
+	TAKE_ALL = 1 << 3,  /* rxdrop / l2fwd --all:佇列上的全部封包 */
 };
 
 struct take_config {
-	__u32 mode;    /* enum take_mode */
+	__u32 take;    /* enum take_bits 的組合;0 = 全部交給核心 */
 	__be32 ipv4;   /* respond:我們的 IPv4 位址 */
-	__u8 mac[6];   /* respond:我們的 MAC(只拿目的是它或廣播的 frame) */
+	__u8 mac[6];   /* respond:我們的 MAC */
 	__be16 port;   /* rxdrop / l2fwd:UDP 目的埠 */
 	__u32 max_len; /* 一個 UMEM frame 放得下的最大封包(frame 大小減 headroom);更大的交給核心 */
+	/* 掛上這個程式的行程:另一個 af_xdp_socket 看到介面上已有程式時,分辨「還在執行」與「已經不在」 */
+	__u32 owner_pid;
+	__u64 owner_start; /* 那個行程的啟動時間(/proc/PID/stat 第 22 欄):PID 被重複使用也認得出來 */
 };
 
 /* 每個佇列一格、每顆 CPU 一份(BPF_MAP_TYPE_PERCPU_ARRAY):XDP 程式寫,使用者空間加總 */
@@ -127,9 +133,13 @@ struct {
 	__type(value, struct queue_counters);
 } queue_stats SEC(".maps");
 
-/* const volatile 全域變數放在 .rodata:使用者空間在載入前填值,verifier 把它們當常數,
- * 用不到的模式分支在載入時就被剪掉。 */
-const volatile struct take_config take_cfg = { .mode = TAKE_RESPOND, .port = bpf_htons(9) };
+/* 設定放在 map(一格)而不是 .rodata:.rodata 在載入後就凍結了,主機設定在執行中改變時要能跟著改 */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct take_config);
+} take_cfg SEC(".maps");
 
 struct vlan_hdr {
 	__be16 tci;
@@ -144,45 +154,47 @@ struct arp_eth_ipv4 {
 	__u8 sha[6], sip[4], tha[6], tip[4];
 };
 
-static __always_inline int same_ipv4(const __u8 *p)
+static __always_inline int same_ipv4(const __u8 *p, __be32 ip)
 {
-	/* 先以 volatile 讀出:透過去掉 volatile 的指標讀 const 變數,編譯器會直接代入初始值 0 */
-	__be32 ip = take_cfg.ipv4;
 	const __u8 *want = (const __u8 *)&ip;
 
 	return p[0] == want[0] && p[1] == want[1] && p[2] == want[2] && p[3] == want[3];
 }
 
-static __always_inline int for_our_mac(const struct ethhdr *eth)
+/* 目的 MAC 是我們的(bcast_ok 時廣播也算) */
+static __always_inline int for_our_mac(const struct ethhdr *eth, const struct take_config *cfg, int bcast_ok)
 {
-	int ours = 1, bcast = 1;
+	int ours = 1, bcast = bcast_ok;
 
 #pragma unroll
 	for (int i = 0; i < 6; i++) {
-		ours &= eth->h_dest[i] == take_cfg.mac[i];
+		ours &= eth->h_dest[i] == cfg->mac[i];
 		bcast &= eth->h_dest[i] == 0xff;
 	}
 	return ours | bcast;
 }
 
-/* respond:對我們 IP 的 ARP 請求,與對我們 IP、沒有分片、沒有 IP 選項的 ICMP echo 請求 */
-static __always_inline int take_respond(const struct ethhdr *eth, __be16 proto, void *l3, void *end)
+/*
+ * respond:對我們 IP 的 ARP 請求(目的 MAC 是我們的或廣播),與對我們 IP、送到我們 MAC、沒有分片、
+ * 沒有 IP 選項的 ICMP echo 請求。送到廣播 / 群播 MAC 或廣播 / 群播 IP 的 ping 一律交給核心:
+ * 它依 icmp_echo_ignore_broadcasts 與 drop_unicast_in_l2_multicast 決定回不回答。
+ */
+static __always_inline int take_respond(const struct ethhdr *eth, const struct take_config *cfg, __u32 take,
+					__be16 proto, void *l3, void *end)
 {
-	if (!for_our_mac(eth))
-		return 0;
 	if (proto == bpf_htons(ETH_P_ARP)) {
 		struct arp_eth_ipv4 *a = l3;
-		if ((void *)(a + 1) > end)
+		if (!(take & TAKE_ARP) || !for_our_mac(eth, cfg, 1) || (void *)(a + 1) > end)
 			return 0;
-		return a->op == bpf_htons(1) && same_ipv4(a->tip);
+		return a->op == bpf_htons(1) && same_ipv4(a->tip, cfg->ipv4);
 	}
-	if (proto != bpf_htons(ETH_P_IP))
+	if (proto != bpf_htons(ETH_P_IP) || !(take & TAKE_ICMP) || !for_our_mac(eth, cfg, 0))
 		return 0;
 	struct iphdr *ip = l3;
 	/* IP 選項(記錄路由、時間戳、來源路由)交給核心:回覆裡要更新或拒絕,使用者空間只會原樣送回 */
 	if ((void *)(ip + 1) > end || ip->version != 4 || ip->ihl != 5 || ip->protocol != IPPROTO_ICMP)
 		return 0;
-	if (ip->daddr != take_cfg.ipv4 || (ip->frag_off & bpf_htons(0x3fff)))
+	if (ip->daddr != cfg->ipv4 || (ip->frag_off & bpf_htons(0x3fff)))
 		return 0; /* 分片交給核心重組(ping -s 3000 由核心回答) */
 	__u8 *icmp_type = (__u8 *)(ip + 1);
 	if ((void *)(icmp_type + 1) > end)
@@ -191,7 +203,7 @@ static __always_inline int take_respond(const struct ethhdr *eth, __be16 proto, 
 }
 
 /* rxdrop / l2fwd:UDP 目的埠(IPv4 沒有分片:片段全部交給核心重組;IPv6 沒有延伸標頭) */
-static __always_inline int take_udp(__be16 proto, void *l3, void *end)
+static __always_inline int take_udp(__be16 proto, void *l3, void *end, __be16 port)
 {
 	struct udphdr *udp;
 
@@ -211,19 +223,20 @@ static __always_inline int take_udp(__be16 proto, void *l3, void *end)
 	}
 	if ((void *)(udp + 1) > end)
 		return 0;
-	return udp->dest == take_cfg.port;
+	return udp->dest == port;
 }
 
-static __always_inline int wanted(void *data, void *end)
+static __always_inline int wanted(const struct take_config *cfg, void *data, void *end)
 {
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
+	__u32 take = *(volatile const __u32 *)&cfg->take; /* 只讀一次:這個封包從頭到尾依同一份設定決定 */
 	__be16 proto;
 
 	/* 放不進一個 UMEM frame 的封包(例如 MTU 9000 介面上的大 ping)導過來只會被丟掉:交給核心 */
-	if ((void *)((__u8 *)data + take_cfg.max_len + 1) <= end)
+	if (!take || (void *)((__u8 *)data + cfg->max_len + 1) <= end)
 		return 0;
-	if (take_cfg.mode == TAKE_ALL)
+	if (take & TAKE_ALL)
 		return 1;
 	if (l3 > end)
 		return 0;
@@ -240,20 +253,21 @@ static __always_inline int wanted(void *data, void *end)
 		proto = vh->proto;
 		l3 = vh + 1;
 	}
-	if (take_cfg.mode == TAKE_RESPOND)
-		return take_respond(eth, proto, l3, end);
-	return take_udp(proto, l3, end);
+	if (take & TAKE_UDP)
+		return take_udp(proto, l3, end, cfg->port);
+	return take_respond(eth, cfg, take, proto, l3, end);
 }
 
 SEC("xdp")
 int xsk_take(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-	__u32 q = ctx->rx_queue_index;
+	__u32 q = ctx->rx_queue_index, zero = 0;
+	struct take_config *cfg = bpf_map_lookup_elem(&take_cfg, &zero);
 	int action = XDP_PASS;
 
 	/* 這個佇列沒有我們的 socket 時,bpf_redirect_map 回傳第三個參數:XDP_PASS */
-	if (wanted(data, end))
+	if (cfg && wanted(cfg, data, end))
 		action = bpf_redirect_map(&xsks_map, q, XDP_PASS);
 
 	struct queue_counters *qc = bpf_map_lookup_elem(&queue_stats, &q);
@@ -279,7 +293,13 @@ char _license[] SEC("license") = "Dual MIT/GPL";
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
-#include <net/if.h>
+#include <net/if.h> /* 要在 linux/netfilter_* 之前:glibc 的 net/if.h 與 linux/if.h 才不會重複定義 */
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter_arp/arp_tables.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netlink.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -340,6 +360,26 @@ enum wait_policy {
 	WAIT_POLL,	/* 預設:poll() 睡到有封包(閒置幾乎不耗 CPU) */
 	WAIT_BUSY_POLL, /* -B:SO_PREFER_BUSY_POLL,以 recvfrom/sendto 在這個執行緒裡驅動 NAPI */
 	WAIT_SPIN,	/* --spin:一直輪詢 ring(效能量測用,佔滿一顆 CPU) */
+};
+
+/* netfilter 有會看到 ARP / ping 的規則時(XDP 拿走的封包不經過 netfilter) */
+enum fw_choice {
+	FW_REFUSE,  /* 預設:不啟動,請使用者選下面兩個之一 */
+	FW_BYPASS,  /* --bypass-firewall:照拿,啟動時說一行 */
+	FW_RESPECT, /* --respect-firewall:有規則時什麼都不拿,由核心(與防火牆)回答 */
+};
+
+/* 主機自己對 ARP 與 ping 的決定(每秒重讀)。XDP 程式只拿核心本來也會回答的那些,其餘交給核心 */
+struct host_policy {
+	int echo_ignore_all; /* net.ipv4.icmp_echo_ignore_all */
+	int ratemask;	     /* net.ipv4.icmp_ratemask:含 echo reply(bit 0)時核心會限速回覆 */
+	int arp_ignore;	     /* conf/all 與 conf/介面 取大的,與核心相同 */
+	int arp_filter;	     /* conf/all 或 conf/介面 */
+	bool noarp;	     /* 介面的 NOARP 旗標 */
+	bool ip_on_iface;    /* 我們回答的位址設在這個介面上(arp_ignore=1 要求) */
+	char fw[256];	     /* 有規則的 netfilter 鏈(空字串 = 沒有) */
+	uint32_t nft_gen;    /* nftables 規則集的 generation:沒變就不必重讀 */
+	bool nft_gen_known;
 };
 
 struct config; /* 使用者要求的設定,定義在「選項」一節 */
@@ -410,22 +450,30 @@ struct config {
 	unsigned pkt_size;
 	uint64_t rate;	/* 全部佇列合計 pps;0 = 全速 */
 	uint64_t count; /* 全部佇列合計;0 = 不限 */
+	enum fw_choice firewall; /* netfilter 有規則時怎麼辦 */
+	uint32_t unload_id;	 /* --unload:卸下這個 id 的殘留程式後結束(0 = 不是這個動作) */
 };
 
 struct ctx {
 	struct config cfg;
+	const char *argv0; /* 訊息裡的指令(例如 --unload)用 */
 	int ifindex;
 	uint8_t if_mac[6];
 	unsigned if_mtu;    /* 0 = 讀不到 */
 	bool ip_from_iface; /* respond 回答的位址取自介面(沒給 --ip):位址被移除時要停止回答 */
+	uint32_t ip_mask;   /* 那個位址的網路遮罩(網路位元組順序;0 = 不知道) */
 	unsigned if_queues; /* 介面的 RX 佇列數 */
 	/* XDP 程式(txonly 沒有) */
 	struct bpf_object *obj;
-	struct xdp_program *prog;
-	enum xdp_attach_mode attached; /* 實際掛上的模式;XDP_MODE_UNSPEC = 沒掛 */
+	int prog_fd;
 	uint32_t prog_id;
-	bool dispatcher; /* 經由 libxdp 的多程式 dispatcher 掛載 */
-	int xsks_map_fd, stats_map_fd;
+	enum xdp_attach_mode attached; /* 實際掛上的模式;XDP_MODE_UNSPEC = 沒掛 */
+	int link_fd;		       /* bpf_link;-1 = 以 netlink 掛載(沒有 bpf_link 的核心,或 AF_XDP_NETLINK=1) */
+	char link_why[128];	       /* 沒用 bpf_link 的原因 */
+	int xsks_map_fd, stats_map_fd, cfg_map_fd;
+	struct take_config tc;	/* 目前寫在 take_cfg map 裡的設定 */
+	struct host_policy pol; /* 最近一次讀到的主機設定 */
+	char take_why[256];	/* 最近一次說明的「交給核心的原因」:原因變了也要說 */
 	int ncpus_possible;
 	/* UMEM 與佇列 */
 	void *umem_area;
@@ -448,8 +496,9 @@ struct ctx {
 };
 
 static void parse_args(int argc, char **argv, struct config *cfg);
-static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, const char *netns, char *buf,
-				size_t len);
+static void read_host_policy(struct ctx *c, struct host_policy *p);
+static int firewall_gate(struct ctx *c);
+static const char *unload_cmd(const struct ctx *c, uint32_t id, const char *netns, char *buf, size_t len);
 
 static uint64_t now_ns(void)
 {
@@ -475,16 +524,44 @@ static const char *mode_label(enum xdp_attach_mode m)
 
 /* ---- 3a. 載入並掛上 XDP 程式 ------------------------------------------------ */
 
+static uint32_t attach_flag(enum xdp_attach_mode m)
+{
+	return m == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : m == XDP_MODE_HW ? XDP_FLAGS_HW_MODE : XDP_FLAGS_DRV_MODE;
+}
+
+/* /proc/PID/stat 第 22 欄:行程的啟動時間(開機後的 clock tick);0 = 行程不存在 */
+static uint64_t proc_start_time(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* 行程名稱(第 2 欄)可能含空白與括號:從最後一個 ')' 之後數,第 3 欄是狀態。
+	 * 殭屍(Z,已結束、還沒被父行程收走)也算不在了:它的檔案描述子早就關了 */
+	char state = 'Z';
+	if (!(p = strrchr(buf, ')')) ||
+	    sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state,
+		   &start) != 2 ||
+	    state == 'Z' || state == 'X')
+		start = 0;
+	return start;
+}
+
 /*
- * 嵌入的物件檔 → bpf_object(尚未載入核心)→ 依介面調整 map 大小、填 .rodata 設定
- * → libxdp 載入並掛上。libxdp 會先試它的多程式 dispatcher(可與其他 XDP 程式共存);
- * 核心不支援(freplace 被拒)或沒有 bpffs 時,它自己退回「單一程式」直接掛載。
+ * 嵌入的物件檔 → bpf_object → 依介面調整 map 大小 → 載入核心(verifier 在這裡檢查)。
+ * 設定(take_cfg map 的唯一一格)在掛上之前寫好:程式一掛上就依它決定拿哪些封包。
  */
-static int xdp_attach(struct ctx *c, enum xdp_attach_mode mode)
+static int xdp_load(struct ctx *c)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "af_xdp_socket");
-	struct take_config tc = { .port = htons(c->cfg.udp_port), .max_len = c->cfg.frame_size - XDP_PACKET_HEADROOM };
 	struct bpf_map *map;
+	struct bpf_program *prog;
 	int err;
 
 	c->obj = bpf_object__open_mem(xdp_obj_start, (size_t)(xdp_obj_end - xdp_obj_start), &oo);
@@ -492,96 +569,305 @@ static int xdp_attach(struct ctx *c, enum xdp_attach_mode mode)
 		return -errno;
 	bpf_object__for_each_map(map, c->obj)
 	{
-		if (!strcmp(bpf_map__name(map), "xsks_map") || !strcmp(bpf_map__name(map), "queue_stats")) {
-			err = bpf_map__set_max_entries(map, c->if_queues);
-		} else if (bpf_map__is_internal(map) && strstr(bpf_map__name(map), ".rodata")) {
-			/* 大小必須正好是 take_config:確定 .rodata 裡只有它 */
-			if (c->cfg.mode == MODE_RESPOND) {
-				tc.mode = TAKE_RESPOND;
-				memcpy(&tc.ipv4, &c->cfg.ip, 4);
-				memcpy(tc.mac, c->if_mac, 6);
-			} else {
-				tc.mode = c->cfg.take_all ? TAKE_ALL : TAKE_UDP;
-			}
-			err = bpf_map__set_initial_value(map, &tc, sizeof(tc));
-		} else {
-			err = 0;
-		}
-		if (err)
-			goto fail;
+		if (!strcmp(bpf_map__name(map), "xsks_map") || !strcmp(bpf_map__name(map), "queue_stats"))
+			if ((err = bpf_map__set_max_entries(map, c->if_queues)))
+				return err;
 	}
-	c->prog = xdp_program__from_bpf_obj(c->obj, "xdp");
-	err = (int)libxdp_get_error(c->prog);
-	if (err) {
-		c->prog = NULL;
-		goto fail;
-	}
-	err = xdp_program__attach(c->prog, c->ifindex, mode, 0);
-	if (err)
-		goto fail;
-	c->attached = mode;
+	if ((err = bpf_object__load(c->obj)))
+		return err;
+	prog = bpf_object__find_program_by_name(c->obj, "xsk_take");
+	c->prog_fd = prog ? bpf_program__fd(prog) : -ENOENT;
+	if (c->prog_fd < 0)
+		return c->prog_fd;
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(c->prog_fd, &info, &len))
+		return -errno;
+	c->prog_id = info.id;
 	c->xsks_map_fd = bpf_object__find_map_fd_by_name(c->obj, "xsks_map");
 	c->stats_map_fd = bpf_object__find_map_fd_by_name(c->obj, "queue_stats");
-	c->prog_id = xdp_program__id(c->prog);
-
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(c->ifindex);
-	if (!libxdp_get_error(mp) && mp) {
-		c->dispatcher = !xdp_multiprog__is_legacy(mp);
-		xdp_multiprog__close(mp);
-	}
+	c->cfg_map_fd = bpf_object__find_map_fd_by_name(c->obj, "take_cfg");
+	c->tc.ipv4 = c->cfg.ip.s_addr;
+	memcpy(c->tc.mac, c->if_mac, 6);
+	c->tc.port = htons(c->cfg.udp_port);
+	c->tc.max_len = c->cfg.frame_size - XDP_PACKET_HEADROOM;
+	c->tc.owner_pid = (uint32_t)getpid();
+	c->tc.owner_start = proc_start_time(c->tc.owner_pid);
 	return 0;
-fail:
-	if (c->prog)
-		xdp_program__close(c->prog);
-	c->prog = NULL;
-	bpf_object__close(c->obj); /* from_bpf_obj 不擁有 obj:由我們關 */
-	c->obj = NULL;
-	return err < 0 ? err : -err;
 }
 
-/* 卸下我們的程式(libxdp 只卸下自己那一個;經 dispatcher 時其他程式留著) */
-static void xdp_detach(struct ctx *c)
+/*
+ * 依主機設定決定 XDP 程式此刻可以拿什麼;why 寫下交給核心的原因(給人看)。
+ * 原則:核心自己不會回答的,我們也不回答;拿不準的一律交給核心,由它照主機的設定處理。
+ */
+static uint32_t policy_take(const struct ctx *c, const struct host_policy *p, char *why, size_t len)
 {
-	if (c->prog && c->attached != XDP_MODE_UNSPEC) {
-		int err = xdp_program__detach(c->prog, c->ifindex, c->attached, 0);
-		char cmd[160];
-		/* 介面已經不在這裡時程式也跟著走了;還在卻卸不下來就要說 */
-		if (err && (int)if_nametoindex(c->cfg.ifname) == c->ifindex)
-			fprintf(stderr, "錯誤:卸下 XDP 程式失敗:%s;請手動執行:%s\n", strerror(-err),
-				recovery_cmd(c, c->attached, NULL, cmd, sizeof(cmd)));
+	const struct config *cfg = &c->cfg;
+	bool fw_stop = p->fw[0] && cfg->firewall != FW_BYPASS;
+	uint32_t take;
+	size_t o = 0;
+
+#define WHY(...) (o += (size_t)snprintf(why + o, o < len ? len - o : 0, __VA_ARGS__))
+	why[0] = '\0';
+	if (cfg->mode == MODE_RXDROP) /* 只計數丟棄、不回答任何東西:防火牆擋不擋結果都一樣 */
+		return cfg->take_all ? TAKE_ALL : TAKE_UDP;
+	if (cfg->mode == MODE_L2FWD) {
+		if (fw_stop) {
+			WHY("netfilter 有規則,UDP %u 埠交給核心", cfg->udp_port);
+			return 0;
+		}
+		return cfg->take_all ? TAKE_ALL : TAKE_UDP;
 	}
-	c->attached = XDP_MODE_UNSPEC;
-	if (c->prog)
-		xdp_program__close(c->prog);
-	c->prog = NULL;
-	bpf_object__close(c->obj);
-	c->obj = NULL;
+	take = TAKE_ARP | TAKE_ICMP;
+	if (fw_stop) {
+		WHY("netfilter 有規則,ARP 與 ping 都交給核心(與防火牆)");
+		return 0;
+	}
+	if (p->echo_ignore_all) {
+		take &= ~(uint32_t)TAKE_ICMP;
+		WHY("ping 交給核心:icmp_echo_ignore_all=%d", p->echo_ignore_all);
+	} else if (p->ratemask & 1) {
+		take &= ~(uint32_t)TAKE_ICMP;
+		WHY("ping 交給核心:icmp_ratemask 含 echo reply(核心限速回覆)");
+	}
+	/* arp_ignore:0 與 4-7(保留)照常回答;1 只回答設在收到請求的介面上的位址;2、3、8 的規則交給核心判斷 */
+	const char *arp = p->noarp ? "介面是 NOARP" : NULL;
+	char buf[48];
+	if (!arp && ((p->arp_ignore == 1 && !p->ip_on_iface) || p->arp_ignore == 2 || p->arp_ignore == 3 ||
+		     p->arp_ignore == 8)) {
+		snprintf(buf, sizeof(buf), "arp_ignore=%d", p->arp_ignore);
+		arp = buf;
+	}
+	if (!arp && p->arp_filter)
+		arp = "arp_filter=1";
+	if (arp) {
+		take &= ~(uint32_t)TAKE_ARP;
+		WHY("%sARP 交給核心:%s", o ? ";" : "", arp);
+	}
+#undef WHY
+	return take;
 }
 
-/* 介面上已經有別人的 XDP 程式:指定的掛載模式會被忽略、程式會互相覆蓋,所以先檢查。
- * libxdp dispatcher 例外:我們的程式會加進去,與其他程式共存。 */
+/* 重讀主機設定;拿的範圍改變時寫進 map(啟動時 first = true:一定寫、一定說) */
+static int apply_host_policy(struct ctx *c, bool first)
+{
+	struct host_policy p = c->pol;
+	char why[256];
+
+	read_host_policy(c, &p);
+	uint32_t take = policy_take(c, &p, why, sizeof(why));
+	bool fw_changed = strcmp(p.fw, c->pol.fw) != 0, why_changed = strcmp(why, c->take_why) != 0;
+	c->pol = p;
+	snprintf(c->take_why, sizeof(c->take_why), "%s", why);
+	if (!first && take == c->tc.take && !fw_changed && !why_changed)
+		return 0;
+	c->tc.take = take;
+	if (bpf_map_update_elem(c->cfg_map_fd, &(uint32_t){ 0 }, &c->tc, BPF_ANY))
+		return -errno;
+	if (c->cfg.mode == MODE_RESPOND || c->cfg.mode == MODE_L2FWD || fw_changed)
+		printf("%s%s%s%s\n", first ? "主機設定:" : "[主機設定改變] ",
+		       why[0] ? why : (c->cfg.mode == MODE_RESPOND ? "ARP 與 ping 都由程式回答(核心也會回答它們)" : "照常拿"),
+		       p.fw[0] ? ";netfilter 規則:" : "", p.fw);
+	fflush(stdout);
+	return 0;
+}
+
+/* 介面上現在掛著的 XDP 程式 id(沒有 = 0) */
+static uint32_t attached_prog_id(const struct ctx *c, enum xdp_attach_mode *mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(c->ifindex, 0, &q))
+		return 0;
+	if (mode)
+		*mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_MODE_SKB :
+			q.attach_mode == XDP_ATTACHED_HW  ? XDP_MODE_HW :
+							    XDP_MODE_NATIVE;
+	return q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+}
+
+/*
+ * 描述一個掛著的程式:名稱,以及它是不是另一個 af_xdp_socket 的(名稱 xsk_take 且有 take_cfg map),
+ * 是的話讀出 owner_pid 並確認那個行程還在。回傳 1 = 我們的、擁有者還在;2 = 我們的、擁有者已不在;0 = 別人的。
+ */
+static int describe_prog(uint32_t id, char *name, size_t nlen, uint32_t *owner)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), map_ids[8], n;
+	int fd = bpf_prog_get_fd_by_id(id), verdict = 0;
+
+	snprintf(name, nlen, "?");
+	*owner = 0;
+	if (fd < 0)
+		return 0;
+	info.nr_map_ids = 8;
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return 0;
+	}
+	snprintf(name, nlen, "%s", info.name);
+	n = info.nr_map_ids < 8 ? info.nr_map_ids : 8;
+	for (uint32_t i = 0; !verdict && !strcmp(info.name, "xsk_take") && i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		struct take_config tc;
+		int mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && !strcmp(mi.name, "take_cfg") &&
+		    mi.value_size == sizeof(tc) && !bpf_map_lookup_elem(mfd, &(uint32_t){ 0 }, &tc)) {
+			*owner = tc.owner_pid;
+			verdict = tc.owner_pid && proc_start_time(tc.owner_pid) == tc.owner_start ? 1 : 2;
+		}
+		close(mfd);
+	}
+	close(fd);
+	return verdict;
+}
+
+/*
+ * 介面上已經有 XDP 程式:一個介面同時只能掛一個(native 與 SKB 也不能並存),所以不碰它、說清楚是誰的。
+ * 只有「另一個 af_xdp_socket 留下、擁有者已經不在」的那種才給卸載指令,而且指令以 id 指名,
+ * 核心確認 id 相符才卸(見 --unload):絕不叫使用者卸下別人的程式。
+ */
 static int check_existing_program(struct ctx *c)
 {
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(c->ifindex);
-	char cmd[160];
-	int err = 0;
+	enum xdp_attach_mode m;
+	uint32_t id = attached_prog_id(c, &m), owner;
+	char name[32], cmd[256];
 
-	if (libxdp_get_error(mp) || !mp)
-		return 0; /* 沒有任何程式 */
-	if (xdp_multiprog__is_legacy(mp)) {
-		struct xdp_program *p = xdp_multiprog__main_prog(mp);
-		enum xdp_attach_mode m = xdp_multiprog__attach_mode(mp);
+	if (!id)
+		return 0;
+	switch (describe_prog(id, name, sizeof(name), &owner)) {
+	case 1:
 		fprintf(stderr,
-			"錯誤:介面 %s 已經掛著 XDP 程式(id %u,%s 模式);一個 af_xdp_socket 就能服務多個佇列"
-			"(佇列寫 0-3 或 all)。確認不再需要後卸下:%s\n",
-			c->cfg.ifname, p ? xdp_program__id(p) : 0, mode_label(m), recovery_cmd(c, m, NULL, cmd, sizeof(cmd)));
-		err = -EEXIST;
-	} else {
-		printf("介面上已有 libxdp dispatcher(%d 個程式):我們的程式會加入,與它們共存\n",
-		       xdp_multiprog__program_count(mp));
+			"錯誤:介面 %s 正由另一個 af_xdp_socket(PID %u,XDP 程式 id %u,%s 模式)使用;"
+			"一個 af_xdp_socket 就能服務多個佇列(佇列寫 0-3 或 all)\n",
+			c->cfg.ifname, owner, id, mode_label(m));
+		break;
+	case 2:
+		fprintf(stderr,
+			"錯誤:介面 %s 上留著 af_xdp_socket 的 XDP 程式(id %u,%s 模式),掛上它的行程(PID %u)已經不在了"
+			"(被 SIGKILL?它以 netlink 掛載,核心不會自動卸下);確認後卸下:%s\n",
+			c->cfg.ifname, id, mode_label(m), owner, unload_cmd(c, id, NULL, cmd, sizeof(cmd)));
+		break;
+	default:
+		fprintf(stderr, "錯誤:介面 %s 已經掛著別的 XDP 程式(id %u「%s」,%s 模式);我們不動它,程式結束\n",
+			c->cfg.ifname, id, name, mode_label(m));
 	}
-	xdp_multiprog__close(mp);
-	return err;
+	return -EEXIST;
+}
+
+/*
+ * 掛上:優先用 bpf_link(核心 5.9+)。link 屬於我們的檔案描述子:行程結束(包括 SIGKILL)時核心自己卸下程式,
+ * 別人也不能以 netlink(ip link set ... xdp)把它換掉。核心不支援時退回 netlink 掛載
+ * (XDP_FLAGS_UPDATE_IF_NOEXIST:絕不覆蓋別人的程式),這時 SIGKILL 會留下程式。
+ */
+static int xdp_attach(struct ctx *c, enum xdp_attach_mode mode)
+{
+	uint32_t flags = attach_flag(mode);
+	int err;
+
+	if (!c->link_why[0]) {
+		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = flags);
+		int fd = bpf_link_create(c->prog_fd, c->ifindex, BPF_XDP, &lo);
+		if (fd >= 0) {
+			c->link_fd = fd;
+			c->attached = mode;
+			return 0;
+		}
+		err = -errno;
+		/* EINVAL / EOPNOTSUPP:這個核心沒有 XDP 的 bpf_link;其他錯誤(ERANGE、EBUSY…)與掛載方式無關 */
+		if (err != -EINVAL && err != -EOPNOTSUPP)
+			return err;
+		snprintf(c->link_why, sizeof(c->link_why), "核心不支援 XDP 的 bpf_link(%s)", strerror(-err));
+	}
+	err = bpf_xdp_attach(c->ifindex, c->prog_fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err)
+		return err;
+	c->attached = mode;
+	return 0;
+}
+
+/* 卸下我們的程式。bpf_link:關掉 link。netlink:XDP_FLAGS_REPLACE 加上我們的程式,
+ * 核心確認掛著的還是我們的才卸下;已經被別人換掉時什麼都不做。 */
+static void xdp_detach(struct ctx *c)
+{
+	if (c->attached == XDP_MODE_UNSPEC)
+		return;
+	if (c->link_fd >= 0) {
+		close(c->link_fd);
+		c->link_fd = -1;
+	} else {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = c->prog_fd);
+		int err = bpf_xdp_detach(c->ifindex, attach_flag(c->attached) | XDP_FLAGS_REPLACE, &ao);
+		char cmd[256];
+		/* 介面已經不在這裡時程式也跟著走了;還在卻卸不下來就要說 */
+		if (err && (int)if_nametoindex(c->cfg.ifname) == c->ifindex)
+			fprintf(stderr, "錯誤:卸下 XDP 程式(id %u)失敗:%s;%s\n", c->prog_id, strerror(-err),
+				err == -EEXIST ? "介面上掛著的已經不是我們的程式,不動它" :
+						 unload_cmd(c, c->prog_id, NULL, cmd, sizeof(cmd)));
+	}
+	c->attached = XDP_MODE_UNSPEC;
+}
+
+/* 每秒一次:介面上掛著的還是我們的程式嗎?(netlink 掛載時別人可以 ip -force link set ... xdp 換掉它) */
+static const char *check_still_ours(struct ctx *c, char *buf, size_t len)
+{
+	enum xdp_attach_mode m;
+	uint32_t id = attached_prog_id(c, &m), owner;
+	char name[32];
+
+	if (id == c->prog_id)
+		return NULL;
+	c->attached = XDP_MODE_UNSPEC; /* 不是我們的了:結束時什麼都不卸 */
+	if (!id) {
+		snprintf(buf, len, "我們的 XDP 程式(id %u)被別人從介面 %s 卸下了,程式結束", c->prog_id, c->cfg.ifname);
+		return buf;
+	}
+	describe_prog(id, name, sizeof(name), &owner);
+	snprintf(buf, len, "介面 %s 上的 XDP 程式被換掉了:現在是 id %u「%s」(%s 模式),不是我們的 id %u;"
+		 "程式結束,不卸下任何東西", c->cfg.ifname, id, name, mode_label(m), c->prog_id);
+	return buf;
+}
+
+/* --unload ID:卸下先前被 SIGKILL 的 af_xdp_socket 以 netlink 留下的程式。只卸 id 相符、
+ * 是 af_xdp_socket 的、擁有者已經不在的;卸載本身也以 XDP_FLAGS_REPLACE 請核心再確認一次 id。 */
+static int unload_stale(struct ctx *c)
+{
+	enum xdp_attach_mode m;
+	uint32_t id, owner;
+	char name[32];
+	int kind;
+
+	if (geteuid() != 0 || !(c->ifindex = (int)if_nametoindex(c->cfg.ifname))) {
+		fprintf(stderr, "錯誤:%s\n", geteuid() ? "需要 root 權限:sudo ..." : "沒有這個網路介面(用 ip link 列出可用介面)");
+		return 1;
+	}
+	id = attached_prog_id(c, &m);
+	kind = id ? describe_prog(id, name, sizeof(name), &owner) : 0;
+	if (id != c->cfg.unload_id) {
+		fprintf(stderr, "錯誤:介面 %s 上%s,不是 id %u:不卸下任何東西\n", c->cfg.ifname,
+			id ? "掛著的 XDP 程式 id 是別的" : "沒有 XDP 程式", c->cfg.unload_id);
+		return 1;
+	}
+	if (kind != 2) {
+		fprintf(stderr, "錯誤:XDP 程式 id %u %s:不卸下\n", id,
+			kind == 1 ? "的 af_xdp_socket 還在執行(請結束那個行程)" : "不是 af_xdp_socket 的");
+		return 1;
+	}
+	int fd = bpf_prog_get_fd_by_id(id);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = fd);
+	int err = fd < 0 ? -errno : bpf_xdp_detach(c->ifindex, attach_flag(m) | XDP_FLAGS_REPLACE, &ao);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		fprintf(stderr, "錯誤:卸下 XDP 程式 id %u 失敗:%s\n", id, strerror(-err));
+		return 1;
+	}
+	printf("已卸下介面 %s 上殘留的 af_xdp_socket XDP 程式(id %u,%s 模式)\n", c->cfg.ifname, id, mode_label(m));
+	return 0;
 }
 
 /* ---- 3b. UMEM 與每個佇列的 socket -------------------------------------------- */
@@ -742,8 +1028,16 @@ static int xsk_setup(struct ctx *c)
 		tries[ntries++].bind = XDP_COPY;
 	}
 
-	if (cfg->mode != MODE_TXONLY && (err = check_existing_program(c)))
-		return err;
+	if (cfg->mode != MODE_TXONLY) {
+		if ((err = check_existing_program(c)))
+			return err;
+		if ((err = xdp_load(c))) {
+			fprintf(stderr, "錯誤:載入 XDP 程式失敗:%s。%s\n", strerror(-err), setup_hint(-err, XDP_MODE_UNSPEC, 0));
+			return err;
+		}
+		if ((err = firewall_gate(c)) || (err = apply_host_policy(c, true)))
+			return err;
+	}
 	for (int i = 0; i < ntries; i++) {
 		const char *what = tries[i].bind == XDP_ZEROCOPY ? "zero-copy" : "copy";
 		if (tries[i].attach != c->attached) {
@@ -778,11 +1072,14 @@ static int xsk_setup(struct ctx *c)
 		       c->zerocopy ? "zero-copy" : "copy");
 		return 0;
 	}
-	char cmd[160];
-	printf("實際生效:XDP 程式 id %u 以 %s 模式掛載(%s),socket 為 %s 模式%s\n", c->prog_id,
-	       mode_label(c->attached), c->dispatcher ? "經 libxdp dispatcher,可與其他 XDP 程式共存" : "單一程式",
+	char cmd[256];
+	printf("實際生效:XDP 程式 id %u 以 %s 模式掛載,socket 為 %s 模式%s\n", c->prog_id, mode_label(c->attached),
 	       c->zerocopy ? "zero-copy" : "copy", cfg->need_wakeup ? ",need_wakeup 開啟" : "");
-	printf("程式若被 SIGKILL 而留下 XDP 程式,卸載指令:%s\n", recovery_cmd(c, c->attached, NULL, cmd, sizeof(cmd)));
+	if (c->link_fd >= 0)
+		printf("掛載方式:bpf_link(屬於這個行程:任何結束方式,包括 SIGKILL,核心都會卸下程式;別人無法以 netlink 換掉它)\n");
+	else
+		printf("掛載方式:netlink(%s);程式若被 SIGKILL 會留下 XDP 程式,卸載指令:%s\n", c->link_why,
+		       unload_cmd(c, c->prog_id, NULL, cmd, sizeof(cmd)));
 	return 0;
 }
 
@@ -1036,10 +1333,15 @@ static unsigned rx_l2fwd(struct xsk_queue *q)
 	return n;
 }
 
-/* 不能當回覆目的地的來源 IPv4(核心稱為 martian):0/8、127/8、群播與保留位址(224 以上)、我們自己 */
+/* 不能當回覆目的地的來源 IPv4(核心稱為 martian,它也不回答):0/8、127/8、群播與保留位址(224 以上)、
+ * 我們自己、我們網段的廣播位址 */
 static bool martian_src(const struct ctx *c, const uint8_t *ip)
 {
-	return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224 || !memcmp(ip, &c->cfg.ip, 4);
+	uint32_t a;
+
+	memcpy(&a, ip, 4);
+	return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224 || a == c->cfg.ip.s_addr ||
+	       (c->ip_mask && (a | c->ip_mask) == UINT32_MAX);
 }
 
 /*
@@ -1087,6 +1389,14 @@ static uint32_t respond(struct xsk_queue *q, uint8_t *p, uint32_t len)
 		}
 		if (rd16(a + 6) != 1 || memcmp(a + 24, &c->cfg.ip, 4)) {
 			st->not_for_us++;
+			return 0;
+		}
+		/* 發送者 IP 是 martian(0.0.0.0 除外:那是 RFC 5227 的位址衝突探測,核心會回答)或就是我們
+		 * (免費 ARP、位址衝突):核心不回答,我們也不回答 */
+		uint32_t sip;
+		memcpy(&sip, a + 14, 4);
+		if (sip && martian_src(c, a + 14)) {
+			st->malformed++;
 			return 0;
 		}
 		st->arp_req++;
@@ -1591,14 +1901,30 @@ static int supervise(struct ctx *c, const sigset_t *sigs)
 			break;
 		}
 		if ((why = iface_gone(c, &vanished))) {
-			/* 介面被移到別的命名空間時 XDP 程式跟著它走,我們在這裡卸不下:說怎麼卸 */
-			char cmd[160], hint[384] = "";
-			if (vanished && c->attached != XDP_MODE_UNSPEC)
+			/* 介面被移到別的命名空間時 XDP 程式跟著它走,我們在這裡卸不下。bpf_link:我們結束時核心卸下;
+			 * netlink:說怎麼卸(以 id 指名) */
+			char cmd[256], hint[384] = "";
+			if (vanished && c->attached != XDP_MODE_UNSPEC && c->link_fd < 0)
 				snprintf(hint, sizeof(hint), ";若是被移到別的命名空間,XDP 程式還掛在它上面:%s",
-					 recovery_cmd(c, c->attached, "命名空間", cmd, sizeof(cmd)));
+					 unload_cmd(c, c->prog_id, "命名空間", cmd, sizeof(cmd)));
 			set_fatal(c, "介面 %s %s,程式結束%s", c->cfg.ifname, why, hint);
 			rc = 1;
 			break;
+		}
+		if (now >= next_tick && c->attached != XDP_MODE_UNSPEC) {
+			/* 每秒:掛著的還是我們的程式嗎?主機設定(sysctl、NOARP、netfilter)改了嗎? */
+			char msg[384];
+			if ((why = check_still_ours(c, msg, sizeof(msg)))) {
+				set_fatal(c, "%s", why);
+				rc = 1;
+				break;
+			}
+			int err = apply_host_policy(c, false);
+			if (err) {
+				set_fatal(c, "更新 XDP 程式的設定失敗:%s", strerror(-err));
+				rc = 1;
+				break;
+			}
 		}
 		if (now >= next_tick) {
 			if (!c->cfg.quiet)
@@ -1631,6 +1957,8 @@ static void cleanup(struct ctx *c)
 			pthread_join(c->q[i].thread, NULL);
 	xsk_close_all(c);
 	xdp_detach(c);
+	bpf_object__close(c->obj); /* 關掉程式與 map 的 fd(bpf_link 已在 xdp_detach 關掉) */
+	c->obj = NULL;
 	if (c->sysfs_changed) {
 		sysfs_rw(c->cfg.ifname, "napi_defer_hard_irqs", c->saved_defer, NULL, 0);
 		sysfs_rw(c->cfg.ifname, "gro_flush_timeout", c->saved_gro, NULL, 0);
@@ -1655,7 +1983,7 @@ struct opt_help {
 enum {
 	OPT_CPU = 256, OPT_FRAMES, OPT_FRAME_SIZE, OPT_DURATION, OPT_IP, OPT_SRC_MAC, OPT_DST_MAC, OPT_SRC_IP,
 	OPT_DST_IP, OPT_SRC_PORT, OPT_DST_PORT, OPT_SIZE, OPT_RATE, OPT_COUNT, OPT_NO_WAKEUP, OPT_UDP_PORT,
-	OPT_ALL, OPT_SPIN,
+	OPT_ALL, OPT_SPIN, OPT_BYPASS_FW, OPT_RESPECT_FW, OPT_UNLOAD,
 };
 
 static const struct opt_help options[] = {
@@ -1685,32 +2013,60 @@ static const struct opt_help options[] = {
 	{ { "size", required_argument, NULL, OPT_SIZE }, "位元組", "txonly:frame 大小(不含 FCS),42..3840 且不超過 MTU + 14(預設 64)" },
 	{ { "rate", required_argument, NULL, OPT_RATE }, "pps", "txonly:每秒封包數,全部佇列合計(預設 0 = 全速)" },
 	{ { "count", required_argument, NULL, OPT_COUNT }, "N", "txonly:送出 N 個後結束(全部佇列合計)" },
+	{ { "bypass-firewall", no_argument, NULL, OPT_BYPASS_FW }, NULL, "netfilter 有規則時照拿(拿走的封包不經過防火牆)" },
+	{ { "respect-firewall", no_argument, NULL, OPT_RESPECT_FW }, NULL, "netfilter 有規則時什麼都不拿,由核心照防火牆回答" },
+	{ { "unload", required_argument, NULL, OPT_UNLOAD }, "id", "卸下被 SIGKILL 的 af_xdp_socket 以 netlink 留下的程式後結束" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "顯示這份說明" },
 	{ { NULL, 0, NULL, 0 }, NULL, NULL },
 };
 
+/* UTF-8 字串在終端機上佔幾欄:--help 的中文參數名(「位元組」)每個字 3 個位元組、2 欄,
+ * printf 的 %-28s 算的是位元組,會把每一行都對歪。這裡數的是欄:3、4 位元組的字元(中日韓)2 欄,其他 1 欄。 */
+static int display_width(const char *s)
+{
+	int w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p & 0xc0) != 0x80) /* 每個字元的第一個位元組 */
+			w += *p >= 0xe0 ? 2 : 1;
+	return w;
+}
+
 static void usage(const char *prog)
 {
+	int col = 0;
+
 	printf("用法:%s [選項] 介面 [佇列]\n", prog);
+	printf("      %s --unload id 介面\n", prog);
 	printf("AF_XDP 示範:把介面佇列上「這個模式要處理的」封包直接交給使用者空間,其他照常交給核心。需要 root。\n"
 	       "佇列:一個編號(預設 0)、一段範圍(0-3)或 all;每個佇列一個 socket 與一個執行緒,共用一塊 UMEM。\n\n"
 	       "選項:\n");
-	for (const struct opt_help *o = options; o->opt.name; o++) {
-		char left[48];
-		if (o->opt.val < 256)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->opt.val, o->opt.name, o->arg ? " " : "",
-				 o->arg ? o->arg : "");
-		else
-			snprintf(left, sizeof(left), "    --%s%s%s", o->opt.name, o->arg ? " " : "", o->arg ? o->arg : "");
-		printf("  %-28s %s\n", left, o->help);
-	}
+	for (int pass = 0; pass < 2; pass++) /* 第一輪量左欄最寬多少,第二輪印 */
+		for (const struct opt_help *o = options; o->opt.name; o++) {
+			char left[64];
+			snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->opt.val < 256 ? "-" : " ",
+				 o->opt.val < 256 ? o->opt.val : ' ', o->opt.val < 256 ? ", " : "  ", o->opt.name,
+				 o->arg ? " " : "", o->arg ? o->arg : "");
+			if (!pass)
+				col = display_width(left) > col ? display_width(left) : col;
+			else
+				printf("  %s%*s  %s\n", left, col - display_width(left), "", o->help);
+		}
 	printf("\n拿走的封包:respond = 對本機 IPv4 的 ARP 請求與 ping;rxdrop/l2fwd = 送到 --udp-port 的 UDP;\n"
 	       "txonly 不掛 XDP 程式。其他封包(SSH、TCP、IPv6…)全部照常交給核心。\n"
 	       "不指定 -S/-N/-c/-z 時自動選最好的:native + zero-copy,不行就 native + copy,再不行 SKB + copy。\n"
 	       "資源上限:記憶體 = 佇列數 × frames × frame-size(預設每個佇列 16 MiB),啟動時一次配置;\n"
-	       "對端的流量無法讓程式配置更多,ring 滿時多出來的封包由核心丟棄並計數。\n"
-	       "程式被 SIGKILL 後若 XDP 程式還掛著:sudo ip link set dev 介面 xdpgeneric off(SKB 模式)\n"
-	       "或 xdpdrv off(native 模式);程式啟動時會印出實際要用的那一個。\n");
+	       "對端的流量無法讓程式配置更多,ring 滿時多出來的封包由核心丟棄並計數。\n\n"
+	       "主機的決定照樣有效(啟動時與每秒重讀):icmp_echo_ignore_all、icmp_ratemask 含 echo reply 時 ping 交給核心;\n"
+	       "介面 NOARP、arp_ignore 為 1(位址不在這個介面)/2/3/8、arp_filter 時 ARP 交給核心;\n"
+	       "送到廣播 / 群播位址的 ping 一律交給核心(icmp_echo_ignore_broadcasts 由它決定)。\n"
+	       "netfilter(nftables、iptables)有看得到進來的 ARP / IPv4 的規則時,XDP 拿走的封包不會經過它們:\n"
+	       "respond 與 l2fwd 預設不啟動,請選 --bypass-firewall 或 --respect-firewall;rxdrop 只說一行。\n\n"
+	       "掛載:XDP 程式以 bpf_link 掛上(核心 5.9+),行程以任何方式結束(包括 SIGKILL)核心都會卸下它。\n"
+	       "沒有 bpf_link 的核心退回 netlink 掛載:被 SIGKILL 時程式會留下,啟動時印出以 id 指名的卸載指令\n"
+	       "(%s --unload id 介面;只卸 af_xdp_socket 留下、擁有者已不在的那一個)。\n\n"
+	       "環境變數:AF_XDP_NETLINK=1 不用 bpf_link(模擬舊核心);AF_XDP_DEBUG=1 顯示 libbpf/libxdp 的全部訊息。\n",
+	       prog);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -1920,6 +2276,15 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case OPT_COUNT:
 			cfg->count = parse_num(optarg, "--count", 1, UINT64_MAX / 2);
 			break;
+		case OPT_BYPASS_FW:
+		case OPT_RESPECT_FW:
+			if (cfg->firewall != FW_REFUSE)
+				usage_error("%s", "--bypass-firewall 與 --respect-firewall 只能擇一");
+			cfg->firewall = c == OPT_BYPASS_FW ? FW_BYPASS : FW_RESPECT;
+			break;
+		case OPT_UNLOAD:
+			cfg->unload_id = (uint32_t)parse_num(optarg, "--unload", 1, UINT32_MAX);
+			break;
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -1944,6 +2309,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		usage_error("多餘的參數「%s」", argv[optind]);
+	if (cfg->unload_id && argc > 4)
+		usage_error("%s", "--unload 的用法:af_xdp_socket --unload id 介面(不接其他選項)");
 	if (cfg->mode == MODE_TXONLY && !cfg->dst_ip_set)
 		usage_error("%s", "txonly 模式需要 --dst-ip(只送到你自己的測試主機)");
 	if (cfg->take_all && cfg->mode != MODE_RXDROP && cfg->mode != MODE_L2FWD)
@@ -1952,16 +2319,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		usage_error("%s", "--size 超過 frame 可容納的大小(frame 大小減 256 位元組 headroom)");
 }
 
-/* 卸下留在介面上的 XDP 程式的指令(netns:介面所在的命名空間,NULL = 目前這個) */
-static const char *recovery_cmd(const struct ctx *c, enum xdp_attach_mode mode, const char *netns, char *buf,
-				size_t len)
+/* 卸下殘留程式的指令:以 id 指名(netns:介面所在的命名空間,NULL = 目前這個) */
+static const char *unload_cmd(const struct ctx *c, uint32_t id, const char *netns, char *buf, size_t len)
 {
-	const char *kw = mode == XDP_MODE_SKB ? "xdpgeneric" : mode == XDP_MODE_HW ? "xdpoffload" : "xdpdrv";
-
-	if (netns)
-		snprintf(buf, len, "sudo ip -n %s link set dev %s %s off", netns, c->cfg.ifname, kw);
-	else
-		snprintf(buf, len, "sudo ip link set dev %s %s off", c->cfg.ifname, kw);
+	snprintf(buf, len, "sudo %s%s%s%s --unload %u %s", netns ? "ip netns exec " : "", netns ? netns : "",
+		 netns ? " " : "", c->argv0, id, c->cfg.ifname);
 	return buf;
 }
 
@@ -1997,6 +2359,8 @@ static void iface_info(struct ctx *c)
 			if (!c->cfg.ip_set) {
 				c->cfg.ip = a;
 				c->cfg.ip_set = c->ip_from_iface = true;
+				if (ioctl(fd, SIOCGIFNETMASK, &ifr) == 0)
+					c->ip_mask = ((struct sockaddr_in *)&ifr.ifr_netmask)->sin_addr.s_addr;
 			}
 			if (!c->cfg.src_ip_set)
 				c->cfg.src_ip = a;
@@ -2054,6 +2418,282 @@ static int resolve_dst_mac(struct ctx *c)
 	fprintf(stderr, "錯誤:1 秒內在介面 %s 的 ARP 表找不到 %s 的 MAC(主機不在線上或不在同一個網段?):請以 --dst-mac 指定\n",
 		c->cfg.ifname, ip);
 	return -1;
+}
+
+/* ---- 主機設定:sysctl、NOARP、netfilter(每秒重讀,見 apply_host_policy) ---- */
+
+/* /proc/sys 的一個整數;讀不到時回傳 dflt */
+static int sysctl_int(const char *fmt, const char *ifname, int dflt)
+{
+	char path[160];
+	int v = dflt;
+	FILE *f;
+
+	snprintf(path, sizeof(path), fmt, ifname);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = dflt;
+		fclose(f);
+	}
+	return v;
+}
+
+/* nftables 以 netlink 傾印(NLM_F_DUMP)的回覆:每個訊息是 nfgenmsg 加一串屬性 */
+struct nft_chain {
+	uint8_t family;
+	char table[64], name[64];
+	bool drop;	/* policy drop */
+	unsigned rules; /* 這條鏈裡的規則數 */
+};
+
+struct fw_scan {
+	struct nft_chain ch[16]; /* 看得到進來的 ARP / IPv4 的 filter 基底鏈 */
+	unsigned n;
+};
+
+/* 一個屬性的字串值(截斷到 len) */
+static void nla_str(const struct nlattr *a, char *out, size_t len)
+{
+	size_t n = a->nla_len - NLA_HDRLEN;
+
+	snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), (const char *)a + NLA_HDRLEN);
+}
+
+static uint32_t nla_u32be(const struct nlattr *a)
+{
+	uint32_t v;
+
+	memcpy(&v, (const char *)a + NLA_HDRLEN, 4);
+	return ntohl(v);
+}
+
+#define NLA_FOR_EACH(a, start, len)                                                                      \
+	for (const struct nlattr *a = (const void *)(start); (char *)a + NLA_HDRLEN <= (char *)(start) + (len) && \
+							     a->nla_len >= NLA_HDRLEN &&                          \
+							     (char *)a + a->nla_len <= (char *)(start) + (len);  \
+	     a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len)))
+
+/* 這個基底鏈會看到進到本機的 ARP 或 IPv4 嗎?(XDP 拿走的封包正是不經過這些 hook 的) */
+static bool nft_input_hook(uint8_t family, uint32_t hook)
+{
+	switch (family) {
+	case NFPROTO_IPV4:
+	case NFPROTO_INET:
+		return hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_IN || hook == NF_INET_INGRESS;
+	case NFPROTO_ARP:
+		return hook == NF_ARP_IN;
+	case NFPROTO_NETDEV:
+		return hook == NF_NETDEV_INGRESS;
+	}
+	return false;
+}
+
+/* 一個傾印訊息:GETCHAIN 記下相關的基底鏈,GETRULE 把規則算進它所屬的鏈 */
+static void nft_one(uint16_t msg, const struct nlmsghdr *h, struct fw_scan *s)
+{
+	const struct nfgenmsg *g = NLMSG_DATA(h);
+	const void *attrs = (const char *)g + NLMSG_ALIGN(sizeof(*g));
+	size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g)));
+	char table[64] = "", name[64] = "", type[16] = "";
+	uint32_t hook = UINT32_MAX, policy = NF_ACCEPT;
+
+	NLA_FOR_EACH(a, attrs, len)
+	{
+		uint16_t t = a->nla_type & NLA_TYPE_MASK;
+		if (t == (msg == NFT_MSG_GETCHAIN ? NFTA_CHAIN_TABLE : NFTA_RULE_TABLE))
+			nla_str(a, table, sizeof(table));
+		else if (t == (msg == NFT_MSG_GETCHAIN ? NFTA_CHAIN_NAME : NFTA_RULE_CHAIN))
+			nla_str(a, name, sizeof(name));
+		else if (msg == NFT_MSG_GETCHAIN && t == NFTA_CHAIN_TYPE)
+			nla_str(a, type, sizeof(type));
+		else if (msg == NFT_MSG_GETCHAIN && t == NFTA_CHAIN_POLICY)
+			policy = nla_u32be(a);
+		else if (msg == NFT_MSG_GETCHAIN && t == NFTA_CHAIN_HOOK)
+			NLA_FOR_EACH(hk, (const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN)
+			if ((hk->nla_type & NLA_TYPE_MASK) == NFTA_HOOK_HOOKNUM)
+				hook = nla_u32be(hk);
+	}
+	if (msg == NFT_MSG_GETCHAIN) {
+		/* nat 與 route 類型的鏈不過濾封包;只看 filter 類型 */
+		if (strcmp(type, "filter") || !nft_input_hook(g->nfgen_family, hook) || s->n >= 16)
+			return;
+		struct nft_chain *ch = &s->ch[s->n++];
+		*ch = (struct nft_chain){ .family = g->nfgen_family, .drop = policy == NF_DROP };
+		snprintf(ch->table, sizeof(ch->table), "%s", table);
+		snprintf(ch->name, sizeof(ch->name), "%s", name);
+		return;
+	}
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->ch[i].family == g->nfgen_family && !strcmp(s->ch[i].table, table) && !strcmp(s->ch[i].name, name))
+			s->ch[i].rules++;
+}
+
+/* 送一個 nftables 請求(dump = 傾印全部),把每個回覆交給 nft_one;GETGEN 的 generation 放在 *gen */
+static int nft_request(int fd, uint16_t msg, bool dump, struct fw_scan *s, uint32_t *gen)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct nfgenmsg g;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | msg),
+			.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0)), .nlmsg_seq = msg },
+		.g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+	};
+	static __thread char buf[65536]; /* 只有主執行緒用;一次 recv 最多一個 64 KiB 的傾印片段 */
+
+	if (send(fd, &req, sizeof(req), 0) < 0)
+		return -errno;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 500) <= 0) /* 核心不會不回答;但每個等待都要有期限 */
+			return -ETIMEDOUT;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+			if (msg == NFT_MSG_GETGEN) {
+				const struct nfgenmsg *g = NLMSG_DATA(h);
+				NLA_FOR_EACH(a, (const char *)g + NLMSG_ALIGN(sizeof(*g)),
+					     h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g))))
+				if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID)
+					*gen = nla_u32be(a);
+				return 0;
+			}
+			nft_one(msg, h, s);
+		}
+	}
+}
+
+static const char *nfproto_name(uint8_t f)
+{
+	return f == NFPROTO_INET ? "inet" : f == NFPROTO_ARP ? "arp" : f == NFPROTO_NETDEV ? "netdev" : "ip";
+}
+
+/* nftables(也包含 iptables-nft 建的規則):規則集沒變(generation 相同)就沿用上次的結果 */
+static void scan_nftables(struct host_policy *p, char *out, size_t len)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	struct fw_scan s = { .n = 0 };
+	uint32_t gen = 0;
+	size_t o = 0;
+
+	if (fd < 0)
+		return;
+	if (nft_request(fd, NFT_MSG_GETGEN, false, NULL, &gen) || (p->nft_gen_known && gen == p->nft_gen)) {
+		close(fd);
+		snprintf(out, len, "%s", p->fw); /* 沒變(或讀不到):沿用 */
+		return;
+	}
+	if (!nft_request(fd, NFT_MSG_GETCHAIN, true, &s, NULL) && (!s.n || !nft_request(fd, NFT_MSG_GETRULE, true, &s, NULL))) {
+		p->nft_gen = gen;
+		p->nft_gen_known = true;
+	}
+	close(fd);
+	out[0] = '\0';
+	for (unsigned i = 0; i < s.n; i++)
+		if (s.ch[i].rules || s.ch[i].drop)
+			o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%snft %s %s %s(%u 條規則%s)", o ? "、" : "",
+					      nfproto_name(s.ch[i].family), s.ch[i].table, s.ch[i].name, s.ch[i].rules,
+					      s.ch[i].drop ? ",policy drop" : "");
+}
+
+/*
+ * 舊式 iptables / arptables(x_tables,iptables-legacy):/proc/net/ip_tables_names 列出這個命名空間用過的表;
+ * 一個 hook 的進入點(hook_entry)不等於它的預設動作(underflow)就表示那條鏈有規則。
+ * (只有預設動作 DROP、沒有規則的舊式鏈要讀整個表才看得出來,這裡不讀。)
+ */
+static void scan_legacy(char *out, size_t len)
+{
+	static const struct {
+		const char *names, *tool;
+		int opt;
+	} kinds[] = { { "/proc/net/ip_tables_names", "iptables-legacy", IPT_SO_GET_INFO },
+		      { "/proc/net/arp_tables_names", "arptables-legacy", ARPT_SO_GET_INFO } };
+	size_t o = strlen(out);
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	for (size_t k = 0; fd >= 0 && k < 2; k++) {
+		char table[XT_TABLE_MAXNAMELEN];
+		FILE *f = fopen(kinds[k].names, "r");
+		while (f && fscanf(f, "%31s", table) == 1) {
+			/* ip 與 arp 的 getinfo 前面的欄位排列相同,只有 hook 數不同 */
+			union {
+				struct ipt_getinfo ip;
+				struct arpt_getinfo arp;
+			} gi = { 0 };
+			socklen_t gl = k ? sizeof(gi.arp) : sizeof(gi.ip);
+			snprintf(gi.ip.name, sizeof(gi.ip.name), "%s", table);
+			if (!strcmp(table, "nat") || getsockopt(fd, IPPROTO_IP, kinds[k].opt, &gi, &gl))
+				continue;
+			for (unsigned h = 0; h < (k ? 1u : 2u); h++) { /* ip:PREROUTING、INPUT;arp:INPUT */
+				unsigned entry = k ? gi.arp.hook_entry[h] : gi.ip.hook_entry[h];
+				unsigned under = k ? gi.arp.underflow[h] : gi.ip.underflow[h];
+				if ((gi.ip.valid_hooks & (1u << h)) && entry != under)
+					o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%s%s -t %s %s", o ? "、" : "",
+							      kinds[k].tool, table, h == 0 && !k ? "PREROUTING" : "INPUT");
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static void read_host_policy(struct ctx *c, struct host_policy *p)
+{
+	const char *ifn = c->cfg.ifname;
+	struct ifreq ifr = { 0 };
+	char fw[sizeof(p->fw)];
+	int fd;
+
+	p->echo_ignore_all = sysctl_int("/proc/sys/net/ipv4/icmp_echo_ignore_all", ifn, 0);
+	p->ratemask = sysctl_int("/proc/sys/net/ipv4/icmp_ratemask", ifn, 0x1818);
+	int ai_all = sysctl_int("/proc/sys/net/ipv4/conf/all/arp_ignore", ifn, 0);
+	int ai_dev = sysctl_int("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifn, 0);
+	p->arp_ignore = ai_all > ai_dev ? ai_all : ai_dev;
+	p->arp_filter = sysctl_int("/proc/sys/net/ipv4/conf/all/arp_filter", ifn, 0) ||
+			sysctl_int("/proc/sys/net/ipv4/conf/%s/arp_filter", ifn, 0);
+	p->ip_on_iface = c->ip_from_iface || iface_has_ip(c);
+	p->noarp = false;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifn);
+		p->noarp = !ioctl(fd, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_NOARP);
+		close(fd);
+	}
+	scan_nftables(p, fw, sizeof(fw));
+	scan_legacy(fw, sizeof(fw));
+	snprintf(p->fw, sizeof(p->fw), "%s", fw);
+}
+
+/* netfilter 有會看到我們拿走的封包的規則時:預設不啟動;--bypass-firewall 照拿並說一行;
+ * --respect-firewall 交給核心(apply_host_policy 會說)。rxdrop 不回答任何東西,只說一行。 */
+static int firewall_gate(struct ctx *c)
+{
+	read_host_policy(c, &c->pol);
+	if (!c->pol.fw[0])
+		return 0;
+	char what[48];
+	if (c->cfg.mode == MODE_RESPOND)
+		snprintf(what, sizeof(what), " ARP 與 ping ");
+	else if (c->cfg.take_all)
+		snprintf(what, sizeof(what), "全部封包");
+	else
+		snprintf(what, sizeof(what), "送到 UDP %u 埠的封包", c->cfg.udp_port);
+	if (c->cfg.mode == MODE_RXDROP || c->cfg.firewall == FW_BYPASS) {
+		printf("注意:XDP 拿走的%s不經過 netfilter,這些規則對它們無效:%s%s\n", what, c->pol.fw,
+		       c->cfg.mode == MODE_RXDROP ? "(rxdrop 只計數丟棄,不回答)" : "(--bypass-firewall)");
+		return 0;
+	}
+	if (c->cfg.firewall == FW_RESPECT)
+		return 0;
+	fprintf(stderr, "錯誤:netfilter 有規則(%s),XDP 拿走的%s不會經過它們:要照拿請加 --bypass-firewall,"
+		"要由核心照防火牆回答請加 --respect-firewall\n", c->pol.fw, what);
+	return -EPERM;
 }
 
 /* libbpf/libxdp 的訊息:預設只顯示警告以上;AF_XDP_DEBUG=1 顯示全部 */
@@ -2137,7 +2777,9 @@ static int prepare(struct ctx *c)
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	c->ncpus_possible = libbpf_num_possible_cpus();
-	c->xsks_map_fd = c->stats_map_fd = -1;
+	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->prog_fd = c->link_fd = -1;
+	if (getenv("AF_XDP_NETLINK")) /* 模擬沒有 bpf_link 的舊核心(測試 netlink 掛載那條路) */
+		snprintf(c->link_why, sizeof(c->link_why), "AF_XDP_NETLINK 要求不用 bpf_link");
 
 	c->umem_size = (size_t)c->nq * cfg->frames * cfg->frame_size;
 	c->umem_area = mmap(NULL, c->umem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2203,7 +2845,13 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN); /* 輸出被關掉(例如 | head)時也要走正常清理,卸下 XDP 程式 */
 	c->main_thread = pthread_self();
+	c->argv0 = argv[0];
+	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->prog_fd = c->link_fd = -1;
 
+	if (c->cfg.unload_id) {
+		rc = unload_stale(c);
+		goto out;
+	}
 	if (prepare(c))
 		goto out;
 	printf("AF_XDP %s 模式:介面 %s(ifindex %d,%u 個 RX 佇列)佇列 %u-%u,UMEM %u 個佇列 × %u frame × %u 位元組"

@@ -67,6 +67,7 @@ xdp_stop() {
 }
 
 has_xdp() { ip -n "$NS_A" link show va | grep -q 'prog/xdp'; }
+xdp_id() { ip -n "$NS_A" link show va | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p'; }
 no_xdp_left() {
 	if has_xdp; then
 		ip -n "$NS_A" link show va
@@ -115,7 +116,8 @@ t_respond_default_mode() {
 	xdp_start "$XDP" 0 -q
 	expect_file_match "$XLOG" 'native \+ zero-copy 失敗' "應先嘗試 zero-copy 並回報退回"
 	expect_file_match "$XLOG" '實際生效.*native.*copy 模式' "應回報實際生效的模式"
-	expect_file_match "$XLOG" '卸載指令:sudo ip link set dev va xdpdrv off' "native 模式的卸載指令"
+	expect_file_match "$XLOG" '掛載方式:bpf_link' "應以 bpf_link 掛載並說明"
+	if grep -E 'ip link set|--unload' "$XLOG"; then fail "bpf_link 掛載時不應印出任何卸載指令"; fi
 	ping_ok 20 0.01
 	xdp_stop
 }
@@ -171,6 +173,121 @@ t_flood() {
 	xdp_stop
 	expect_ge "$(kv "$XLOG" icmp_reply)" 1000 "洪水中程式回答的 ping"
 	no_xdp_left "洪水之後"
+}
+
+# ---- 主機設定:程式執行時的答案要和「只有核心」時完全一樣 ----
+in_a() { ip netns exec "$NS_A" "$@"; }
+# 探測:B 送 5 個請求,印出收到的回覆數
+probe_ping() { ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 1 198.18.0.1 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
+probe_bcast() { ip netns exec "$NS_B" ping -b -c 5 -i 0.05 -W 1 198.18.0.255 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
+probe_arp() { ip netns exec "$NS_B" "$PEER" arp vb 198.18.0.1 "$1" 5 | sed -n 's/.*replies=\([0-9]*\).*/\1/p'; }
+
+# 等程式說出第 N 次「主機設定改變」(它每秒重讀一次)
+wait_policy_change() {
+	wait_for 4 sh -c "[ \$(grep -c '主機設定改變' '$XLOG') -ge $1 ]" || fail "4 秒內沒有看到第 $1 次主機設定改變:$(tail -n 3 "$XLOG")"
+}
+
+# t_policy 探測 寬鬆的設定 嚴格的設定 回覆計數鍵|-
+# 先量只有核心時兩種設定的回覆數(必須不同,否則這個檢查沒有意義);再以嚴格的設定啟動程式,
+# 執行中改成寬鬆、再改回嚴格:每種狀態的回覆數都要和只有核心時一樣。
+# 計數鍵不是 - 時,寬鬆狀態下的回覆要是程式自己送的(SUMMARY 的計數 >= 5),證明它真的在拿。
+t_policy() {
+	xdp_env
+	local probe=$1 open=$2 strict=$3 key=$4 k_open k_strict x0 x1 x2 changes=0
+	[ "$key" = - ] || changes=2
+	eval "$open"
+	k_open=$($probe)
+	eval "$strict"
+	k_strict=$($probe)
+	echo "只有核心:寬鬆 $k_open 個回覆,嚴格 $k_strict 個"
+	[ "$k_open" != "$k_strict" ] || fail "只有核心時兩種設定的回覆數一樣($k_open):這個檢查沒有意義"
+	xdp_start "$XDP" 0 -q
+	x0=$($probe)
+	eval "$open"
+	if [ "$changes" -gt 0 ]; then wait_policy_change 1; else sleep 1.5; fi
+	x1=$($probe)
+	eval "$strict"
+	if [ "$changes" -gt 0 ]; then wait_policy_change 2; else sleep 1.5; fi
+	x2=$($probe)
+	xdp_stop
+	echo "程式執行中:啟動時嚴格 $x0、改成寬鬆 $x1、再改回嚴格 $x2"
+	expect_eq "$x0" "$k_strict" "啟動時就是嚴格設定:回覆數"
+	expect_eq "$x1" "$k_open" "執行中改成寬鬆設定:回覆數"
+	expect_eq "$x2" "$k_strict" "執行中改回嚴格設定:回覆數"
+	[ "$key" = - ] || expect_ge "$(kv "$XLOG" "$key")" 5 "寬鬆設定時由程式回答的數量($key)"
+	expect_eq "$(grep -c '主機設定改變' "$XLOG")" "$changes" "說明主機設定改變的行數"
+}
+
+# icmp_ratemask 含 echo reply(bit 0):核心會限速回覆,所以 ping 交給核心,程式不再拿
+t_policy_ratemask() {
+	xdp_env
+	xdp_start "$XDP" 0 -q
+	ping_ok 5 0.05
+	local mask
+	mask=$(in_a sysctl -n net.ipv4.icmp_ratemask)
+	in_a sysctl -qw net.ipv4.icmp_ratemask=$((mask | 1))
+	wait_policy_change 1
+	expect_file_match "$XLOG" 'ping 交給核心:icmp_ratemask' "說明 ping 交給核心的原因"
+	probe_ping >/dev/null
+	xdp_stop
+	expect_eq "$(kv "$XLOG" icmp_req)" 5 "ratemask 含 echo reply 之後程式不再拿 ping"
+}
+
+# netfilter(nftables):有丟掉 ping 的 INPUT 規則時,預設不啟動;--respect-firewall 照防火牆(由核心)回答,
+# 規則在執行中被移除 / 加回時跟著改;--bypass-firewall 照拿並說一行
+t_firewall_nft() {
+	xdp_env
+	need_cmd nft
+	local rules='table inet kbs { chain input { type filter hook input priority 0; icmp type echo-request drop; }; }'
+	in_a nft -f - <<<"$rules" || fail "無法設定 nft 規則"
+	expect_eq "$(probe_ping)" 0 "只有核心、有防火牆規則時的回覆數"
+	expect_fail in_a "$XDP" -q va 0
+	expect_file_match "$T_TMP/out" '^錯誤:netfilter 有規則\(nft inet kbs input\(1 條規則\)\).*--bypass-firewall.*--respect-firewall' "預設不啟動並說明兩個選擇"
+	expect_eq "$(grep -c '^錯誤' "$T_TMP/out")" 1 "錯誤訊息行數"
+	no_xdp_left "因防火牆不啟動"
+	xdp_start "$XDP" 0 -q --respect-firewall
+	expect_eq "$(probe_ping)" 0 "--respect-firewall:回覆數與只有核心時相同"
+	in_a nft flush ruleset
+	wait_policy_change 1
+	expect_eq "$(probe_ping)" 5 "規則移除後的回覆數"
+	in_a nft -f - <<<"$rules"
+	wait_policy_change 2
+	expect_eq "$(probe_ping)" 0 "規則加回後的回覆數"
+	xdp_stop
+	expect_eq "$(kv "$XLOG" icmp_reply)" 5 "只有沒有規則的那段時間由程式回答"
+	xdp_start "$XDP" 0 -q --bypass-firewall
+	expect_file_match "$XLOG" '注意:XDP 拿走的 ARP 與 ping 不經過 netfilter.*nft inet kbs input' "--bypass-firewall 說明略過防火牆"
+	expect_eq "$(probe_ping)" 5 "--bypass-firewall:程式照樣回答"
+	xdp_stop
+	# rxdrop 不回答任何東西:只說一行
+	expect_exit 0 in_a "$XDP" -q -m rxdrop --duration 1 va 0
+	expect_file_match "$T_TMP/out" '注意:XDP 拿走的送到 UDP 9 埠的封包不經過 netfilter.*rxdrop 只計數丟棄' "rxdrop 說明一行"
+}
+
+# 舊式 iptables(x_tables)的規則也要看得到
+t_firewall_legacy() {
+	xdp_env
+	need_cmd iptables-legacy
+	in_a iptables-legacy -A INPUT -p icmp -j DROP || skip "iptables-legacy 無法在這個核心上建立規則"
+	expect_eq "$(probe_ping)" 0 "只有核心、有防火牆規則時的回覆數"
+	expect_fail in_a "$XDP" -q va 0
+	expect_file_match "$T_TMP/out" '^錯誤:netfilter 有規則\(.*iptables-legacy -t filter INPUT' "看得到舊式 iptables 的 INPUT 規則"
+	no_xdp_left "因防火牆不啟動"
+}
+
+# --help 的說明欄依顯示寬度對齊(中文字 2 欄):每一列選項說明的起始欄相同
+t_help_aligned() {
+	need_bin "$XDP"
+	"$XDP" --help >"$T_TMP/help" || fail "--help 結束碼 $?"
+	# 選項列 = 以空白開頭、含 -- 的列;說明從左欄之後第一個「兩個以上空白」之後開始
+	sed -n '/^選項:/,/^$/p' "$T_TMP/help" | grep -- '--' |
+		sed -E 's/^(  [-, a-zA-Z]*--[a-z-]+( [^ ]+)? +).*/\1/' >"$T_TMP/left"
+	local n widths
+	n=$(wc -l <"$T_TMP/left")
+	widths=$(while IFS= read -r l; do printf '%s\n' "$l" | LC_ALL=C.UTF-8 wc -L; done <"$T_TMP/left" | sort -u)
+	cat "$T_TMP/help"
+	expect_ge "$n" 25 "選項列數"
+	expect_eq "$(wc -l <<<"$widths")" 1 "說明欄起始欄的種類(各列的寬度:${widths//$'\n'/ })"
 }
 
 # ---- 收包:只拿 UDP 9 埠 ----
@@ -407,31 +524,135 @@ t_nohup() {
 	no_xdp_left "nohup 之下的 SIGTERM"
 }
 
-# SIGKILL 無法清理:程式啟動時印的卸載指令要真的能卸下(SKB 與 native 的指令不同)
-t_sigkill_recovery() { # -S | -N
+# bpf_link:SIGKILL 之後 1 秒內介面上什麼都不剩,下一次直接啟動,不需要任何手動指令
+t_sigkill_link() { # 模式
 	xdp_env
-	xdp_start "$XDP" 0 -q "$1"
-	local cmd
-	cmd=$(sed -n 's/.*卸載指令:sudo //p' "$XLOG")
-	[ -n "$cmd" ] || fail "沒有印出卸載指令"
+	xdp_start "$XDP" 0 -q -m "$1"
+	expect_file_match "$XLOG" '掛載方式:bpf_link' "以 bpf_link 掛載"
+	has_xdp || fail "執行中應該看得到 XDP 程式"
+	kill -KILL "$XPID"
+	local t0 ms
+	t0=$(date +%s%N)
+	wait_for 1 sh -c "! ip -n '$NS_A' link show va | grep -q prog/xdp" || no_xdp_left "SIGKILL 後 1 秒"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "SIGKILL 後 $ms ms 介面上已沒有 XDP 程式"
+	expect_le "$ms" 1000 "SIGKILL 到程式消失的毫秒數"
+	xdp_start "$XDP" 0 -q -m "$1"
+	xdp_stop
+	no_xdp_left "第二次執行結束"
+}
+
+# netlink 掛載(AF_XDP_NETLINK=1,模擬沒有 bpf_link 的核心):SIGKILL 留下程式;下一次執行說明它是
+# af_xdp_socket 留下的、擁有者已經不在,並給以 id 指名的卸載指令;那個指令真的卸得下,之後照常啟動
+t_sigkill_netlink() { # -S | -N
+	xdp_env
+	AF_XDP_NETLINK=1 xdp_start "$XDP" 0 -q "$1"
+	expect_file_match "$XLOG" '掛載方式:netlink.*卸載指令:sudo .*--unload [0-9]+ va' "netlink 掛載與以 id 指名的卸載指令"
+	local id cmd
+	id=$(xdp_id)
 	kill -KILL "$XPID"
 	sleep 0.5
 	has_xdp || fail "SIGKILL 後應該還掛著(否則這個檢查沒有意義)"
+	expect_fail ip netns exec "$NS_A" env AF_XDP_NETLINK=1 "$XDP" -q "$1" va 0
+	expect_file_match "$T_TMP/out" "留著 af_xdp_socket 的 XDP 程式\\(id $id.*行程\\(PID $XPID\\)已經不在了" "說明擁有者已經不在"
+	cmd=$(sed -n 's/.*確認後卸下:sudo //p' "$T_TMP/out")
+	expect_match "$cmd" "--unload $id va\$" "卸載指令以 id 指名"
+	# 指令不會卸下別人的程式:id 不符時什麼都不做
+	expect_fail ip netns exec "$NS_A" "$XDP" --unload "$((id + 100000))" va
+	has_xdp || fail "id 不符的 --unload 不應卸下任何東西"
 	# shellcheck disable=SC2086 # 指令本身要分詞
 	ip netns exec "$NS_A" $cmd || fail "卸載指令失敗:$cmd"
 	no_xdp_left "執行印出的卸載指令($cmd)"
+	AF_XDP_NETLINK=1 xdp_start "$XDP" 0 -q "$1"
+	xdp_stop
+	no_xdp_left "卸載後再執行一次"
+}
+
+# tests 自己編一個「別人的」XDP 程式:丟掉 ICMP echo 請求,其他 XDP_PASS(看得出它在運作)
+build_other_prog() {
+	need_cmd clang gcc
+	OTHER_O=$T_TMP/other.o
+	cat >"$T_TMP/other.c" <<'BPF'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("xdp")
+int other_drop_icmp(struct xdp_md *ctx)
+{
+	unsigned char *d = (void *)(long)ctx->data, *e = (void *)(long)ctx->data_end;
+
+	if (d + 35 > e)
+		return XDP_PASS;
+	return d[12] == 8 && d[13] == 0 && d[23] == 1 && d[34] == 8 ? XDP_DROP : XDP_PASS;
+}
+char _license[] SEC("license") = "GPL";
+BPF
+	clang -O2 -g -target bpf -I"/usr/include/$(gcc -dumpmachine)" -c "$T_TMP/other.c" -o "$OTHER_O" ||
+		fail "編譯別人的 XDP 程式失敗"
+}
+
+# 別人的程式在執行中以 ip -force link set ... xdp 換掉我們的:
+#   netlink 掛載:2 秒內以結束碼 1 結束、說出換上來的程式,不卸下它(它繼續運作:ping 被它丟掉)
+#   bpf_link:ip 指令失敗,我們照常回答
+t_replaced() { # netlink | link
+	xdp_env
+	build_other_prog
+	if [ "$1" = netlink ]; then
+		AF_XDP_NETLINK=1 xdp_start "$XDP" 0 -q -N
+	else
+		xdp_start "$XDP" 0 -q -N
+	fi
+	ping_ok 3 0.05
+	local t0 rc=0
+	t0=$(date +%s%N)
+	if ! ip -n "$NS_A" -force link set dev va xdp obj "$OTHER_O" sec xdp 2>"$T_TMP/ip.err"; then
+		cat "$T_TMP/ip.err"
+		[ "$1" = link ] || fail "netlink 掛載時 ip -force 應該換得掉:$(cat "$T_TMP/ip.err")"
+		ping_ok 5 0.05
+		kill -0 "$XPID" || fail "換不掉時我們的程式不應結束"
+		xdp_stop
+		expect_ge "$(kv "$XLOG" icmp_reply)" 8 "換不掉之後仍由我們回答的 ping"
+		no_xdp_left "結束"
+		return
+	fi
+	[ "$1" = netlink ] || fail "bpf_link 掛載時 ip -force 不應換得掉"
+	stop_bg "$XPID" CONT 3 || rc=$? # 只是等它自己結束
+	cat "$XLOG"
+	expect_eq "$rc" 1 "被換掉後的結束碼"
+	expect_le "$((($(date +%s%N) - t0) / 1000000))" 2000 "發現被換掉並結束的毫秒數"
+	expect_match "$(tail -n1 "$XLOG")" '被換掉了:現在是 id [0-9]+「other_drop_icmp」' "最後一行說出換上來的程式"
+	ip -n "$NS_A" link show va | grep -q 'prog/xdp.*name other_drop_icmp' || fail "別人的程式應該還掛著"
+	ip netns exec "$NS_B" ping -c 3 -i 0.05 -W 1 198.18.0.1 >"$T_TMP/ping" 2>&1
+	cat "$T_TMP/ping"
+	grep -q ' 0 received' "$T_TMP/ping" || fail "別人的程式應該還在運作(丟掉 ping)"
+}
+
+# 介面上先有別人的程式:我們不啟動、說是誰的,不給任何卸載指令;--unload 也拒絕卸它
+t_foreign_program() {
+	xdp_env
+	build_other_prog
+	ip -n "$NS_A" link set dev va xdpgeneric obj "$OTHER_O" sec xdp || fail "無法掛上別人的程式"
+	expect_fail ip netns exec "$NS_A" "$XDP" -q va 0
+	expect_file_match "$T_TMP/out" '已經掛著別的 XDP 程式\(id [0-9]+「other_drop_icmp」,SKB 模式\);我們不動它' "說明是別人的程式"
+	if grep -E 'ip link set|--unload|xdp.* off' "$T_TMP/out"; then fail "不應叫使用者卸下別人的程式"; fi
+	expect_fail ip netns exec "$NS_A" "$XDP" --unload "$(xdp_id)" va
+	expect_file_match "$T_TMP/out" '不是 af_xdp_socket 的' "--unload 拒絕卸下別人的程式"
+	ip -n "$NS_A" link show va | grep -q 'name other_drop_icmp' || fail "別人的程式應該還掛著"
 }
 
 # 介面在執行中被刪除 / 關閉 / 移到別的命名空間 / 失去位址:2 秒內以結束碼 1 結束並說明
-t_iface_vanish() { # del | down | moved | addr
+t_iface_vanish() { # del | down | moved | moved_netlink | addr
 	xdp_env
-	xdp_start "$XDP" 0 -q
+	if [ "$1" = moved_netlink ]; then
+		AF_XDP_NETLINK=1 xdp_start "$XDP" 0 -q
+	else
+		xdp_start "$XDP" 0 -q
+	fi
 	local ns_c="kbs-xc-$$"
 	case $1 in
 	del) ip -n "$NS_A" link del va ;;
 	down) ip -n "$NS_A" link set va down ;;
 	addr) ip -n "$NS_A" addr flush dev va ;; # 例如 DHCP 換了位址:不能再替舊位址回答 ARP
-	moved)
+	moved*)
 		ip netns add "$ns_c" || fail "無法建立命名空間 $ns_c"
 		on_exit "ip netns del '$ns_c'"
 		ip -n "$NS_A" link set va netns "$ns_c"
@@ -444,11 +665,15 @@ t_iface_vanish() { # del | down | moved | addr
 	[ "$rc" -ne 124 ] || fail "介面 $1 之後 3 秒仍未結束"
 	expect_eq "$rc" 1 "結束碼"
 	expect_le "$((($(date +%s%N) - t0) / 1000000))" 2000 "結束所需毫秒數"
-	if [ "$1" = del ] || [ "$1" = moved ]; then
+	if [ "$1" != down ] && [ "$1" != addr ]; then
 		expect_match "$(tail -n1 "$XLOG")" '^錯誤:介面 va 已消失\(被刪除或移到別的命名空間\),程式結束' "最後一行說明原因"
 	fi
 	if [ "$1" = moved ]; then
-		# XDP 程式跟著介面到了另一個命名空間:訊息裡的指令(填上命名空間)要真的卸得下
+		# bpf_link:程式結束時核心卸下,介面到了哪個命名空間都一樣
+		if ip -n "$ns_c" link show va | grep -q 'prog/xdp'; then fail "bpf_link 掛載的程式在結束後還掛在移走的介面上"; fi
+		if grep -q -- '--unload' "$XLOG"; then fail "bpf_link 掛載時不應印出卸載指令"; fi
+	elif [ "$1" = moved_netlink ]; then
+		# netlink:XDP 程式跟著介面到了另一個命名空間:訊息裡的指令(填上命名空間)要真的卸得下
 		local cmd
 		cmd=$(sed -n 's/.*XDP 程式還掛在它上面:sudo //p' "$XLOG")
 		[ -n "$cmd" ] || fail "沒有說明移走的介面上 XDP 程式怎麼卸"
@@ -521,7 +746,8 @@ t_already_attached() {
 	xdp_env
 	xdp_start "$XDP" 0 -q -S -m rxdrop
 	expect_fail ip netns exec "$NS_A" "$XDP" -q -N va 0
-	expect_file_match "$T_TMP/out" '已經掛著 XDP 程式.*SKB.*all.*xdpgeneric off' "應回報已掛載的程式、模式與卸載指令"
+	expect_file_match "$T_TMP/out" '正由另一個 af_xdp_socket\(PID [0-9]+,XDP 程式 id [0-9]+,SKB 模式\).*all' "應回報另一個 af_xdp_socket 與它的模式"
+	if grep -E 'ip link set|--unload' "$T_TMP/out"; then fail "不應叫使用者卸下另一個還在執行的程式"; fi
 	kill -0 "$XPID" || fail "第一個程式不應受影響"
 	xdp_stop
 	no_xdp_left "結束"
@@ -576,7 +802,8 @@ t_bad_args() {
 		"-S -N lo" "-c -z lo" "-m txonly lo" "--dst-ip 1.2.3 lo" "--dst-mac zz lo" "lo 0 extra" \
 		"abcdefghijklmnopq 0" "--size 10 lo" "lo -1" "--bogus lo" "lo 3-1" "lo 0-" "lo x" \
 		"--cpu x lo" "--cpu 1-0 lo" "-B --spin lo" "--all lo" "-m txonly --all --dst-ip 1.2.3.4 lo" \
-		"--udp-port 0 lo" "--duration 0 lo" "--cpu 4000 lo"; do
+		"--udp-port 0 lo" "--duration 0 lo" "--cpu 4000 lo" "--bypass-firewall --respect-firewall lo" \
+		"--unload 0 lo" "--unload x lo" "--unload 5 -q lo"; do
 		# shellcheck disable=SC2086 # 刻意分詞
 		expect_exit 64 "$XDP" $args
 		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
@@ -587,6 +814,7 @@ t_bad_args() {
 }
 
 check bad_args t_bad_args
+check help_aligned t_help_aligned
 check not_root t_not_root
 check respond_skb t_respond -S
 check respond_native t_respond -N
@@ -594,6 +822,21 @@ check respond_default_mode t_respond_default_mode
 check respond_jumbo_to_kernel t_respond_jumbo
 check respond_jumbo_to_kernel_skb t_respond_jumbo -S
 check coexist_tcp_ipv6_udp t_coexist
+check policy_icmp_echo_ignore_all t_policy probe_ping "in_a sysctl -qw net.ipv4.icmp_echo_ignore_all=0" \
+	"in_a sysctl -qw net.ipv4.icmp_echo_ignore_all=1" icmp_reply
+check policy_icmp_echo_ignore_broadcasts t_policy probe_bcast "in_a sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0" \
+	"in_a sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=1" -
+check policy_icmp_ratemask t_policy_ratemask
+check policy_arp_ignore_8 t_policy "probe_arp 198.18.0.2" "in_a sysctl -qw net.ipv4.conf.va.arp_ignore=0" \
+	"in_a sysctl -qw net.ipv4.conf.va.arp_ignore=8" arp_reply
+check policy_arp_ignore_2 t_policy "probe_arp 10.9.9.9" "in_a sysctl -qw net.ipv4.conf.all.arp_ignore=0" \
+	"in_a sysctl -qw net.ipv4.conf.all.arp_ignore=2" arp_reply
+check policy_arp_filter t_policy "probe_arp 10.77.0.5" \
+	"ip -n \$NS_A route replace blackhole 10.77.0.0/24; in_a sysctl -qw net.ipv4.conf.va.arp_filter=0" \
+	"in_a sysctl -qw net.ipv4.conf.va.arp_filter=1" arp_reply
+check policy_noarp t_policy "probe_arp 198.18.0.2" "ip -n \$NS_A link set va arp on" "ip -n \$NS_A link set va arp off" arp_reply
+check firewall_nft t_firewall_nft
+check firewall_iptables_legacy t_firewall_legacy
 check flood_with_tcp t_flood
 check busy_poll t_busy_poll
 check busy_poll_sigkill t_busy_poll_sigkill
@@ -614,11 +857,18 @@ check lifecycle_sigterm t_lifecycle_signal TERM
 check lifecycle_sighup t_lifecycle_signal HUP
 check lifecycle_sigquit t_lifecycle_signal QUIT
 check lifecycle_nohup t_nohup
-check sigkill_recovery_skb t_sigkill_recovery -S
-check sigkill_recovery_native t_sigkill_recovery -N
+check sigkill_link_respond t_sigkill_link respond
+check sigkill_link_rxdrop t_sigkill_link rxdrop
+check sigkill_link_l2fwd t_sigkill_link l2fwd
+check sigkill_netlink_skb t_sigkill_netlink -S
+check sigkill_netlink_native t_sigkill_netlink -N
+check replaced_netlink t_replaced netlink
+check replaced_link t_replaced link
+check foreign_program t_foreign_program
 check iface_deleted t_iface_vanish del
 check iface_down t_iface_vanish down
 check iface_moved_netns t_iface_vanish moved
+check iface_moved_netns_netlink t_iface_vanish moved_netlink
 check iface_addr_removed t_iface_vanish addr
 check lifecycle_duration t_lifecycle_duration
 check zerocopy_on_veth t_zerocopy_veth

@@ -11,6 +11,8 @@
  *                                         (MTU 1500 時由核心切成 IPv4 片段)
  *   xdp_peer corpus 介面 目的MAC 目的IP    送出 >= 30 種格式錯誤的 frame 與 5 個合法請求,
  *                                         檢查只有合法請求得到正確回覆
+ *   xdp_peer arp    介面 目標IP 來源IP N   廣播 N 個 ARP 請求(問目標IP,發送者填來源IP),
+ *                                         計算回答給我們、內容正確的 ARP 回覆(replies=)
  * 輸出一行 key=value 結果;用法錯誤結束碼 64,檢查失敗 1。
  */
 #include <arpa/inet.h>
@@ -209,6 +211,47 @@ static int do_udpfrag(const char *ifname, unsigned long n)
 	}
 	printf("sent=%lu\n", n);
 	return 0;
+}
+
+/* ARP 請求(廣播)問 tip、發送者 sip;數正確的回覆:op 2、發送者是 tip、目標是我們(MAC 與 sip) */
+static int do_arp(const char *tip_s, const char *sip_s, unsigned long n)
+{
+	uint8_t f[60] = { 0 }, buf[4096], tip[4], sip[4];
+	unsigned long replies = 0, wrong = 0;
+
+	if (inet_pton(AF_INET, tip_s, tip) != 1 || inet_pton(AF_INET, sip_s, sip) != 1) {
+		fprintf(stderr, "錯誤:IP 格式錯誤\n");
+		return 64;
+	}
+	memset(f, 0xff, 6);
+	memcpy(f + 6, my_mac, 6);
+	wr16(f + 12, ETH_P_ARP);
+	uint8_t *a = f + 14;
+	wr16(a, 1);
+	wr16(a + 2, ETH_P_IP);
+	a[4] = 6;
+	a[5] = 4;
+	wr16(a + 6, 1);
+	memcpy(a + 8, my_mac, 6);
+	memcpy(a + 14, sip, 4);
+	memcpy(a + 24, tip, 4);
+	for (unsigned long i = 0; i < n; i++) {
+		xmit(f, sizeof(f));
+		/* 每個請求之後收 50 ms:回覆(程式或核心的)都在這之內 */
+		uint64_t until = now_ns() + 50000000ull;
+		for (int64_t left; (left = (int64_t)(until - now_ns())) > 0;) {
+			ssize_t r = recv_in(buf, sizeof(buf), (int)(left / 1000000) + 1);
+			if (r < 42 || rd16(buf + 12) != ETH_P_ARP || rd16(buf + 20) != 2)
+				continue;
+			if (!memcmp(buf + 28, tip, 4) && !memcmp(buf + 32, my_mac, 6) && !memcmp(buf + 38, sip, 4) &&
+			    !memcmp(buf, my_mac, 6))
+				replies++;
+			else
+				wrong++;
+		}
+	}
+	printf("sent=%lu replies=%lu wrong=%lu\n", n, replies, wrong);
+	return wrong ? 1 : 0;
 }
 
 /* ---- 格式錯誤的語料 ---- */
@@ -427,7 +470,7 @@ static int do_corpus(const char *dmac_s, const char *dip_s)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s send|count|l2fwd|udpfrag|corpus 介面 …\n", argv[0]);
+		fprintf(stderr, "用法:%s send|count|l2fwd|udpfrag|corpus|arp 介面 …\n", argv[0]);
 		return 64;
 	}
 	open_if(argv[2]);
@@ -453,6 +496,8 @@ int main(int argc, char **argv)
 		return do_udpfrag(argv[2], strtoul(argv[3], NULL, 10));
 	if (!strcmp(argv[1], "corpus") && argc == 5)
 		return do_corpus(argv[3], argv[4]);
+	if (!strcmp(argv[1], "arp") && argc == 6)
+		return do_arp(argv[3], argv[4], parse_num(argv[5], "N", 1, 100000));
 	fprintf(stderr, "錯誤:不認得的子命令或參數個數錯誤\n");
 	return 64;
 }
