@@ -305,7 +305,7 @@ struct ctx {
 		uint64_t hi, lo; /* 位址;全零 = 空格 */
 		uint32_t conns;
 	} *peers;
-	uint32_t peers_mask;
+	uint32_t peers_mask, peers_used; /* 用了幾格:超過一半就不收新的位址(線性探測一定找得到空格) */
 	bool accept_backoff; /* EMFILE 之類的錯誤後,等下一秒再 arm accept(避免忙迴圈) */
 	unsigned rejecting;  /* 還沒完成的拒絕 CLOSE:它們還佔著固定檔案表的槽位 */
 	/* 接收:buffer ring */
@@ -962,6 +962,7 @@ static void peer_put(struct ctx *c, uint64_t hi, uint64_t lo)
 		}
 	}
 	c->peers[i] = (struct peer){ 0 };
+	c->peers_used--;
 }
 
 /* ---- 公平規則的串列(見 struct conn) ---- */
@@ -1660,7 +1661,9 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe, unsigned slot)
 	peer_key(&a->addr, &hi, &lo);
 	uint32_t pi = peer_find(c, hi, lo);
 	bool per_addr = c->cfg.max_per_addr && c->peers[pi].conns >= c->cfg.max_per_addr;
-	if (!c->accepting || (unsigned)fd >= c->nslots || per_addr || !make_room(c) || !(cn = calloc(1, sizeof(*cn)))) {
+	bool table_full = !c->peers[pi].hi && 2 * (c->peers_used + 1) > c->peers_mask + 1;
+	if (!c->accepting || (unsigned)fd >= c->nslots || per_addr || table_full || !make_room(c) ||
+	    !(cn = calloc(1, sizeof(*cn)))) {
 		/* 我們自己拒絕:接受後立刻關閉 */
 		c->st.rejected++;
 		reject_note(c, &a->addr, per_addr);
@@ -1677,6 +1680,8 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe, unsigned slot)
 	cn->gen = ++c->next_gen & 0xffffff;
 	cn->last_active = cn->window_start = c->now_ns;
 	lru_push(&c->act, &cn->act);
+	if (!c->peers[pi].hi)
+		c->peers_used++;
 	c->peers[pi].hi = cn->peer_hi = hi;
 	c->peers[pi].lo = cn->peer_lo = lo;
 	c->peers[pi].conns++;
