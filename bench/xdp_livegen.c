@@ -2,11 +2,13 @@
 /*
  * bench/xdp_livegen.c — AF_XDP 效能比較用的封包產生器:核心裡的 XDP「live frames」測試執行
  *
- *   xdp_livegen 介面 目的MAC 目的IP 數量 [來源IP]
+ *   xdp_livegen [--size 位元組] 介面 目的MAC 目的IP 數量 [來源IP]
+ *
+ *   --size:frame 大小(不含 FCS),60..3500,預設 64(bench/af_xdp.sh 的曲線用 64、512、1500)
  *
  * 做法(與 xdp-tools 的 xdp-trafficgen 相同,自己寫是因為它在這個核心上的 BTF 探測失敗):
  * 載入一個只有兩個指令的 XDP 程式(回傳 XDP_TX),以 BPF_PROG_TEST_RUN 加上
- * BPF_F_TEST_XDP_LIVE_FRAMES 在核心裡重複執行 N 次:每次都把同一個 64 B UDP frame
+ * BPF_F_TEST_XDP_LIVE_FRAMES 在核心裡重複執行 N 次:每次都把同一個 UDP frame
  * 從「介面」送出。在 veth 上 frame 以 xdp_frame 的形式直接進到對端的接收佇列(沒有 skb),
  * 就像真實網卡的驅動程式收到封包一樣:對端若掛了 native XDP,程式直接處理 frame;
  * 沒有的話 veth 才替核心堆疊建立 skb(需要對端 gro on,見 PLATFORM.md)。
@@ -35,10 +37,9 @@
 
 #include "bench_util.h"
 
-static size_t build_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], struct in_addr sip,
+static size_t build_frame(uint8_t *f, size_t size, const uint8_t dst[6], const uint8_t src[6], struct in_addr sip,
 			  struct in_addr dip)
 {
-	const size_t size = 64;
 	uint8_t *ip = f + ETH_HLEN, *udp = ip + 20;
 	uint16_t udp_len = (uint16_t)(size - ETH_HLEN - 20);
 
@@ -72,13 +73,21 @@ int main(int argc, char **argv)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	uint8_t frame[64], dst[6], src[6];
+	static uint8_t frame[3500];
+	uint8_t dst[6], src[6];
 	struct in_addr sip = { 0 }, dip;
 	struct ifreq ifr = { 0 };
 	int ifindex, fd, sock;
+	size_t size = 64;
+	const char *self = argv[0];
 
+	if (argc > 2 && !strcmp(argv[1], "--size")) { /* 選項放在位置參數之前;原本的用法不變 */
+		size = parse_num(argv[2], "--size", 60, sizeof(frame));
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "用法:%s 介面 目的MAC 目的IP 數量 [來源IP]\n", argv[0]);
+		fprintf(stderr, "用法:%s [--size 位元組] 介面 目的MAC 目的IP 數量 [來源IP]\n", self);
 		return 64;
 	}
 	ifindex = (int)if_nametoindex(argv[1]);
@@ -107,7 +116,7 @@ int main(int argc, char **argv)
 			sip = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
 	}
 	close(sock);
-	size_t len = build_frame(frame, dst, src, sip, dip);
+	size_t len = build_frame(frame, size, dst, src, sip, dip);
 
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MEMLOCK, &rl);
