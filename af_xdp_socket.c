@@ -4,9 +4,9 @@
  *
  * 這個檔案有兩半:
  *   核心半部(#ifdef __bpf__):一個 XDP 程式,Makefile 以 clang -target bpf 編譯,
- *     物件檔嵌進執行檔(.incbin),執行時以 libxdp 掛到介面上。它在驅動程式收到封包時執行,
- *     只把「這個模式要處理的」封包導向(redirect)我們的 AF_XDP socket,其他一律 XDP_PASS
- *     交還核心:SSH、TCP、DNS……照常運作。
+ *     物件檔嵌進執行檔(.incbin),執行時以 libbpf 載入、以 bpf_link 掛到介面上。它在驅動程式收到封包時
+ *     執行,只把「這個模式要處理的」封包導向(redirect)我們的 AF_XDP socket,其他一律 XDP_PASS
+ *     交還核心:SSH、TCP、DNS……照常運作。它的設定在一個 map 裡,使用者空間每秒依主機設定更新。
  *   使用者半部:UMEM(與核心共享的封包記憶體,切成固定大小的 frame)加上每個佇列四個 ring。
  *
  * 一個 frame 的一生(respond 模式,對方 ping 我們):
@@ -15,7 +15,8 @@
  *        │
  *        ▼  xsk_take()(核心半部,每個封包執行一次)
  *   ┌────────────────────────────────────────────┐
- *   │ ARP 請求或 ICMP echo,目的是我們的 IPv4?     │── 否 ──▶ XDP_PASS:核心照常處理
+ *   │ ARP 請求或 ICMP echo,目的是我們的 IPv4,      │── 否 ──▶ XDP_PASS:核心照常處理
+ *   │ 而且主機設定讓核心自己也會回答它?(take_cfg) │          (也照主機的設定不回答)
  *   └────────────────────────────────────────────┘
  *        │ 是:bpf_redirect_map(&xsks_map, q)
  *        ▼
@@ -29,9 +30,10 @@
  *
  * 閱讀順序:
  *   1. 共用的定義(兩半都看得到)      4. 資料路徑:四個 engine、TX kick、等待策略、佇列執行緒
- *   2. 核心半部:XDP 程式與兩個 map    5. 統計(每秒、總結)
- *   3. 使用者半部:載入 XDP 程式、     6. 清理
- *      UMEM 與每個佇列的 socket       7. 選項、說明與環境檢查    8. main
+ *   2. 核心半部:XDP 程式與三個 map    5. 統計(每秒、總結)、主執行緒的每秒檢查
+ *   3. 使用者半部:載入與掛上 XDP 程式 6. 清理
+ *      (bpf_link)、依主機設定決定拿   7. 選項、說明與環境檢查(sysctl、netfilter)
+ *      什麼、UMEM 與每個佇列的 socket  8. main
  *
  * 模式(-m)與 XDP 程式拿走的封包(其餘全部交給核心):
  *   respond  (預設)對我們 IPv4 位址的 ARP 請求與 ICMP echo 請求(沒有 IP 分片與選項);在使用者空間回覆
@@ -53,16 +55,22 @@
  *   - 記憶體固定:UMEM = 佇列數 × --frames × --frame-size,啟動時一次配置;對端無法讓程式多配置任何東西。
  *     洪水般的流量只會填滿 ring,多出來的由核心丟棄並計數(XDP_STATISTICS);每個請求最多一個回覆。
  *   - 介面消失、被關閉(down),或 respond 回答的介面位址被移除(例如 DHCP 換了位址):2 秒內結束並說明,結束碼 1。
- *   - 任何結束方式(Ctrl-C、SIGTERM、SIGHUP、SIGQUIT、錯誤、--duration)都會卸下 XDP 程式;
- *     只有 SIGKILL 做不到,程式啟動時會印出對應掛載模式的卸載指令。在 nohup 之下 SIGHUP 照 nohup 的意思忽略。
+ *   - 主機的決定照樣有效:icmp_echo_ignore_all、icmp_ratemask、arp_ignore、arp_filter、介面 NOARP 讓核心不回答的,
+ *     XDP 程式也不拿(交給核心);netfilter 有規則時預設不啟動(--bypass-firewall / --respect-firewall)。
+ *     拿走的封包不經過 netfilter:這一點在啟動時說清楚。
+ *   - 任何結束方式(Ctrl-C、SIGTERM、SIGHUP、SIGQUIT、錯誤、--duration)都會卸下 XDP 程式;以 bpf_link 掛載時
+ *     SIGKILL 也一樣(核心在行程消失時卸下)。沒有 bpf_link 的舊核心退回 netlink 掛載:每秒確認掛著的還是我們的
+ *     程式,被換掉就結束(結束碼 1,不卸任何東西);被 SIGKILL 留下的程式,下一次執行會認出來並給以 id 指名的
+ *     --unload 指令。絕不叫使用者卸下別人的程式。在 nohup 之下 SIGHUP 照 nohup 的意思忽略。
  *
- * 需求:root(或 CAP_NET_ADMIN + CAP_BPF)、Linux 5.10+、libxdp 1.2+(xsk API)、libbpf、
+ * 需求:root(或 CAP_NET_ADMIN + CAP_BPF)、Linux 5.10+(bpf_link 掛 XDP 要 5.9+)、libxdp 1.2+(xsk API)、libbpf、
  *       建置時需要 clang(編譯 XDP 程式)。
  *
  * 用法:
  *   sudo ./af_xdp_socket eth0 0                      # 回答對 eth0 IPv4 位址的 ping 與 ARP,其他照常
  *   sudo ./af_xdp_socket -m rxdrop veth0 all         # 所有佇列上、送到 UDP 9 埠的封包:計數
  *   sudo ./af_xdp_socket -m txonly --dst-ip 198.18.0.2 --count 1000 veth0
+ *   sudo ./af_xdp_socket --unload 2375 veth0          # 只在舊核心(netlink 掛載)被 SIGKILL 後需要
  *   sudo ./af_xdp_socket --help
  * 一個指令安全地試試看(在自己建立的命名空間裡):sudo make demo
  *
@@ -2706,9 +2714,8 @@ static int lib_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
-	/* dispatcher 無法使用時 libxdp 會自己退回單一程式,我們在「實際生效」那行說明;其餘警告照印 */
-	if (!getenv("AF_XDP_DEBUG") &&
-	    (level != LIBXDP_WARN || strstr(fmt, "bpffs") || strstr(fmt, "dispatcher") || strstr(fmt, "single prog")))
+	/* 我們只用 libxdp 的 xsk 函式(不讓它載入程式):只顯示警告以上 */
+	if (level != LIBXDP_WARN && !getenv("AF_XDP_DEBUG"))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # demo/af_xdp.sh — make demo 的 AF_XDP 段落(需要 root):
 # 建立兩個命名空間與 veth,af_xdp_socket 以 respond 模式回答 ping,同時證明它只拿 ping 與 ARP:
-# 同一個介面上的 TCP 連線照常由核心處理。再做一次短暫的 rxdrop,
+# 同一個介面上的 TCP 連線照常由核心處理、主機設定(icmp_echo_ignore_all)照樣有效、
+# SIGKILL 之後介面上什麼都不剩(bpf_link)。再做一次短暫的 rxdrop,
 # 最後以 bench/af_xdp.sh 的精簡版量一次 AF_XDP vs TPACKET_V3 與 ping 延遲(寫入比較表)。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../tests/lib.sh"
@@ -48,6 +49,13 @@ grep -q 'TCP 不受影響' "$log.tcp" || {
 	echo "失敗:TCP 沒有送到核心"
 	exit 1
 }
+echo "主機設定照樣有效:核心被設定成不回答 ping 時,程式 1 秒內跟著把 ping 交給核心(於是沒有人回答):"
+echo "\$ sudo ip netns exec $NS_A sysctl -w net.ipv4.icmp_echo_ignore_all=1"
+ip netns exec "$NS_A" sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+wait_log 3 "$log" '主機設定改變' || true
+grep '主機設定改變' "$log" | sed 's/^/  | /'
+ip netns exec "$NS_B" ping -c 2 -i 0.2 -W 1 198.18.0.1 | grep transmitted | sed 's/^/  /'
+ip netns exec "$NS_A" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
 stop_bg "$pid" TERM 10 || {
 	echo "失敗:af_xdp_socket 沒有正常結束"
 	exit 1
@@ -62,6 +70,22 @@ ip -n "$NS_A" link show va | grep -q prog/xdp && {
 	exit 1
 }
 echo "  結束後 va 上已經沒有 XDP 程式(ip link show va 不再顯示 prog/xdp)"
+
+echo
+echo "\$ sudo kill -9 <af_xdp_socket>     # 連 SIGKILL 也不留下東西:XDP 程式以 bpf_link 掛載,屬於這個行程"
+: >"$log"
+start_bg "$log" ip netns exec "$NS_A" ./af_xdp_socket -q va 0
+pid=$BG_PID
+wait_log 10 "$log" '實際生效' || true
+grep '掛載方式' "$log" | sed 's/^/  | /'
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.2
+if ip -n "$NS_A" link show va | grep -q prog/xdp; then
+	echo "失敗:SIGKILL 之後 XDP 程式還掛著"
+	exit 1
+fi
+echo "  SIGKILL 之後 va 上已經沒有 XDP 程式"
 
 echo
 echo "\$ sudo ip netns exec $NS_A ./af_xdp_socket -m rxdrop va 0   # 對端送 100,000 個 UDP frame 到 9 埠"
