@@ -14,7 +14,7 @@
  * 閱讀順序:
  *   第一部分「一條連線的故事」:conn_setup()(PD → CQ → 兩個 MR → QP → 預先 post RECV)、
  *     run_client()(解析位址 → 路由 → 註冊記憶體與 QP → 連線 → SEND → WRITE → READ → 中斷)、
- *     run_server() / serve_one()(伺服器那一側:上限檢查 → 接受 → 服務 → 中斷)。
+ *     run_server() / server_admit() / serve_one()(伺服器那一側:上限與公平 → 接受 → 服務 → 中斷)。
  *   第二部分「資料路徑」:post_op()、poll_cq()、wait_until()(每個等待都有期限)、keepalive。
  *   第三部分「量測迴圈」:延遲與頻寬(客戶端與伺服器兩側)。
  *   第四部分「統計」;第五部分「選項、說明與環境診斷」;最後是 main()。
@@ -38,7 +38,8 @@
  *   其他流程只用 SEND 酬載當控制訊息,不依賴 immediate data。
  *
  * 用法:
- *   ./rdma_communication server [--port 7471] [--bind 位址] [--max-clients 16] [--max-mem 256] [--once]
+ *   ./rdma_communication server [--port 7471] [--bind 位址] [--max-clients 16] [--max-mem 256]
+ *                                 [--max-per-peer N] [--max-peer-mem MiB] [--max-session 秒[,次數]] [--once]
  *   ./rdma_communication client 伺服器IP [--test demo|lat|bw] [--op send|write|read] [--size 位元組]
  *                                 [--iters 次數 | --duration 秒] [--depth N] [--event] [--tos N]
  *
@@ -46,20 +47,31 @@
  *   ./rdma_communication server --once & sleep 1; ./rdma_communication client 10.0.2.15
  *
  * 伺服器的結構:一條連線一個執行緒。
- *   主執行緒只處理 rdma_cm 的連線要求(檢查上限,拒絕或接受)與每秒統計;每條連線有自己的
- *   執行緒、event channel(rdma_migrate_id 把 cm_id 搬過去)、PD、CQ、MR 與 QP。這樣一段連線
+ *   主執行緒只處理 rdma_cm 的連線要求(檢查上限,拒絕、接受或請別人讓位)與每秒統計;每條連線有
+ *   自己的執行緒、event channel(rdma_migrate_id 把 cm_id 搬過去)、PD、CQ、MR 與 QP。這樣一段連線
  *   的程式可以像客戶端一樣由上往下讀,一個停住的客戶端只卡住自己的執行緒,而執行緒的 CPU 時間
  *   (CLOCK_THREAD_CPUTIME_ID)正好是「伺服器為這個客戶端花了多少 CPU」。單一 event loop 能撐
  *   更多連線,但每種測試都得拆成狀態機;這裡要教的是 verbs,所以選執行緒,連線數以
- *   --max-clients 限制。
+ *   --max-clients 限制(每條連線 1 個執行緒、2 個檔案描述子,啟動時依它調高 RLIMIT_NOFILE)。
  *
  * 對方(任何連得到這個埠的程式)能做什麼、不能做什麼:
- *   - 連線要求裡的 hello 先檢查:大小、深度、次數有上限;這個要求「精確」需要多少記憶體
- *     (plan_layout(),與實際註冊的相同)加上現有連線的用量超過 --max-mem(預設 256 MiB)、
- *     或連線數達到 --max-clients(預設 16,含握手中的)就拒絕,還沒配置任何東西;
- *     拒絕的 private data 帶原因碼(忙碌 / 記憶體不足 / 參數不合理;伺服器自己配置失敗時是
- *     「伺服器端錯誤」與 errno,客戶端不會誤以為沒有伺服器)。記憶體以 mmap 取得
+ *   - 記憶體:連線要求裡的 hello 先檢查(大小、深度、次數有上限),再算出這條連線「真正」的成本:
+ *     註冊的 MR(plan_layout(),與實際註冊的相同)加上連線本身 —— QP / CQ 的佇列(依項目數)、
+ *     執行緒與核心物件 —— 這部分在 Soft-RoCE 上量過(conn_cost(),100 條連線的 MemAvailable 下降)。
+ *     全部連線合計不超過 --max-mem(預設 256 MiB),還沒配置任何東西就決定。記憶體以 mmap 取得
  *     (核心給的是清零的分頁),深度不超過裝置的 ibv_query_device 上限。
+ *   - 公平:每個來源位址(IPv6 以 /64 計)最多 --max-per-peer 條連線(預設 --max-clients 的四分之一)
+ *     與 --max-peer-mem 的記憶體(預設 --max-mem 的四分之一),所以一個位址佔滿它能佔的,別的位址
+ *     照樣連得上。很多位址一起把伺服器佔滿時,「持有最多的位址」最舊的(記憶體不夠時是最大的)工作
+ *     階段讓位 —— 只要它讓位之後持有的仍不少於新來的位址(所以不會互相擠來擠去):伺服器以 'X'
+ *     告訴它原因並中斷,新的要求在 EVICT_WAIT_MS 內被接受(等待期間它已預約了名額,沒有配置任何東西)。
+ *   - 工作階段:伺服器自己數(或限制)每個工作階段的時間與次數,最多 --max-session(預設 300 秒、
+ *     1 億次;依時間的測試是約定的秒數 + 5 秒),到了就以 'X' 告訴客戶端並結束。只有「進展」才算
+ *     活著:伺服器看得到的操作(收到 SEND、看到 WRITE 的序號),單邊操作則是客戶端回報的次數真的
+ *     增加;PEER_IDLE_MS 沒有進展就結束(只送 'L' 不做事的連線也一樣)。
+ *   - 拒絕帶原因,但不洩漏伺服器的狀態:「伺服器已滿(連線數 / 記憶體)」不附任何數字;只有這個要求
+ *     「本身」就超過每個位址的上限時才說它需要多少、上限多少;「你的位址已持有 N 條 / X MiB」只說
+ *     它自己的。伺服器自己配置失敗時是「伺服器端錯誤」與 errno,客戶端不會誤以為沒有伺服器。
  *   - 連線要求裡的傳輸重試與 RNR 重試次數是「伺服器的」QP 要用的(IB CM 的規定,rdma_accept
  *     的 retry_count 會被忽略):要求 7(RNR 的 7 是無限,Soft-RoCE 的傳輸重試也是)的連線被拒絕,
  *     否則伺服器的送出可能永遠卡在重試裡,keepalive 也發現不了對方消失。
@@ -67,31 +79,41 @@
  *     再多慢慢送訊息的客戶端也只能讓伺服器燒掉這麼多顆 CPU(見 spin_allowed())。
  *   - RDMA 只碰得到自己那條連線的「視窗」:視窗是獨立的 MR,以 iova 0 註冊(對方只拿到
  *     長度與 rkey,看不到任何位址),權限剛好是測試需要的:WRITE 測試只有 REMOTE_WRITE、
- *     READ 測試只有 REMOTE_READ、demo 兩者都有、SEND 測試沒有視窗。送出區與接收區在另一個
- *     只有 LOCAL_WRITE 的 MR,對方就算知道它的 key 也存取不了;別的連線的 MR 在別的 PD,
+ *     READ 測試只有 REMOTE_READ、demo 兩者都有、SEND 測試沒有視窗;QP 只在 READ 測試與 demo
+ *     接受 RDMA READ(responder resources,其他測試是 0)。送出區與接收區在另一個只有
+ *     LOCAL_WRITE 的 MR,對方就算知道它的 key 也存取不了;別的連線的 MR 在別的 PD,
  *     它們的 rkey 對這條 QP 無效。越界的存取讓對方得到 remote access error,它的連線被關閉。
- *   - 每個等待都有期限:對方 6 秒沒有任何動靜(程式停住、被 SIGSTOP)就放棄那條連線並釋放
- *     資源;伺服器等待時每秒送一個 0 位元組的 RDMA WRITE 當 keepalive,對方主機或網路消失時
- *     約 2 秒內得到「重試次數用完」。注意 keepalive 是對方的「網卡」回答的(Soft-RoCE 是對方的
- *     核心),證明的是主機與網路還在,不是對方程式還在跑 —— 所以另外需要上面的活動期限。
+ *   - 每個等待都有期限:見上面的「進展」;伺服器等待時每秒送一個 0 位元組的 RDMA WRITE 當
+ *     keepalive,對方主機或網路消失時約 2 秒內得到「重試次數用完」。keepalive 是對方的「網卡」
+ *     回答的(Soft-RoCE 是對方的核心),證明的是主機與網路還在,不是對方程式還在跑。
+ *   - 數字:每秒統計與 CLIENT 行是伺服器自己數的(收到的 SEND、看到的 WRITE);單邊操作伺服器
+ *     看不到,客戶端的回報另外標成「回報」,而且不超過物理上可能的(埠的速率 × 時間、約定的次數)。
+ *   - 記錄:同一種事件(拒絕、連線的開始與結束)每秒最多 LOG_RATE 筆(開頭可連續 LOG_BURST 筆),
+ *     其餘每秒彙總成一行;結束時的 SUMMARY 是精確的。
  *   - 不守規矩的訊息(不認得的種類、比接收緩衝區長、不等 credit 就狂送)只會讓自己的連線
  *     被關閉;對方送來的文字只印出可列印的字元(不會有終端機控制碼)。
- *   - 對方不能:讓伺服器配置超過上限的記憶體、讀寫視窗以外的記憶體、卡住別的客戶端。
+ *   - 對方不能:讓伺服器配置超過上限的記憶體、讀寫視窗以外的記憶體、卡住或擠掉別的位址的客戶端、
+ *     讓伺服器的記錄洗版、把自己的數字變成伺服器的統計。
  *
- * 線路協定(全部是網路位元組序;版本 2):
+ * 線路協定(全部是網路位元組序;版本 3):
  *   1. 客戶端 rdma_connect() 的 private data 是 struct hello:magic "KBSR"、版本、測試種類、
  *      操作、use_imm(1 = WRITE 延遲測試用 WRITE_WITH_IMM 通知對方)、訊息大小、深度、
  *      次數或秒數,以及客戶端視窗的長度與 rkey(視窗從偏移 0 開始,不傳位址)。
  *   2. 伺服器在 CONNECT_REQUEST 檢查 hello、連線要求的重試次數與上限;不接受就 rdma_reject(),
- *      private data 是 struct refusal(原因碼與數字)。接受就依 hello 配置、註冊,rdma_accept() 的 private
- *      data 是 struct welcome:同意的深度、伺服器預先 post 的 RECV 數(客戶端的 credit)、
- *      伺服器視窗的長度與 rkey。客戶端在 ESTABLISHED 事件讀出它。
+ *      private data 是 struct refusal(原因碼與只關於這個客戶端的數字)。接受就依 hello 配置、註冊,
+ *      rdma_accept() 的 private data 是 struct welcome:同意的深度、伺服器預先 post 的 RECV 數
+ *      (客戶端的 credit)、伺服器視窗的長度與 rkey、這個工作階段的時間與次數上限。
+ *      客戶端在 ESTABLISHED 事件讀出它。
  *   3. 之後每一則 SEND 的第一個位元組是種類:'D' 資料、'T' 文字(demo),以及 24 位元組的
- *      控制訊息 struct ctrl:'L' 客戶端進度(還活著)、'E' 客戶端結束(附操作數與 CPU)、
- *      'A' 伺服器確認(附驗證結果與伺服器 CPU)、'C' 伺服器的 credit(已重新 post 的 RECV
- *      總數)。客戶端送出的 SEND 總數永遠不超過「伺服器的 RECV 數 + 對方回報的 credit」,
- *      所以不會發生 RNR(接收端沒有緩衝區);萬一發生,有限的 RNR 重試會讓連線以錯誤結束,
- *      不會無聲地卡住。RDMA WRITE / READ 直接存取對方視窗的「偏移」(用對方的 rkey)。
+ *      控制訊息 struct ctrl:'L' 客戶端進度(已完成次數)、'E' 客戶端結束(附次數與 CPU)、
+ *      'A' 伺服器確認(附驗證結果、伺服器 CPU 與伺服器認定的次數)、'C' 伺服器的 credit
+ *      (已重新 post 的 RECV 總數)、'X' 伺服器結束這個工作階段(原因與上限)。客戶端送出的 SEND
+ *      總數永遠不超過「伺服器的 RECV 數 + 伺服器已重新 post 的數」,所以不會發生 RNR(接收端沒有
+ *      緩衝區);萬一發生,有限的 RNR 重試會讓連線以錯誤結束,不會無聲地卡住。延遲測試(SEND 與
+ *      WRITE_WITH_IMM 的 ping-pong)不送 'C':伺服器處理一則 SEND 時就把它的 RECV post 回去,
+ *      之後才回覆,所以「收到第 i 個回覆」本身就代表第 i 個 ping 之前用掉的 RECV 都已補回 ——
+ *      credit 搭著回覆回來(另外送 'C' 會讓延遲變成 perftest 的 1.3–1.6 倍)。
+ *      RDMA WRITE / READ 直接存取對方視窗的「偏移」(用對方的 rkey)。
  *   4. WRITE 延遲測試:WRITE 的最後一個位元組是序號,接收端輪詢那個位元組(網卡依位址
  *      遞增的順序寫入,最後一個位元組到了代表整則到了;perftest 也這樣做);use_imm 時改用
  *      WRITE_WITH_IMM,接收端睡在 CQ 上等 CQE。
@@ -101,9 +123,9 @@
  *   ib_write_lat,p50 相當於 t_typical);read 報告一次 READ 的完整來回(同 ib_read_lat)。
  *   頻寬:客戶端維持 --depth 個未完成的工作請求;MB/s 的 MB 是 2^20 位元組(同 perftest)。
  *   CPU:客戶端是整個行程在量測期間的 user+system 時間;伺服器是服務那個客戶端的執行緒的
- *   CPU 時間(由 ACK 告訴客戶端)。伺服器每秒印一行:連線數、每秒操作數、MB/s、CPU %。
- *   單邊操作伺服器看不到,那一行的數字是客戶端每秒用 'L' 訊息回報的。Soft-RoCE 的「網卡」
- *   是核心的 softirq,不算在兩個程式的 CPU 裡;真的網卡上這部分由硬體做。
+ *   CPU 時間(由 ACK 告訴客戶端)。伺服器每秒印一行:連線數、伺服器自己看到的每秒操作數與 MB/s、
+ *   單邊操作的「客戶端回報」(有上限)、伺服器 CPU %、記憶體。Soft-RoCE 的「網卡」是核心的
+ *   softirq,不算在兩個程式的 CPU 裡;真的網卡上這部分由硬體做。
  *   結束時印一行機器可讀的 SUMMARY key=value…(伺服器每個客戶端另有一行 CLIENT …)。
  */
 #include <arpa/inet.h>
@@ -134,7 +156,7 @@
 #define DEFAULT_PORT 7471
 #define CONNECT_TIMEOUT_MS 5000 /* 連線(含握手)最多等這麼久 */
 #define RESOLVE_TIMEOUT_MS 2000
-#define PEER_IDLE_MS 6000 /* 對方這麼久沒有動靜就放棄這條連線 */
+#define PEER_IDLE_MS 6000 /* 伺服器:對方這麼久沒有進展就結束;客戶端:伺服器這麼久沒有動靜就放棄 */
 #define KEEPALIVE_MS 1000 /* 伺服器等待時多久送一次 keepalive(0 位元組 RDMA WRITE) */
 #define ALIVE_MS 1000	  /* 客戶端量測時多久回報一次進度('L' 訊息) */
 #define SPIN_MS 20	  /* 對方這麼久沒動靜就不再忙碌輪詢,改睡在 completion channel 上 */
@@ -143,7 +165,7 @@
 #define RNR_RETRY 6	  /* RNR 重試次數:7 代表無限,這裡刻意有限 */
 #define MIN_RNR_TIMER 20  /* 接收端回 RNR NAK 時要對方等 10.24 ms(IB 規格的編碼 20) */
 #define HELLO_MAGIC 0x4b425352u /* "KBSR" */
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define MAX_SIZE (64u << 20)
 #define MAX_DEPTH 1024
 #define MAX_ITERS 100000000u
@@ -152,6 +174,31 @@
 #define CLIENT_MEM_LIMIT (1ull << 30)	/* 客戶端自己最多註冊這麼多 */
 #define DEFAULT_MAX_MEM_MIB 256
 #define DEFAULT_MAX_CLIENTS 16
+#define DEFAULT_MAX_SECS 300	    /* --max-session:每個工作階段最多幾秒 */
+#define DEFAULT_MAX_OPS 100000000u  /* --max-session:每個工作階段最多幾次操作 */
+#define SESSION_GRACE_S 5	    /* 依時間的測試:約定的秒數之後再給這麼久收尾 */
+#define END_WAIT_MS 500	    /* 伺服器結束工作階段時,等 'X' 送達最多這麼久(讓位時新來的在等) */
+#define EVICT_WAIT_MS 3000	    /* 讓位:新的連線要求最多等這麼久,讓被選中的工作階段結束 */
+#define MAX_PENDING 8		    /* 同時在等別人讓位的連線要求 */
+#define LOG_BURST 20		    /* 記錄:同一種事件開頭可以連續印這麼多筆 */
+#define LOG_RATE 2		    /* 之後每秒最多這麼多筆,其餘每秒彙總成一行 */
+#define FDS_PER_CONN 2		    /* 每條連線的檔案描述子:event channel 與 completion channel */
+#define FDS_BASE 16		    /* 伺服器本身(標準輸出入、監聽的 channel、裝置)另外留的 */
+/*
+ * 一條連線除了 MR 以外真正用掉的記憶體(conn_cost()),在 Soft-RoCE VM 裡以 100 條連線量 MemAvailable 的
+ * 下降(與 slab、vmalloc、核心堆疊、匿名分頁各自的增加)得到。佇列是 rxe 以 vmalloc 配置的環:項目數 + 1
+ * 進位到 2 的次方,每個送出 WQE(含 64 位元組 inline)512 位元組、RECV WQE 64 位元組、CQE 128 位元組,
+ * 整頁配置(lat send 的三個環 36 KiB,bw send 深度 256 的 220 KiB,兩者都與 vmalloc 的增加相符)。
+ * 其他約 COST_BASE:執行緒的核心堆疊 16 KiB,加上 cm_id / QP / CQ / 兩個 channel 的核心物件、用到的
+ * 使用者堆疊與 struct conn(lat send 一條連線共 55–62 KiB,算成 64 KiB)。一個新行程的頭一百條連線
+ * 另外多約 25 KiB(slab 快取與 malloc 的 arena 長大一次,之後重用),不算在每條連線裡。
+ * 真的 RDMA 網卡的佇列格式不同,這是估計,數量級相同。
+ */
+#define COST_BASE (24u << 10)
+#define COST_SQ_SLOT 512
+#define COST_RQ_SLOT 64
+#define COST_CQ_SLOT 128
+#define COST_RD_ATOMIC 128 /* 每個 responder resource(對方同時未完成的 RDMA READ) */
 #define CTRL_RECVS 8  /* 只收控制訊息的一側預先 post 的 RECV 數 */
 #define CTRL_EXTRA 4  /* 收資料的一側另外為控制訊息多留的 RECV 數 */
 #define CTRL_RING 16  /* 控制訊息的送出緩衝區數 */
@@ -176,15 +223,21 @@ struct welcome { /* 伺服器 -> 客戶端:rdma_accept 的 private data */
 	uint32_t depth;		    /* 同意的深度(可能被裝置上限壓低) */
 	uint32_t recv_credits;	    /* 伺服器預先 post 的 RECV 數 */
 	uint32_t win_len, win_rkey; /* 伺服器視窗;長度 0 = 這個測試沒有視窗 */
+	uint32_t max_secs, max_ops; /* 伺服器給這個工作階段的上限(秒、次數) */
 } __attribute__((packed));
 
-enum refuse_reason { REFUSE_BUSY = 1, REFUSE_MEM = 2, REFUSE_BAD = 3, REFUSE_SERVER = 4 };
+/*
+ * 拒絕的原因。已滿(BUSY)不附任何數字;MEM 是「這個要求本身」超過每個位址的記憶體上限(附需要多少與
+ * 上限);PEER 是「你的位址」已持有它的份(附上限與它自己持有的);SERVER 是伺服器自己配置失敗(附 errno)。
+ */
+enum refuse_reason { REFUSE_BUSY = 1, REFUSE_MEM, REFUSE_BAD, REFUSE_SERVER, REFUSE_PEER };
+enum full_detail { FULL_CONNS = 1, FULL_MEM }; /* BUSY 與 PEER 的 detail:連線數或記憶體 */
 enum bad_detail { BAD_PROTO = 1, BAD_VERSION, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW, BAD_RETRY };
 
 struct refusal { /* 伺服器拒絕時 rdma_reject 的 private data */
 	uint32_t magic;
-	uint8_t reason, detail, pad[2]; /* detail:參數不合理時是 enum bad_detail,伺服器端錯誤時是 errno */
-	uint32_t limit, need, used;	/* 忙碌:客戶端數;記憶體不足:KiB */
+	uint8_t reason, detail, pad[2]; /* detail:enum bad_detail、enum full_detail 或 errno */
+	uint32_t limit, need, used;	/* 連線數或 KiB;只有 MEM 與 PEER 有(見 enum refuse_reason) */
 } __attribute__((packed));
 
 enum msg_type {
@@ -194,7 +247,11 @@ enum msg_type {
 	MSG_DONE = 'E',	  /* 客戶端:量測結束;a = 操作數,b = 客戶端 CPU ns */
 	MSG_ACK = 'A',	  /* 伺服器:flag = 驗證正確;a = 伺服器 CPU ns,b = 伺服器看到的操作數 */
 	MSG_CREDIT = 'C', /* 伺服器:a = 已重新 post 的 RECV 總數 */
+	MSG_END = 'X',	  /* 伺服器結束工作階段:flag = enum end_reason,a = 上限(秒或次數) */
 };
+
+enum end_reason { END_NONE, END_TIME, END_OPS, END_YIELD, END_IDLE, END_SHUTDOWN };
+static const char *const end_names[] = { "-", "time", "iters", "yield", "idle", "shutdown" };
 
 struct ctrl {
 	uint8_t type, flag, pad[6];
@@ -224,8 +281,9 @@ struct config { /* 使用者要求的(parse_args 填入,之後唯讀) */
 	enum op op;
 	uint32_t size, iters, duration, depth;
 	bool event, once;
-	uint32_t max_clients;
-	uint64_t max_mem;
+	uint32_t max_clients, max_per_peer; /* max_per_peer 0 = 預設(--max-clients 的四分之一) */
+	uint64_t max_mem, max_peer_mem;	    /* max_peer_mem 0 = 預設(--max-mem 的四分之一) */
+	uint32_t max_secs, max_ops;	    /* --max-session */
 };
 
 /*
@@ -241,9 +299,12 @@ struct layout {
 	uint32_t rslot; /* 每個 RECV 緩衝區:所有 RECV 共用一個佇列,都要放得下最大的訊息 */
 	uint32_t nwin;	/* 視窗的 slot 數 */
 	uint32_t sq;	/* 送出佇列深度 */
+	uint32_t cqe;	/* CQ 的項目數(送出 + 接收 + 4) */
+	uint32_t rd_in, rd_out; /* 對方同時未完成的 RDMA READ(responder resources)、自己的(initiator depth) */
 	int win_access; /* 視窗 MR 的遠端權限 */
 	size_t ctrl_off, recv_off, local_len; /* 本地 MR 內的偏移與總長(整頁) */
 	size_t win_bytes, win_map;	      /* 視窗 MR 的長度(對方看得到的)與 mmap 長度 */
+	size_t cost;			      /* 這條連線真正的記憶體成本:MR + conn_cost() */
 };
 
 struct server;
@@ -280,43 +341,76 @@ struct conn {
 	uint32_t sig_every;
 	uint64_t ctrl_wrid[CTRL_RING];
 	uint32_t ctrl_next;
-	uint64_t sends, peer_reposted; /* credit:用掉對方 RECV 的操作數、對方回報已重新 post 的 RECV 數 */
+	uint64_t sends, peer_reposted; /* credit:用掉對方 RECV 的操作數、對方已重新 post 的 RECV 數 */
+	uint64_t ping_sends;	       /* 延遲測試:送出目前這個 ping 時的 sends(回覆到了 = 這些都已補回) */
 	uint64_t *data_wrid;	       /* 頻寬測試:資料工作請求的 wr_id(環狀) */
 	uint32_t data_ring;
 	uint64_t data_posted, data_done;
 	/* 接收 */
 	uint64_t reposted, credit_sent;
-	uint64_t recvs, recv_bytes; /* 資料訊息(含 WRITE_WITH_IMM) */
+	uint64_t recvs, recv_bytes; /* 資料訊息(含 WRITE_WITH_IMM;伺服器的 WRITE 延遲測試是看到的序號) */
 	char text[DEMO_SLOT];
 	uint32_t text_len;
-	bool got_text, got_done, got_ack;
-	struct ctrl done, ack;
+	bool got_text, got_done, got_ack, got_end;
+	struct ctrl done, ack, end;
 	/* 活性 */
 	uint64_t last_peer_ns, next_keepalive_ns, next_cm_ns;
 	uint64_t keepalives;
+	unsigned spins; /* wait_until 的圈數(跨呼叫累計) */
 	bool failed, peer_gone, violation; /* violation:對方違反協定(CLIENT 行的 reason=protocol) */
 	int err;			    /* 失敗時的 errno(伺服器在拒絕裡告訴客戶端) */
 	char why[WHY_LEN];
+	/* 伺服器:這個工作階段的上限與進展(見 session_over()) */
+	uint64_t t_est, end_ns, max_ops; /* 建立的時間、時間上限(時刻)、次數上限 */
+	uint32_t max_secs;		 /* 時間上限(秒;welcome 告訴客戶端) */
+	uint64_t last_progress_ns;
+	uint64_t rep_ops;		  /* 單邊操作:客戶端回報的次數(已設上限,見 bound_report()) */
+	double link_bps;		  /* 埠的速率(位元組/秒):回報的上限 */
+	bool observed;			  /* 伺服器自己看得到每次操作(SEND、WRITE 延遲測試) */
+	bool logged;			  /* 這條連線的記錄逐行印出(否則只進每秒的彙總) */
+	int yield;			  /* 主執行緒要它讓位(以 __atomic 讀寫) */
+	enum end_reason end_reason;	  /* 伺服器為什麼結束它 */
+	int peer_slot;			  /* 在 server.peers 裡的位置 */
 	/* 伺服器:給主執行緒每秒統計(以 __atomic 讀寫) */
-	uint64_t st_ops, st_bytes;
-	uint64_t cpu0, need;
+	uint64_t st_ops, st_bytes, st_rops, st_rbytes;
+	uint64_t cpu0, need, deadline_ns; /* need = lay.cost;deadline_ns:等待讓位的期限 */
 	pthread_t thread;
 	int finished;
 	struct conn *next;
 };
 
-/* 伺服器的共用狀態:連線串列只由主執行緒改;計數與記憶體用量以 lock 保護 */
+/* 一個來源位址(IPv6 以 /64 計)持有的連線與記憶體(含等待讓位中的預約) */
+struct peer {
+	char addr[INET6_ADDRSTRLEN];
+	uint32_t conns, yielding; /* yielding:其中已被要求讓位、還沒結束的 */
+	uint64_t mem, yield_mem;
+};
+
+/* 記錄的節流:每種事件一個(見 log_gate()) */
+enum log_kind { LOG_REFUSE, LOG_SESSION, LOG_KINDS };
+
+/* 伺服器的共用狀態:連線串列只由主執行緒改;計數、記憶體與 peers 以 lock 保護 */
 struct server {
 	const struct config *cfg;
+	uint32_t max_clients, max_per_peer; /* 實際生效的上限(max_clients 可能因 RLIMIT_NOFILE 降低) */
+	uint64_t max_peer_mem;
 	struct rdma_event_channel *ec;
 	struct rdma_cm_id *listen_id;
 	pthread_mutex_t lock;
-	struct conn *conns;
-	uint32_t active, peak_active;
+	struct conn *conns, *pending; /* pending:等別人讓位的連線要求(先來先服務) */
+	struct peer *peers;
+	uint32_t npeers;
+	uint32_t active, npending, peak_active; /* 服務中的(含握手中的)與等讓位的連線數 */
+	uint64_t pending_mem;			/* 等讓位的要求預約的記憶體 */
 	int spin_free, spin_max; /* 忙碌輪詢的名額(見 spin_allowed();spin_free 以 __atomic 讀寫) */
 	uint64_t mem_used, mem_peak;
-	uint64_t requests, ok, lost, rej_busy, rej_mem, rej_bad;
-	uint64_t retired_ops, retired_bytes;
+	uint64_t requests, ok, lost, ended, yielded;
+	uint64_t rej_busy, rej_mem, rej_bad, rej_peer, rej_server;
+	uint64_t retired_ops, retired_bytes, retired_rops, retired_rbytes;
+	/* 記錄的節流與彙總 */
+	int tokens[LOG_KINDS];
+	uint64_t muted_refusals[REFUSE_PEER + 1];
+	uint64_t muted_ok, muted_lost, muted_ended;
 };
 
 /* 客戶端的延遲樣本:最多 MAX_SAMPLES 個(超過時 reservoir sampling 均勻抽樣),極值與總和另計 */
@@ -331,6 +425,7 @@ enum wait_result {
 	WAIT_GONE,    /* 對方中斷連線(DISCONNECTED) */
 	WAIT_IDLE,    /* 對方 PEER_IDLE_MS 沒有任何動靜 */
 	WAIT_STOPPED, /* 收到 SIGINT / SIGTERM */
+	WAIT_ENDED,   /* 工作階段被伺服器結束:伺服器端是 c->end_reason,客戶端收到了 'X'(c->end) */
 };
 
 /* 等待時怎麼醒來 */
@@ -359,6 +454,8 @@ static int conn_err(struct conn *c, const char *fmt, ...) __attribute__((format(
 static void conn_note(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void plan_layout(struct layout *l, enum role who, enum test t, enum op op, uint32_t size,
 			uint32_t depth);
+static size_t conn_cost(const struct layout *l);
+static double port_rate(struct ibv_context *dev, uint8_t port);
 static uint32_t clamp_depth(struct ibv_context *dev, uint32_t depth);
 static void reg_mr_hint(struct conn *c, size_t len, int err);
 static void print_memory(struct conn *c);
@@ -371,14 +468,16 @@ static int expect_event(struct conn *c, enum rdma_cm_event_type want, uint64_t d
 			size_t plen);
 static void set_conn_options(struct conn *c);
 static void set_min_rnr_timer(struct conn *c);
-static void conn_disconnect(struct conn *c);
+static void conn_disconnect(struct conn *c, int wait_ms);
 static void conn_teardown(struct conn *c);
 static void fill_hello(struct conn *c, struct hello *h);
 static uint8_t check_hello(const struct hello *h);
 static void printable(const char *in, size_t len, char *out, size_t outlen);
 static const char *wait_text(struct conn *c, enum wait_result r, char *buf, size_t len);
-static void server_tick(struct server *s, uint64_t t0, uint64_t *last_ops, uint64_t *last_bytes,
-			uint64_t *last_cpu, uint64_t *last_t);
+static enum end_reason end_flag(const struct conn *c);
+static const char *status_of(enum wait_result r);
+static void warn_limits(struct conn *c, uint32_t secs, uint32_t ops);
+static void server_tick(struct server *s, uint64_t t0, uint64_t last[4], uint64_t *last_cpu, uint64_t *last_t);
 static void parse_args(int argc, char **argv, struct config *cfg);
 
 /* 第二、三部分(資料路徑與量測迴圈) */
@@ -421,7 +520,7 @@ static int conn_setup(struct conn *c)
 	struct ibv_context *dev = c->id->verbs;
 	struct layout *l = &c->lay;
 	struct ibv_qp_init_attr qa;
-	int cqe = (int)(l->sq + l->nrecv + 4);
+	int cqe = (int)l->cqe;
 
 	c->pd = ibv_alloc_pd(dev);
 	if (!c->pd)
@@ -486,20 +585,22 @@ static int conn_setup(struct conn *c)
 }
 
 /*
- * connect / accept 的參數(兩端相同):private data(hello 或 welcome);同時未完成的 RDMA READ 數
- * (responder_resources / initiator_depth)交給 rdma_cm 取裝置上限(RDMA_MAX_*);傳輸重試與
- * RNR 重試都是有限的次數,見檔頭與 RETRY_COUNT / RNR_RETRY。注意 IB CM 的規定:連線要求(REQ)
- * 裡的 retry_count / rnr_retry_count 是「被動端」(伺服器)的 QP 要用的,接受(REP)裡的
- * rnr_retry_count 是客戶端的 QP 要用的,rdma_accept 的 retry_count 被忽略 —— 所以伺服器要檢查
- * 客戶端要求的數字(server_admit())。
+ * connect / accept 的參數:private data(hello 或 welcome);同時未完成的 RDMA READ 數剛好是測試需要的
+ * (plan_layout() 的 rd_in / rd_out:只有 READ 測試與 demo 的客戶端讀伺服器,其他都是 0 —— 伺服器的 QP
+ * 因此不接受 READ,也不為它配置 responder resources。每個裝置至少支援 16;超過 16 時交給 rdma_cm 取
+ * 「對方要求的」與裝置上限的較小者,RDMA_MAX_*);傳輸重試與
+ * RNR 重試都是有限的次數,見檔頭與 RETRY_COUNT / RNR_RETRY。注意 IB CM 的規定:連線要求(REQ)裡的
+ * retry_count / rnr_retry_count 是「被動端」(伺服器)的 QP 要用的,接受(REP)裡的 rnr_retry_count
+ * 是客戶端的 QP 要用的,rdma_accept 的 retry_count 被忽略 —— 所以伺服器要檢查客戶端要求的數字
+ * (server_admit())。客戶端同時能有幾個 READ 由伺服器的 responder_resources 決定(REP 帶回去)。
  */
-static struct rdma_conn_param conn_param(const void *pdata, uint8_t len)
+static struct rdma_conn_param conn_param(const void *pdata, uint8_t len, const struct layout *l)
 {
 	return (struct rdma_conn_param){
 		.private_data = pdata,
 		.private_data_len = len,
-		.responder_resources = RDMA_MAX_RESP_RES,
-		.initiator_depth = RDMA_MAX_INIT_DEPTH,
+		.responder_resources = (uint8_t)(l->rd_in <= 16 ? l->rd_in : RDMA_MAX_RESP_RES),
+		.initiator_depth = (uint8_t)(l->rd_out <= 16 ? l->rd_out : RDMA_MAX_INIT_DEPTH),
 		.retry_count = RETRY_COUNT,
 		.rnr_retry_count = RNR_RETRY,
 	};
@@ -598,7 +699,7 @@ static int run_client(const struct config *cfg)
 	 *    連線參數見 conn_param()。
 	 */
 	fill_hello(c, &h);
-	cp = conn_param(&h, sizeof(h));
+	cp = conn_param(&h, sizeof(h), &c->lay);
 	if (rdma_connect(c->id, &cp)) {
 		fprintf(stderr, "錯誤:rdma_connect 失敗:%s\n", strerror(errno));
 		goto out;
@@ -622,6 +723,7 @@ static int run_client(const struct config *cfg)
 		fprintf(stderr, "錯誤:伺服器沒有給任何 RECV credit(不是本程式的伺服器?)\n");
 		goto out_disconnect;
 	}
+	warn_limits(c, ntohl(w.max_secs), ntohl(w.max_ops));
 	set_min_rnr_timer(c);
 	printf("已連線:QP 0x%x;伺服器視窗 %u 位元組(偏移 0 起算),rkey 0x%x,RECV credit %u\n",
 	       c->id->qp->qp_num, c->peer_win, c->peer_rkey, c->peer_credits);
@@ -645,7 +747,7 @@ static int run_client(const struct config *cfg)
 
 	/* 6. 中斷連線(送出 DREQ,等對方的 DISCONNECTED 最多 1 秒),倒序拆除 */
 out_disconnect:
-	conn_disconnect(c);
+	conn_disconnect(c, 1000);
 	printf("已中斷連線\n");
 out:
 	conn_teardown(c);
@@ -702,14 +804,18 @@ fail_post:
 	r = WAIT_FAILED;
 fail:
 	fprintf(stderr, "錯誤:示範中止:%s\n", wait_text(c, r, why, sizeof(why)));
-	printf("SUMMARY role=client test=demo verify=fail status=%s\n", r == WAIT_STOPPED ? "interrupted" : "error");
+	printf("SUMMARY role=client test=demo verify=fail end=%s status=%s\n", end_names[end_flag(c)], status_of(r));
 	return -1;
 }
 
 /*
- * 伺服器:主執行緒監聽並處理連線要求,每條連線交給自己的執行緒(serve_one),每秒印統計。
+ * 伺服器:主執行緒監聽並處理連線要求(server_admit:上限與公平),每條連線交給自己的執行緒(serve_one);
+ * 等別人讓位的要求排在 server_pending() 裡;每秒印統計(server_tick)。
  */
+static int server_limits(struct server *s);
 static void server_admit(struct server *s, struct rdma_cm_event *ev);
+static bool pending_event(struct server *s, struct rdma_cm_event *ev);
+static void server_pending(struct server *s, bool all);
 static void server_reap(struct server *s, bool all);
 
 static int run_server(const struct config *cfg)
@@ -719,7 +825,7 @@ static int run_server(const struct config *cfg)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&addr;
 	bool have_local;
 	char ip[INET6_ADDRSTRLEN];
-	uint64_t t0, last_ops = 0, last_bytes = 0, last_cpu, last_t, next_tick;
+	uint64_t t0, last[4] = { 0 }, last_cpu, last_t, next_tick;
 	int ret = 1;
 
 	memset(&addr, 0, sizeof(addr));
@@ -733,6 +839,8 @@ static int run_server(const struct config *cfg)
 		sin->sin_port = htons((uint16_t)cfg->port);
 	else
 		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)cfg->port);
+	if (server_limits(s))
+		return 1;
 	pthread_mutex_init(&s->lock, NULL);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -741,7 +849,7 @@ static int run_server(const struct config *cfg)
 	s->ec = rdma_create_event_channel();
 	if (!s->ec) {
 		fprintf(stderr, "錯誤:rdma_create_event_channel 失敗:%s(需要 rdma_ucm 模組)\n", strerror(errno));
-		return 1;
+		goto out_peers;
 	}
 	fcntl(s->ec->fd, F_SETFL, fcntl(s->ec->fd, F_GETFL) | O_NONBLOCK);
 	if (rdma_create_id(s->ec, &s->listen_id, NULL, RDMA_PS_TCP)) {
@@ -758,31 +866,37 @@ static int run_server(const struct config *cfg)
 					     : "");
 		goto out_id;
 	}
-	if (rdma_listen(s->listen_id, (int)cfg->max_clients)) {
+	if (rdma_listen(s->listen_id, (int)s->max_clients)) {
 		fprintf(stderr, "錯誤:rdma_listen 失敗:%s\n", strerror(errno));
 		goto out_id;
 	}
 	if (s->listen_id->verbs)
 		print_device(s->listen_id->verbs, s->listen_id->port_num, 0);
-	printf("伺服器在 %s:%d 等待客戶端(最多同時 %u 個,註冊記憶體上限 %" PRIu64 " MiB,同時忙碌輪詢最多 %d 條連線;"
-	       "Ctrl-C 結束%s)…\n",
-	       addr_str((struct sockaddr *)&addr, ip, sizeof(ip)), cfg->port, cfg->max_clients,
-	       cfg->max_mem >> 20, s->spin_max, cfg->once ? ",服務一個客戶端後結束" : "");
+	printf("伺服器在 %s:%d 等待客戶端(最多同時 %u 個、每個位址 %u 個;記憶體上限 %" PRIu64 " MiB、每個位址 %.0f MiB;"
+	       "每個工作階段最多 %u 秒、%u 次操作;同時忙碌輪詢最多 %d 條連線;Ctrl-C 結束%s)…\n",
+	       addr_str((struct sockaddr *)&addr, ip, sizeof(ip)), cfg->port, s->max_clients, s->max_per_peer,
+	       cfg->max_mem >> 20, s->max_peer_mem / 1048576.0, cfg->max_secs, cfg->max_ops, s->spin_max,
+	       cfg->once ? ",服務一個客戶端後結束" : "");
 	ret = 0;
 	t0 = last_t = now_ns();
 	last_cpu = process_cpu_ns();
 	next_tick = t0 + 1000000000ull;
+	for (int k = 0; k < LOG_KINDS; k++)
+		s->tokens[k] = LOG_BURST;
 	while (!stop) {
 		struct pollfd pfd = { .fd = s->ec->fd, .events = POLLIN };
 		struct rdma_cm_event *ev;
 		uint64_t t = now_ns();
+		int wait = t < next_tick ? (int)((next_tick - t) / 1000000) + 1 : 0;
 
-		poll(&pfd, 1, t < next_tick ? (int)((next_tick - t) / 1000000) + 1 : 0);
+		poll(&pfd, 1, s->pending && wait > 20 ? 20 : wait); /* 有人在等讓位時常常回來看 */
 		while (!rdma_get_cm_event(s->ec, &ev)) {
 			if (ev->event == RDMA_CM_EVENT_CONNECT_REQUEST) {
 				server_admit(s, ev); /* 它負責 ack 這個事件 */
 				continue;
 			}
+			if (pending_event(s, ev))
+				continue; /* 等讓位的客戶端放棄了;它負責 ack */
 			if (ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL) {
 				fprintf(stderr, "錯誤:RDMA 裝置被移除,伺服器結束\n");
 				ret = 1;
@@ -791,69 +905,429 @@ static int run_server(const struct config *cfg)
 			rdma_ack_cm_event(ev);
 		}
 		server_reap(s, false);
+		server_pending(s, false);
 		if (now_ns() >= next_tick) {
-			server_tick(s, t0, &last_ops, &last_bytes, &last_cpu, &last_t);
+			server_tick(s, t0, last, &last_cpu, &last_t);
 			next_tick += 1000000000ull;
 			if (next_tick < now_ns())
 				next_tick = now_ns() + 1000000000ull;
 		}
-		if (cfg->once && s->ok + s->lost > 0 && !s->active)
+		if (cfg->once && s->ok + s->lost + s->ended > 0 && !s->active && !s->pending)
 			break;
 	}
-	server_reap(s, true); /* 各連線執行緒看到 stop 會自己結束;等它們全部拆除完 */
-	printf("伺服器結束:連線要求 %" PRIu64 " 個:完成 %" PRIu64 "、中途離線 %" PRIu64 "、拒絕 %" PRIu64
-	       "(忙碌 %" PRIu64 "、記憶體不足 %" PRIu64 "、參數不合理 %" PRIu64 ")\n",
-	       s->requests, s->ok, s->lost, s->rej_busy + s->rej_mem + s->rej_bad, s->rej_busy, s->rej_mem,
-	       s->rej_bad);
-	printf("  同時連線最多 %u 個,註冊記憶體最多 %.1f MiB(上限 %" PRIu64 " MiB),伺服器 CPU 共 %.1f ms\n",
+	server_pending(s, true); /* 還在等的:以「已滿」拒絕 */
+	server_reap(s, true);	 /* 各連線執行緒看到 stop 會自己結束(告訴客戶端伺服器正在關閉);等它們全部拆除完 */
+	server_tick(s, t0, last, &last_cpu, &last_t); /* 最後一秒的彙總 */
+	uint64_t rej = s->rej_busy + s->rej_mem + s->rej_bad + s->rej_peer + s->rej_server;
+
+	printf("伺服器結束:連線要求 %" PRIu64 " 個:完成 %" PRIu64 "、中途離線 %" PRIu64 "、被伺服器結束 %" PRIu64
+	       "(其中讓位 %" PRIu64 ")、拒絕 %" PRIu64 "(已滿 %" PRIu64 "、要求太大 %" PRIu64 "、位址上限 %" PRIu64
+	       "、參數不合理 %" PRIu64 "、伺服器端錯誤 %" PRIu64 ")\n",
+	       s->requests, s->ok, s->lost, s->ended, s->yielded, rej, s->rej_busy, s->rej_mem, s->rej_peer,
+	       s->rej_bad, s->rej_server);
+	printf("  同時連線最多 %u 個,記憶體最多 %.1f MiB(上限 %" PRIu64 " MiB),伺服器 CPU 共 %.1f ms\n",
 	       s->peak_active, s->mem_peak / 1048576.0, cfg->max_mem >> 20, process_cpu_ns() / 1e6);
 	printf("SUMMARY role=server requests=%" PRIu64 " ok=%" PRIu64 " lost=%" PRIu64 " rejected=%" PRIu64
-	       " rej_busy=%" PRIu64 " rej_mem=%" PRIu64 " rej_bad=%" PRIu64 " peak_clients=%u peak_mem_kib=%" PRIu64
-	       " cpu_ms=%.1f status=%s\n",
-	       s->requests, s->ok, s->lost, s->rej_busy + s->rej_mem + s->rej_bad, s->rej_busy, s->rej_mem,
-	       s->rej_bad, s->peak_active, s->mem_peak >> 10, process_cpu_ns() / 1e6, ret ? "error" : "ok");
+	       " rej_busy=%" PRIu64 " rej_mem=%" PRIu64 " rej_bad=%" PRIu64 " rej_peer=%" PRIu64 " rej_server=%" PRIu64
+	       " ended=%" PRIu64 " yielded=%" PRIu64 " peak_clients=%u peak_mem_kib=%" PRIu64 " cpu_ms=%.1f status=%s\n",
+	       s->requests, s->ok, s->lost, rej, s->rej_busy, s->rej_mem, s->rej_bad, s->rej_peer, s->rej_server,
+	       s->ended, s->yielded, s->peak_active, s->mem_peak >> 10, process_cpu_ns() / 1e6, ret ? "error" : "ok");
 out_id:
 	rdma_destroy_id(s->listen_id);
 out_channel:
 	rdma_destroy_event_channel(s->ec);
+out_peers:
 	pthread_mutex_destroy(&s->lock);
+	free(s->peers);
 	return ret;
 }
 
+/*
+ * 實際生效的上限。每條連線要 FDS_PER_CONN 個檔案描述子:RLIMIT_NOFILE 的軟上限不夠 --max-clients 用時
+ * 調高(硬上限也不夠時試著一起調高,需要特權);還是不夠就把 --max-clients 降到放得下的數目,印一行原因
+ * —— 否則第 N 條連線會在 rdma_create_event_channel 得到 EMFILE。每個位址的上限預設是總數的四分之一。
+ */
+static int server_limits(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+	rlim_t need = FDS_BASE + (rlim_t)FDS_PER_CONN * cfg->max_clients;
+	struct rlimit rl;
+
+	s->max_clients = cfg->max_clients;
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rlim_t was = rl.rlim_cur;
+		struct rlimit want = { .rlim_cur = need, .rlim_max = rl.rlim_max < need ? need : rl.rlim_max };
+
+		if (setrlimit(RLIMIT_NOFILE, &want)) {
+			want = (struct rlimit){ .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+			setrlimit(RLIMIT_NOFILE, &want);
+		}
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur >= need) {
+			printf("檔案描述子上限(RLIMIT_NOFILE)從 %llu 調高到 %llu:--max-clients %u 每條連線要 %d 個\n",
+			       (unsigned long long)was, (unsigned long long)rl.rlim_cur, cfg->max_clients, FDS_PER_CONN);
+		} else {
+			long fit = ((long)rl.rlim_cur - FDS_BASE) / FDS_PER_CONN;
+
+			if (fit < 1) {
+				fprintf(stderr, "錯誤:檔案描述子上限(ulimit -n)只有 %llu,連一條連線都不夠(需要至少 %d);"
+					"請提高 ulimit -n\n", (unsigned long long)rl.rlim_cur, FDS_BASE + FDS_PER_CONN);
+				return -1;
+			}
+			s->max_clients = (uint32_t)fit;
+			printf("注意:--max-clients 從 %u 降為 %u:檔案描述子上限(ulimit -n)只有 %llu 又無法調高,每條連線要 %d 個"
+			       "(要服務 %u 個,請把 ulimit -n 提高到 %llu)\n", cfg->max_clients, s->max_clients,
+			       (unsigned long long)rl.rlim_cur, FDS_PER_CONN, cfg->max_clients, (unsigned long long)need);
+		}
+	}
+	s->max_per_peer = cfg->max_per_peer ? cfg->max_per_peer : s->max_clients / 4;
+	if (s->max_per_peer > s->max_clients)
+		s->max_per_peer = s->max_clients;
+	if (!s->max_per_peer)
+		s->max_per_peer = 1;
+	s->max_peer_mem = cfg->max_peer_mem ? cfg->max_peer_mem : cfg->max_mem / 4;
+	if (s->max_peer_mem < (1u << 20))
+		s->max_peer_mem = 1u << 20 < cfg->max_mem ? 1u << 20 : cfg->max_mem;
+	s->npeers = s->max_clients + MAX_PENDING;
+	s->peers = calloc(s->npeers, sizeof(*s->peers));
+	if (!s->peers) {
+		fprintf(stderr, "錯誤:配置記憶體失敗\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* 在我們這一端配置失敗(不是對方的錯):拒絕並帶上 errno,客戶端才不會以為「沒有伺服器」 */
-static void refuse_server_error(struct rdma_cm_id *id, int err, uint64_t need)
+static void refuse_server_error(struct rdma_cm_id *id, int err)
 {
 	struct refusal rf = {
 		.magic = htonl(HELLO_MAGIC),
 		.reason = REFUSE_SERVER,
 		.detail = (uint8_t)(err > 0 && err < 256 ? err : 0),
-		.need = htonl((uint32_t)((need + 1023) >> 10)),
 	};
 
 	rdma_reject(id, &rf, sizeof(rf));
 }
 
-/*
- * 一個連線要求:先檢查 hello 與上限(什麼都還沒配置),不行就帶原因拒絕;
- * 可以就保留它的記憶體額度,把 cm_id 搬到這條連線自己的 event channel,交給新執行緒。
- */
-static void *conn_thread(void *arg);
+static const char *kib_str(uint32_t kib, char *buf, size_t len);
 
-static void server_admit(struct server *s, struct rdma_cm_event *ev)
+static uint32_t kib(uint64_t bytes)
+{
+	return bytes >= (1ull << 42) ? UINT32_MAX : (uint32_t)((bytes + 1023) >> 10);
+}
+
+/* 來源位址的鍵:IPv4 是整個位址;IPv6 取前 64 位元(一台主機通常握有整個 /64,換位址不能多拿一份) */
+static void peer_key(const struct sockaddr *sa, char *buf, size_t len)
+{
+	struct sockaddr_in6 v6;
+
+	if (sa->sa_family != AF_INET6) {
+		addr_str(sa, buf, len);
+		return;
+	}
+	memcpy(&v6, sa, sizeof(v6));
+	memset(&v6.sin6_addr.s6_addr[8], 0, 8);
+	addr_str((struct sockaddr *)&v6, buf, len);
+	strncat(buf, "/64", len - strlen(buf) - 1);
+}
+
+/* 找(或新增)一個位址的紀錄;沒有任何連線的紀錄可以重用。在 s->lock 之下呼叫 */
+static struct peer *peer_find(struct server *s, const char *key)
+{
+	struct peer *free_slot = NULL;
+
+	for (uint32_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->conns && !strcmp(p->addr, key))
+			return p;
+		if (!p->conns && !free_slot)
+			free_slot = p;
+	}
+	if (free_slot)
+		snprintf(free_slot->addr, sizeof(free_slot->addr), "%s", key);
+	return free_slot;
+}
+
+/*
+ * 伺服器滿了:請誰讓位。缺的(連線數及 / 或記憶體,扣掉已經在讓位中的)每次向「持有最多的位址」
+ * (缺記憶體時比記憶體,否則比連線數;都不算已在讓位的)要一個工作階段:缺記憶體時是它最大的,
+ * 否則是它最舊的,直到夠了。只有那個位址「讓位之後」持有的仍不少於新來的位址「接受之後」的,
+ * 才請它讓位:誰持有較多永遠不會因為讓位而顛倒,所以位址之間不會互相擠來擠去,佔最多的位址最多
+ * 被擠到和別人一樣多。湊不夠就誰都不動(回傳 false)。主執行緒在 s->lock 之下呼叫。
+ */
+static bool plan_yield(struct server *s, struct peer *p, uint64_t need)
+{
+	struct conn *pick[64];
+	int n = 0;
+	int64_t short_conns = (int64_t)s->active + s->npending + 1 - s->max_clients;
+	int64_t short_mem = (int64_t)(s->mem_used + s->pending_mem + need) - (int64_t)s->cfg->max_mem;
+
+	for (uint32_t i = 0; i < s->npeers; i++) {
+		short_conns -= s->peers[i].yielding;
+		short_mem -= (int64_t)s->peers[i].yield_mem;
+	}
+	while ((short_conns > 0 || short_mem > 0) && n < 64) {
+		bool by_mem = short_mem > 0;
+		struct peer *top = NULL;
+		struct conn *v = NULL;
+
+		for (uint32_t i = 0; i < s->npeers; i++) {
+			struct peer *q = &s->peers[i];
+
+			if (q == p || !q->conns)
+				continue;
+			if (!top || (by_mem ? q->mem - q->yield_mem > top->mem - top->yield_mem
+					    : q->conns - q->yielding > top->conns - top->yielding))
+				top = q;
+		}
+		if (!top)
+			break;
+		for (struct conn *c = s->conns; c; c = c->next) {
+			if (&s->peers[c->peer_slot] != top || c->yield || __atomic_load_n(&c->finished, __ATOMIC_ACQUIRE))
+				continue;
+			if (!v || (by_mem ? c->need > v->need || (c->need == v->need && c->num < v->num) : c->num < v->num))
+				v = c;
+		}
+		if (!v || (by_mem ? top->mem - top->yield_mem - v->need < p->mem + need
+				  : top->conns - top->yielding - 1 < p->conns + 1))
+			break;
+		v->yield = 2; /* 暫定:湊不夠時要還原 */
+		top->yielding++;
+		top->yield_mem += v->need;
+		short_conns--;
+		short_mem -= (int64_t)v->need;
+		pick[n++] = v;
+	}
+	bool enough = short_conns <= 0 && short_mem <= 0;
+
+	for (int i = 0; i < n; i++) {
+		struct peer *q = &s->peers[pick[i]->peer_slot];
+
+		if (!enough) {
+			pick[i]->yield = 0;
+			q->yielding--;
+			q->yield_mem -= pick[i]->need;
+			continue;
+		}
+		__atomic_store_n(&pick[i]->yield, 1, __ATOMIC_RELEASE);
+		s->yielded++;
+		conn_note(pick[i], "伺服器已滿:這個位址(%s)持有最多(%u 條、%.1f MiB),這個工作階段讓位給其他位址的新連線",
+			  q->addr, q->conns, q->mem / 1048576.0);
+	}
+	return enough;
+}
+
+enum verdict { ADMIT, WAIT, REFUSE };
+
+/*
+ * 一個 hello 合理的連線要求能不能進來,依序:這個要求本身就超過每個位址的記憶體上限(只有這時怪它的
+ * 參數)、它的位址已持有它的份、伺服器還有空間(接受)、伺服器滿了但可以請持有最多的位址讓位(等)、
+ * 伺服器滿了(拒絕,不附任何數字)。接受或等待時替它預約;在 s->lock 之下呼叫。
+ */
+static enum verdict judge(struct server *s, const char *key, uint64_t need, struct refusal *rf, int *slot)
+{
+	struct peer *p = NULL;
+	bool conns_ok = s->active + s->npending < s->max_clients;
+	bool mem_ok = s->mem_used + s->pending_mem + need <= s->cfg->max_mem;
+	enum verdict v;
+
+	if (need > s->max_peer_mem) {
+		rf->reason = REFUSE_MEM;
+		rf->need = htonl(kib(need));
+		rf->limit = htonl(kib(s->max_peer_mem));
+		s->rej_mem++;
+		return REFUSE;
+	}
+	p = peer_find(s, key);
+	if (p && (p->conns >= s->max_per_peer || p->mem + need > s->max_peer_mem)) {
+		bool by_conns = p->conns >= s->max_per_peer;
+
+		rf->reason = REFUSE_PEER;
+		rf->detail = by_conns ? FULL_CONNS : FULL_MEM;
+		rf->limit = htonl(by_conns ? s->max_per_peer : kib(s->max_peer_mem));
+		rf->used = htonl(by_conns ? p->conns : kib(p->mem));
+		s->rej_peer++;
+		return REFUSE;
+	}
+	v = !p				    ? REFUSE
+	    : conns_ok && mem_ok	    ? ADMIT
+	    : s->npending >= MAX_PENDING ? REFUSE
+	    : plan_yield(s, p, need)	    ? WAIT
+					    : REFUSE;
+	if (v == REFUSE) {
+		rf->reason = REFUSE_BUSY;
+		rf->detail = conns_ok ? FULL_MEM : FULL_CONNS;
+		s->rej_busy++;
+		return REFUSE;
+	}
+	p->conns++;
+	p->mem += need;
+	*slot = (int)(p - s->peers);
+	if (v == WAIT) {
+		s->npending++;
+		s->pending_mem += need;
+	} else {
+		s->active++;
+		s->mem_used += need;
+		if (s->active > s->peak_active)
+			s->peak_active = s->active;
+		if (s->mem_used > s->mem_peak)
+			s->mem_peak = s->mem_used;
+	}
+	return v;
+}
+
+/* 一個拒絕印一行(有記錄額度時);沒有額度就只計數,由 server_tick 每秒彙總 */
+static void log_refusal(struct server *s, uint64_t num, const char *ip, const struct refusal *rf, uint64_t need)
+{
+	static const char *const why[] = {
+		"?", "伺服器已滿", "這個要求本身超過每個位址的記憶體上限", "參數不合理或不是本程式的協定",
+		"伺服器端錯誤", "這個位址已持有它的份",
+	};
+	uint8_t r = rf->reason <= REFUSE_PEER ? rf->reason : 0;
+	char a[32], b[32];
+
+	if (s->tokens[LOG_REFUSE] <= 0) {
+		s->muted_refusals[r]++;
+		return;
+	}
+	s->tokens[LOG_REFUSE]--;
+	printf("[#%" PRIu64 "] 拒絕 %s 的連線要求:%s", num, ip, why[r]);
+	if (r == REFUSE_BUSY || r == REFUSE_PEER)
+		printf("(%s)", rf->detail == FULL_MEM ? "記憶體" : "連線數");
+	if (r == REFUSE_MEM)
+		printf("(需要 %s,上限 %s)", kib_str(kib(need), a, sizeof(a)), kib_str(kib(s->max_peer_mem), b, sizeof(b)));
+	printf("\n");
+}
+
+/* 為一個(要接受或要等待的)連線要求建立 struct conn;工作階段的上限在這裡決定,放進 welcome 告訴客戶端 */
+static struct conn *new_conn(struct server *s, struct rdma_cm_id *id, const struct hello *h, const struct layout *lay,
+			     uint32_t depth, uint64_t num, const char *ip, int slot)
 {
 	const struct config *cfg = s->cfg;
+	struct conn *c = calloc(1, sizeof(*c));
+	uint32_t secs = cfg->max_secs;
+
+	if (!c)
+		return NULL;
+	c->cfg = cfg;
+	c->srv = s;
+	c->role = ROLE_SERVER;
+	c->num = num;
+	c->need = lay->cost;
+	c->id = id;
+	c->lay = *lay;
+	c->test = h->test;
+	c->op = h->op;
+	c->use_imm = h->use_imm;
+	c->size = ntohl(h->size);
+	c->depth = depth;
+	c->iters = h->test == TEST_DEMO ? 3 : ntohl(h->iters);
+	c->duration = ntohl(h->duration);
+	c->peer_win = ntohl(h->win_len);
+	c->peer_rkey = ntohl(h->win_rkey);
+	c->event = cfg->event;
+	c->peer_slot = slot;
+	c->observed = c->test != TEST_DEMO && (c->op == OP_SEND || (c->test == TEST_LAT && c->op == OP_WRITE));
+	if (c->duration && c->duration + SESSION_GRACE_S < secs)
+		secs = c->duration + SESSION_GRACE_S;
+	c->max_secs = secs;
+	c->max_ops = c->iters && c->iters < cfg->max_ops ? c->iters : cfg->max_ops;
+	c->logged = s->tokens[LOG_SESSION] > 0;
+	if (c->logged)
+		s->tokens[LOG_SESSION]--;
+	snprintf(c->tag, sizeof(c->tag), "[#%" PRIu64 "] ", num);
+	snprintf(c->peer, sizeof(c->peer), "%s", ip);
+	return c;
+}
+
+/* 把預約還回去(連線結束、等待逾時或開始失敗);在 s->lock 之下呼叫 */
+static void release_slot(struct server *s, struct conn *c, bool pending)
+{
+	struct peer *p = &s->peers[c->peer_slot];
+
+	p->conns--;
+	p->mem -= c->need;
+	if (c->yield == 1) {
+		p->yielding--;
+		p->yield_mem -= c->need;
+	}
+	if (pending) {
+		s->npending--;
+		s->pending_mem -= c->need;
+	} else {
+		s->active--;
+		s->mem_used -= c->need;
+	}
+}
+
+/* 放棄一個還沒開始服務的連線要求:拆掉 cm_id、還回預約、記在 counter 上 */
+static void drop_request(struct server *s, struct conn *c, bool pending, uint64_t *counter)
+{
+	rdma_destroy_id(c->id);
+	if (c->ec)
+		rdma_destroy_event_channel(c->ec);
+	pthread_mutex_lock(&s->lock);
+	release_slot(s, c, pending);
+	(*counter)++;
+	pthread_mutex_unlock(&s->lock);
+	free(c);
+}
+
+/* 開始服務:cm_id 搬到這條連線自己的 event channel,交給新執行緒。失敗時以「伺服器端錯誤」拒絕 */
+static void *conn_thread(void *arg);
+
+static void start_conn(struct server *s, struct conn *c)
+{
+	pthread_attr_t ta;
+	sigset_t all, old;
+	int e = 0;
+
+	c->ec = rdma_create_event_channel();
+	if (!c->ec || rdma_migrate_id(c->id, c->ec)) {
+		e = errno;
+		conn_note(c, "錯誤:無法為新連線建立 event channel:%s", strerror(e));
+		goto undo;
+	}
+	fcntl(c->ec->fd, F_SETFL, fcntl(c->ec->fd, F_GETFL) | O_NONBLOCK);
+	/* 連線執行緒不接收訊號(交給主執行緒);堆疊不需要預設的 8 MiB */
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, 256 << 10);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(&c->thread, &ta, conn_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&ta);
+	if (e) {
+		conn_note(c, "錯誤:pthread_create 失敗:%s", strerror(e));
+		goto undo;
+	}
+	c->next = s->conns;
+	s->conns = c;
+	return;
+undo:
+	refuse_server_error(c->id, e);
+	drop_request(s, c, false, &s->rej_server);
+}
+
+/*
+ * 一個連線要求:先檢查 hello 與上限(什麼都還沒配置),不行就帶原因拒絕;可以就預約它的名額與記憶體
+ * 並開始服務;伺服器滿了但有人會讓位時,排進 pending 等(見 judge())。
+ */
+static void server_admit(struct server *s, struct rdma_cm_event *ev)
+{
 	struct rdma_cm_id *id = ev->id;
 	struct refusal rf = { .magic = htonl(HELLO_MAGIC) };
 	struct hello h;
 	struct layout lay;
 	struct conn *c = NULL;
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], key[INET6_ADDRSTRLEN + 4];
 	uint8_t detail = BAD_PROTO;
 	uint32_t depth = 0;
-	uint64_t num, need = 0;
-	pthread_attr_t ta;
-	sigset_t all, old;
-	int e = 0;
+	uint64_t num = ++s->requests;
+	enum verdict v = REFUSE;
+	int slot = -1;
 
 	memset(&h, 0, sizeof(h));
 	memset(&lay, 0, sizeof(lay));
@@ -871,113 +1345,109 @@ static void server_admit(struct server *s, struct rdma_cm_event *ev)
 	if (!detail) {
 		depth = h.test == TEST_BW ? clamp_depth(id->verbs, ntohl(h.depth)) : 1;
 		plan_layout(&lay, ROLE_SERVER, h.test, h.op, ntohl(h.size), depth);
-		need = lay.local_len + lay.win_map; /* 這個要求會註冊的全部記憶體 */
 	}
 	addr_str(rdma_get_peer_addr(id), ip, sizeof(ip));
+	peer_key(rdma_get_peer_addr(id), key, sizeof(key));
 
 	pthread_mutex_lock(&s->lock);
-	num = ++s->requests;
 	if (detail) {
 		rf.reason = REFUSE_BAD;
 		rf.detail = detail;
 		s->rej_bad++;
-	} else if (s->active >= cfg->max_clients) {
-		rf.reason = REFUSE_BUSY;
-		rf.limit = htonl(cfg->max_clients);
-		s->rej_busy++;
-	} else if (s->mem_used + need > cfg->max_mem) {
-		rf.reason = REFUSE_MEM;
-		rf.limit = htonl((uint32_t)(cfg->max_mem >> 10));
-		rf.need = htonl((uint32_t)(need > (1ull << 42) ? UINT32_MAX : (need + 1023) >> 10));
-		rf.used = htonl((uint32_t)(s->mem_used >> 10));
-		s->rej_mem++;
 	} else {
-		s->active++;
-		s->mem_used += need;
-		if (s->active > s->peak_active)
-			s->peak_active = s->active;
-		if (s->mem_used > s->mem_peak)
-			s->mem_peak = s->mem_used;
+		v = judge(s, key, lay.cost, &rf, &slot);
+	}
+	if (v != REFUSE) {
+		c = new_conn(s, id, &h, &lay, depth, num, ip, slot);
+		if (!c) {
+			release_slot(s, &(struct conn){ .peer_slot = slot, .need = lay.cost }, v == WAIT);
+			rf = (struct refusal){ .magic = htonl(HELLO_MAGIC), .reason = REFUSE_SERVER, .detail = ENOMEM };
+			s->rej_server++;
+			v = REFUSE;
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
-
-	if (rf.reason) {
-		printf("[#%" PRIu64 "] 拒絕 %s 的連線要求:%s\n", num, ip,
-		       rf.reason == REFUSE_BAD	  ? "參數不合理或不是本程式的協定"
-		       : rf.reason == REFUSE_BUSY ? "已達 --max-clients 上限(忙碌)"
-						  : "記憶體會超過 --max-mem 上限");
-		if (rf.reason == REFUSE_MEM)
-			printf("[#%" PRIu64 "]   這個要求需要 %.1f MiB,已用 %.1f MiB,上限 %" PRIu64 " MiB\n", num,
-			       need / 1048576.0, ntohl(rf.used) / 1024.0, cfg->max_mem >> 20);
+	rdma_ack_cm_event(ev); /* rdma_migrate_id 要等這個 id 的事件都 ack 了才會搬 */
+	if (v == REFUSE) {
+		log_refusal(s, num, ip, &rf, lay.cost);
 		rdma_reject(id, &rf, sizeof(rf));
-		rdma_ack_cm_event(ev);
 		rdma_destroy_id(id);
 		return;
 	}
+	if (v == ADMIT) {
+		start_conn(s, c);
+		return;
+	}
+	c->deadline_ns = now_ns() + EVICT_WAIT_MS * 1000000ull;
+	conn_note(c, "%s 的連線要求等其他位址讓位(最多 %d 秒)", ip, EVICT_WAIT_MS / 1000);
+	struct conn **tail = &s->pending;
 
-	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->cfg = cfg;
-		c->srv = s;
-		c->role = ROLE_SERVER;
-		c->num = num;
-		c->need = need;
-		c->id = id;
-		c->lay = lay;
-		c->test = h.test;
-		c->op = h.op;
-		c->use_imm = h.use_imm;
-		c->size = ntohl(h.size);
-		c->depth = depth;
-		c->iters = ntohl(h.iters);
-		c->duration = ntohl(h.duration);
-		c->peer_win = ntohl(h.win_len);
-		c->peer_rkey = ntohl(h.win_rkey);
-		c->event = cfg->event;
-		snprintf(c->tag, sizeof(c->tag), "[#%" PRIu64 "] ", num);
-		snprintf(c->peer, sizeof(c->peer), "%s", ip);
-		c->ec = rdma_create_event_channel();
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = c;
+}
+
+/* 等讓位的連線要求:先來先服務;空間夠了就開始服務,逾時(或 all:伺服器要結束了)就以「已滿」拒絕 */
+static void server_pending(struct server *s, bool all)
+{
+	while (s->pending) {
+		struct conn *c = s->pending;
+		bool late = all || now_ns() > c->deadline_ns, fits;
+
+		pthread_mutex_lock(&s->lock);
+		fits = !all && s->active < s->max_clients && s->mem_used + c->need <= s->cfg->max_mem;
+		if (fits) { /* 預約變成服務中 */
+			s->npending--;
+			s->pending_mem -= c->need;
+			s->active++;
+			s->mem_used += c->need;
+			if (s->active > s->peak_active)
+				s->peak_active = s->active;
+			if (s->mem_used > s->mem_peak)
+				s->mem_peak = s->mem_used;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (!fits && !late)
+			return;
+		s->pending = c->next;
+		c->next = NULL;
+		if (fits) {
+			conn_note(c, "其他位址讓位之後開始服務(等了 %.1f 秒)",
+				  (now_ns() + EVICT_WAIT_MS * 1000000ull - c->deadline_ns) / 1e9);
+			start_conn(s, c);
+			continue;
+		}
+		struct refusal rf = { .magic = htonl(HELLO_MAGIC), .reason = REFUSE_BUSY, .detail = FULL_CONNS };
+
+		log_refusal(s, c->num, c->peer, &rf, c->need);
+		rdma_reject(c->id, &rf, sizeof(rf));
+		drop_request(s, c, true, &s->rej_busy);
 	}
-	rdma_ack_cm_event(ev); /* rdma_migrate_id 要等這個 id 的事件都 ack 了才會搬 */
-	if (!c || !c->ec || rdma_migrate_id(id, c->ec)) {
-		fprintf(stderr, "[#%" PRIu64 "] 錯誤:無法為新連線建立 event channel:%s\n", num, strerror(errno));
-		goto undo;
+}
+
+/* 監聽 channel 上屬於等待中連線要求的事件(客戶端放棄了):移除它。回傳 true = 已處理(並 ack) */
+static bool pending_event(struct server *s, struct rdma_cm_event *ev)
+{
+	for (struct conn **pp = &s->pending; *pp; pp = &(*pp)->next) {
+		struct conn *c = *pp;
+
+		if (c->id != ev->id)
+			continue;
+		*pp = c->next;
+		rdma_ack_cm_event(ev);
+		drop_request(s, c, true, &s->lost);
+		return true;
 	}
-	fcntl(c->ec->fd, F_SETFL, fcntl(c->ec->fd, F_GETFL) | O_NONBLOCK);
-	/* 連線執行緒不接收訊號(交給主執行緒);堆疊不需要預設的 8 MiB */
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, 256 << 10);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	e = pthread_create(&c->thread, &ta, conn_thread, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&ta);
-	if (e) {
-		fprintf(stderr, "[#%" PRIu64 "] 錯誤:pthread_create 失敗:%s\n", num, strerror(e));
-		goto undo;
-	}
-	c->next = s->conns;
-	s->conns = c;
-	return;
-undo:
-	refuse_server_error(id, e ? e : errno, need);
-	rdma_destroy_id(id);
-	if (c && c->ec)
-		rdma_destroy_event_channel(c->ec);
-	free(c);
-	pthread_mutex_lock(&s->lock);
-	s->active--;
-	s->mem_used -= need;
-	s->lost++;
-	pthread_mutex_unlock(&s->lock);
+	return false;
 }
 
 /*
  * 一條連線的伺服器端:註冊 → 接受 → 等 ESTABLISHED → 依客戶端的要求服務 → 中斷。
- * 結果:0 完成,-1 中途離線或出錯。
+ * 結果:0 完成,1 被伺服器結束(上限、讓位),-1 中途離線或出錯。
  */
 static enum wait_result serve_demo(struct conn *c);
 static void report_session(struct conn *c, enum wait_result r, uint64_t t0);
+static void send_end(struct conn *c, enum wait_result r);
 
 static int serve_one(struct conn *c)
 {
@@ -987,17 +1457,17 @@ static int serve_one(struct conn *c)
 	uint64_t t0 = now_ns();
 
 	if (c->test == TEST_DEMO)
-		printf("%s%s 連入:示範(問候 + WRITE/READ 驗證)\n", c->tag, c->peer);
+		conn_note(c, "%s 連入:示範(問候 + WRITE/READ 驗證)", c->peer);
 	else
-		printf("%s%s 連入:測試 %s,操作 %s%s,%u 位元組,%s %u%s,深度 %u%s\n", c->tag, c->peer,
-		       test_names[c->test], op_names[c->op], c->use_imm ? "(WRITE_WITH_IMM)" : "", c->size,
-		       c->duration ? "時間" : "次數", c->duration ? c->duration : c->iters,
-		       c->duration ? " 秒" : "", c->depth, c->event ? ",伺服器等待完成事件" : "");
+		conn_note(c, "%s 連入:測試 %s,操作 %s%s,%u 位元組,%s %u%s,深度 %u%s", c->peer, test_names[c->test],
+			  op_names[c->op], c->use_imm ? "(WRITE_WITH_IMM)" : "", c->size, c->duration ? "時間" : "次數",
+			  c->duration ? c->duration : c->iters, c->duration ? " 秒" : "", c->depth,
+			  c->event ? ",伺服器等待完成事件" : "");
 
 	/* 3. 註冊記憶體、建立 QP、post RECV(額度已在 server_admit 保留) */
 	if (conn_setup(c)) {
-		printf("%s錯誤:%s\n", c->tag, c->why);
-		refuse_server_error(c->id, c->err, c->need);
+		conn_note(c, "錯誤:%s", c->why);
+		refuse_server_error(c->id, c->err);
 		return -1;
 	}
 	set_conn_options(c);
@@ -1010,10 +1480,12 @@ static int serve_one(struct conn *c)
 		.recv_credits = htonl(c->lay.nrecv),
 		.win_len = htonl((uint32_t)c->lay.win_bytes),
 		.win_rkey = htonl(c->win_mr ? c->win_mr->rkey : 0),
+		.max_secs = htonl(c->max_secs),
+		.max_ops = htonl((uint32_t)c->max_ops),
 	};
-	cp = conn_param(&w, sizeof(w));
+	cp = conn_param(&w, sizeof(w), &c->lay);
 	if (rdma_accept(c->id, &cp)) {
-		printf("%s錯誤:rdma_accept 失敗:%s\n", c->tag, strerror(errno));
+		conn_note(c, "錯誤:rdma_accept 失敗:%s", strerror(errno));
 		return -1;
 	}
 	set_min_rnr_timer(c);
@@ -1021,8 +1493,10 @@ static int serve_one(struct conn *c)
 		return -1;
 	c->connected = true;
 	print_path(c);
-	c->last_peer_ns = now_ns();
+	c->t_est = c->last_peer_ns = c->last_progress_ns = now_ns();
+	c->end_ns = c->t_est + c->max_secs * 1000000000ull;
 	c->next_keepalive_ns = c->last_peer_ns + KEEPALIVE_MS * 1000000ull;
+	c->link_bps = port_rate(c->id->verbs, c->id->port_num);
 	c->cpu0 = thread_cpu_ns();
 
 	/* 5. 依客戶端的要求服務 */
@@ -1038,11 +1512,12 @@ static int serve_one(struct conn *c)
 		break;
 	}
 	spin_release(c); /* 忙碌輪詢的名額現在就還:中斷連線可能要等 1 秒 */
+	send_end(c, r);	 /* 伺服器結束它的(上限、讓位、沒有進展、伺服器關閉):先告訴客戶端原因 */
 	report_session(c, r, t0);
 
-	/* 6. 中斷連線 */
-	conn_disconnect(c);
-	return r == WAIT_OK ? 0 : -1;
+	/* 6. 中斷連線(伺服器結束它的不等對方回應:名額要儘快空出來) */
+	conn_disconnect(c, r == WAIT_OK || r == WAIT_GONE ? 1000 : 100);
+	return r == WAIT_OK ? 0 : r == WAIT_ENDED ? 1 : -1;
 }
 
 static void *conn_thread(void *arg)
@@ -1054,12 +1529,15 @@ static void *conn_thread(void *arg)
 	spin_release(c);
 	conn_teardown(c); /* 包括 rdma_destroy_id 與這條連線的 event channel */
 	pthread_mutex_lock(&s->lock);
-	s->active--;
-	s->mem_used -= c->need;
+	release_slot(s, c, false);
 	if (r == 0)
 		s->ok++;
+	else if (r > 0)
+		s->ended++;
 	else
 		s->lost++;
+	if (!c->logged) /* 沒有逐行印出的連線:結果進每秒的彙總 */
+		r == 0 ? s->muted_ok++ : r > 0 ? s->muted_ended++ : s->muted_lost++;
 	pthread_mutex_unlock(&s->lock);
 	__atomic_store_n(&c->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -1078,6 +1556,8 @@ static void server_reap(struct server *s, bool all)
 		pthread_join(c->thread, NULL);
 		s->retired_ops += __atomic_load_n(&c->st_ops, __ATOMIC_RELAXED);
 		s->retired_bytes += __atomic_load_n(&c->st_bytes, __ATOMIC_RELAXED);
+		s->retired_rops += __atomic_load_n(&c->st_rops, __ATOMIC_RELAXED);
+		s->retired_rbytes += __atomic_load_n(&c->st_rbytes, __ATOMIC_RELAXED);
 		*pp = c->next;
 		free(c);
 	}
@@ -1093,17 +1573,17 @@ static enum wait_result serve_demo(struct conn *c)
 	if ((r = wait_until(c, have_text, 0, WAKE_CQE_SLEEP)))
 		return r;
 	printable(c->text, c->text_len, shown, sizeof(shown));
-	printf("%s收到客戶端的 SEND(%u 位元組):%s\n", c->tag, c->text_len + 1, shown);
-	printf("%s以 SEND 回覆:%s\n", c->tag, REPLY);
+	conn_note(c, "收到客戶端的 SEND(%u 位元組):%s", c->text_len + 1, shown);
+	conn_note(c, "以 SEND 回覆:%s", REPLY);
 	if (post_text(c, REPLY))
 		return WAIT_FAILED;
-	printf("%s等待客戶端的 RDMA WRITE / READ(伺服器 CPU 不參與,只等結束訊號)…\n", c->tag);
+	conn_note(c, "等待客戶端的 RDMA WRITE / READ(伺服器 CPU 不參與,只等結束訊號)…");
 	if ((r = wait_until(c, have_done, 0, WAKE_CQE_SLEEP)))
 		return r;
 	ok = !memcmp(c->win, WRITE_TEXT, sizeof(WRITE_TEXT));
 	printable(c->win, sizeof(WRITE_TEXT) - 1, shown, sizeof(shown));
-	printf("%s客戶端寫進視窗的內容:%s\n", c->tag, shown);
-	printf("%s伺服器端驗證:%s\n", c->tag, ok ? "內容正確" : "內容不正確!");
+	conn_note(c, "客戶端寫進視窗的內容:%s", shown);
+	conn_note(c, "伺服器端驗證:%s", ok ? "內容正確" : "內容不正確!");
 	return finish_session(c, ok);
 }
 
@@ -1267,23 +1747,58 @@ static int post_text(struct conn *c, const char *text)
 	return post_op(c, IBV_WR_SEND, sge_send(c, 0, (uint32_t)n), 0, 0, true) ? -1 : 0;
 }
 
+/* 延遲測試的 ping-pong(SEND 或 WRITE_WITH_IMM):回覆本身就帶著 credit,不另送 'C'(見檔頭的線路協定) */
+static bool credit_in_reply(struct conn *c)
+{
+	return c->test == TEST_LAT && (c->op == OP_SEND || c->use_imm);
+}
+
 /* 伺服器:每重新 post 四分之一的 RECV 就回報一次 credit(在 poll_cq 之後送,不在 CQE 處理中遞迴) */
 static void maybe_send_credit(struct conn *c)
 {
 	uint32_t batch = c->lay.nrecv / 4 ? c->lay.nrecv / 4 : 1;
 	struct ctrl m = { .type = MSG_CREDIT };
 
-	if (c->role != ROLE_SERVER || c->reposted - c->credit_sent < batch)
+	if (c->role != ROLE_SERVER || credit_in_reply(c) || c->reposted - c->credit_sent < batch)
 		return;
 	m.a = htobe64(c->reposted);
 	if (post_msg(c, &m, sizeof(m), false) == 0)
 		c->credit_sent = c->reposted;
 }
 
+/* 伺服器自己看到的操作數與位元組(給每秒統計) */
 static void publish(struct conn *c, uint64_t ops, uint64_t bytes)
 {
 	__atomic_store_n(&c->st_ops, ops, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->st_bytes, bytes, __ATOMIC_RELAXED);
+	c->last_progress_ns = now_ns();
+}
+
+/*
+ * 單邊操作伺服器看不到,只能用客戶端的回報 —— 但只採信物理上可能的部分:不超過約定的次數,也不超過
+ * 「埠的速率 × 建立以來的時間」搬得完的(每次至少 size + 64 位元組的標頭)加一個深度的餘裕。
+ * 回報的次數真的增加才算進展;統計裡它標成「回報」,與伺服器自己看到的分開。
+ */
+static void take_report(struct conn *c, uint64_t v)
+{
+	double cap = c->link_bps * (double)(now_ns() - c->t_est) / 1e9 / ((double)c->size + 64) + c->depth + 1;
+
+	if (c->iters && v > c->iters)
+		v = c->iters;
+	if ((double)v > cap)
+		v = (uint64_t)cap;
+	if (v <= c->rep_ops)
+		return;
+	c->rep_ops = v;
+	__atomic_store_n(&c->st_rops, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->st_rbytes, v * c->size, __ATOMIC_RELAXED);
+	c->last_progress_ns = now_ns();
+}
+
+/* 伺服器認定的操作數:自己看得到的就是自己數的,單邊操作是有上限的回報 */
+static uint64_t server_ops(const struct conn *c)
+{
+	return c->observed ? c->recvs : c->rep_ops;
 }
 
 static int protocol_error(struct conn *c, const char *what, unsigned v)
@@ -1293,7 +1808,10 @@ static int protocol_error(struct conn *c, const char *what, unsigned v)
 	return -1;
 }
 
-/* 收到一則 SEND:依第一個位元組的種類處理。不合協定就關閉這條連線 */
+/*
+ * 收到一則 SEND:依第一個位元組的種類處理。不合協定就關閉這條連線。
+ * 客戶端的延遲測試:回覆代表伺服器已補回這個 ping 之前用掉的所有 RECV(credit 搭著回覆回來)。
+ */
 static int handle_msg(struct conn *c, const unsigned char *p, uint32_t len)
 {
 	struct ctrl m;
@@ -1309,6 +1827,8 @@ static int handle_msg(struct conn *c, const unsigned char *p, uint32_t len)
 		c->recv_bytes += len;
 		if (server)
 			publish(c, c->recvs, c->recv_bytes);
+		else if (c->ping_sends > c->peer_reposted)
+			c->peer_reposted = c->ping_sends;
 		return 0;
 	case MSG_TEXT:
 		if (c->test != TEST_DEMO || c->got_text)
@@ -1316,6 +1836,7 @@ static int handle_msg(struct conn *c, const unsigned char *p, uint32_t len)
 		c->text_len = len - 1 < sizeof(c->text) ? len - 1 : (uint32_t)sizeof(c->text);
 		memcpy(c->text, p + 1, c->text_len);
 		c->got_text = true;
+		c->last_progress_ns = now_ns();
 		return 0;
 	}
 	if (len < sizeof(m))
@@ -1325,25 +1846,31 @@ static int handle_msg(struct conn *c, const unsigned char *p, uint32_t len)
 	m.b = be64toh(m.b);
 	switch (server ? (int)m.type | 0x100 : (int)m.type) {
 	case MSG_ALIVE | 0x100:
-		if (c->op != OP_SEND && c->test != TEST_DEMO)
-			publish(c, m.a, m.b); /* 單邊操作:伺服器看不到,只能靠客戶端回報 */
+		if (!c->observed)
+			take_report(c, m.a); /* 單邊操作:伺服器看不到,只能靠(有上限的)回報 */
 		return 0;
 	case MSG_DONE | 0x100:
 		if (c->got_done)
 			return protocol_error(c, "重複的結束訊息", m.type);
+		if (!c->observed)
+			take_report(c, m.a);
 		c->done = m;
 		c->got_done = true;
-		if (c->op != OP_SEND && c->test != TEST_DEMO)
-			publish(c, m.a, m.a * c->size);
+		c->last_progress_ns = now_ns();
 		return 0;
 	case MSG_ACK:
 		c->ack = m;
 		c->got_ack = true;
 		return 0;
 	case MSG_CREDIT:
-		if (m.a < c->peer_reposted || m.a > c->sends)
+		if (m.a > c->sends)
 			return protocol_error(c, "credit 數字不合理", m.type);
-		c->peer_reposted = m.a;
+		if (m.a > c->peer_reposted)
+			c->peer_reposted = m.a;
+		return 0;
+	case MSG_END:
+		c->end = m;
+		c->got_end = true;
 		return 0;
 	}
 	return protocol_error(c, "不認得的訊息種類", m.type);
@@ -1425,6 +1952,8 @@ static int handle_wc(struct conn *c, const struct ibv_wc *wc)
 		c->recvs++;
 		if (c->role == ROLE_SERVER)
 			publish(c, c->recvs, c->recvs * c->size);
+		else if (c->ping_sends > c->peer_reposted)
+			c->peer_reposted = c->ping_sends;
 		break;
 	case IBV_WC_RECV:
 		r = handle_msg(c, (const unsigned char *)recv_buf(c, i), wc->byte_len);
@@ -1544,19 +2073,40 @@ static void spin_release(struct conn *c)
 }
 
 /*
+ * 伺服器:這個工作階段該結束了嗎 —— 被要求讓位、超過次數、超過時間(now 不是 0 時才看時鐘)。
+ * 原因記在 c->end_reason;客戶端說了結束('E')之後就不再限制,讓它好好收尾。
+ */
+static bool session_over(struct conn *c, uint64_t now)
+{
+	if (c->got_done)
+		return false;
+	if (!c->end_reason && __atomic_load_n(&c->yield, __ATOMIC_ACQUIRE) == 1)
+		c->end_reason = END_YIELD;
+	if (!c->end_reason && server_ops(c) > c->max_ops)
+		c->end_reason = END_OPS;
+	if (!c->end_reason && now && now >= c->end_ns)
+		c->end_reason = END_TIME;
+	return c->end_reason != END_NONE;
+}
+
+/*
  * 等到 done(c, arg) 成立。每個等待都有期限:
- *   - 對方 PEER_IDLE_MS 沒有任何動靜(沒有收到訊息、沒有看到它寫進來的資料、我們的操作
- *     也沒有完成)就回傳 WAIT_IDLE;
+ *   - 伺服器:對方 PEER_IDLE_MS 沒有「進展」(見檔頭)就回傳 WAIT_IDLE,工作階段超過上限或被要求讓位
+ *     回傳 WAIT_ENDED(session_over());客戶端:伺服器 PEER_IDLE_MS 沒有任何動靜(沒有收到訊息、
+ *     沒有看到它寫進來的資料、我們的操作也沒有完成)回傳 WAIT_IDLE,收到 'X' 回傳 WAIT_ENDED;
  *   - 伺服器每 KEEPALIVE_MS 送一次 keepalive,對方主機消失時得到 CQE 錯誤(WAIT_FAILED);
  *   - 對方中斷連線(rdma_cm 的 DISCONNECTED)回傳 WAIT_GONE;SIGINT / SIGTERM 回傳 WAIT_STOPPED。
  * 忙碌輪詢只在對方最近 SPIN_MS 內有動靜、而且(伺服器)拿得到名額時進行(見 enum wake 與
- * spin_allowed()),否則睡在 completion channel 上。
+ * spin_allowed()),否則睡在 completion channel 上。時鐘每 64 圈看一次(次數跨呼叫累計,
+ * 所以一直有 CQE 的 ping-pong 也會看到時間上限)。
  */
 static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, enum wake how)
 {
-	unsigned spins = 0;
+	bool server = c->role == ROLE_SERVER;
 
 	for (;;) {
+		if (c->got_end || (server && session_over(c, 0)))
+			return WAIT_ENDED;
 		if (done(c, arg))
 			return WAIT_OK;
 		if (stop)
@@ -1565,8 +2115,8 @@ static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, e
 
 		if (n < 0)
 			return c->peer_gone ? WAIT_GONE : WAIT_FAILED;
-		if (n > 0 || (++spins & 63))
-			continue; /* 忙碌輪詢時每 64 圈才看一次時鐘 */
+		if (++c->spins & 63)
+			continue; /* 有 CQE 就馬上再看條件;忙碌輪詢時每 64 圈才看一次時鐘 */
 
 		uint64_t now = now_ns(), quiet = now - c->last_peer_ns;
 
@@ -1576,19 +2126,50 @@ static enum wait_result wait_until(struct conn *c, cond_fn done, uint64_t arg, e
 			if (c->peer_gone && !done(c, arg) && poll_cq(c) == 0)
 				return WAIT_GONE;
 		}
-		if (quiet > PEER_IDLE_MS * 1000000ull)
+		if (server && session_over(c, now))
+			return WAIT_ENDED;
+		if ((server ? now - c->last_progress_ns : quiet) > PEER_IDLE_MS * 1000000ull)
 			return WAIT_IDLE;
-		if (c->role == ROLE_SERVER && now >= c->next_keepalive_ns)
+		if (server && now >= c->next_keepalive_ns)
 			send_keepalive(c, now);
 		bool sleep = how == WAKE_CQE_SLEEP || quiet > SPIN_MS * 1000000ull ||
 			     (how == WAKE_CQE_SPIN && c->event) || !spin_allowed(c);
 
-		if (!sleep)
+		if (n > 0 || !sleep)
 			continue;
 		spin_release(c);
 		if (sleep_for_cqe(c, how == WAKE_MEMORY ? 1 : 100) < 0)
 			return c->peer_gone ? WAIT_GONE : WAIT_FAILED;
 	}
+}
+
+/*
+ * 伺服器結束一個工作階段(上限、讓位、沒有進展、伺服器正在關閉)時,先以 'X' 告訴客戶端原因,
+ * 最多等 END_WAIT_MS 讓它送達(對方收不到也沒關係,接著就中斷連線)。
+ */
+static void send_end(struct conn *c, enum wait_result r)
+{
+	uint64_t deadline = now_ns() + END_WAIT_MS * 1000000ull, limit;
+	struct ctrl m = { .type = MSG_END };
+
+	if (r == WAIT_IDLE)
+		c->end_reason = END_IDLE;
+	else if (r == WAIT_STOPPED)
+		c->end_reason = END_SHUTDOWN;
+	else if (r != WAIT_ENDED)
+		return;
+	if (!c->connected || c->failed || c->peer_gone)
+		return;
+	limit = c->end_reason == END_TIME  ? c->max_secs
+		: c->end_reason == END_OPS  ? c->max_ops
+		: c->end_reason == END_IDLE ? PEER_IDLE_MS / 1000
+					    : 0;
+	m.flag = (uint8_t)c->end_reason;
+	m.a = htobe64(limit);
+	if (post_msg(c, &m, sizeof(m), false))
+		return;
+	while (c->completed < c->posted && now_ns() < deadline && sleep_for_cqe(c, 10) >= 0)
+		;
 }
 
 /* 等待條件(給 wait_until) */
@@ -1615,11 +2196,10 @@ static bool have_ack(struct conn *c, uint64_t unused)
 	return c->got_ack;
 }
 
-/* 伺服器:客戶端說結束了 —— 回 'A'(附驗證結果、這段期間伺服器執行緒的 CPU 與看到的操作數) */
+/* 伺服器:客戶端說結束了 —— 回 'A'(附驗證結果、這段期間伺服器執行緒的 CPU 與伺服器認定的操作數) */
 static enum wait_result finish_session(struct conn *c, bool ok)
 {
-	uint64_t cpu = thread_cpu_ns() - c->cpu0;
-	uint64_t ops = c->recvs ? c->recvs : c->done.a; /* 雙邊:自己數的;單邊:只能用客戶端的數字 */
+	uint64_t cpu = thread_cpu_ns() - c->cpu0, ops = server_ops(c);
 
 	c->ack.a = cpu;
 	c->ack.b = ops;
@@ -1716,17 +2296,22 @@ static int client_lat(struct conn *c)
 
 		switch (c->op) {
 		case OP_SEND:
-			if (post_op(c, IBV_WR_SEND, sge_send(c, 0, size), 0, 0, true))
+			if (post_op(c, IBV_WR_SEND, sge_send(c, 0, size), 0, 0, true)) {
 				r = WAIT_FAILED;
-			else
-				r = wait_until(c, got_recvs, i + 1, WAKE_CQE_SPIN);
+				break;
+			}
+			c->ping_sends = c->sends; /* 回覆到了 = 這之前用掉的伺服器 RECV 都已補回 */
+			r = wait_until(c, got_recvs, i + 1, WAKE_CQE_SPIN);
 			break;
 		case OP_WRITE:
 			c->local[size - 1] = (char)seq; /* 最後一個位元組是序號,對方看到它變了就回寫 */
 			if (post_op(c, c->use_imm ? IBV_WR_RDMA_WRITE_WITH_IMM : IBV_WR_RDMA_WRITE,
-				    sge_send(c, 0, size), 0, seq, true))
+				    sge_send(c, 0, size), 0, seq, true)) {
 				r = WAIT_FAILED;
-			else if (c->use_imm)
+				break;
+			}
+			c->ping_sends = c->sends;
+			if (c->use_imm)
 				r = wait_until(c, got_recvs, i + 1, WAKE_CQE_SPIN);
 			else
 				r = wait_until(c, flag_is, seq, WAKE_MEMORY);
@@ -1753,7 +2338,7 @@ static int client_lat(struct conn *c)
 
 	if (r) {
 		fprintf(stderr, "錯誤:延遲測試在第 %" PRIu64 " 次中止:%s\n", i + 1, wait_text(c, r, why, sizeof(why)));
-		report_lat(c, &st, i, wall, cpu, r == WAIT_STOPPED ? "interrupted" : "error");
+		report_lat(c, &st, i, wall, cpu, status_of(r));
 		free(st.s);
 		return -1;
 	}
@@ -1830,7 +2415,7 @@ out:;
 
 	if (r) {
 		fprintf(stderr, "錯誤:頻寬測試中止:%s\n", wait_text(c, r, why, sizeof(why)));
-		report_bw(c, n, wall, cpu, r == WAIT_STOPPED ? "interrupted" : "error");
+		report_bw(c, n, wall, cpu, status_of(r));
 		return -1;
 	}
 	if ((r = client_finish(c, n, cpu))) {
@@ -1873,6 +2458,8 @@ static enum wait_result serve_lat(struct conn *c)
 			c->recvs++;
 			c->last_peer_ns = now_ns();
 			publish(c, c->recvs, c->recvs * c->size);
+			if (session_over(c, 0))
+				return WAIT_ENDED; /* 超過次數:不回這一個 */
 		}
 		if (c->op == OP_SEND) {
 			if (post_op(c, IBV_WR_SEND, sge_send(c, 0, c->size), 0, 0, true))
@@ -1901,7 +2488,7 @@ static enum wait_result serve_bw(struct conn *c)
 	if (r)
 		return r;
 	if (c->op == OP_SEND)
-		printf("%s收到 %" PRIu64 " 則 SEND,%.2f MB\n", c->tag, c->recvs, c->recv_bytes / 1048576.0);
+		conn_note(c, "收到 %" PRIu64 " 則 SEND,%.2f MB", c->recvs, c->recv_bytes / 1048576.0);
 	return finish_session(c, c->op != OP_SEND || c->recvs == c->done.a);
 }
 
@@ -1981,8 +2568,8 @@ static void report_lat(struct conn *c, struct lat_stats *st, uint64_t n, uint64_
 	double div = halve ? 2000.0 : 1000.0, srv;
 
 	if (n == 0) {
-		printf("SUMMARY role=client test=lat op=%s size=%u iters=0 event=%d status=%s\n", op_names[c->op],
-		       c->size, c->event, status);
+		printf("SUMMARY role=client test=lat op=%s size=%u iters=0 event=%d end=%s status=%s\n", op_names[c->op],
+		       c->size, c->event, end_names[end_flag(c)], status);
 		return;
 	}
 	qsort(st->s, k, sizeof(*st->s), cmp_u64);
@@ -1998,8 +2585,9 @@ static void report_lat(struct conn *c, struct lat_stats *st, uint64_t n, uint64_
 	       c->event ? "等待完成事件" : "忙碌輪詢", per);
 	print_server_cpu(c, n, &srv);
 	printf("SUMMARY role=client test=lat op=%s size=%u iters=%" PRIu64 " event=%d imm=%d min_us=%.2f p50_us=%.2f "
-	       "p99_us=%.2f max_us=%.2f avg_us=%.2f cpu_ns=%.0f cpu_pct=%.0f server_cpu_ns=%.0f status=%s\n",
-	       op_names[c->op], c->size, n, c->event, c->use_imm, mn, p50, p99, mx, avg, per, pct, srv, status);
+	       "p99_us=%.2f max_us=%.2f avg_us=%.2f cpu_ns=%.0f cpu_pct=%.0f server_cpu_ns=%.0f end=%s status=%s\n",
+	       op_names[c->op], c->size, n, c->event, c->use_imm, mn, p50, p99, mx, avg, per, pct, srv,
+	       end_names[end_flag(c)], status);
 }
 
 static void report_bw(struct conn *c, uint64_t n, uint64_t wall, uint64_t cpu, const char *status)
@@ -2017,28 +2605,46 @@ static void report_bw(struct conn *c, uint64_t n, uint64_t wall, uint64_t cpu, c
 	print_server_cpu(c, n, &srv);
 	if (c->got_ack && !c->ack.flag)
 		printf("  警告:伺服器收到的數量(%" PRIu64 ")和送出的(%" PRIu64 ")不同\n", c->ack.b, n);
+	else if (c->got_ack && c->ack.b != n)
+		printf("  注意:伺服器認定 %" PRIu64 " 次(單邊操作它看不到,只採信物理上可能的回報)\n", c->ack.b);
 	printf("SUMMARY role=client test=bw op=%s size=%u iters=%" PRIu64 " depth=%u event=%d mbps=%.2f gbps=%.3f "
-	       "msg_rate=%.0f cpu_ns=%.0f cpu_pct=%.0f server_cpu_ns=%.0f status=%s\n",
-	       op_names[c->op], c->size, n, c->depth, c->event, mbps, gbps, rate, per, pct, srv, status);
+	       "msg_rate=%.0f cpu_ns=%.0f cpu_pct=%.0f server_cpu_ns=%.0f end=%s status=%s\n",
+	       op_names[c->op], c->size, n, c->depth, c->event, mbps, gbps, rate, per, pct, srv,
+	       end_names[end_flag(c)], status);
 }
 
-/* 伺服器:一個客戶端結束時的一段總結(兩側的 CPU),以及機器可讀的 CLIENT 行 */
+/* 伺服器:一個客戶端結束時的一段總結(兩側的 CPU),以及機器可讀的 CLIENT 行。數字都是伺服器自己的 */
 static void report_session(struct conn *c, enum wait_result r, uint64_t t0)
 {
-	double secs = (now_ns() - t0) / 1e9, idle = (now_ns() - c->last_peer_ns) / 1e9;
-	char why[WHY_LEN];
+	uint64_t now = now_ns();
+	double secs = (now - t0) / 1e9, idle = (now - c->last_peer_ns) / 1e9;
+	/* 客戶端回報的 CPU 只顯示、標成回報,而且不超過這段時間(單執行緒的客戶端最多用滿一顆 CPU) */
+	uint64_t ccpu = c->done.b < now - t0 ? c->done.b : now - t0, ops = server_ops(c);
+	char own[32] = "-", rep[32] = "-", why[WHY_LEN];
 
+	if (c->observed)
+		snprintf(own, sizeof(own), "%" PRIu64, c->recvs);
+	else
+		snprintf(rep, sizeof(rep), "%" PRIu64, c->rep_ops);
 	if (r == WAIT_OK) {
-		double cpu = (double)c->ack.a, ops = (double)c->done.a;
+		double cpu = (double)c->ack.a;
 
-		printf("%s完成(%.2f 秒):%" PRIu64 " 次操作;伺服器 CPU %.2f ms(每次 %.0f ns),"
-		       "客戶端 CPU %.2f ms(每次 %.0f ns,客戶端回報)\n",
-		       c->tag, secs, c->done.a, cpu / 1e6, ops ? cpu / ops : 0, c->done.b / 1e6,
-		       ops ? c->done.b / ops : 0);
-		printf("CLIENT id=%" PRIu64 " test=%s op=%s size=%u ops=%" PRIu64 " secs=%.2f server_cpu_ns=%.0f "
-		       "client_cpu_ns=%" PRIu64 " keepalives=%" PRIu64 " status=ok\n",
-		       c->num, test_names[c->test], op_names[c->op], c->size, c->done.a, secs, cpu, c->done.b,
-		       c->keepalives);
+		conn_note(c, "完成(%.2f 秒):%s %" PRIu64 " 次操作;伺服器 CPU %.2f ms(每次 %.0f ns),客戶端 CPU %.2f ms"
+			  "(客戶端回報)", secs, c->observed ? "伺服器看到" : "單邊操作伺服器看不到,客戶端回報(已設上限)",
+			  ops, cpu / 1e6, ops ? cpu / (double)ops : 0, ccpu / 1e6);
+		if (c->logged)
+			printf("CLIENT id=%" PRIu64 " peer=%s test=%s op=%s size=%u ops=%s reported_ops=%s secs=%.2f "
+			       "server_cpu_ns=%.0f reported_client_cpu_ns=%" PRIu64 " keepalives=%" PRIu64 " status=ok\n",
+			       c->num, c->peer, test_names[c->test], op_names[c->op], c->size, own, rep, secs, cpu, ccpu,
+			       c->keepalives);
+		return;
+	}
+	if (r == WAIT_ENDED) {
+		conn_note(c, "%s;已釋放它的資源(%.1f MiB)", wait_text(c, r, why, sizeof(why)), c->need / 1048576.0);
+		if (c->logged)
+			printf("CLIENT id=%" PRIu64 " peer=%s test=%s op=%s status=ended reason=%s ops=%s reported_ops=%s "
+			       "secs=%.2f keepalives=%" PRIu64 "\n", c->num, c->peer, test_names[c->test], op_names[c->op],
+			       end_names[c->end_reason], own, rep, secs, c->keepalives);
 		return;
 	}
 	const char *reason = r == WAIT_IDLE	  ? "idle"
@@ -2048,40 +2654,64 @@ static void report_session(struct conn *c, enum wait_result r, uint64_t t0)
 			     : c->violation		     ? "protocol"
 							     : "error";
 
-	printf("%s中途離線或出錯:%s;最後一次看到對方動靜是 %.1f 秒前;已釋放它的資源(%.1f MiB)\n", c->tag,
-	       wait_text(c, r, why, sizeof(why)), idle, c->need / 1048576.0);
-	printf("CLIENT id=%" PRIu64 " test=%s op=%s status=lost reason=%s idle_s=%.1f keepalives=%" PRIu64 "\n",
-	       c->num, test_names[c->test], op_names[c->op], reason, idle, c->keepalives);
+	conn_note(c, "中途離線或出錯:%s;最後一次看到對方動靜是 %.1f 秒前;已釋放它的資源(%.1f MiB)",
+		  wait_text(c, r, why, sizeof(why)), idle, c->need / 1048576.0);
+	if (c->logged)
+		printf("CLIENT id=%" PRIu64 " peer=%s test=%s op=%s status=lost reason=%s idle_s=%.1f ops=%s reported_ops=%s "
+		       "keepalives=%" PRIu64 "\n", c->num, c->peer, test_names[c->test], op_names[c->op], reason, idle,
+		       own, rep, c->keepalives);
 }
 
-/* 伺服器每秒一行:連線數、每秒操作數與 MB/s(單邊操作是客戶端回報的)、伺服器 CPU %、記憶體 */
-static void server_tick(struct server *s, uint64_t t0, uint64_t *last_ops, uint64_t *last_bytes,
-			uint64_t *last_cpu, uint64_t *last_t)
+/*
+ * 伺服器每秒一行:連線數、伺服器自己看到的每秒操作數與 MB/s、單邊操作的客戶端回報(有上限,另外標出)、
+ * 伺服器 CPU %、記憶體(真正的成本,見 conn_cost())。另外:記錄的額度每秒補 LOG_RATE 筆,
+ * 這一秒沒有逐行印出的拒絕與連線各彙總成一行。
+ */
+static void server_tick(struct server *s, uint64_t t0, uint64_t last[4], uint64_t *last_cpu, uint64_t *last_t)
 {
-	uint64_t ops = s->retired_ops, bytes = s->retired_bytes, t = now_ns(), cpu = process_cpu_ns(), mem;
+	uint64_t v[4] = { s->retired_ops, s->retired_bytes, s->retired_rops, s->retired_rbytes };
+	uint64_t t = now_ns(), cpu = process_cpu_ns(), mem, mut[3], rej = 0;
 	uint32_t active;
-	char a[32];
+	char a[32], b[32];
 
 	for (struct conn *c = s->conns; c; c = c->next) {
-		ops += __atomic_load_n(&c->st_ops, __ATOMIC_RELAXED);
-		bytes += __atomic_load_n(&c->st_bytes, __ATOMIC_RELAXED);
+		v[0] += __atomic_load_n(&c->st_ops, __ATOMIC_RELAXED);
+		v[1] += __atomic_load_n(&c->st_bytes, __ATOMIC_RELAXED);
+		v[2] += __atomic_load_n(&c->st_rops, __ATOMIC_RELAXED);
+		v[3] += __atomic_load_n(&c->st_rbytes, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_lock(&s->lock);
 	active = s->active;
 	mem = s->mem_used;
+	mut[0] = s->muted_ok, mut[1] = s->muted_lost, mut[2] = s->muted_ended;
+	s->muted_ok = s->muted_lost = s->muted_ended = 0;
 	pthread_mutex_unlock(&s->lock);
-	if (active || ops != *last_ops) {
+	if (active || v[0] != last[0] || v[2] != last[2]) {
 		double dt = (t - *last_t) / 1e9;
 
-		printf("[統計 %3.0f 秒] 連線 %u 個|%s 次操作/秒|%.2f MB/s|伺服器 CPU %.0f%%|註冊記憶體 %.1f MiB\n",
-		       (t - t0) / 1e9, active, commas((uint64_t)((ops - *last_ops) / dt), a, sizeof(a)),
-		       (bytes - *last_bytes) / dt / 1048576.0, 100.0 * (cpu - *last_cpu) / (t - *last_t),
-		       mem / 1048576.0);
+		printf("[統計 %3.0f 秒] 連線 %u 個|%s 次操作/秒|%.2f MB/s|單邊(客戶端回報,有上限)%s 次/秒、%.2f MB/s"
+		       "|伺服器 CPU %.0f%%|記憶體 %.1f MiB\n",
+		       (t - t0) / 1e9, active, commas((uint64_t)((v[0] - last[0]) / dt), a, sizeof(a)),
+		       (v[1] - last[1]) / dt / 1048576.0, commas((uint64_t)((v[2] - last[2]) / dt), b, sizeof(b)),
+		       (v[3] - last[3]) / dt / 1048576.0, 100.0 * (cpu - *last_cpu) / (t - *last_t), mem / 1048576.0);
 	}
-	*last_ops = ops;
-	*last_bytes = bytes;
+	memcpy(last, v, sizeof(v));
 	*last_cpu = cpu;
 	*last_t = t;
+
+	for (int r = 0; r <= REFUSE_PEER; r++)
+		rej += s->muted_refusals[r];
+	if (rej)
+		printf("[彙總] 這一秒另有 %" PRIu64 " 個拒絕沒有逐一列出(已滿 %" PRIu64 "、要求太大 %" PRIu64 "、位址上限 %" PRIu64
+		       "、參數不合理 %" PRIu64 "、伺服器端錯誤 %" PRIu64 ")\n", rej, s->muted_refusals[REFUSE_BUSY],
+		       s->muted_refusals[REFUSE_MEM], s->muted_refusals[REFUSE_PEER], s->muted_refusals[REFUSE_BAD],
+		       s->muted_refusals[REFUSE_SERVER]);
+	if (mut[0] + mut[1] + mut[2])
+		printf("[彙總] 這一秒另有 %" PRIu64 " 條連線結束沒有逐一列出(完成 %" PRIu64 "、中途離線 %" PRIu64
+		       "、被伺服器結束 %" PRIu64 ")\n", mut[0] + mut[1] + mut[2], mut[0], mut[1], mut[2]);
+	memset(s->muted_refusals, 0, sizeof(s->muted_refusals));
+	for (int k = 0; k < LOG_KINDS; k++)
+		s->tokens[k] = s->tokens[k] + LOG_RATE < LOG_BURST ? s->tokens[k] + LOG_RATE : LOG_BURST;
 }
 
 /* ==== 第五部分:小工具、記憶體配置、裝置診斷、選項與說明 ======================= */
@@ -2132,11 +2762,14 @@ static int conn_err(struct conn *c, const char *fmt, ...)
 	return -1;
 }
 
+/* 伺服器的連線印一行(開頭是 "[#N] ");沒有記錄額度的連線不印(見 log_gate 與 server_tick 的彙總) */
 static void conn_note(struct conn *c, const char *fmt, ...)
 {
-	char line[300];
+	char line[WHY_LEN + 200];
 	va_list ap;
 
+	if (c->srv && !c->logged)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -2194,6 +2827,10 @@ static void plan_layout(struct layout *l, enum role who, enum test t, enum op op
 	else
 		l->sq = t == TEST_DEMO ? 2 : n;
 	l->sq += CTRL_RING + 4; /* 控制訊息與 keepalive */
+	l->cqe = l->sq + l->nrecv + 4;
+	/* 只有客戶端讀伺服器(READ 測試、demo 的步驟 4):伺服器的 QP 為它們保留 responder resources */
+	if (t == TEST_DEMO || op == OP_READ)
+		*(srv ? &l->rd_in : &l->rd_out) = n;
 	l->ctrl_off = (size_t)l->nsend * l->slot;
 	l->recv_off = l->ctrl_off + (size_t)CTRL_RING * CTRL_SLOT;
 	l->local_len = page_up(l->recv_off + (size_t)l->nrecv * l->rslot);
@@ -2201,6 +2838,41 @@ static void plan_layout(struct layout *l, enum role who, enum test t, enum op op
 	if (!srv && l->win_bytes < CTRL_SLOT)
 		l->win_bytes = CTRL_SLOT;
 	l->win_map = l->win_bytes ? page_up(l->win_bytes) : 0;
+	l->cost = l->local_len + l->win_map + conn_cost(l);
+}
+
+/* rxe 的一個佇列:項目數 + 1 進位到 2 的次方,加上表頭,以整頁 vmalloc */
+static size_t ring_bytes(uint32_t n, uint32_t slot)
+{
+	size_t slots = 1;
+
+	while (slots < (size_t)n + 1)
+		slots <<= 1;
+	return page_up(64 + slots * slot);
+}
+
+/* 一條連線除了 MR 以外的記憶體(見 COST_BASE 的說明):固定部分 + 三個佇列 + responder resources */
+static size_t conn_cost(const struct layout *l)
+{
+	return COST_BASE + ring_bytes(l->sq, COST_SQ_SLOT) + ring_bytes(l->nrecv, COST_RQ_SLOT) +
+	       ring_bytes(l->cqe, COST_CQ_SLOT) + (size_t)l->rd_in * COST_RD_ATOMIC;
+}
+
+/* 埠的速率(位元組/秒):每條 lane 的速率 × lane 數;不認得的就當 400 Gb/s(只用來設回報的上限) */
+static double port_rate(struct ibv_context *dev, uint8_t port)
+{
+	static const double gbps[] = { 2.5, 5, 10, 10.3125, 14.0625, 25.78125, 53.125, 106.25 }; /* 1 << i */
+	static const int lanes[] = { 1, 4, 8, 12, 2 };						  /* 1 << i */
+	struct ibv_port_attr pa;
+	double rate = 400e9;
+
+	if (!ibv_query_port(dev, port, &pa)) {
+		int si = __builtin_ffs(pa.active_speed) - 1, wi = __builtin_ffs(pa.active_width) - 1;
+
+		if (si >= 0 && si < 8 && wi >= 0 && wi < 5)
+			rate = gbps[si] * 1e9 * lanes[wi];
+	}
+	return rate / 8;
 }
 
 /* 深度不超過裝置能給的:送出佇列 n + 20、接收佇列 2n + 4、CQ 兩者之和 */
@@ -2247,18 +2919,21 @@ static const char *access_str(int a)
 	}
 }
 
-/* 印出這條連線註冊的兩個 MR 與權限(lkey 只在本地有意義,印出來無妨) */
+/* 印出這條連線的記憶體:真正的成本(MR + 連線本身)、兩個 MR 與權限(lkey 只在本地有意義,印出來無妨) */
 static void print_memory(struct conn *c)
 {
 	char win[160] = "沒有視窗(這個測試不開放任何遠端存取)";
+	size_t mr = c->lay.local_len + c->lay.win_map;
 
+	if (c->srv && !c->logged)
+		return;
 	if (c->win_mr)
 		snprintf(win, sizeof(win), "視窗 MR %zu 位元組(iova 0,%s,rkey 0x%x)", c->lay.win_bytes,
 			 access_str(c->lay.win_access), c->win_mr->rkey);
-	printf("%s記憶體 %.1f KiB:本地 MR %zu 位元組(送出 + 控制 + 接收,只有 LOCAL_WRITE:lkey 0x%x,"
-	       "rkey 0x%x 對遠端無效)、%s\n",
-	       c->tag, (c->lay.local_len + c->lay.win_map) / 1024.0, c->lay.local_len, c->local_mr->lkey,
-	       c->local_mr->rkey, win);
+	printf("%s記憶體 %.1f KiB(MR %.1f KiB + 連線本身約 %.1f KiB:QP/CQ 佇列、執行緒、核心物件):本地 MR %zu 位元組"
+	       "(送出 + 控制 + 接收,只有 LOCAL_WRITE:lkey 0x%x,rkey 0x%x 對遠端無效)、%s\n",
+	       c->tag, c->lay.cost / 1024.0, mr / 1024.0, (c->lay.cost - mr) / 1024.0, c->lay.local_len,
+	       c->local_mr->lkey, c->local_mr->rkey, win);
 }
 
 static const char *gid_type_str(uint32_t t)
@@ -2286,6 +2961,8 @@ static void print_path(struct conn *c)
 	int mask = IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
 		   IBV_QP_MIN_RNR_TIMER;
 
+	if (c->srv && !c->logged)
+		return;
 	if (ibv_query_qp(c->id->qp, &a, mask, &ia)) {
 		printf("%s路徑:無法查詢 QP(ibv_query_qp:%s)\n", c->tag, strerror(errno));
 		return;
@@ -2489,8 +3166,11 @@ static const char *addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-/* 等下一個 rdma_cm 事件,最多 timeout_ms;逾時回傳 NULL 且 errno = ETIMEDOUT,被中斷則 EINTR */
-static struct rdma_cm_event *get_event(struct rdma_event_channel *ec, int timeout_ms)
+/*
+ * 等下一個 rdma_cm 事件,最多 timeout_ms;逾時回傳 NULL 且 errno = ETIMEDOUT,被中斷則 EINTR,
+ * *abort 變成 1(伺服器要這條連線讓位)則 ECANCELED
+ */
+static struct rdma_cm_event *get_event(struct rdma_event_channel *ec, int timeout_ms, const int *abort)
 {
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	struct rdma_cm_event *ev;
@@ -2502,6 +3182,10 @@ static struct rdma_cm_event *get_event(struct rdma_event_channel *ec, int timeou
 			return NULL;
 		if (stop) {
 			errno = EINTR;
+			return NULL;
+		}
+		if (abort && __atomic_load_n(abort, __ATOMIC_ACQUIRE) == 1) {
+			errno = ECANCELED;
 			return NULL;
 		}
 		uint64_t t = now_ns();
@@ -2517,6 +3201,16 @@ static struct rdma_cm_event *get_event(struct rdma_event_channel *ec, int timeou
 	}
 }
 
+/* KiB 數字給人看:10 MiB 以下印 KiB(精確到頁),以上印 MiB */
+static const char *kib_str(uint32_t kib, char *buf, size_t len)
+{
+	if (kib < 10240)
+		snprintf(buf, len, "%u KiB", kib);
+	else
+		snprintf(buf, len, "%.1f MiB", kib / 1024.0);
+	return buf;
+}
+
 static void explain_refusal(const struct config *cfg, const struct refusal *r)
 {
 	static const char *const bad[] = {
@@ -2524,26 +3218,46 @@ static void explain_refusal(const struct config *cfg, const struct refusal *r)
 		"深度超出範圍", "次數或秒數超出範圍", "客戶端視窗太小",
 		"連線要求的重試次數是 7(伺服器的 QP 會照用,7 代表無限重試;請用 0-6)",
 	};
+	const char *what = r->detail == FULL_MEM ? "記憶體" : "連線數";
+	char a[32], b[32];
 
 	switch (r->reason) {
 	case REFUSE_BUSY:
-		fprintf(stderr, "錯誤:伺服器 %s:%d 忙碌中:已經在服務 %u 個客戶端(它的 --max-clients 上限),"
-			"拒絕了這次連線;請稍後再試\n", cfg->server, cfg->port, ntohl(r->limit));
+		fprintf(stderr, "錯誤:伺服器 %s:%d 已滿(%s),拒絕了這次連線;請稍後再試\n", cfg->server, cfg->port, what);
 		break;
 	case REFUSE_MEM:
-		fprintf(stderr, "錯誤:伺服器記憶體不足,拒絕了這次連線:這個要求需要 %.1f MiB,伺服器已用 %.1f MiB,"
-			"上限 %.1f MiB(--max-mem)。請用較小的 --size 或 --depth\n", ntohl(r->need) / 1024.0,
-			ntohl(r->used) / 1024.0, ntohl(r->limit) / 1024.0);
+		fprintf(stderr, "錯誤:這個要求本身需要 %s 記憶體,超過伺服器給每個位址的上限 %s,被拒絕了。"
+			"請用較小的 --size 或 --depth\n", kib_str(ntohl(r->need), a, sizeof(a)),
+			kib_str(ntohl(r->limit), b, sizeof(b)));
+		break;
+	case REFUSE_PEER:
+		if (r->detail == FULL_MEM)
+			fprintf(stderr, "錯誤:你的位址在伺服器上已持有 %s 記憶體(每個位址上限 %s),這次連線被拒絕;"
+				"請等你的其他連線結束再試\n", kib_str(ntohl(r->used), a, sizeof(a)),
+				kib_str(ntohl(r->limit), b, sizeof(b)));
+		else
+			fprintf(stderr, "錯誤:你的位址在伺服器上已有 %u 條連線(每個位址上限 %u 條),這次連線被拒絕;"
+				"請等你的其他連線結束再試\n", ntohl(r->used), ntohl(r->limit));
 		break;
 	case REFUSE_SERVER:
-		fprintf(stderr, "錯誤:伺服器無法為這次連線配置資源(它那一端的 %s),拒絕了連線:這個要求需要 %.1f MiB,"
-			"在它的 --max-mem 之內,問題在伺服器(例如它的 ulimit -l 太低);請通知伺服器的管理者\n",
-			r->detail ? strerror(r->detail) : "錯誤", ntohl(r->need) / 1024.0);
+		fprintf(stderr, "錯誤:伺服器無法為這次連線配置資源(它那一端的 %s),拒絕了連線:問題在伺服器"
+			"(例如它的 ulimit -l 太低);請通知伺服器的管理者\n", r->detail ? strerror(r->detail) : "錯誤");
 		break;
 	default:
 		fprintf(stderr, "錯誤:伺服器認為參數不合理,拒絕了這次連線:%s\n",
 			r->detail < sizeof(bad) / sizeof(bad[0]) ? bad[r->detail] : "?");
 	}
+}
+
+/* 伺服器在 welcome 裡說了這個工作階段的上限;這次的要求超過時先說清楚(伺服器會在上限時以 'X' 結束它) */
+static void warn_limits(struct conn *c, uint32_t secs, uint32_t ops)
+{
+	if (c->test == TEST_DEMO || (!secs && !ops))
+		return;
+	if (c->duration && secs && c->duration > secs)
+		printf("注意:伺服器只允許這個工作階段 %u 秒,比 --duration %u 短;到時伺服器會結束它\n", secs, c->duration);
+	else if (!c->duration && ops && c->iters > ops)
+		printf("注意:伺服器只允許這個工作階段 %u 次操作,比 --iters %u 少;到時伺服器會結束它\n", ops, c->iters);
 }
 
 /* 等一個特定的 rdma_cm 事件;把錯誤事件翻成中文說明 */
@@ -2552,7 +3266,7 @@ static int expect_event(struct conn *c, enum rdma_cm_event_type want, uint64_t d
 	const struct config *cfg = c->cfg;
 	bool client = c->role == ROLE_CLIENT;
 	int64_t left = ((int64_t)deadline - (int64_t)now_ns()) / 1000000;
-	struct rdma_cm_event *ev = get_event(c->ec, left > 0 ? (int)left : 0);
+	struct rdma_cm_event *ev = get_event(c->ec, left > 0 ? (int)left : 0, client ? NULL : &c->yield);
 	struct refusal rf;
 
 	if (!ev) {
@@ -2561,11 +3275,13 @@ static int expect_event(struct conn *c, enum rdma_cm_event_type want, uint64_t d
 				"位址與埠正確,而且兩端的 RDMA 裝置在同一個網路上\n", CONNECT_TIMEOUT_MS / 1000,
 				cfg->server, cfg->port, rdma_event_str(want));
 		else if (errno == ETIMEDOUT)
-			printf("%s客戶端沒有在 %d 秒內完成連線,放棄\n", c->tag, CONNECT_TIMEOUT_MS / 1000);
-		else if (errno == EINTR)
-			fprintf(stderr, "%s被中斷(連線建立中)\n", c->tag);
-		else
-			fprintf(stderr, "%s錯誤:rdma_get_cm_event 失敗:%s\n", c->tag, strerror(errno));
+			conn_note(c, "客戶端沒有在 %d 秒內完成連線,放棄", CONNECT_TIMEOUT_MS / 1000);
+		else if (errno == ECANCELED)
+			conn_note(c, "握手還沒完成就讓位給其他位址的連線");
+		else if (errno == EINTR && client)
+			fprintf(stderr, "被中斷(連線建立中)\n");
+		else if (errno != EINTR)
+			conn_note(c, "錯誤:rdma_get_cm_event 失敗:%s", strerror(errno));
 		return -1;
 	}
 	if (ev->event == want) {
@@ -2575,7 +3291,7 @@ static int expect_event(struct conn *c, enum rdma_cm_event_type want, uint64_t d
 		return 0;
 	}
 	if (!client) {
-		printf("%s連線沒有建立:%s(status %d)\n", c->tag, rdma_event_str(ev->event), ev->status);
+		conn_note(c, "連線沒有建立:%s(status %d)", rdma_event_str(ev->event), ev->status);
 		rdma_ack_cm_event(ev);
 		return -1;
 	}
@@ -2644,10 +3360,10 @@ static void set_min_rnr_timer(struct conn *c)
 		conn_note(c, "警告:無法設定最短 RNR 計時器(ibv_modify_qp:%s)", strerror(e));
 }
 
-/* 正常中斷連線:rdma_disconnect,等對方的 DISCONNECTED 最多 1 秒 */
-static void conn_disconnect(struct conn *c)
+/* 中斷連線:rdma_disconnect,等對方的 DISCONNECTED 最多 wait_ms(正常結束 1 秒;伺服器結束的不必等) */
+static void conn_disconnect(struct conn *c, int wait_ms)
 {
-	uint64_t deadline = now_ns() + 1000000000ull;
+	uint64_t deadline = now_ns() + (uint64_t)wait_ms * 1000000ull;
 
 	if (!c->connected)
 		return;
@@ -2658,7 +3374,7 @@ static void conn_disconnect(struct conn *c)
 		struct rdma_cm_event *ev;
 
 		if (rdma_get_cm_event(c->ec, &ev)) {
-			poll(&pfd, 1, 50);
+			poll(&pfd, 1, 20);
 			continue;
 		}
 		if (ev->event == RDMA_CM_EVENT_DISCONNECTED)
@@ -2784,8 +3500,49 @@ static void printable(const char *in, size_t len, char *out, size_t outlen)
 	out[j] = '\0';
 }
 
+/* 伺服器結束工作階段的原因(伺服器自己的 c->end_reason,或客戶端收到的 'X') */
+static const char *end_text(enum end_reason r, uint64_t limit, char *buf, size_t len)
+{
+	switch (r) {
+	case END_TIME:
+		snprintf(buf, len, "超過伺服器允許的時間(這個工作階段最多 %" PRIu64 " 秒;伺服器的 --max-session,"
+			 "依時間的測試是約定的秒數 + %d 秒)", limit, SESSION_GRACE_S);
+		break;
+	case END_OPS:
+		snprintf(buf, len, "超過允許的次數(這個工作階段最多 %" PRIu64 " 次:hello 約定的或伺服器的 --max-session)",
+			 limit);
+		break;
+	case END_YIELD:
+		snprintf(buf, len, "伺服器已滿,而這個位址持有的連線 / 記憶體最多:讓位給其他位址的客戶端"
+			 "(少開幾條連線,或稍後再試)");
+		break;
+	case END_IDLE:
+		snprintf(buf, len, "%" PRIu64 " 秒沒有進展(只送進度訊息、不做測試也算)", limit);
+		break;
+	case END_SHUTDOWN:
+		snprintf(buf, len, "伺服器正在關閉");
+		break;
+	default:
+		snprintf(buf, len, "原因不明(%d)", (int)r);
+	}
+	return buf;
+}
+
+/* 客戶端收到的 'X' 的原因(對方送的數字,先檢查範圍) */
+static enum end_reason end_flag(const struct conn *c)
+{
+	return c->got_end && c->end.flag <= END_SHUTDOWN ? (enum end_reason)c->end.flag : END_NONE;
+}
+
+static const char *status_of(enum wait_result r)
+{
+	return r == WAIT_STOPPED ? "interrupted" : r == WAIT_ENDED ? "ended" : "error";
+}
+
 static const char *wait_text(struct conn *c, enum wait_result r, char *buf, size_t len)
 {
+	char why[WHY_LEN / 2];
+
 	switch (r) {
 	case WAIT_OK:
 		return "成功";
@@ -2795,10 +3552,21 @@ static const char *wait_text(struct conn *c, enum wait_result r, char *buf, size
 	case WAIT_GONE:
 		return "對方已中斷連線(行程結束或被中斷)";
 	case WAIT_IDLE:
-		snprintf(buf, len, "對方 %d 秒沒有任何動靜(程式停住、當掉或網路斷了?)", PEER_IDLE_MS / 1000);
+		if (c->role == ROLE_SERVER)
+			snprintf(buf, len, "對方 %d 秒沒有進展(程式停住、當掉、網路斷了,或只送進度訊息不做事)",
+				 PEER_IDLE_MS / 1000);
+		else
+			snprintf(buf, len, "對方 %d 秒沒有任何動靜(程式停住、當掉或網路斷了?)", PEER_IDLE_MS / 1000);
 		return buf;
 	case WAIT_STOPPED:
 		return "被中斷(SIGINT / SIGTERM)";
+	case WAIT_ENDED:
+		if (c->role == ROLE_SERVER)
+			end_text(c->end_reason, c->end_reason == END_TIME ? c->max_secs : c->max_ops, why, sizeof(why));
+		else
+			end_text(end_flag(c), c->end.a, why, sizeof(why));
+		snprintf(buf, len, "伺服器結束了這個工作階段:%s", why);
+		return buf;
 	}
 	return "?";
 }
@@ -2824,9 +3592,18 @@ static const struct opt_help options[] = {
 	  "以 GID 表第 N 項(查遍每個埠的整張表)的位址當本地位址;連線後印出實際使用的 GID 與類型" },
 	{ { "event", no_argument, NULL, 'e' }, NULL, FOR_BOTH, "等待完成事件(completion channel)而不是忙碌輪詢" },
 	{ { "max-clients", required_argument, NULL, 'c' }, "N", FOR_SERVER,
-	  "同時服務的客戶端上限(預設 16,含握手中的,1-1024);超過的以「忙碌」拒絕" },
+	  "同時服務的客戶端上限(預設 16,含握手中的,1-1024)。每條連線 1 個執行緒、2 個檔案描述子:ulimit -n "
+	  "不夠時自動調高,調不高就降低這個數並說明" },
 	{ { "max-mem", required_argument, NULL, 'm' }, "MiB", FOR_SERVER,
-	  "所有連線註冊記憶體的總上限(預設 256);會超過的連線要求以「記憶體不足」拒絕" },
+	  "所有連線的記憶體總上限(預設 256):MR 加上每條連線本身(QP/CQ 佇列、執行緒、核心物件:約 60 KiB 起,"
+	  "佇列越深越多)" },
+	{ { "max-per-peer", required_argument, NULL, 'P' }, "N", FOR_SERVER,
+	  "每個來源位址(IPv6 以 /64 計)最多幾條連線(預設 --max-clients 的四分之一,至少 1)" },
+	{ { "max-peer-mem", required_argument, NULL, 'M' }, "MiB", FOR_SERVER,
+	  "每個來源位址最多用掉的記憶體(預設 --max-mem 的四分之一);單一要求超過它就以「要求太大」拒絕" },
+	{ { "max-session", required_argument, NULL, 'S' }, "秒[,次數]", FOR_SERVER,
+	  "每個工作階段最多幾秒、幾次操作(預設 300,100000000;依時間的測試最多約定的秒數 + 5 秒);"
+	  "到了就告訴客戶端原因並結束它" },
 	{ { "once", no_argument, NULL, '1' }, NULL, FOR_SERVER, "只服務一個客戶端就結束(同時也只接一個)" },
 	{ { "test", required_argument, NULL, 't' }, "種類", FOR_CLIENT,
 	  "demo(預設:問候 + WRITE/READ 驗證)、lat(延遲)、bw(頻寬)" },
@@ -2855,25 +3632,131 @@ static __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const ch
 	exit(64);
 }
 
-/* 終端機上的顯示寬度:ASCII 佔 1 格,中文(UTF-8 三位元組以上)佔 2 格 */
+/*
+ * 終端機上的顯示寬度:東亞寬字元(中文、全形標點)佔 2 格,其他(ASCII、×、−、µ)佔 1 格。
+ * UTF-8 的一個中文字是 3 個位元組、2 格,所以 printf 的 %-28s 會把每一行中文對歪。
+ */
+static int char_width(const unsigned char *p, int *len)
+{
+	uint32_t cp = *p;
+
+	*len = cp < 0x80 ? 1 : cp >= 0xf0 ? 4 : cp >= 0xe0 ? 3 : 2;
+	if (*len == 3)
+		cp = (cp & 0x0f) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	else if (*len == 4)
+		cp = 0x10000;
+	return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+			       (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) ||
+			       (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || cp >= 0x10000
+		       ? 2
+		       : 1;
+}
+
 static int display_width(const char *s)
 {
-	int w = 0;
+	int w = 0, len;
 
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		w += *p < 0x80 ? 1 : *p >= 0xe0 ? 2 : 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p += len)
+		w += char_width(p, &len);
 	return w;
+}
+
+#define HELP_WIDTH 80 /* --help 的每一行不超過這麼多格 */
+#define HELP_COL 29   /* 選項說明從第幾格開始 */
+
+/* 不該出現在行首的全形標點(closing)與不該留在行尾的(opening) */
+static bool punct_in(const unsigned char *p, const char (*marks)[4], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(p, marks[i], 3))
+			return true;
+	return false;
+}
+
+static bool closing_punct(const unsigned char *p)
+{
+	static const char marks[][4] = { ",", "、", "。", ";", ":", ")", "」", "?", "!" };
+
+	return punct_in(p, marks, sizeof(marks) / sizeof(marks[0]));
+}
+
+static bool opening_punct(const unsigned char *p)
+{
+	static const char marks[][4] = { "(", "「" };
+
+	return punct_in(p, marks, sizeof(marks) / sizeof(marks[0]));
+}
+
+/*
+ * 從第 col 格開始印 text,超過 HELP_WIDTH 就換行,續行縮排 indent 格。中文字之間都可以換行,
+ * ASCII 的字(例如 --max-clients)不拆開,全形標點跟著它旁邊的字走(不會在行首出現「,」、行尾留下「(」)。
+ */
+static void print_wrapped(const char *text, int col, int indent)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	bool space = false;
+
+	while (*p) {
+		const unsigned char *e = p;
+		int w = 0, len;
+
+		if (*p == ' ') {
+			space = true;
+			p++;
+			continue;
+		}
+		while (*e && opening_punct(e))
+			w += char_width(e, &len), e += len;
+		if (*e && char_width(e, &len) == 2)
+			w += 2, e += len;
+		else
+			while (*e && *e != ' ' && char_width(e, &len) == 1)
+				w++, e += len;
+		while (*e && closing_punct(e))
+			w += char_width(e, &len), e += len;
+		if (col + space + w > HELP_WIDTH && col > indent) {
+			printf("\n%*s", indent, "");
+			col = indent;
+			space = false;
+		}
+		if (space)
+			putchar(' '), col++;
+		space = false;
+		fwrite(p, 1, (size_t)(e - p), stdout);
+		col += w;
+		p = e;
+	}
+	putchar('\n');
 }
 
 static void print_help(void)
 {
 	static const char *const titles[] = { "共同選項", "伺服器選項", "客戶端選項" };
+	static const char *const limits[] = {
+		"記憶體:每個連線要求的真正成本(MR + 連線本身)依它的 hello 算出,全部合計不超過 --max-mem;",
+		"公平:每個來源位址最多 --max-per-peer 條連線、--max-peer-mem 的記憶體;伺服器滿了時,持有最多的位址"
+		"最舊(缺記憶體時是最大)的工作階段讓位給新位址(只要它讓位後持有的仍不少於新位址),新要求最多等 3 秒;",
+		"工作階段:最多 --max-session 的秒數與次數;6 秒沒有進展(不是只送進度訊息)就結束,"
+		"每秒 keepalive(0 位元組 RDMA WRITE)發現消失的主機;",
+		"CPU:同時最多「線上 CPU 數 − 1」(至少 1)條連線忙碌輪詢,其他的睡著等完成事件;",
+		"連線要求的重試次數(傳輸、RNR)由伺服器的 QP 照用,要求 7(無限)的以「參數不合理」拒絕;",
+		"RDMA 只能存取自己連線的視窗(iova 0、剛好需要的權限),超出範圍得到 remote access error;",
+		"統計與 CLIENT 行是伺服器自己數的;單邊操作的客戶端回報另外標出,而且不超過埠的速率能做到的;",
+		"記錄:同一種事件每秒最多 2 筆(開頭可連續 20 筆),其餘每秒彙總成一行,結束時的 SUMMARY 是精確的。",
+	};
+	static const char *const examples[][2] = {
+		{ "./rdma_communication server &", "伺服器(背景執行)" },
+		{ "./rdma_communication client 10.0.2.15", "問候 + WRITE/READ 驗證" },
+		{ "./rdma_communication client 10.0.2.15 --test lat --op write", "延遲" },
+		{ "./rdma_communication client 10.0.2.15 --test bw --op write --duration 10", "頻寬(10 秒)" },
+	};
 
 	printf("用法:\n"
 	       "  rdma_communication server [選項]\n"
-	       "  rdma_communication client 伺服器IP [選項]\n\n"
-	       "以 rdma_cm 建立 RC 連線,示範 SEND/RECV、RDMA WRITE/READ,量測延遲、頻寬與兩端的 CPU。\n"
-	       "伺服器同時服務多個客戶端(一條連線一個執行緒),每秒印出統計;客戶端的設定在連線時告訴伺服器。\n");
+	       "  rdma_communication client 伺服器IP [選項]\n\n");
+	print_wrapped("以 rdma_cm 建立 RC 連線,示範 SEND/RECV、RDMA WRITE/READ,量測延遲、頻寬與兩端的 CPU。"
+		      "伺服器同時服務多個客戶端(一條連線一個執行緒),每秒印出統計;客戶端的設定在連線時告訴伺服器。",
+		      0, 0);
 	for (int w = FOR_BOTH; w <= FOR_CLIENT; w++) {
 		printf("\n%s:\n", titles[w]);
 		for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -2881,27 +3764,29 @@ static void print_help(void)
 
 			if (options[i].who != (enum who)w)
 				continue;
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", options[i].opt.val, options[i].opt.name,
+			snprintf(left, sizeof(left), "  -%c, --%s%s%s", options[i].opt.val, options[i].opt.name,
 				 options[i].arg ? " " : "", options[i].arg ? options[i].arg : "");
-			printf("  %s%*s %s\n", left, 26 - display_width(left), "", options[i].help);
+			if (display_width(left) < HELP_COL)
+				printf("%s%*s", left, HELP_COL - display_width(left), "");
+			else /* 左欄太長:說明從下一行開始 */
+				printf("%s\n%*s", left, HELP_COL, "");
+			print_wrapped(options[i].help, HELP_COL, HELP_COL);
 		}
 	}
-	printf("\n對方(任何客戶端)能讓伺服器用掉的資源都有上限:\n"
-	       "  記憶體:每個連線要求需要多少依它的 hello 精確計算,全部連線合計不超過 --max-mem;\n"
-	       "  連線數:--max-clients;等待:對方 %d 秒沒有動靜就放棄,每秒 keepalive(0 位元組 RDMA WRITE);\n"
-	       "  CPU:同時最多「線上 CPU 數 − 1」(至少 1)條連線忙碌輪詢,其他的睡著等完成事件;\n"
-	       "  連線要求的重試次數(傳輸、RNR)由伺服器的 QP 照用,要求 7(無限)的以「參數不合理」拒絕;\n"
-	       "  RDMA 只能存取自己連線的視窗(iova 0、剛好需要的權限),超出範圍得到 remote access error。\n",
-	       PEER_IDLE_MS / 1000);
-	printf("\n例:\n"
-	       "  ./rdma_communication server &\n"
-	       "  ./rdma_communication client 10.0.2.15                          # 問候 + WRITE/READ 驗證\n"
-	       "  ./rdma_communication client 10.0.2.15 --test lat --op write     # 延遲\n"
-	       "  ./rdma_communication client 10.0.2.15 --test bw --op write --duration 10 --depth 32\n\n"
-	       "沒有 RDMA 裝置?有 rdma_rxe 模組時:sudo rdma link add rxe0 type rxe netdev eth0;\n"
-	       "核心沒有 RDMA 時在套件的 Soft-RoCE VM 裡試:make rdma-vm\n"
-	       "注意:127.0.0.1 不能用於 rdma_cm,請用 RDMA 裝置所在網路介面的 IP。\n"
-	       "結束碼:0 成功,1 執行期錯誤(包括被伺服器拒絕),64 用法錯誤。\n");
+	printf("\n對方(任何客戶端)能讓伺服器用掉的資源都有上限:\n");
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		printf("  ");
+		print_wrapped(limits[i], 2, 4);
+	}
+	printf("\n例:\n");
+	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
+		printf("%s%s%s  %s\n", examples[i][1] ? "  # " : "", examples[i][1] ? examples[i][1] : "",
+		       examples[i][1] ? "\n" : "", examples[i][0]);
+	printf("\n");
+	print_wrapped("沒有 RDMA 裝置?有 rdma_rxe 模組時:sudo rdma link add rxe0 type rxe netdev eth0;"
+		      "核心沒有 RDMA 時在套件的 Soft-RoCE VM 裡試:make rdma-vm", 0, 0);
+	print_wrapped("注意:127.0.0.1 不能用於 rdma_cm,請用 RDMA 裝置所在網路介面的 IP。", 0, 0);
+	print_wrapped("結束碼:0 成功,1 執行期錯誤(包括被伺服器拒絕或結束),64 用法錯誤。", 0, 0);
 }
 
 static unsigned long parse_num(const char *s, const char *what, unsigned long min, unsigned long max)
@@ -2947,7 +3832,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	shortopts[k] = '\0';
 
 	*cfg = (struct config){ .port = DEFAULT_PORT, .gid_index = -1, .tos = -1, .depth = 16,
-				.max_clients = DEFAULT_MAX_CLIENTS, .max_mem = (uint64_t)DEFAULT_MAX_MEM_MIB << 20 };
+				.max_clients = DEFAULT_MAX_CLIENTS, .max_mem = (uint64_t)DEFAULT_MAX_MEM_MIB << 20,
+				.max_secs = DEFAULT_MAX_SECS, .max_ops = DEFAULT_MAX_OPS };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (c > 0 && c < 128)
@@ -2976,6 +3862,26 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'm':
 			cfg->max_mem = (uint64_t)parse_num(optarg, "--max-mem", 1, 1048576) << 20;
 			break;
+		case 'P':
+			cfg->max_per_peer = (uint32_t)parse_num(optarg, "--max-per-peer", 1, 1024);
+			break;
+		case 'M':
+			cfg->max_peer_mem = (uint64_t)parse_num(optarg, "--max-peer-mem", 1, 1048576) << 20;
+			break;
+		case 'S': {
+			char secs[16];
+			const char *comma = strchr(optarg, ',');
+			size_t n = comma ? (size_t)(comma - optarg) : strlen(optarg);
+
+			if (n >= sizeof(secs))
+				usage_error("--max-session 需要「秒」或「秒,次數」,得到「%s」", optarg);
+			memcpy(secs, optarg, n);
+			secs[n] = '\0';
+			cfg->max_secs = (uint32_t)parse_num(secs, "--max-session 的秒數", 1, MAX_DURATION);
+			if (comma)
+				cfg->max_ops = (uint32_t)parse_num(comma + 1, "--max-session 的次數", 1, MAX_ITERS);
+			break;
+		}
 		case '1':
 			cfg->once = true;
 			break;
@@ -3039,6 +3945,11 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	if (cfg->role == ROLE_SERVER) {
 		if (cfg->once && seen['c'] && cfg->max_clients != 1)
 			usage_error("--once 同時只服務一個客戶端,不能再給 --max-clients");
+		if (seen['P'] && cfg->max_per_peer > cfg->max_clients)
+			usage_error("--max-per-peer %u 不能大於 --max-clients %u", cfg->max_per_peer, cfg->max_clients);
+		if (seen['M'] && cfg->max_peer_mem > cfg->max_mem)
+			usage_error("--max-peer-mem %" PRIu64 " 不能大於 --max-mem %" PRIu64 "(MiB)", cfg->max_peer_mem >> 20,
+				    cfg->max_mem >> 20);
 		if (cfg->once)
 			cfg->max_clients = 1;
 		return;
