@@ -2,14 +2,16 @@
 /*
  * tests/tools/rdma_hostile.c — 不守規矩的 RDMA 客戶端(只給 tests/rdma.sh 用)
  *
- * 它說 rdma_communication 的線路協定(版本 2),但刻意拿掉自己這一側的檢查:越界的 RDMA
+ * 它說 rdma_communication 的線路協定(版本 3),但刻意拿掉自己這一側的檢查:越界的 RDMA
  * READ / WRITE、用別條連線的 key、沒有權限的操作、說謊的 hello、壞掉的 hello、不認得的控制
  * 訊息、比對方緩衝區長的 SEND、不等 credit 狂送、連上後裝死。每個探測用一條新連線(一次
  * remote access error 就會讓 QP 進入錯誤狀態),印一行
  *   PROBE 名稱 expected|UNEXPECTED 說明
  * 全部符合預期時結束碼 0,否則 1;用法錯誤 64。
  *
- * 用法:rdma_hostile 伺服器IP [--port N] [--retry N] [--rnr N] 探測 [探測…]
+ * 用法:rdma_hostile 伺服器IP [--port N] [--bind 位址] [--hold-secs S] [--retry N] [--rnr N] 探測 [探測…]
+ *   --bind:連線的來源位址(同一台 VM 的 eth0 上另加的位址,在伺服器眼裡就是「另一個對方」)
+ *   --hold-secs:hold 佔住的秒數(預設 20)
  *   --retry / --rnr:連線要求裡的傳輸重試與 RNR 重試次數(預設 6;IB CM 規定這是伺服器的 QP 要用的)
  *   window        demo 連線,視窗內的 WRITE 與 READ 都要成功(對照組:工具本身沒壞)
  *   oob-write     WRITE 到視窗結尾之後(偏移 = 視窗長度)          預期:remote access error
@@ -17,7 +19,8 @@
  *   below-read    READ 偏移 2^64-4096(視窗「之前」)              預期:remote access error
  *   far-write     WRITE 偏移 1 GiB                                 預期:remote access error
  *   perm-write    lat read 連線(視窗只有 REMOTE_READ)去 WRITE     預期:remote access error
- *   perm-read     bw write 連線(視窗只有 REMOTE_WRITE)去 READ      預期:remote access error
+ *   perm-read     bw write 連線(視窗只有 REMOTE_WRITE)去 READ      預期:remote access error 或
+ *                 remote invalid request(伺服器的 QP 在 WRITE 測試不接受 READ)
  *   key=0xK       demo 連線,用別人的 key(別條連線的 rkey 或本地 MR 的 lkey)READ 與 WRITE
  *                 偏移 0                                           預期:remote access error
  *   lie           hello 要 64 MiB × 1024 的 bw send               預期:被拒絕,原因「記憶體不足」
@@ -48,6 +51,21 @@
  *                 (伺服器的 CPU 由 tests/rdma.sh 檢查:慢慢來的對方不能讓它一直忙碌輪詢)
  *   half-open=N   送出 N 個連線要求,收到伺服器的回應後永遠不完成握手(不送 RTU),保持 HOLD_S 秒
  *                 預期:每個都得到回應(伺服器在它的期限後自己放棄,由 tests/rdma.sh 檢查)
+ *   hold=N[:ping|alive|write|bwsend][:大小][:d深度][:refill]
+ *                 一次佔住很多條:依序開到 N 條(遇到第一次拒絕就停,印 HOLD_READY 與拒絕原因),佔住
+ *                 --hold-secs 秒,每條每秒做一次事:ping = lat send 真的 SEND(有進展)、alive = 只送 'L'
+ *                 (沒有進展)、write = bw write(大小預設 64 KiB)的 64 位元組 WRITE 加 'L' 回報、bwsend =
+ *                 bw send 的一則 SEND;refill = 被伺服器結束的每秒再開回來。最後印 HOLD_END:
+ *                 被伺服器以哪個原因('X' 的 time / iters / yield / idle / shutdown)結束各幾條
+ *                 預期:至少開得起一條(上限與公平由 tests/rdma.sh 從這兩行與伺服器的記錄檢查)
+ *   churn=N       N 次「連上就斷」(demo)                          預期:每次都得到回應
+ *   badmagic=N    N 個 magic 錯誤的連線要求                        預期:每個都以「參數不合理」被拒絕
+ *   poison        說謊的回報:bw write 連線送 'L' 2^62 次、'E' 2^48−1 次與 2^60 ns 的 CPU;lat send 連線
+ *                 真的 ping 3 次,'E' 卻說 2^48−1 次
+ *                 預期:伺服器的 'A' 不超過約定的 1000 次;SEND 的 'A' 是它自己數的 3 次並說數字不符
+ *   overstay      lat send,hello 說 --duration 2 卻一直 ping          預期:伺服器以 'X'(time)結束它
+ *   overiters     lat send,hello 說 20 次卻 ping 到 200 次           預期:第 21 次時伺服器以 'X'(iters)結束
+ *   perm-read 用自己管理狀態的 QP(不理會伺服器在 REP 裡給的 READ 數 0)才送得出 READ。
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -66,8 +84,9 @@
 #include <rdma/rdma_cma.h>
 
 #define HELLO_MAGIC 0x4b425352u
-#define PROTO_VERSION 2
+#define PROTO_VERSION 3
 #define BUF_LEN (1u << 20)
+#define SMALL_BUF (64u << 10) /* hold / churn / badmagic 的連線:小緩衝區,一個行程能開上百條 */
 #define QUICK_MS 3000 /* 「立刻」:伺服器的活動期限是 6 秒,閒置斷線不能冒充發現違規 */
 #define HOLD_S 12     /* half-open 保持的秒數(伺服器的握手期限是 5 秒) */
 #define MAX_HALF_OPEN 64
@@ -84,6 +103,7 @@ struct welcome {
 	uint32_t magic;
 	uint8_t version, pad[3];
 	uint32_t depth, recv_credits, win_len, win_rkey;
+	uint32_t max_secs, max_iters;
 } __attribute__((packed));
 
 struct refusal {
@@ -94,7 +114,10 @@ struct refusal {
 
 enum { TEST_DEMO, TEST_LAT, TEST_BW };
 enum { OP_SEND, OP_WRITE, OP_READ };
-enum { REFUSE_BAD = 3 };
+enum { REFUSE_BUSY = 1, REFUSE_MEM, REFUSE_BAD, REFUSE_SERVER, REFUSE_PEER };
+/* 伺服器主動結束工作階段('X' 控制訊息的 flag) */
+enum { END_TIME = 1, END_ITERS, END_YIELD, END_IDLE, END_SHUTDOWN, END_KINDS };
+static const char *const end_names[] = { "?", "time", "iters", "yield", "idle", "shutdown" };
 enum { BAD_VERSION = 2, BAD_KIND, BAD_SIZE, BAD_DEPTH, BAD_COUNT, BAD_WINDOW, BAD_RETRY };
 
 struct ctrl {
@@ -108,19 +131,25 @@ struct session {
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	struct ibv_mr *mr;
+	struct ibv_qp *own; /* 自己管理狀態的 QP(見 open_session_ex 的 own_rd) */
 	char *buf;
+	size_t buf_len;
+	uint32_t nrecv;
 	struct welcome w;
 	struct refusal rf;
 	bool rejected;
 	uint32_t recvs;	      /* 收到的 SEND 數(do_op 與 wait_recv 順便數) */
 	uint32_t count[128]; /* 依種類(第一個位元組)分開數 */
+	uint8_t end_flag;    /* 最後一則 'X' 的原因 */
+	struct ctrl last_ack; /* 最後一則 'A' */
 };
 
 /* 連線要求裡的重試次數(IB CM:REQ 的數字是「對方」(伺服器)的 QP 要用的) */
 static uint8_t req_retry = 6, req_rnr = 6;
 
-static const char *server_ip;
+static const char *server_ip, *bind_ip;
 static int port = 7471;
+static int hold_secs = 20;
 
 static uint64_t now_ms(void)
 {
@@ -146,6 +175,8 @@ static void close_session(struct session *s)
 		rdma_disconnect(s->id);
 	if (s->id && s->id->qp)
 		rdma_destroy_qp(s->id);
+	else if (s->own) /* 還沒交給 rdma_cm 就失敗了 */
+		ibv_destroy_qp(s->own);
 	if (s->mr)
 		ibv_dereg_mr(s->mr);
 	free(s->buf);
@@ -162,13 +193,17 @@ static void close_session(struct session *s)
 
 /*
  * 連線;hello 由呼叫者給。回傳 0 = ESTABLISHED,1 = 被拒絕,-1 = 其他錯誤。
- * half_open:送出連線要求就回傳 0(不等回應)。
+ * half_open:送出連線要求就回傳 0(不等回應)。small:小緩衝區與小佇列(一次開很多條的探測)。
+ * own_rd >= 0:QP 的狀態自己管理(不交給 rdma_cm),RTS 時同時未完成的 READ 數設成 own_rd,
+ * 不理會伺服器在 REP 裡給的數字 —— 惡意的客戶端就能這麼做。
  */
-static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool half_open)
+static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool half_open, bool small, int own_rd)
 {
+	struct ibv_qp *own = NULL;
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = 512, .max_recv_wr = 64, .max_send_sge = 1,
-						.max_recv_sge = 1 },
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = small ? 16 : 512, .max_recv_wr = small ? 8 : 64,
+						.max_send_sge = 1, .max_recv_sge = 1 },
 				       .qp_type = IBV_QPT_RC };
 	struct rdma_conn_param cp = { .private_data = h, .private_data_len = (uint8_t)hlen,
 				      .responder_resources = 1, .initiator_depth = 1, .retry_count = req_retry,
@@ -177,11 +212,14 @@ static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool
 	struct rdma_cm_event *ev;
 
 	memset(s, 0, sizeof(*s));
-	if (inet_pton(AF_INET, server_ip, &dst.sin_addr) != 1)
+	s->buf_len = small ? SMALL_BUF : BUF_LEN;
+	s->nrecv = small ? 8 : 64;
+	if (inet_pton(AF_INET, server_ip, &dst.sin_addr) != 1 ||
+	    (bind_ip && inet_pton(AF_INET, bind_ip, &src.sin_addr) != 1))
 		return -1;
 	s->ec = rdma_create_event_channel();
 	if (!s->ec || rdma_create_id(s->ec, &s->id, NULL, RDMA_PS_TCP) ||
-	    rdma_resolve_addr(s->id, NULL, (struct sockaddr *)&dst, 2000))
+	    rdma_resolve_addr(s->id, bind_ip ? (struct sockaddr *)&src : NULL, (struct sockaddr *)&dst, 2000))
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		ev = wait_event(s->ec, 5000);
@@ -194,28 +232,62 @@ static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool
 			return -1;
 	}
 	s->pd = ibv_alloc_pd(s->id->verbs);
-	s->cq = s->pd ? ibv_create_cq(s->id->verbs, 1024, NULL, NULL, 0) : NULL;
-	s->buf = calloc(1, BUF_LEN);
+	s->cq = s->pd ? ibv_create_cq(s->id->verbs, small ? 64 : 1024, NULL, NULL, 0) : NULL;
+	s->buf = calloc(1, s->buf_len);
 	if (!s->cq || !s->buf)
 		return -1;
 	/* 工具自己的記憶體:全部權限(它不是受測的對象) */
-	s->mr = ibv_reg_mr(s->pd, s->buf, BUF_LEN,
+	s->mr = ibv_reg_mr(s->pd, s->buf, s->buf_len,
 			   IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
 	qa.send_cq = qa.recv_cq = s->cq;
-	if (!s->mr || rdma_create_qp(s->id, s->pd, &qa))
+	if (!s->mr)
 		return -1;
+	if (own_rd >= 0) {
+		struct ibv_qp_attr a = { .qp_state = IBV_QPS_INIT };
+		int mask;
+
+		own = s->own = ibv_create_qp(s->pd, &qa);
+		if (!own || rdma_init_qp_attr(s->id, &a, &mask) || ibv_modify_qp(own, &a, mask))
+			return -1;
+		cp.qp_num = own->qp_num;
+	} else if (rdma_create_qp(s->id, s->pd, &qa)) {
+		return -1;
+	}
 	if (!h->win_rkey)
 		h->win_rkey = htonl(s->mr->rkey);
-	for (uint32_t i = 0; i < 64; i++) {
-		struct ibv_sge sge = { .addr = (uintptr_t)s->buf + BUF_LEN / 2 + i * 4096, .length = 4096,
+	for (uint32_t i = 0; i < s->nrecv; i++) {
+		struct ibv_sge sge = { .addr = (uintptr_t)s->buf + s->buf_len / 2 + i * 4096, .length = 4096,
 				       .lkey = s->mr->lkey };
 		struct ibv_recv_wr wr = { .wr_id = i, .sg_list = &sge, .num_sge = 1 }, *bad;
 
-		if (ibv_post_recv(s->id->qp, &wr, &bad))
+		if (ibv_post_recv(own ? own : s->id->qp, &wr, &bad))
 			return -1;
 	}
 	if (rdma_connect(s->id, &cp))
 		return -1;
+	if (own) {
+		/* 自己把 QP 帶到 RTR、RTS(rdma_cm 算好的屬性,只改掉 READ 數),再告訴 rdma_cm 已建立 */
+		struct ibv_qp_attr a = { .qp_state = IBV_QPS_RTR };
+		int mask, ok;
+
+		ev = wait_event(s->ec, 10000);
+		if (!ev)
+			return -1;
+		ok = ev->event == RDMA_CM_EVENT_CONNECT_RESPONSE && ev->param.conn.private_data_len >= sizeof(s->w);
+		if (ok)
+			memcpy(&s->w, ev->param.conn.private_data, sizeof(s->w));
+		rdma_ack_cm_event(ev);
+		if (!ok || rdma_init_qp_attr(s->id, &a, &mask) || ibv_modify_qp(own, &a, mask))
+			return -1;
+		a.qp_state = IBV_QPS_RTS;
+		if (rdma_init_qp_attr(s->id, &a, &mask))
+			return -1;
+		a.max_rd_atomic = (uint8_t)own_rd;
+		if (ibv_modify_qp(own, &a, mask | IBV_QP_MAX_QP_RD_ATOMIC) || rdma_establish(s->id))
+			return -1;
+		s->id->qp = own; /* 之後照常使用;rdma_destroy_qp 會拆掉它 */
+		return 0;
+	}
 	if (half_open)
 		return 0; /* 不讀事件:librdmacm 就不會送出 RTU,握手永遠停在一半 */
 	ev = wait_event(s->ec, 10000);
@@ -240,7 +312,7 @@ static int open_session_ex(struct session *s, struct hello *h, size_t hlen, bool
 
 static int open_session(struct session *s, struct hello *h, size_t hlen)
 {
-	return open_session_ex(s, h, hlen, false);
+	return open_session_ex(s, h, hlen, false, false, -1);
 }
 
 /* win_rkey 留 0:open_session 註冊完自己的 MR 後填入 */
@@ -251,15 +323,23 @@ static struct hello make_hello(uint8_t test, uint8_t op, uint32_t size, uint32_t
 			       .win_len = htonl(4096) };
 }
 
-/* 收到一則 SEND:記下種類,把同一個 RECV 緩衝區 post 回去 */
+/* 收到一則 SEND:記下種類('X' 記下原因、'A' 記下內容),把同一個 RECV 緩衝區 post 回去 */
 static void note_recv(struct session *s, const struct ibv_wc *wc)
 {
-	struct ibv_sge sge = { .addr = (uintptr_t)s->buf + BUF_LEN / 2 + wc->wr_id * 4096, .length = 4096,
+	struct ibv_sge sge = { .addr = (uintptr_t)s->buf + s->buf_len / 2 + wc->wr_id * 4096, .length = 4096,
 			       .lkey = s->mr->lkey };
 	struct ibv_recv_wr wr = { .wr_id = wc->wr_id, .sg_list = &sge, .num_sge = 1 }, *bad;
+	const unsigned char *p = (const unsigned char *)(uintptr_t)sge.addr;
 
 	s->recvs++;
-	s->count[wc->byte_len ? *(unsigned char *)(uintptr_t)sge.addr & 127 : 0]++;
+	s->count[wc->byte_len ? p[0] & 127 : 0]++;
+	if (wc->byte_len >= sizeof(struct ctrl) && p[0] == 'X')
+		s->end_flag = p[1];
+	if (wc->byte_len >= sizeof(struct ctrl) && p[0] == 'A') {
+		memcpy(&s->last_ack, p, sizeof(s->last_ack));
+		s->last_ack.a = be64toh(s->last_ack.a);
+		s->last_ack.b = be64toh(s->last_ack.b);
+	}
 	ibv_post_recv(s->id->qp, &wr, &bad);
 }
 
@@ -368,7 +448,11 @@ static int probe_access(const char *name, uint8_t test, uint8_t op, enum ibv_wr_
 	char detail[160];
 	int r, status;
 
-	r = open_session(&s, &h, sizeof(h));
+	/*
+	 * 伺服器在 REP 裡給的 responder resources 決定我們的 QP 同時能有幾個 READ;WRITE 測試它給 0,
+	 * 守規矩的客戶端的 READ 根本送不出去。惡意的客戶端自己管理 QP 的狀態,照樣設成 1 再送。
+	 */
+	r = open_session_ex(&s, &h, sizeof(h), false, false, opc == IBV_WR_RDMA_READ ? 1 : -1);
 	if (r) {
 		close_session(&s);
 		return report(name, false, "無法連線:%s", r > 0 ? "被拒絕" : "錯誤");
@@ -381,7 +465,10 @@ static int probe_access(const char *name, uint8_t test, uint8_t op, enum ibv_wr_
 		 opc == IBV_WR_RDMA_READ ? "READ" : "WRITE", (unsigned long long)raddr, len, rkey,
 		 ntohl(s.w.win_len), st(status));
 	close_session(&s);
-	return report(name, status == IBV_WC_REM_ACCESS_ERR, "%s", detail);
+	/* perm-read:伺服器的 QP 在 WRITE 測試根本不接受 READ(responder resources 0),回的是 invalid request */
+	return report(name, status == IBV_WC_REM_ACCESS_ERR ||
+				    (!strcmp(name, "perm-read") && status == IBV_WC_REM_INV_REQ_ERR),
+		      "%s", detail);
 }
 
 static int probe_window(void)
@@ -664,7 +751,7 @@ static int probe_half_open(const char *name, int n)
 	for (int i = 0; i < n; i++) {
 		struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
 
-		opened += open_session_ex(&s[i], &h, sizeof(h), true) == 0;
+		opened += open_session_ex(&s[i], &h, sizeof(h), true, false, -1) == 0;
 	}
 	for (uint64_t end = now_ms() + 10000; answered < opened && now_ms() < end;) {
 		answered = 0;
@@ -684,6 +771,351 @@ static int probe_half_open(const char *name, int n)
 		close_session(&s[i]);
 	snprintf(detail, sizeof(detail), "送出 %d 個連線要求,%d 個得到回應", n, answered);
 	return report(name, opened == n && answered == n, "%s", detail);
+}
+
+/* ---- 一次開很多條、洗版、說謊的回報、超時 --------------------------------------------- */
+
+/* 不等完成就 post 一個要求 CQE 的操作(wr_id 3;來源是 buf[off…]) */
+static int post_nowait(struct session *s, enum ibv_wr_opcode opc, uint32_t off, uint32_t len, uint64_t raddr)
+{
+	struct ibv_sge sge = { .addr = (uintptr_t)s->buf + off, .length = len, .lkey = s->mr->lkey };
+	struct ibv_send_wr wr = { .wr_id = 3, .sg_list = &sge, .num_sge = 1, .opcode = opc,
+				  .send_flags = IBV_SEND_SIGNALED }, *bad;
+
+	wr.wr.rdma.remote_addr = raddr;
+	wr.wr.rdma.rkey = ntohl(s->w.win_rkey);
+	return ibv_post_send(s->id->qp, &wr, &bad);
+}
+
+/* 控制訊息放在 buf[256…](資料 ping 在 buf[0…]) */
+static int post_ctrl_nowait(struct session *s, char type, uint64_t a, uint64_t b)
+{
+	struct ctrl m = { .type = (uint8_t)type, .a = htobe64(a), .b = htobe64(b) };
+
+	memcpy(s->buf + 256, &m, sizeof(m));
+	return post_nowait(s, IBV_WR_SEND, 256, sizeof(m), 0);
+}
+
+/* 處理已到的 CQE 與 rdma_cm 事件;連線被關掉(CQE 錯誤或 DISCONNECTED)回傳 -1 */
+static int pump(struct session *s)
+{
+	struct ibv_wc wc[8];
+	struct rdma_cm_event *ev;
+	int n;
+
+	while ((n = ibv_poll_cq(s->cq, 8, wc)) > 0)
+		for (int i = 0; i < n; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS)
+				return -1;
+			if (wc[i].opcode & IBV_WC_RECV)
+				note_recv(s, &wc[i]);
+		}
+	if (n < 0)
+		return -1;
+	while ((ev = wait_event(s->ec, 0))) {
+		bool gone = ev->event == RDMA_CM_EVENT_DISCONNECTED;
+
+		rdma_ack_cm_event(ev);
+		if (gone)
+			return -1;
+	}
+	return 0;
+}
+
+enum hold_mode { HOLD_PING, HOLD_ALIVE, HOLD_WRITE, HOLD_BWSEND };
+
+struct holder {
+	struct session s;
+	bool open;
+	uint64_t ops;
+};
+
+/* 開一條要「佔住」的連線;被拒絕時把拒絕內容留在 *rf */
+static int hold_open(struct holder *hd, enum hold_mode m, uint32_t size, uint32_t depth, struct refusal *rf)
+{
+	struct hello h = m == HOLD_WRITE    ? make_hello(TEST_BW, OP_WRITE, size, depth)
+			 : m == HOLD_BWSEND ? make_hello(TEST_BW, OP_SEND, 64, depth)
+					    : make_hello(TEST_LAT, OP_SEND, 64, 1);
+	int r;
+
+	h.iters = htonl(100000000);
+	r = open_session_ex(&hd->s, &h, sizeof(h), false, true, -1);
+	*rf = hd->s.rf;
+	hd->open = r == 0;
+	hd->ops = 0;
+	if (r)
+		close_session(&hd->s);
+	else
+		memset(hd->s.buf, 'D', 64);
+	return r;
+}
+
+/* 每秒一次讓這條連線「還在做事」:ping = 真的 SEND(伺服器回覆);alive = 只送 'L'(沒有進展);
+ * write = 真的 64 位元組 RDMA WRITE 再用 'L' 回報次數(單邊:伺服器只能看回報);bwsend = 一則資料 SEND */
+static int hold_tick(struct holder *hd, enum hold_mode m, uint32_t size)
+{
+	switch (m) {
+	case HOLD_PING:
+	case HOLD_BWSEND:
+		return post_nowait(&hd->s, IBV_WR_SEND, 0, 64, 0);
+	case HOLD_ALIVE:
+		return post_ctrl_nowait(&hd->s, 'L', 0, 0);
+	case HOLD_WRITE:
+		hd->ops++;
+		return post_nowait(&hd->s, IBV_WR_RDMA_WRITE, 512, 64, 0) ||
+		       post_ctrl_nowait(&hd->s, 'L', hd->ops, hd->ops * size);
+	}
+	return -1;
+}
+
+/*
+ * hold=N[:ping|alive|write|bwsend][:大小][:d深度][:refill]:依序開到 N 條(遇到第一次拒絕就停),印 HOLD_READY,
+ * 然後佔住 --hold-secs 秒(每條每秒做一次 hold_tick);refill:被關掉的連線每秒再試著開回來。
+ * 最後印 HOLD_END(被伺服器以哪種原因結束各幾條)。
+ */
+static int probe_hold(const char *arg)
+{
+	static struct holder hd[1024];
+	enum hold_mode m = HOLD_PING;
+	uint32_t n = (uint32_t)atoi(arg + 5), size = 65536, depth = 1, opened = 0, reopened = 0, refused = 0, other = 0;
+	uint32_t ends[END_KINDS] = { 0 };
+	bool refill = false;
+	struct refusal rf = { 0 }, last = { 0 };
+	char detail[200];
+
+	for (const char *p = strchr(arg, ':'); p; p = strchr(p + 1, ':')) {
+		if (!strncmp(p, ":ping", 5))
+			m = HOLD_PING;
+		else if (!strncmp(p, ":alive", 6))
+			m = HOLD_ALIVE;
+		else if (!strncmp(p, ":write", 6))
+			m = HOLD_WRITE;
+		else if (!strncmp(p, ":bwsend", 7))
+			m = HOLD_BWSEND;
+		else if (!strncmp(p, ":refill", 7))
+			refill = true;
+		else if (p[1] == 'd')
+			depth = (uint32_t)atoi(p + 2);
+		else if (p[1] >= '0' && p[1] <= '9')
+			size = (uint32_t)atoi(p + 1);
+	}
+	if (n < 1 || n > 1024 || !size || !depth) {
+		fprintf(stderr, "錯誤:hold 的數量要在 1 到 1024 之間\n");
+		exit(64);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		int r = hold_open(&hd[i], m, size, depth, &rf);
+
+		if (r == 0) {
+			opened++;
+			continue;
+		}
+		refused += r > 0;
+		other += r < 0;
+		last = rf;
+		break;
+	}
+	printf("HOLD_READY opened=%u refused=%u reason=%u detail=%u\n", opened, refused, last.reason, last.detail);
+	fflush(stdout);
+	uint64_t t0 = now_ms(), next = t0;
+
+	while (now_ms() - t0 < (uint64_t)hold_secs * 1000) {
+		bool tick = now_ms() >= next, blocked = false;
+
+		if (tick)
+			next += 1000;
+		for (uint32_t i = 0; i < n; i++) {
+			if (!hd[i].open) {
+				if (!refill || !tick || blocked)
+					continue;
+				int r = hold_open(&hd[i], m, size, depth, &rf);
+
+				reopened += r == 0;
+				refused += r > 0;
+				blocked = r != 0;
+				continue;
+			}
+			if (pump(&hd[i].s) || (tick && hold_tick(&hd[i], m, size))) {
+				uint8_t e = hd[i].s.end_flag;
+
+				if (e && e < END_KINDS)
+					ends[e]++;
+				else
+					other++;
+				close_session(&hd[i].s);
+				hd[i].open = false;
+			}
+		}
+		struct timespec ts = { 0, 20000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	uint32_t still = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (hd[i].open) {
+			still++;
+			pump(&hd[i].s);
+			close_session(&hd[i].s);
+			hd[i].open = false;
+		}
+	}
+	printf("HOLD_END opened=%u reopened=%u refused=%u still=%u", opened, reopened, refused, still);
+	for (int e = 1; e < END_KINDS; e++)
+		printf(" %s=%u", end_names[e], ends[e]);
+	printf(" other=%u\n", other);
+	snprintf(detail, sizeof(detail), "開了 %u 條(之後再開 %u 條),被拒絕 %u 次", opened, reopened, refused);
+	return report("hold", opened > 0, "%s", detail);
+}
+
+/* churn=N:N 次「連上就斷」(demo 連線,不做任何事);每次都要得到回應(接受或拒絕) */
+static int probe_churn(const char *arg)
+{
+	int n = atoi(arg + 6), ok = 0, refused = 0, bad = 0;
+	uint64_t t0 = now_ms();
+	char detail[160];
+
+	for (int i = 0; i < n; i++) {
+		struct session s;
+		struct hello h = make_hello(TEST_DEMO, OP_SEND, 64, 1);
+		int r = open_session_ex(&s, &h, sizeof(h), false, true, -1);
+
+		ok += r == 0;
+		refused += r > 0;
+		bad += r < 0;
+		close_session(&s);
+	}
+	printf("CHURN n=%d ok=%d refused=%d failed=%d ms=%llu\n", n, ok, refused, bad,
+	       (unsigned long long)(now_ms() - t0));
+	snprintf(detail, sizeof(detail), "%d 次:連上 %d、被拒絕 %d、失敗 %d", n, ok, refused, bad);
+	return report("churn", n > 0 && !bad && ok > 0, "%s", detail);
+}
+
+/* badmagic=N:N 個 magic 錯誤的連線要求;每個都要被拒絕 */
+static int probe_badmagic(const char *arg)
+{
+	int n = atoi(arg + 9), rejected = 0;
+	uint64_t t0 = now_ms();
+	char detail[160];
+
+	for (int i = 0; i < n; i++) {
+		struct session s;
+		struct hello h = make_hello(TEST_BW, OP_SEND, 64, 4);
+
+		h.magic = htonl(0x12345678);
+		h.win_rkey = htonl(1);
+		rejected += open_session_ex(&s, &h, sizeof(h), false, true, -1) == 1 && s.rf.reason == REFUSE_BAD;
+		close_session(&s);
+	}
+	printf("BADMAGIC n=%d rejected=%d ms=%llu\n", n, rejected, (unsigned long long)(now_ms() - t0));
+	snprintf(detail, sizeof(detail), "%d 個,以「參數不合理」被拒絕 %d 個", n, rejected);
+	return report("badmagic", n > 0 && rejected == n, "%s", detail);
+}
+
+/* 等 'A'(或 'X'、連線中斷),最多 ms */
+static int wait_ack(struct session *s, int ms)
+{
+	for (uint64_t end = now_ms() + (uint64_t)ms; now_ms() < end;) {
+		int gone = pump(s); /* 'A' 與中斷連線可能一起到:先看收到了什麼 */
+
+		if (s->count['A'])
+			return 0;
+		if (gone || s->count['X'])
+			return -1;
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/*
+ * poison:說謊的回報。bw write 連線(4096 位元組,深度 4,次數 1000)送 'L' 說做了 2^62 次、
+ * 'E' 說 2^48−1 次與 2^60 ns 的 CPU;lat send 連線真的 ping 3 次,'E' 卻說 2^48−1 次。
+ * 伺服器的統計與 CLIENT 行不能把這些當成自己的數字(由 tests/rdma.sh 檢查);這裡印出伺服器的 'A'。
+ */
+static int probe_poison(void)
+{
+	struct session s;
+	struct hello h = make_hello(TEST_BW, OP_WRITE, 4096, 4);
+	char detail[200];
+	int r1 = -1, r2 = -1, pings = 0;
+	uint64_t a1 = 0, a2 = 0, f2 = 1;
+
+	if (!open_session(&s, &h, sizeof(h))) {
+		post_ctrl_nowait(&s, 'L', 1ull << 62, 1ull << 62);
+		sleep(2); /* 伺服器每秒的統計要看到這一則 */
+		post_ctrl_nowait(&s, 'E', (1ull << 48) - 1, 1ull << 60);
+		r1 = wait_ack(&s, 10000);
+		a1 = s.last_ack.b;
+	}
+	close_session(&s);
+	h = make_hello(TEST_LAT, OP_SEND, 64, 1);
+	if (!open_session(&s, &h, sizeof(h))) {
+		memset(s.buf, 'D', 64);
+		for (; pings < 3; pings++)
+			if (do_op(&s, IBV_WR_SEND, 0, 0, 64) || wait_recv(&s, 'D', (uint32_t)pings + 1, 5000))
+				break;
+		post_ctrl_nowait(&s, 'E', (1ull << 48) - 1, 1000);
+		r2 = wait_ack(&s, 10000);
+		a2 = s.last_ack.b;
+		f2 = s.last_ack.flag;
+	}
+	close_session(&s);
+	printf("POISON write_ack_ops=%llu send_ack_ops=%llu send_ack_ok=%llu\n", (unsigned long long)a1,
+	       (unsigned long long)a2, (unsigned long long)f2);
+	snprintf(detail, sizeof(detail), "WRITE:伺服器確認 %llu 次(回報 2^48−1);SEND:ping %d 次,伺服器確認 %llu 次、%s",
+		 (unsigned long long)a1, pings, (unsigned long long)a2, f2 ? "說數字相符!" : "說數字不符");
+	return report("poison", !r1 && !r2 && pings == 3 && a1 <= 1000 && a2 == 3 && !f2, "%s", detail);
+}
+
+/*
+ * overstay:lat send 連線,hello 說 --duration 2,卻一直 ping 下去;overiters:hello 說 20 次,卻 ping 到 200 次。
+ * 預期:伺服器以 'X'(原因 time / iters)結束它。印出結束前得到幾個回覆、花了多久。
+ */
+static int probe_overstay(const char *name)
+{
+	struct session s;
+	struct hello h = make_hello(TEST_LAT, OP_SEND, 64, 1);
+	bool iters = !strcmp(name, "overiters");
+	uint32_t replies = 0, limit = iters ? 200 : 100000;
+	char detail[200];
+	uint64_t t0;
+
+	if (iters) {
+		h.iters = htonl(20);
+	} else {
+		h.iters = 0;
+		h.duration = htonl(2);
+	}
+	if (open_session(&s, &h, sizeof(h))) {
+		close_session(&s);
+		return report(name, false, "%s", "無法連線");
+	}
+	memset(s.buf, 'D', 64);
+	t0 = now_ms();
+	while (replies < limit && !s.count['X'] && now_ms() - t0 < 30000) {
+		if (post_nowait(&s, IBV_WR_SEND, 0, 64, 0))
+			break;
+		uint64_t end = now_ms() + 5000;
+
+		while (s.count['D'] <= replies && !s.count['X'] && now_ms() < end && !pump(&s))
+			;
+		if (s.count['D'] <= replies)
+			break;
+		replies++;
+	}
+	for (uint64_t end = now_ms() + 3000; !s.count['X'] && now_ms() < end && !pump(&s);)
+		;
+	uint64_t dt = now_ms() - t0;
+	uint8_t e = s.end_flag;
+
+	close_session(&s);
+	snprintf(detail, sizeof(detail), "得到 %u 個回覆,%llu ms 後伺服器%s", replies, (unsigned long long)dt,
+		 e ? end_names[e < END_KINDS ? e : 0] : "沒有送 'X'");
+	printf("OVERSTAY %s replies=%u ms=%llu end=%s\n", name, replies, (unsigned long long)dt,
+	       e < END_KINDS ? end_names[e] : "?");
+	return report(name, iters ? e == END_ITERS && replies == 20 : e == END_TIME && dt < 15000, "%s", detail);
 }
 
 static int probe_flood(void)
@@ -740,6 +1172,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--port"))
 			port = v;
+		else if (!strcmp(argv[i], "--bind"))
+			bind_ip = argv[i + 1];
+		else if (!strcmp(argv[i], "--hold-secs") && v > 0)
+			hold_secs = v;
 		else if (!strcmp(argv[i], "--retry") && v >= 0 && v <= 7)
 			req_retry = (uint8_t)v;
 		else if (!strcmp(argv[i], "--rnr") && v >= 0 && v <= 7)
@@ -748,7 +1184,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i >= argc || argv[i][0] == '-') {
-		fprintf(stderr, "用法:rdma_hostile 伺服器IP [--port N] [--retry N] [--rnr N] 探測…\n");
+		fprintf(stderr, "用法:rdma_hostile 伺服器IP [--port N] [--bind 位址] [--hold-secs S] [--retry N] [--rnr N] 探測…\n");
 		return 64;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -801,6 +1237,16 @@ int main(int argc, char **argv)
 			fails += probe_escape();
 		else if (!strncmp(p, "half-open=", 10))
 			fails += probe_half_open(p, atoi(p + 10));
+		else if (!strncmp(p, "hold=", 5))
+			fails += probe_hold(p);
+		else if (!strncmp(p, "churn=", 6))
+			fails += probe_churn(p);
+		else if (!strncmp(p, "badmagic=", 9))
+			fails += probe_badmagic(p);
+		else if (!strcmp(p, "poison"))
+			fails += probe_poison();
+		else if (!strcmp(p, "overstay") || !strcmp(p, "overiters"))
+			fails += probe_overstay(p);
 		else {
 			fprintf(stderr, "錯誤:不認得的探測「%s」\n", p);
 			return 64;
