@@ -9,8 +9,13 @@
 # 「KBS_RESULT 名稱 pass|fail|skip 原因」,主機端的每個檢查只讀取自己的那一行。
 # 同一次開機也跑 rping 與 ib_write_lat:我們的程式失敗時,可以分辨是程式還是 VM 壞了。
 # 惡意的對方由 tests/tools/rdma_hostile 扮演(說同一套協定,但拿掉自己的邊界檢查)。
-# 另外一次開機用兩台 VM(qemu UDP socket 網路)跑真正的跨主機客戶端 / 伺服器,以及
-# 「網路線被拔掉」(主機以 QMP set_link 切斷客戶端那台的網卡):伺服器要靠 keepalive 發現。
+# 第二次開機(fair_boot)是公平與上限:eth0 上另加 10.0.2.16-20 當作不同的對方,rdma_hostile 的 hold
+# 一次佔住很多條連線(有進展的、只送 'L' 的、佔記憶體的、被擠掉就再連的),檢查別的位址在幾秒內被服務、
+# 工作階段的時間與次數上限、說謊的回報、2,000 個壞掉的 hello 與 500 次連上就斷時記錄的行數、之後沒有
+# 洩漏(執行緒、檔案描述子、rdma resource、RSS),以及 --max-clients 與 ulimit -n。
+# 另外一次開機用兩台 VM(qemu UDP socket 網路)跑真正的跨主機客戶端 / 伺服器、100 條連線時伺服器算的
+# 記憶體與 MemAvailable 的下降,以及「網路線被拔掉」(主機以 QMP set_link 切斷客戶端那台的網卡):
+# 伺服器要靠 keepalive 發現。
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$T_ROOT" || exit 1
@@ -22,7 +27,9 @@ VM1_OUT=$T_LOGDIR/rdma.vm-single.out
 VM1_RC=$T_LOGDIR/rdma.vm-single.rc
 VM2_OUT=$T_LOGDIR/rdma.vm-two.out
 VM2_RC=$T_LOGDIR/rdma.vm-two.rc
-rm -f "$VM1_OUT" "$VM1_RC" "$VM2_OUT" "$VM2_RC"
+VM3_OUT=$T_LOGDIR/rdma.vm-fair.out
+VM3_RC=$T_LOGDIR/rdma.vm-fair.rc
+rm -f "$VM1_OUT" "$VM1_RC" "$VM2_OUT" "$VM2_RC" "$VM3_OUT" "$VM3_RC"
 
 # 主機有真正的 RDMA 裝置時,「沒有裝置」的檢查不適用
 host_has_rdma() {
@@ -93,6 +100,19 @@ t_bad_args() {
 		"server --once --max-clients 4"
 		"server --bind 127.0.0.1"
 		"client 10.0.2.15 --test bw --size 67108864 --depth 1024"
+		"server --max-per-peer 0"
+		"server --max-per-peer 2000"
+		"server --max-clients 4 --max-per-peer 8"
+		"server --max-peer-mem 0"
+		"server --max-mem 64 --max-peer-mem 128"
+		"server --max-session 0"
+		"server --max-session 5,0"
+		"server --max-session abc"
+		"server --max-session 5,x"
+		"server --max-session 86401"
+		"server --max-session 12345678901234567890"
+		"client 10.0.2.15 --max-session 5"
+		"client 10.0.2.15 --max-per-peer 2"
 	)
 	local c got lines
 	for c in "${cases[@]}"; do
@@ -111,10 +131,47 @@ t_help() {
 	need_bin "$PROG"
 	expect_exit 0 "$PROG" --help
 	local w
+	# 說明會換行:把整份接成一行再找(一個片語可能跨兩行)
+	tr '\n' ' ' <"$T_TMP/out" | tr -s ' ' >"$T_TMP/joined"
 	for w in 用法 --port 7471 --bind --device --gid-index --test --op --size --iters --duration --depth --event \
-		--once --max-clients --max-mem 256 --tos keepalive 'remote access error' 'rdma link add'; do
-		expect_file_match "$T_TMP/out" "$w" "--help 缺少 $w"
+		--once --max-clients --max-mem 256 --max-per-peer --max-peer-mem --max-session 300,100000000 --tos \
+		keepalive 'remote access error' 'rdma link add' 讓位 彙總; do
+		expect_file_match "$T_TMP/joined" "$w" "--help 缺少 $w"
 	done
+}
+
+# --help 依顯示寬度排版(中文字 3 個位元組、佔 2 格):每行不超過 80 格,選項說明都從第 30 格開始,
+# 續行縮排 29 格。寬度以 GNU wc -L(C.UTF-8,依 wcwidth)量
+t_help_aligned() {
+	need_bin "$PROG"
+	"$PROG" --help >"$T_TMP/help" 2>&1 || fail "--help 結束碼非零"
+	# 沒有參數的選項(--event、--once、--help)說明緊接在選項名稱後;其他的在參數之後。
+	# 左欄太長(例如 --max-session 秒[,次數])時說明從下一行開始,那一行由續行的規則檢查
+	local max line w n=0 bad='' in_opts=0 re re0='^(  -.,\ --(event|once|help)\ +)[^ ]' re1='^(  -.,\ --[a-z-]+\ [^ ]+\ +)[^ ]'
+	max=$(LC_ALL=C.UTF-8 wc -L <"$T_TMP/help")
+	echo "最寬的一行 $max 格"
+	[ "$max" -le 80 ] || bad="$bad 最寬的一行 $max 格(應 <= 80)"
+	while IFS= read -r line; do
+		case $line in
+		*選項:) in_opts=1 ;;
+		"") in_opts=0 ;;
+		"  -"*)
+			re=$re1
+			[[ $line =~ $re0 ]] && re=$re0
+			if [[ $line =~ $re ]]; then
+				w=$(printf '%s' "${BASH_REMATCH[1]}" | LC_ALL=C.UTF-8 wc -L)
+				n=$((n + 1))
+				[ "$w" = 29 ] || bad="$bad「${line:0:40}」的說明從第 $((w + 1)) 格開始"
+			fi
+			;;
+		" "*)
+			[ $in_opts = 1 ] && ! [[ $line =~ ^\ {29}[^\ ] ]] && bad="$bad 續行沒有縮排 29 格:「${line:0:40}」"
+			;;
+		esac
+	done <"$T_TMP/help"
+	echo "檢查了 $n 個選項的說明欄"
+	[ "$n" -ge 18 ] || bad="$bad 只找到 $n 個選項行"
+	[ -z "$bad" ] || fail "$bad"
 }
 
 # 原始碼:線路協定、對方能做什麼、閱讀順序寫在檔頭;第一個 verbs 呼叫在前五分之一
@@ -227,6 +284,17 @@ run() {
 }
 # hwm PID:行程的記憶體高峰(KiB)
 hwm() { sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
+# kv 鍵 檔案:「鍵=值」格式(SUMMARY、CLIENT、HOLD 行)最後一次出現的值
+kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2" | tail -n1; }
+# addrs:在 eth0 加上 10.0.2.16-20,當作不同的「來源位址」(rdma_cm 依位址分辨對方);等 rxe 的 GID 表有它們
+addrs() {
+	for a in 16 17 18 19 20; do ip addr add 10.0.2.$a/24 dev eth0; done
+	i=0
+	while [ $i -lt 50 ] && ! grep -q '0a00:0214' /sys/class/infiniband/rxe0/ports/1/gids/* 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 # srvid 記錄檔 樣式:伺服器記錄裡符合樣式的「連入」那一行的客戶端編號
 srvid() { grep "連入:.*$2" "$1" | tail -n1 | sed 's/^\[#\([0-9]*\)\].*/\1/'; }
 # lost_check 編號 記錄檔 原因:伺服器以這個原因放棄了那個客戶端、發現時對方沉默不到 10 秒、
@@ -247,6 +315,7 @@ EOF
 guest_single() {
 	guest_lib
 	cat <<'EOF'
+addrs
 echo "== 互通性:rping"
 rping -s -a $IP -p 7174 -C 3 >/tmp/rps.log 2>&1 &
 rs=$!
@@ -324,8 +393,8 @@ else
 	R asan_modes skip 無法建置 ASan 版本
 fi
 
-echo "== 常駐伺服器(--bind $IP,預設上限 256 MiB / 16 個客戶端)"
-startsrv /tmp/srv.log --bind $IP || R server_start fail "伺服器沒有啟動"
+echo "== 常駐伺服器(--bind $IP,預設上限 256 MiB / 16 個客戶端;下面的客戶端都來自同一個位址,每個位址 8 條)"
+startsrv /tmp/srv.log --bind $IP --max-per-peer 8 || R server_start fail "伺服器沒有啟動"
 SP=$SRV
 for op in send write read; do
 	run lat_$op --test lat --op $op --iters 300
@@ -480,7 +549,7 @@ echo "    伺服器記憶體高峰 VmHWM ${mem} KiB"
 why=
 grep -q '^PROBE lie expected' /tmp/h.log || why="說謊的 hello 沒有以記憶體不足被拒絕"
 [ "${mem:-999999}" -lt 262144 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過 256 MiB"
-grep -q '拒絕 .*記憶體會超過 --max-mem' /tmp/srv.log || why="$why 伺服器沒有印出拒絕原因"
+grep -q '拒絕 .*這個要求本身超過每個位址的記憶體上限' /tmp/srv.log || why="$why 伺服器沒有印出拒絕原因"
 if [ -z "$why" ]; then R hostile_lie_rejected pass; else R hostile_lie_rejected fail "$why"; fi
 run server_unharmed
 
@@ -518,24 +587,25 @@ else
 	R client_sigint fail "結束碼 $rc"
 fi
 
-echo "== 上限:--max-mem 32 --max-clients 3(記憶體是所有連線合計;超過的以原因拒絕)"
-startsrv /tmp/cap.log --bind $IP --port 7472 --max-mem 32 --max-clients 3
+echo "== 上限:--max-mem 32 --max-clients 3,每個位址 1 條、16 MiB(記憶體是所有連線合計;已滿的拒絕不附數字)"
+startsrv /tmp/cap.log --bind $IP --port 7472 --max-mem 32 --max-clients 3 --max-per-peer 1 --max-peer-mem 16
 CP=$SRV
-# 兩個各 12 MiB 多一點的客戶端(4 MiB × 3)同時跑
+# 兩個各 12 MiB 多一點的客戶端(4 MiB × 3)從兩個位址同時跑
 $P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --duration 12 >/tmp/m1.log 2>&1 &
 m1=$!
-$P client $IP --port 7472 --test bw --op read --size 4194304 --depth 3 --duration 12 >/tmp/m2.log 2>&1 &
+$P client $IP --port 7472 --bind 10.0.2.16 --test bw --op read --size 4194304 --depth 3 --duration 12 >/tmp/m2.log 2>&1 &
 m2=$!
 waitlog 20 /tmp/m1.log '已完成'
 waitlog 20 /tmp/m2.log '已完成'
-timeout 20 $P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --iters 10 >/tmp/m3.log 2>&1
+# 第三個位址的同樣要求:記憶體不夠,而另外兩個位址持有的不比它多,沒有人要讓位 —— 「已滿」
+timeout 20 $P client $IP --port 7472 --bind 10.0.2.17 --test bw --op write --size 4194304 --depth 3 --iters 10 >/tmp/m3.log 2>&1
 rc3=$?
 show third /tmp/m3.log
-# 第三個位置給一個慢慢跑的小客戶端,第四個就是「忙碌」
-$P client $IP --port 7472 --test lat --op send --duration 6 >/tmp/m4.log 2>&1 &
+# 第三個位置給一個慢慢跑的小客戶端,第四個就是「已滿(連線數)」
+$P client $IP --port 7472 --bind 10.0.2.18 --test lat --op send --duration 6 >/tmp/m4.log 2>&1 &
 m4=$!
 waitlog 20 /tmp/m4.log '已完成'
-timeout 20 $P client $IP --port 7472 >/tmp/m5.log 2>&1
+timeout 20 $P client $IP --port 7472 --bind 10.0.2.19 >/tmp/m5.log 2>&1
 rc5=$?
 show busy /tmp/m5.log
 wait $m1
@@ -546,10 +616,11 @@ wait $m4
 r4=$?
 why=
 [ $r1 = 0 ] && [ $r2 = 0 ] && [ $r4 = 0 ] || why="$why 在上限內的客戶端失敗($r1 / $r2 / $r4)"
-[ $rc3 = 1 ] && grep -q '伺服器記憶體不足,拒絕了這次連線' /tmp/m3.log || why="$why 第三個大客戶端沒有以記憶體不足被拒絕(結束碼 $rc3)"
+[ $rc3 = 1 ] && grep -q '伺服器 .* 已滿(記憶體),拒絕了這次連線' /tmp/m3.log || why="$why 第三個大客戶端沒有以「已滿(記憶體)」被拒絕(結束碼 $rc3)"
+grep '錯誤' /tmp/m3.log | grep -q '[0-9] \(MiB\|KiB\)' && why="$why「已滿」的拒絕洩漏了記憶體數字"
 if [ -z "$why" ]; then R caps_memory_total pass; else R caps_memory_total fail "$why"; fi
-if [ $rc5 = 1 ] && grep -q '伺服器 .* 忙碌中' /tmp/m5.log; then R caps_busy pass; else R caps_busy fail "結束碼 $rc5:$(head -c 300 /tmp/m5.log)"; fi
-echo "-- 單一個超過上限的客戶端(16 MiB × 4 = 64 MiB > 32 MiB)"
+if [ $rc5 = 1 ] && grep -q '伺服器 .* 已滿(連線數)' /tmp/m5.log; then R caps_busy pass; else R caps_busy fail "結束碼 $rc5:$(head -c 300 /tmp/m5.log)"; fi
+echo "-- 單一個超過每個位址上限的客戶端(16 MiB × 4 = 64 MiB > 16 MiB):只有這時怪它的參數"
 timeout 30 $P client $IP --port 7472 --test bw --op write --size 16777216 --depth 4 --iters 4 >/tmp/m6.log 2>&1
 rc6=$?
 show over /tmp/m6.log
@@ -558,7 +629,8 @@ rc7=$?
 mem=$(hwm $CP)
 echo "    上限 32 MiB 的伺服器:記憶體高峰 VmHWM ${mem} KiB"
 why=
-[ $rc6 = 1 ] && grep -q '記憶體不足.*需要 64\.[0-9] MiB.*上限 32\.0 MiB' /tmp/m6.log || why="$why 沒有以記憶體不足拒絕(結束碼 $rc6)"
+[ $rc6 = 1 ] && grep -q '這個要求本身需要 64\.[0-9] MiB 記憶體,超過伺服器給每個位址的上限 16\.0 MiB.*請用較小的 --size' /tmp/m6.log ||
+	why="$why 沒有以「要求太大」拒絕(結束碼 $rc6)"
 [ "${mem:-999999}" -lt 32768 ] || why="$why 伺服器記憶體高峰 ${mem} KiB 超過上限 32 MiB"
 [ $rc7 = 0 ] && grep -q 'verify=ok' /tmp/m7.log || why="$why 緊接著的正常客戶端失敗(結束碼 $rc7)"
 if [ -z "$why" ]; then R caps_over_limit pass; else R caps_over_limit fail "$why"; fi
@@ -567,7 +639,7 @@ if [ -n "${ASAN:-}" ]; then
 	why=
 	timeout 30 $ASAN client $IP --port 7472 --test bw --op write --size 16777216 --depth 2 --iters 2 >/tmp/am.log 2>&1
 	rc=$?
-	[ $rc = 1 ] && grep -q '伺服器記憶體不足' /tmp/am.log || { why="$why 被拒絕的 ASan 客戶端結束碼 $rc"; show asan-refused /tmp/am.log; }
+	[ $rc = 1 ] && grep -q '這個要求本身需要' /tmp/am.log || { why="$why 被拒絕的 ASan 客戶端結束碼 $rc"; show asan-refused /tmp/am.log; }
 	timeout 30 $ASAN client $IP --port 9 >/tmp/au.log 2>&1
 	rc=$?
 	[ $rc = 1 ] || { why="$why 連不上的 ASan 客戶端結束碼 $rc"; show asan-unreach /tmp/au.log; }
@@ -580,22 +652,28 @@ kill -TERM $CP
 wait $CP
 show caps-server /tmp/cap.log
 
-echo "== 剛好在上限上:--max-mem 1 時剛好 1 MiB 的要求被接受,多 4 KiB 的被拒絕"
-# 伺服器的 bw write:本地 MR 4 KiB + 視窗 (1 MiB - 4 KiB) = 剛好 1 MiB;大小再多 1 位元組,視窗多一頁
-startsrv /tmp/ex.log --bind $IP --port 7474 --max-mem 1 --max-clients 2
+echo "== 剛好在上限上:--max-mem 1 時成本剛好 1 MiB(MR + 連線本身)的要求被接受,多一頁的被拒絕"
+# 伺服器的 bw write:本地 MR 4 KiB + 視窗 + 連線本身 Z KiB(先用一個小要求讀出 Z)= 剛好 1 MiB;大小再多 1 位元組,視窗多一頁
+startsrv /tmp/ex.log --bind $IP --port 7474 --max-mem 1 --max-clients 2 --max-per-peer 2
 XP=$SRV
-timeout 30 $P client $IP --port 7474 --test bw --op write --size 1044480 --depth 1 --iters 20 >/tmp/x1.log 2>&1
+timeout 30 $P client $IP --port 7474 --test bw --op write --size 4096 --depth 1 --iters 20 >/tmp/x0.log 2>&1
+z=$(sed -n 's/^\[#1\] 記憶體 .* + 連線本身約 \([0-9]*\)\.0 KiB.*/\1/p' /tmp/ex.log)
+size=$((1048576 - 4096 - ${z:-0} * 1024))
+echo "    連線本身 ${z:-?} KiB:剛好 1 MiB 的要求是 --size $size"
+timeout 30 $P client $IP --port 7474 --test bw --op write --size $size --depth 1 --iters 20 >/tmp/x1.log 2>&1
 r1=$?
-timeout 30 $P client $IP --port 7474 --test bw --op write --size 1044481 --depth 1 --iters 20 >/tmp/x2.log 2>&1
+timeout 30 $P client $IP --port 7474 --test bw --op write --size $((size + 1)) --depth 1 --iters 20 >/tmp/x2.log 2>&1
 r2=$?
-grep 'SUMMARY\|錯誤' /tmp/x1.log /tmp/x2.log | sed 's/^/    /'
+grep 'SUMMARY\|錯誤' /tmp/x0.log /tmp/x1.log /tmp/x2.log | sed 's/^/    /'
 why=
+[ -n "$z" ] || why="$why 伺服器沒有印出連線本身的成本"
 [ $r1 = 0 ] && grep -q 'status=ok' /tmp/x1.log || why="$why 剛好 1 MiB 的要求失敗(結束碼 $r1)"
-grep -q '^\[#1\] 記憶體 1024\.0 KiB' /tmp/ex.log || why="$why 伺服器為它註冊的不是剛好 1024 KiB"
-[ $r2 = 1 ] && grep -q '記憶體不足.*上限 1\.0 MiB' /tmp/x2.log || why="$why 多 4 KiB 的要求沒有以記憶體不足被拒絕(結束碼 $r2)"
+grep -q '^\[#2\] 記憶體 1024\.0 KiB' /tmp/ex.log || why="$why 伺服器為它算的不是剛好 1024 KiB"
+[ $r2 = 1 ] && grep -q '這個要求本身需要 1028 KiB 記憶體,超過伺服器給每個位址的上限 1024 KiB' /tmp/x2.log ||
+	why="$why 多一頁的要求沒有以「要求太大」被拒絕(結束碼 $r2)"
 if [ -z "$why" ]; then R caps_exact pass; else R caps_exact fail "$why"; fi
 
-echo "== 半開的連線要求(收到伺服器的回應後永遠不完成握手):佔住名額,但伺服器 5 秒後自己放棄"
+echo "== 半開的連線要求(收到伺服器的回應後永遠不完成握手):佔住這個位址的名額,但伺服器 5 秒後自己放棄"
 rdma_hostile $IP --port 7474 half-open=2 >/tmp/ho.log 2>&1 &
 hp=$!
 waitlog 15 /tmp/ho.log HALF_OPEN
@@ -612,7 +690,7 @@ r4=$?
 why=
 kill -0 $hp 2>/dev/null || why="$why 半開的客戶端太早結束(看不出伺服器有沒有自己放棄)"
 wait $hp || why="$why 半開的連線要求沒有都得到回應:$(grep PROBE /tmp/ho.log)"
-[ $r3 = 1 ] && grep -q '忙碌中' /tmp/x3.log || why="$why 名額被半開的連線佔住時,新客戶端沒有以忙碌被拒絕(結束碼 $r3)"
+[ $r3 = 1 ] && grep -q '你的位址在伺服器上已有 2 條連線' /tmp/x3.log || why="$why 名額被同一個位址半開的連線佔住時,新客戶端沒有以「位址上限」被拒絕(結束碼 $r3)"
 [ "$n" = 2 ] || why="$why 伺服器放棄的半開連線 $n 個(應 2 個)"
 [ $r4 = 0 ] && grep -q 'verify=ok' /tmp/x4.log || { why="$why 伺服器放棄之後的客戶端失敗(結束碼 $r4)"; show after /tmp/x4.log; }
 kill -TERM $XP
@@ -749,42 +827,337 @@ why=
 [ $rc = 0 ] || why="$why 結束碼 $rc"
 grep -q 'SUMMARY role=server requests=[0-9]* ok=[0-9]* lost=[1-9][0-9]* rejected=[1-9][0-9]* .*peak_clients=[4-9]' /tmp/srv.log || why="$why SUMMARY 不對"
 grep -q '^\[統計 .*連線 [0-9]* 個|.* 次操作/秒|.* MB/s|伺服器 CPU [0-9]*%' /tmp/srv.log || why="$why 沒有每秒統計"
-grep -q '^CLIENT .*server_cpu_ns=[0-9]* client_cpu_ns=[0-9]* ' /tmp/srv.log || why="$why 沒有兩側的 CPU"
+grep -q '^CLIENT .*server_cpu_ns=[0-9]* reported_client_cpu_ns=[0-9]* ' /tmp/srv.log || why="$why 沒有兩側的 CPU(客戶端的標成回報)"
 if [ -z "$why" ]; then R server_sigterm pass; else R server_sigterm fail "$why"; fi
 R end pass
 EOF
 }
 
-# ensure_vm1:第一個需要的檢查開機一次,結果給後面的檢查共用
-ensure_vm1() {
+# ---- VM:公平、工作階段上限、記錄洗版、檔案描述子(另一次開機) ------------------------------
+# eth0 上另有 10.0.2.16-20:同一台 VM 裡的「不同位址」。惡意的一方是 rdma_hostile 的 hold(一次開很多條並
+# 佔住:ping = 每秒一個真的 SEND、alive = 只送 'L'、write = 單邊 WRITE 加回報)、badmagic、churn、poison、
+# overstay / overiters。
+guest_fair() {
+	guest_lib
+	cat <<'EOF'
+addrs
+# served 名稱 結果檔 次數 指令…:正常的客戶端連續跑幾次,每次都要成功;記下每次從啟動到「已連線」
+# 花了多久(百分之一秒;被服務的時間,不含之後的測試本身)
+served() {
+	sn=$1 sf=$2 sk=$3
+	shift 3
+	: >"$sf"
+	j=0
+	while [ $j -lt $sk ]; do
+		t0=$(cs)
+		: >/tmp/legit.log
+		timeout 30 "$@" >/tmp/legit.log 2>&1 &
+		lp=$!
+		waitlog 30 /tmp/legit.log '^已連線'
+		tc=$(($(cs) - t0))
+		wait $lp
+		rc=$?
+		echo "$rc $tc" >>"$sf"
+		[ $rc = 0 ] || show "$sn" /tmp/legit.log
+		j=$((j + 1))
+		sleep 1
+	done
+	echo "    $sn:每次的結束碼與連上花的時間(百分之一秒):$(tr '\n' ' ' <"$sf")"
+}
+# all_ok 結果檔 上限(百分之一秒):每次都成功,而且每次都在上限內
+all_ok() { awk -v b="$2" '$1 != 0 || $2 > b { bad = 1 } END { exit bad || NR == 0 }' "$1"; }
+
+echo "== 公平:一個位址佔滿它能佔的(連線數 / 記憶體),別的位址照樣馬上連得上(預設上限:每個位址 4 條、64 MiB)"
+startsrv /tmp/fa.log --bind $IP --port 7600
+FA=$SRV
+rdma_hostile $IP --port 7600 --bind 10.0.2.16 --hold-secs 30 hold=64:ping >/tmp/fa1.log 2>&1 &
+h1=$!
+rdma_hostile $IP --port 7600 --bind 10.0.2.17 --hold-secs 30 hold=64:write:16777216 >/tmp/fa2.log 2>&1 &
+h2=$!
+rdma_hostile $IP --port 7600 --bind 10.0.2.18 --hold-secs 15 hold=64:alive >/tmp/fa3.log 2>&1 &
+h3=$!
+waitlog 60 /tmp/fa1.log HOLD_READY
+waitlog 60 /tmp/fa2.log HOLD_READY
+waitlog 60 /tmp/fa3.log HOLD_READY
+grep -h HOLD_READY /tmp/fa1.log /tmp/fa2.log /tmp/fa3.log | sed 's/^/    /'
+served fair_peer_caps /tmp/fa.res 5 $P client $IP --port 7600
+wait $h1 $h2 $h3
+grep -h HOLD_END /tmp/fa1.log /tmp/fa2.log /tmp/fa3.log | sed 's/^/    /'
+why=
+[ "$(kv opened /tmp/fa1.log)" = 4 ] && grep -q 'HOLD_READY .*reason=5 detail=1' /tmp/fa1.log ||
+	why="$why 佔連線的位址不是開到 4 條就以「位址上限(連線數)」被拒絕"
+[ "$(kv opened /tmp/fa2.log)" = 3 ] && grep -q 'HOLD_READY .*reason=5 detail=2' /tmp/fa2.log ||
+	why="$why 佔記憶體的位址(16 MiB 一條)不是開到 3 條就以「位址上限(記憶體)」被拒絕"
+all_ok /tmp/fa.res 500 || why="$why 別的位址的客戶端沒有每次都成功、在 5 秒內連上"
+[ "$(kv still /tmp/fa1.log)" = 4 ] || why="$why 每秒真的 ping 的連線沒有撐完 30 秒(有進展就該留著)"
+if [ -z "$why" ]; then R fair_peer_caps pass; else R fair_peer_caps fail "$why"; fi
+# 只送 'L' 的連線沒有進展:伺服器 6 秒後以 'X'(idle)結束它們
+why=
+[ "$(kv opened /tmp/fa3.log)" = 4 ] || why="$why 只送 'L' 的位址沒有開到 4 條"
+[ "$(kv idle /tmp/fa3.log)" = 4 ] || why="$why 只送 'L' 的連線沒有都被伺服器以「沒有進展」結束:$(grep HOLD_END /tmp/fa3.log)"
+[ "$(grep -c '^CLIENT .*peer=10.0.2.18 .*status=lost reason=idle' /tmp/fa.log)" = 4 ] || why="$why 伺服器的 CLIENT 行不是 4 個 idle"
+if [ -z "$why" ]; then R progress_required pass; else R progress_required fail "$why"; fi
+kill -TERM $FA
+wait $FA
+
+echo "== 讓位:四個位址把伺服器佔滿(--max-clients 8、每個位址 2 條,斷了就再連),第五個位址每次都在幾秒內被服務"
+V=${ASAN:-$P}
+startsrv /tmp/fe.log --bind $IP --port 7601 --max-clients 8 --max-per-peer 2
+FE=$SRV
+pids=
+for a in 16 17 18 19; do
+	rdma_hostile $IP --port 7601 --bind 10.0.2.$a --hold-secs 20 hold=8:ping:refill >/tmp/fe$a.log 2>&1 &
+	pids="$pids $!"
+done
+for a in 16 17 18 19; do waitlog 60 /tmp/fe$a.log HOLD_READY; done
+grep -h HOLD_READY /tmp/fe1?.log | sed 's/^/    /'
+served fair_eviction /tmp/fe.res 5 $V client $IP --port 7601 --bind 10.0.2.20
+wait $pids
+grep -h HOLD_END /tmp/fe1?.log | sed 's/^/    /'
+y=$(cat /tmp/fe1?.log | sed -n 's/.*HOLD_END .* yield=\([0-9]*\) .*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+kill -TERM $FE
+wait $FE
+rc=$?
+grep '讓位\|等其他位址\|SUMMARY' /tmp/fe.log | tail -n 8 | sed 's/^/    /'
+why=
+all_ok /tmp/fe.res 500 || why="$why 第五個位址的客戶端沒有每次都成功、在 5 秒內連上"
+[ "$y" -ge 5 ] || why="$why 佔滿的位址被要求讓位 $y 次(應 >= 5)"
+[ "$(grep -c '^CLIENT .*status=ended reason=yield' /tmp/fe.log)" = "$y" ] || why="$why 伺服器記錄的讓位和佔用的一方收到的不一樣"
+[ "$(kv peak_clients /tmp/fe.log)" -le 8 ] || why="$why 同時服務的連線超過 --max-clients 8"
+[ $rc = 0 ] || why="$why 伺服器結束碼 $rc"
+grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/fe.log /tmp/legit.log && why="$why sanitizer 回報錯誤"
+if [ -z "$why" ]; then R fair_eviction pass; else R fair_eviction fail "$why"; fi
+
+echo "== 讓位(記憶體):一個位址用掉全部 64 MiB(8 MiB 一條),另一個位址要 8 MiB 時,最大的一條讓位"
+startsrv /tmp/fm.log --bind $IP --port 7602 --max-mem 64 --max-peer-mem 64 --max-per-peer 16
+FM=$SRV
+rdma_hostile $IP --port 7602 --bind 10.0.2.16 --hold-secs 20 hold=16:write:8388608:refill >/tmp/fm1.log 2>&1 &
+hm=$!
+waitlog 60 /tmp/fm1.log HOLD_READY
+grep HOLD_READY /tmp/fm1.log | sed 's/^/    /'
+served fair_eviction_mem /tmp/fm.res 3 $P client $IP --port 7602 --bind 10.0.2.20 --test bw --op write --size 4194304 --depth 2 --iters 4
+wait $hm
+grep HOLD_END /tmp/fm1.log | sed 's/^/    /'
+kill -TERM $FM
+wait $FM
+why=
+grep -q 'HOLD_READY opened=7 .*reason=5 detail=2' /tmp/fm1.log || why="$why 佔記憶體的位址不是開到 7 條(約 57 MiB)就停"
+all_ok /tmp/fm.res 500 || why="$why 另一個位址的 8 MiB 客戶端沒有每次都成功、在 5 秒內連上"
+[ "$(kv yield /tmp/fm1.log)" -ge 3 ] || why="$why 佔記憶體的位址被要求讓位不到 3 次"
+[ "$(kv peak_mem_kib /tmp/fm.log)" -le 65536 ] || why="$why 記憶體高峰 $(kv peak_mem_kib /tmp/fm.log) KiB 超過 64 MiB"
+if [ -z "$why" ]; then R fair_eviction_mem pass; else R fair_eviction_mem fail "$why"; fi
+
+echo "== 工作階段的上限:時間(--max-session 3)"
+startsrv /tmp/l1.log --bind $IP --port 7603 --max-session 3
+L1=$SRV
+t0=$(cs)
+timeout 60 $P client $IP --port 7603 --test bw --op write --duration 20 >/tmp/lt.log 2>&1
+rc=$?
+dt=$(($(cs) - t0))
+grep -v '^\[ *[0-9]* 秒\]' /tmp/lt.log | tail -n 6 | sed 's/^/    /'
+echo "    客戶端 ${dt}0 ms 後結束"
+kill -TERM $L1
+wait $L1
+why=
+[ $rc = 1 ] || why="$why 結束碼 $rc(應 1)"
+grep -q '注意:伺服器只允許這個工作階段 3 秒,比 --duration 20 短' /tmp/lt.log || why="$why 連線時沒有先說上限"
+grep -q '伺服器結束了這個工作階段:超過伺服器允許的時間(這個工作階段最多 3 秒' /tmp/lt.log || why="$why 沒有清楚的結束原因"
+grep -q 'SUMMARY .* end=time status=ended' /tmp/lt.log || why="$why SUMMARY 不是 end=time status=ended"
+grep -q '^CLIENT .*status=ended reason=time' /tmp/l1.log || why="$why 伺服器的 CLIENT 行不是 ended / time"
+[ $dt -lt 1500 ] || why="$why 花了 ${dt}0 ms(上限 3 秒)"
+if [ -z "$why" ]; then R session_limit_time pass; else R session_limit_time fail "$why"; fi
+
+echo "== 工作階段的上限:次數(--max-session 60,500):雙邊(伺服器自己數)與單邊(客戶端回報)"
+startsrv /tmp/l2.log --bind $IP --port 7604 --max-session 60,500
+L2=$SRV
+timeout 60 $P client $IP --port 7604 --test lat --op send --iters 2000 >/tmp/li.log 2>&1
+rc1=$?
+timeout 60 $P client $IP --port 7604 --test bw --op write --size 4096 --iters 200000 >/tmp/lw.log 2>&1
+rc2=$?
+grep '注意\|錯誤\|SUMMARY' /tmp/li.log /tmp/lw.log | sed 's/^/    /'
+kill -TERM $L2
+wait $L2
+why=
+[ $rc1 = 1 ] && grep -q '伺服器結束了這個工作階段:超過允許的次數(這個工作階段最多 500 次' /tmp/li.log ||
+	why="$why SEND 延遲測試沒有在 500 次時被清楚地結束(結束碼 $rc1)"
+grep -q 'SUMMARY .* iters=500 .*end=iters status=ended' /tmp/li.log || why="$why SEND 延遲測試的 SUMMARY 不是 500 次 / ended"
+grep -q '注意:伺服器只允許這個工作階段 500 次操作' /tmp/li.log || why="$why 連線時沒有先說次數上限"
+[ $rc2 = 1 ] && grep -q 'SUMMARY .*end=iters status=ended' /tmp/lw.log || why="$why 單邊 WRITE 頻寬測試沒有被以次數結束(結束碼 $rc2)"
+[ "$(grep -c '^CLIENT .*status=ended reason=iters' /tmp/l2.log)" = 2 ] || why="$why 伺服器的 CLIENT 行不是 2 個 ended / iters"
+if [ -z "$why" ]; then R session_limit_iters pass; else R session_limit_iters fail "$why"; fi
+
+echo "== 不理會上限的對方:hello 說 2 秒卻一直 ping、說 20 次卻 ping 到 200 次(預設伺服器)"
+startsrv /tmp/l3.log --bind $IP --port 7605
+L3=$SRV
+timeout 60 rdma_hostile $IP --port 7605 overstay overiters >/tmp/lo.log 2>&1
+rc=$?
+show overstay /tmp/lo.log
+if [ $rc = 0 ]; then R session_limit_hostile pass; else R session_limit_hostile fail "$(grep UNEXPECTED /tmp/lo.log)"; fi
+
+echo "== 說謊的回報:'L' 說 2^62 次、'E' 說 2^48−1 次與 2^60 ns 的 CPU;伺服器的統計與 CLIENT 行只用自己的(或有上限的)數字"
+sb=$(wc -l </tmp/l3.log)
+timeout 60 rdma_hostile $IP --port 7605 poison >/tmp/po.log 2>&1
+rc=$?
+sleep 1.5
+kill -TERM $L3
+wait $L3
+show poison /tmp/po.log
+tail -n +$((sb + 1)) /tmp/l3.log | grep '^\[統計\|^CLIENT' >/tmp/po.srv
+sed 's/^/    /' /tmp/po.srv
+why=
+[ $rc = 0 ] || why="$why 探測:$(grep 'PROBE poison' /tmp/po.log)"
+# 每秒統計的數字不能超過物理上可能的:rxe 的埠 2.5 Gb/s ≈ 313 MB/s;4096 位元組一次,最多約 7.6 萬次/秒
+awk -F'|' '/^\[統計/ {
+	for (i = 2; i <= NF; i++) { gsub(/,/, "", $i); if (match($i, /[0-9]+ 次/)) { v = substr($i, RSTART, RLENGTH) + 0; if (v > 80000) bad = 1 } }
+	for (i = 2; i <= NF; i++) if (match($i, /[0-9.]+ MB\/s/)) { v = substr($i, RSTART, RLENGTH) + 0; if (v > 313) bad = 1 }
+} END { exit bad }' /tmp/po.srv || why="$why 每秒統計出現物理上不可能的數字"
+grep -q '4,611,\|281474976710655\|1152921504606846976' /tmp/po.srv && why="$why 客戶端說的數字原封不動進了伺服器的輸出"
+w=$(grep '^CLIENT .*op=write' /tmp/po.srv)
+case $w in *" ops=- reported_ops="*) ;; *) why="$why WRITE 的 CLIENT 行沒有把回報分開標示:$w" ;; esac
+[ "$(echo "$w" | sed -n 's/.* reported_ops=\([0-9]*\).*/\1/p')" -le 1000 ] 2>/dev/null || why="$why WRITE 的回報超過約定的 1000 次"
+sec=$(echo "$w" | sed -n 's/.* secs=\([0-9]*\)\..*/\1/p')
+[ "$(echo "$w" | sed -n 's/.* reported_client_cpu_ns=\([0-9]*\).*/\1/p')" -le $(((sec + 1) * 1000000000)) ] 2>/dev/null ||
+	why="$why 回報的客戶端 CPU 超過工作階段的時間"
+grep -q '^CLIENT .*op=send .* ops=3 reported_ops=- ' /tmp/po.srv || why="$why SEND 的 CLIENT 行不是伺服器自己數的 3 次"
+if [ -z "$why" ]; then R poison_reports pass; else R poison_reports fail "$why"; fi
+
+echo "== 記錄不能被洗版:2,000 個壞掉的 hello、500 次連上就斷;SUMMARY 精確,沒有洩漏"
+startsrv /tmp/lf.log --bind $IP --port 7606 --max-per-peer 16
+LF=$SRV
+rdma_hostile $IP --port 7606 churn=20 >/dev/null 2>&1 # 暖身:第一批連線讓 slab / malloc 長大一次
+sleep 2
+# res 種類:這個行程持有的 RDMA 資源數(rdma resource show 的每一行帶 pid)
+res() { rdma resource show $1 2>/dev/null | grep -c " pid $LF "; }
+snap() { echo "thr=$(sed -n 's/^Threads:[^0-9]*//p' /proc/$LF/status) fds=$(ls /proc/$LF/fd | wc -l) cm_id=$(res cm_id) qp=$(res qp) cq=$(res cq) pd=$(res pd) mr=$(res mr) rss=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' /proc/$LF/status)"; }
+s0=$(snap)
+l0=$(wc -l </tmp/lf.log)
+t0=$(cs)
+timeout 200 rdma_hostile $IP --port 7606 badmagic=2000 >/tmp/bm.log 2>&1
+t1=$(cs)
+sleep 2
+l1=$(wc -l </tmp/lf.log)
+timeout 200 rdma_hostile $IP --port 7606 churn=500 >/tmp/ch.log 2>&1
+t2=$(cs)
+sleep 3
+l2=$(wc -l </tmp/lf.log)
+s1=$(snap)
+cat /tmp/bm.log /tmp/ch.log | grep -v '^PROBE' | sed 's/^/    /'
+b=$(((t1 - t0) / 100 + 1))
+c=$(((t2 - t1) / 100 + 1))
+echo "    壞掉的 hello:$b 秒 $((l1 - l0)) 行;連上就斷:$c 秒 $((l2 - l1)) 行"
+echo "    之前 $s0"
+echo "    之後 $s1"
+why=
+grep -q 'PROBE badmagic expected' /tmp/bm.log || why="$why 不是每個壞掉的 hello 都被拒絕"
+# 拒絕:開頭 20 行,之後每秒最多 2 行加一行彙總
+[ $((l1 - l0)) -le $((20 + 3 * (b + 3))) ] || why="$why 壞掉的 hello 寫了 $((l1 - l0)) 行($b 秒,上限 $((20 + 3 * (b + 3))))"
+if [ -z "$why" ]; then R log_flood_bad_hello pass; else R log_flood_bad_hello fail "$why"; fi
+why=
+grep -q 'PROBE churn expected' /tmp/ch.log || why="$why 不是每次都得到回應:$(grep PROBE /tmp/ch.log)"
+# 連線:開頭 20 條(每條 5 行),之後每秒最多 2 條加一行彙總、一行統計
+[ $((l2 - l1)) -le $((100 + 12 * (c + 3))) ] || why="$why 連上就斷寫了 $((l2 - l1)) 行($c 秒,上限 $((100 + 12 * (c + 3))))"
+if [ -z "$why" ]; then R log_flood_churn pass; else R log_flood_churn fail "$why"; fi
+why=
+for k in thr fds cm_id qp cq pd mr; do
+	[ "$(echo "$s0" | tr ' ' '\n' | sed -n "s/^$k=//p")" = "$(echo "$s1" | tr ' ' '\n' | sed -n "s/^$k=//p")" ] || why="$why $k 不同"
+done
+r0=$(echo "$s0" | sed 's/.*rss=//')
+r1=$(echo "$s1" | sed 's/.*rss=//')
+[ "$r1" -le $((r0 + 2048)) ] || why="$why RSS 從 $r0 KiB 長到 $r1 KiB"
+if [ -z "$why" ]; then R churn_no_leak pass; else R churn_no_leak fail "$why"; fi
+kill -TERM $LF
+wait $LF
+grep 'SUMMARY' /tmp/lf.log | sed 's/^/    /'
+why=
+[ "$(kv requests /tmp/lf.log)" = 2520 ] || why="$why requests=$(kv requests /tmp/lf.log)(應 2520)"
+[ "$(kv rej_bad /tmp/lf.log)" = 2000 ] || why="$why rej_bad=$(kv rej_bad /tmp/lf.log)(應 2000)"
+[ $(($(kv ok /tmp/lf.log) + $(kv lost /tmp/lf.log) + $(kv ended /tmp/lf.log) + $(kv rejected /tmp/lf.log))) = 2520 ] ||
+	why="$why 完成 + 離線 + 結束 + 拒絕 不等於連線要求數"
+# 逐行印出的拒絕加上彙總裡的數字,剛好是 2000
+n=$(grep -c '拒絕 .* 的連線要求:參數不合理' /tmp/lf.log)
+m=$(sed -n 's/^\[彙總\] 這一秒另有 .*參數不合理 \([0-9]*\)、.*/\1/p' /tmp/lf.log | awk '{ n += $1 } END { print n + 0 }')
+[ $((n + m)) = 2000 ] || why="$why 逐行的 $n 個加上彙總的 $m 個拒絕不是 2000"
+if [ -z "$why" ]; then R summary_exact pass; else R summary_exact fail "$why"; fi
+
+echo "== --max-clients 與檔案描述子:root 時調高 RLIMIT_NOFILE;非 root 調不高時降低 --max-clients 並說一行原因"
+(ulimit -n 64 && exec $P server --bind $IP --port 7607 --max-clients 40 --max-per-peer 40 >/tmp/n1.log 2>&1) &
+N1=$!
+waitlog 15 /tmp/n1.log 等待客戶端
+timeout 60 rdma_hostile $IP --port 7607 --bind 10.0.2.16 --hold-secs 3 hold=40:ping >/tmp/nh1.log 2>&1
+kill -TERM $N1
+wait $N1
+grep -v '記憶體 \|路徑:\|連入\|CLIENT\|中途離線' /tmp/n1.log | head -n 4 | sed 's/^/    n1| /'
+grep HOLD /tmp/nh1.log | sed 's/^/    /'
+why=
+grep -q '檔案描述子上限(RLIMIT_NOFILE)從 64 調高到 96:--max-clients 40 每條連線要 2 個' /tmp/n1.log || why="$why 沒有調高 RLIMIT_NOFILE"
+[ "$(kv opened /tmp/nh1.log)" = 40 ] && [ "$(kv still /tmp/nh1.log)" = 40 ] || why="$why 40 條連線沒有都開得起來並撐到最後"
+grep -q 'Too many open files\|EMFILE' /tmp/n1.log && why="$why 伺服器遇到 EMFILE"
+if [ -z "$why" ]; then R nofile_raised pass; else R nofile_raised fail "$why"; fi
+grep -q '^nobody:' /etc/passwd || echo 'nobody:x:65534:65534:nobody:/tmp:/bin/sh' >>/etc/passwd
+chmod 666 /dev/infiniband/*
+chmod 755 / /run
+(ulimit -l unlimited && ulimit -n 64 && exec su -s /bin/sh nobody -c "exec /run/$P server --bind $IP --port 7608 --max-clients 1024 --max-per-peer 1024" >/tmp/n2.log 2>&1) &
+N2=$!
+waitlog 15 /tmp/n2.log 等待客戶端
+timeout 60 rdma_hostile $IP --port 7608 --bind 10.0.2.16 --hold-secs 3 hold=64:ping >/tmp/nh2.log 2>&1
+timeout 30 $P client $IP --port 7608 >/tmp/n2c.log 2>&1
+rc=$?
+kill -TERM $N2
+wait $N2
+chmod 600 /dev/infiniband/*
+grep -v '記憶體 \|路徑:\|連入\|CLIENT\|中途離線' /tmp/n2.log | head -n 4 | sed 's/^/    n2| /'
+grep HOLD /tmp/nh2.log | sed 's/^/    /'
+why=
+grep -q '注意:--max-clients 從 1024 降為 24:檔案描述子上限(ulimit -n)只有 64 又無法調高' /tmp/n2.log || why="$why 沒有說明降低 --max-clients"
+[ "$(grep -c '降為' /tmp/n2.log)" = 1 ] || why="$why 說明不是一行"
+# 每個位址的上限也跟著降為 24:第 25 條以「已滿」或「位址上限」(連線數)被拒絕都對
+grep -q 'HOLD_READY opened=24 refused=1 reason=[15] detail=1' /tmp/nh2.log || why="$why 不是開到 24 條就以連線數被拒絕"
+grep -q 'Too many open files\|EMFILE\|錯誤:' /tmp/n2.log && why="$why 伺服器印出錯誤"
+[ $rc = 0 ] || why="$why 之後的正常客戶端失敗(結束碼 $rc)"
+if [ -z "$why" ]; then R nofile_clamped pass; else R nofile_clamped fail "$why"; fi
+R end pass
+EOF
+}
+
+# guest_script 檔案 產生函式:VM 裡的腳本,開頭是 ASan 版本的設定(建置得出來時一起放進 VM,ASAN=它的名稱);
+# 要放進 VM 的檔案在 GUEST_FILES
+guest_script() {
+	local asan
+	GUEST_FILES=(-f "$PROG" -f "$HOSTILE")
+	# 只建置自己的 ASan 版本(別的程式編譯失敗不影響這裡)
+	if make -s -C "$T_ROOT" O=build/asan SANITIZE=1 build/asan/rdma_communication >"$T_TMP/asan.log" 2>&1 &&
+		[ -x "$T_ASAN_DIR/rdma_communication" ]; then
+		cp "$T_ASAN_DIR/rdma_communication" "$T_TMP/rdma_communication_asan"
+		GUEST_FILES+=(-f "$T_TMP/rdma_communication_asan")
+		asan="ASAN=rdma_communication_asan; export ASAN_OPTIONS=detect_leaks=1:exitcode=86"
+	else
+		asan="R default_run_asan skip 無法建置 ASan 版本"
+	fi
+	{
+		echo "$asan"
+		"$2"
+	} >"$1"
+}
+
+# ensure_vm 輸出檔 結束碼檔 秒數 產生函式:第一個需要的檢查開機一次,結果給後面的檢查共用
+ensure_vm() {
 	need_vm
-	if [ ! -f "$VM1_RC" ]; then
-		local files=(-f "$PROG" -f "$HOSTILE") asan=
-		# 只建置自己的 ASan 版本(別的程式編譯失敗不影響這裡)
-		if make -s -C "$T_ROOT" O=build/asan SANITIZE=1 build/asan/rdma_communication >"$T_TMP/asan.log" 2>&1 &&
-			[ -x "$T_ASAN_DIR/rdma_communication" ]; then
-			cp "$T_ASAN_DIR/rdma_communication" "$T_TMP/rdma_communication_asan"
-			files+=(-f "$T_TMP/rdma_communication_asan")
-			asan="ASAN=rdma_communication_asan; export ASAN_OPTIONS=detect_leaks=1:exitcode=86"
-		else
-			asan="R default_run_asan skip 無法建置 ASan 版本"
-		fi
-		{
-			echo "$asan"
-			guest_single
-		} >"$T_TMP/guest.sh"
+	if [ ! -f "$2" ]; then
+		guest_script "$T_TMP/guest.sh" "$4"
 		local rc
-		"$VM" run -t 420 "${files[@]}" "$T_TMP/guest.sh" 2>&1 | tee "$VM1_OUT"
+		"$VM" run -t "$3" "${GUEST_FILES[@]}" "$T_TMP/guest.sh" 2>&1 | tee "$1"
 		rc=${PIPESTATUS[0]}
-		echo "$rc" >"$VM1_RC"
+		echo "$rc" >"$2"
 	fi
 }
+ensure_vm1() { ensure_vm "$VM1_OUT" "$VM1_RC" 420 guest_single; }
+ensure_vm3() { ensure_vm "$VM3_OUT" "$VM3_RC" 420 guest_fair; }
 
 # vm_result 名稱:讀取 VM 對這一項的結果
 vm_result() {
 	local name=$1 out=${2:-$VM1_OUT} line
 	grep -aq 'KBS_RESULT end pass' "$out" 2>/dev/null ||
-		skip "VM 沒有完整執行(結束碼 $(cat "${out%.out}.rc" 2>/dev/null),見 vm_boot / two_vm 的記錄)"
+		skip "VM 沒有完整執行(結束碼 $(cat "${out%.out}.rc" 2>/dev/null),見 vm_boot / fair_boot / two_vm 的記錄)"
 	line=$(grep -a "KBS_RESULT $name " "$out" | tail -n1)
 	[ -n "$line" ] || fail "VM 沒有回報 $name 的結果"
 	grep -a -B2000 "KBS_RESULT $name " "$out" | tail -n 60
@@ -792,24 +1165,31 @@ vm_result() {
 	*" $name pass"*) return 0 ;;
 	*" $name skip"*) skip "${line#*" $name skip "}" ;;
 	esac
-	local interop=通過
-	grep -aq 'KBS_RESULT interop_rping pass' "$out" && grep -aq 'KBS_RESULT interop_ib_write_lat pass' "$out" ||
-		interop=失敗
-	fail "${line#*" $name fail "}(同一次開機的 rping/ib_write_lat:$interop)"
+	local interop=
+	grep -aq 'KBS_RESULT interop_rping ' "$out" && interop="(同一次開機的 rping/ib_write_lat:失敗)"
+	grep -aq 'KBS_RESULT interop_rping pass' "$out" && grep -aq 'KBS_RESULT interop_ib_write_lat pass' "$out" &&
+		interop="(同一次開機的 rping/ib_write_lat:通過)"
+	fail "${line#*" $name fail "}$interop"
 }
 
+# t_vm_boot 開機函式 輸出檔 結束碼檔:那一次開機完整跑完
 t_vm_boot() {
-	ensure_vm1
+	"$1"
 	local rc
-	rc=$(cat "$VM1_RC")
-	grep -aq 'rxe0 就緒' "$VM1_OUT" || fail "VM 沒有建立 rxe0(結束碼 $rc)"
-	grep -aq 'KBS_RESULT end pass' "$VM1_OUT" || fail "VM 裡的腳本沒有跑完(結束碼 $rc;124 = 逾時)"
+	rc=$(cat "$3")
+	grep -aq 'rxe0 就緒' "$2" || fail "VM 沒有建立 rxe0(結束碼 $rc)"
+	grep -aq 'KBS_RESULT end pass' "$2" || fail "VM 裡的腳本沒有跑完(結束碼 $rc;124 = 逾時)"
 	[ "$rc" = 0 ] || fail "VM 結束碼 $rc"
 }
 
 vm_check() {
 	ensure_vm1
 	vm_result "$1"
+}
+
+vm3_check() {
+	ensure_vm3
+	vm_result "$1" "$VM3_OUT"
 }
 
 # ---- 兩台 VM ---------------------------------------------------------------------
@@ -823,6 +1203,36 @@ guest_two_a() {
 echo "== VM A:伺服器 $IP"
 startsrv /tmp/s.log --bind $IP
 sp=$SRV
+echo "== 記憶體的帳:B 開 100 條連線並佔住,伺服器算的記憶體與 A 的 MemAvailable 下降相差不到 25%"
+$P server --bind $IP --port 7475 --max-clients 128 --max-per-peer 128 --max-mem 1024 --max-peer-mem 1024 >/tmp/m.log 2>&1 &
+mp=$!
+waitlog 15 /tmp/m.log 等待客戶端
+thr() { sed -n 's/^Threads:[^0-9]*//p' /proc/$mp/status; }
+avail() { sed -n 's/^MemAvailable:[^0-9]*\([0-9]*\).*/\1/p' /proc/meminfo; }
+i=0
+while [ $i -lt 1500 ] && [ "$(thr)" -lt 101 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 2
+held=$(avail)
+fds1=$(ls /proc/$mp/fd | wc -l)
+acc=$(grep '^\[統計' /tmp/m.log | tail -n1 | sed -n 's/.*|記憶體 \([0-9.]*\) MiB.*/\1/p')
+n1=$(thr)
+i=0
+while [ $i -lt 600 ] && [ "$(thr)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 2
+after=$(avail)
+fds0=$(ls /proc/$mp/fd | wc -l)
+kill -TERM $mp
+wait $mp
+drop=$((after - held))
+acck=$(awk -v m="${acc:-0}" 'BEGIN { printf "%d", m * 1024 }')
+echo "    佔住時 $((n1 - 1)) 條連線;伺服器算的 ${acc:-?} MiB($acck KiB),MemAvailable 少了 $drop KiB(每條 $((drop / 100)) KiB)"
+echo "    檔案描述子:佔住時 $fds1 個,放開後 $fds0 個"
+why=
+[ "$n1" = 101 ] || why="$why 沒有 100 條連線同時存在(執行緒 $n1)"
+awk -v a="$acck" -v d="$drop" 'BEGIN { exit !(d > 0 && a >= 0.75 * d && a <= 1.25 * d) }' ||
+	why="$why 伺服器算的 $acck KiB 與 MemAvailable 的下降 $drop KiB 相差超過 25%"
+[ $((fds1 - fds0)) = 200 ] || why="$why 每條連線的檔案描述子不是 2 個($fds0 -> $fds1)"
+if [ -z "$why" ]; then R mem_accounting pass; else R mem_accounting fail "$why"; fi
 # B 的長時間客戶端連上之後,A 自己的客戶端在 B 斷線期間也要被服務
 waitlog 150 /tmp/s.log '時間 60 秒'
 id=$(srvid /tmp/s.log '時間 60 秒')
@@ -880,6 +1290,8 @@ timeout 60 $P client $KBS_PEER --test lat --op send --iters 300 >/tmp/l.log 2>&1
 ok two_vm_lat /tmp/l.log $?
 timeout 60 $P client $KBS_PEER --test bw --op write --iters 300 >/tmp/b.log 2>&1
 ok two_vm_bw /tmp/b.log $?
+echo "== 佔住 A 的第二個伺服器 100 條連線 15 秒(每條每秒一個真的 SEND)"
+timeout 120 rdma_hostile $KBS_PEER --port 7475 --hold-secs 15 hold=100:ping 2>&1 | sed 's/^/    /'
 echo "== 長時間 WRITE 頻寬測試中途拔掉網路線 12 秒(主機以 QMP set_link 切斷 B 的網卡)"
 $P client $KBS_PEER --test bw --op write --duration 60 --size 4096 >/tmp/long.log 2>&1 &
 lp=$!
@@ -911,7 +1323,7 @@ ensure_vm2() {
 		guest_two_a >"$T_TMP/a.sh"
 		guest_two_b >"$T_TMP/b.sh"
 		local rc
-		"$VM" run2 -t 240 -f "$PROG" "$T_TMP/a.sh" "$T_TMP/b.sh" 2>&1 | tee "$VM2_OUT"
+		"$VM" run2 -t 300 -f "$PROG" -f "$HOSTILE" "$T_TMP/a.sh" "$T_TMP/b.sh" 2>&1 | tee "$VM2_OUT"
 		rc=${PIPESTATUS[0]}
 		echo "$rc" >"$VM2_RC"
 	fi
@@ -934,9 +1346,10 @@ check no_device_server t_no_device_server
 check no_device_client t_no_device_client
 check bad_args t_bad_args
 check help t_help
+check help_aligned t_help_aligned
 check source_documents_protocol t_source_documents_protocol
 check vm_harness_usage t_vm_harness_usage
-check vm_boot t_vm_boot
+check vm_boot t_vm_boot ensure_vm1 "$VM1_OUT" "$VM1_RC"
 for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_modes \
 	lat_send lat_write lat_read bw_send bw_write bw_read \
 	event_lat_send event_lat_write event_bw_write event_bw_send lat_send_large bw_send_credits duration_mode \
@@ -948,5 +1361,12 @@ for n in interop_rping interop_ib_write_lat default_run default_run_asan asan_mo
 	server_sigterm; do
 	check "$n" vm_check "$n"
 done
+check fair_boot t_vm_boot ensure_vm3 "$VM3_OUT" "$VM3_RC"
+for n in fair_peer_caps progress_required fair_eviction fair_eviction_mem session_limit_time session_limit_iters \
+	session_limit_hostile poison_reports log_flood_bad_hello log_flood_churn churn_no_leak summary_exact \
+	nofile_raised nofile_clamped; do
+	check "$n" vm3_check "$n"
+done
 check two_vm t_two_vm two_vm_server two_vm_default two_vm_lat two_vm_bw
+check mem_accounting t_two_vm mem_accounting
 check two_vm_link_down t_two_vm two_vm_link_down_server two_vm_after_link_up
