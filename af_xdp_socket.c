@@ -2547,7 +2547,7 @@ static int nft_request(int fd, uint16_t msg, bool dump, struct fw_scan *s, uint3
 			.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0)), .nlmsg_seq = msg },
 		.g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
 	};
-	static __thread char buf[65536]; /* 只有主執行緒用;一次 recv 最多一個 64 KiB 的傾印片段 */
+	char buf[65536]; /* 一次 recv 最多一個 64 KiB 的傾印片段(主執行緒的堆疊,只在每秒檢查時用) */
 
 	if (send(fd, &req, sizeof(req), 0) < 0)
 		return -errno;

@@ -51,10 +51,16 @@ xdp_start() {
 	local bin=$1 q=$2
 	shift 2
 	XLOG=$T_TMP/xdp.log
+	# 先在這裡清空:start_bg 的重新導向在背景才執行,wait_log 可能先讀到上一次啟動留下的「實際生效」
+	: >"$XLOG"
 	start_bg "$XLOG" ip netns exec "$NS_A" "$bin" "$@" va "$q"
 	XPID=$BG_PID
 	wait_log 15 "$XLOG" '實際生效|錯誤' || fail "af_xdp_socket 沒有啟動:$(head -c 300 "$XLOG")"
-	grep -q '實際生效' "$XLOG" || fail "af_xdp_socket 啟動失敗:$(grep -m1 錯誤 "$XLOG")"
+	grep -q '實際生效' "$XLOG" || {
+		sleep 0.2 # 讓錯誤訊息寫完再印
+		cat "$XLOG"
+		fail "af_xdp_socket 啟動失敗:$(grep -m1 錯誤 "$XLOG")"
+	}
 }
 
 # xdp_stop [訊號]:停止並要求結束碼 0 與 SUMMARY
@@ -203,17 +209,17 @@ t_policy() {
 	[ "$k_open" != "$k_strict" ] || fail "只有核心時兩種設定的回覆數一樣($k_open):這個檢查沒有意義"
 	xdp_start "$XDP" 0 -q
 	x0=$($probe)
+	expect_eq "$x0" "$k_strict" "啟動時就是嚴格設定:回覆數"
 	eval "$open"
 	if [ "$changes" -gt 0 ]; then wait_policy_change 1; else sleep 1.5; fi
 	x1=$($probe)
+	expect_eq "$x1" "$k_open" "執行中改成寬鬆設定:回覆數"
 	eval "$strict"
 	if [ "$changes" -gt 0 ]; then wait_policy_change 2; else sleep 1.5; fi
 	x2=$($probe)
+	expect_eq "$x2" "$k_strict" "執行中改回嚴格設定:回覆數"
 	xdp_stop
 	echo "程式執行中:啟動時嚴格 $x0、改成寬鬆 $x1、再改回嚴格 $x2"
-	expect_eq "$x0" "$k_strict" "啟動時就是嚴格設定:回覆數"
-	expect_eq "$x1" "$k_open" "執行中改成寬鬆設定:回覆數"
-	expect_eq "$x2" "$k_strict" "執行中改回嚴格設定:回覆數"
 	[ "$key" = - ] || expect_ge "$(kv "$XLOG" "$key")" 5 "寬鬆設定時由程式回答的數量($key)"
 	expect_eq "$(grep -c '主機設定改變' "$XLOG")" "$changes" "說明主機設定改變的行數"
 }
@@ -241,7 +247,7 @@ t_firewall_nft() {
 	local rules='table inet kbs { chain input { type filter hook input priority 0; icmp type echo-request drop; }; }'
 	in_a nft -f - <<<"$rules" || fail "無法設定 nft 規則"
 	expect_eq "$(probe_ping)" 0 "只有核心、有防火牆規則時的回覆數"
-	expect_fail in_a "$XDP" -q va 0
+	expect_fail in_a timeout 20 "$XDP" -q va 0 # 不該啟動;萬一啟動了,20 秒後結束(還是算失敗:訊息不符)
 	expect_file_match "$T_TMP/out" '^錯誤:netfilter 有規則\(nft inet kbs input\(1 條規則\)\).*--bypass-firewall.*--respect-firewall' "預設不啟動並說明兩個選擇"
 	expect_eq "$(grep -c '^錯誤' "$T_TMP/out")" 1 "錯誤訊息行數"
 	no_xdp_left "因防火牆不啟動"
@@ -270,7 +276,7 @@ t_firewall_legacy() {
 	need_cmd iptables-legacy
 	in_a iptables-legacy -A INPUT -p icmp -j DROP || skip "iptables-legacy 無法在這個核心上建立規則"
 	expect_eq "$(probe_ping)" 0 "只有核心、有防火牆規則時的回覆數"
-	expect_fail in_a "$XDP" -q va 0
+	expect_fail in_a timeout 20 "$XDP" -q va 0
 	expect_file_match "$T_TMP/out" '^錯誤:netfilter 有規則\(.*iptables-legacy -t filter INPUT' "看得到舊式 iptables 的 INPUT 規則"
 	no_xdp_left "因防火牆不啟動"
 }
@@ -553,7 +559,7 @@ t_sigkill_netlink() { # -S | -N
 	kill -KILL "$XPID"
 	sleep 0.5
 	has_xdp || fail "SIGKILL 後應該還掛著(否則這個檢查沒有意義)"
-	expect_fail ip netns exec "$NS_A" env AF_XDP_NETLINK=1 "$XDP" -q "$1" va 0
+	expect_fail ip netns exec "$NS_A" timeout 20 env AF_XDP_NETLINK=1 "$XDP" -q "$1" va 0
 	expect_file_match "$T_TMP/out" "留著 af_xdp_socket 的 XDP 程式\\(id $id.*行程\\(PID $XPID\\)已經不在了" "說明擁有者已經不在"
 	cmd=$(sed -n 's/.*確認後卸下:sudo //p' "$T_TMP/out")
 	expect_match "$cmd" "--unload $id va\$" "卸載指令以 id 指名"
@@ -631,7 +637,7 @@ t_foreign_program() {
 	xdp_env
 	build_other_prog
 	ip -n "$NS_A" link set dev va xdpgeneric obj "$OTHER_O" sec xdp || fail "無法掛上別人的程式"
-	expect_fail ip netns exec "$NS_A" "$XDP" -q va 0
+	expect_fail ip netns exec "$NS_A" timeout 20 "$XDP" -q va 0
 	expect_file_match "$T_TMP/out" '已經掛著別的 XDP 程式\(id [0-9]+「other_drop_icmp」,SKB 模式\);我們不動它' "說明是別人的程式"
 	if grep -E 'ip link set|--unload|xdp.* off' "$T_TMP/out"; then fail "不應叫使用者卸下別人的程式"; fi
 	expect_fail ip netns exec "$NS_A" "$XDP" --unload "$(xdp_id)" va
