@@ -35,7 +35,11 @@ PINGS=1000
 RECEIVERS=${RECEIVERS:-"xdp_native xdp_skb tpacket3 udp"}
 RESPONDERS=${RESPONDERS:-"kernel xdp_poll xdp_busy"}
 CURVE_SIZES=${CURVE_SIZES:-"512 1500"} # 64 B 的點來自表格那幾次量測
-[ "${T_BENCH_QUICK:-0}" = 1 ] && CURVE_SIZES=${CURVE_SIZES_QUICK:-1500}
+if [ "${T_BENCH_QUICK:-0}" = 1 ]; then # -p quick:<= 3 分鐘
+	CURVE_SIZES=${CURVE_SIZES_QUICK:-1500}
+	N=${AFXDP_FRAMES:-1000000}
+	PINGS=500
+fi
 if [ -n "${DEMO_SHORT:-}" ]; then
 	N=500000
 	ROUNDS=${BENCH_ROUNDS:-1}
