@@ -9,7 +9,7 @@ DEB_PKGS=(
 	dpdk dpdk-dev ibverbs-providers ibverbs-utils rdmacm-utils perftest
 	qemu-system-x86 busybox-static cpio iproute2 ethtool iputils-ping netcat-openbsd
 	shellcheck redis-tools gnuplot-nox procps kmod binutils
-	clang llvm fonts-noto-cjk fontconfig fio
+	clang llvm fonts-noto-cjk fontconfig fio nftables iptables
 )
 RPM_PKGS=(
 	gcc make pkgconf-pkg-config
@@ -17,10 +17,10 @@ RPM_PKGS=(
 	libibverbs-utils librdmacm-utils perftest
 	qemu-system-x86 busybox cpio iproute ethtool iputils nmap-ncat
 	ShellCheck redis gnuplot procps-ng kmod binutils
-	clang llvm google-noto-sans-cjk-ttc-fonts fontconfig fio
+	clang llvm google-noto-sans-cjk-ttc-fonts fontconfig fio nftables iptables-legacy
 )
 # 用來判斷「是否已齊全」的指令與 pkg-config 套件
-NEED_CMDS=(cc make pkg-config clang dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark objcopy fio)
+NEED_CMDS=(cc make pkg-config clang dpdk-testpmd ib_write_lat rping qemu-system-x86_64 busybox cpio ip ethtool ping nc shellcheck gnuplot redis-benchmark objcopy fio nft)
 NEED_PC=(liburing libxdp libbpf libibverbs librdmacm libdpdk)
 
 missing() {
