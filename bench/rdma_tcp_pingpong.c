@@ -6,7 +6,9 @@
  * 讓「RDMA vs 傳統 socket」的比值有意義。輸出格式與 rdma_communication 相同:
  *   延遲(lat):每次來回時間 / 2(單程,與 perftest、rdma_communication 相同),
  *              最小 / p50 / p99 / 最大 / 平均 µs;
- *   頻寬(bw):客戶端送出 iters 則 size 位元組,伺服器全部收到後回 1 位元組,MB/s(2^20)。
+ *   頻寬(bw):客戶端送出 iters 則 size 位元組,伺服器全部收到後回報它的 CPU,MB/s(2^20)。
+ *   --duration 秒:不限次數,跑這麼久(標頭裡的次數是 0);客戶端以 shutdown(SHUT_WR) 告訴伺服器
+ *   結束,伺服器在訊息的邊界讀到 EOF 才算完整,之後回報 CPU。
  * 最後一行是 SUMMARY key=value…:cpu_ns 是客戶端每則的 user+system 時間,server_cpu_ns 是
  * 伺服器每則的 CPU 時間(伺服器在結束時以 8 位元組回報它這段期間用掉的 CPU,和
  * rdma_communication 的伺服器以 'A' 訊息回報一樣),讓「被動端 CPU」可以直接比較。
@@ -14,7 +16,7 @@
  *
  * 用法:
  *   rdma_tcp_pingpong server [--port 7472] [--once]
- *   rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N]
+ *   rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N | --duration 秒]
  * 例:rdma_tcp_pingpong server --once & rdma_tcp_pingpong client 10.0.2.15 --test lat
  */
 #include <arpa/inet.h>
@@ -44,10 +46,10 @@ struct config {
 	bool server, once, bw;
 	const char *addr;
 	int port;
-	uint32_t size, iters;
+	uint32_t size, iters, duration;
 };
 
-/* 連線開頭的 12 位元組:測試種類、大小、次數(網路位元組序) */
+/* 連線開頭的 12 位元組:測試種類、大小、次數(網路位元組序;0 = 直到客戶端 shutdown) */
 struct header {
 	uint32_t bw, size, iters;
 };
@@ -93,6 +95,21 @@ static int full_io(int fd, void *buf, size_t len, bool wr)
 	return 0;
 }
 
+/* 讀一則 size 位元組的訊息:1 = 讀到,0 = 對方在訊息的邊界關閉了寫入(乾淨的結束),-1 = 錯誤或半則 */
+static int read_msg(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, size, 0);
+	while (n < 0 && errno == EINTR && !stop);
+	if (n == 0)
+		return 0;
+	if (n < 0 || full_io(fd, buf + n, size - (size_t)n, false))
+		return -1;
+	return 1;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -112,29 +129,33 @@ static void serve(int cfd)
 	if (full_io(cfd, &h, sizeof(h), false))
 		return;
 	size = ntohl(h.size);
-	iters = ntohl(h.iters);
-	if (!size || size > MAX_SIZE || !iters)
+	iters = ntohl(h.iters); /* 0 = 直到客戶端 shutdown(--duration) */
+	if (!size || size > MAX_SIZE)
 		return;
 	buf = malloc(size);
 	if (!buf)
 		return;
 	c0 = cpu_ns();
 	if (ntohl(h.bw)) {
-		uint64_t total = (uint64_t)size * iters;
+		uint64_t total = iters ? (uint64_t)size * iters : UINT64_MAX, got = 0;
 
-		while (total && !stop) {
-			ssize_t n = recv(cfd, buf, total < size ? total : size, 0);
+		while (got < total && !stop) {
+			ssize_t n = recv(cfd, buf, total - got < size ? total - got : size, 0);
 
-			if (n <= 0)
+			if (n <= 0) {
+				ok = n == 0 && !iters && got % size == 0;
 				break;
-			total -= (uint64_t)n;
+			}
+			got += (uint64_t)n;
 		}
-		ok = !total;
+		ok = ok || got == total;
 	} else {
-		for (i = 0; i < iters && !stop; i++)
-			if (full_io(cfd, buf, size, false) || full_io(cfd, buf, size, true))
+		int r = 1;
+
+		for (i = 0; (!iters || i < iters) && !stop; i++)
+			if ((r = read_msg(cfd, buf, size)) <= 0 || full_io(cfd, buf, size, true))
 				break;
-		ok = i == iters;
+		ok = iters ? i == iters : r == 0;
 	}
 	cpu = htobe64(cpu_ns() - c0);
 	if (ok)
@@ -182,15 +203,15 @@ static int run_server(const struct config *cfg)
 static int run_client(const struct config *cfg)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port) };
-	struct header h = { htonl(cfg->bw), htonl(cfg->size), htonl(cfg->iters) };
-	uint64_t *s = NULL, t0, c0, wall, cpu, i = 0, srv_cpu = 0;
+	struct header h = { htonl(cfg->bw), htonl(cfg->size), htonl(cfg->duration ? 0 : cfg->iters) };
+	uint64_t *s = NULL, t0, c0, wall, cpu, i = 0, srv_cpu = 0, t_end, cap = cfg->duration ? 1u << 16 : cfg->iters;
 	int one = 1, fd, ret = 1;
 	char *buf;
 
 	if (inet_pton(AF_INET, cfg->addr, &sin.sin_addr) != 1)
 		usage_error("需要 IPv4 位址,得到 ", cfg->addr);
 	buf = calloc(1, cfg->size);
-	s = calloc(cfg->iters, sizeof(*s));
+	s = calloc(cap, sizeof(*s));
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (!buf || !s || fd < 0) {
 		fprintf(stderr, "錯誤:配置資源失敗\n");
@@ -205,52 +226,67 @@ static int run_client(const struct config *cfg)
 		goto out;
 	t0 = now_ns();
 	c0 = cpu_ns();
+	t_end = t0 + (uint64_t)cfg->duration * 1000000000ull;
+	/* 依次數:做滿 iters 次;依時間:做到時間到(至少一次) */
+#define MORE(i) (cfg->duration ? (i) == 0 || now_ns() < t_end : (i) < cfg->iters)
 	if (cfg->bw) {
-		for (i = 0; i < cfg->iters && !stop; i++)
+		for (i = 0; MORE(i) && !stop; i++)
 			if (full_io(fd, buf, cfg->size, true))
 				break;
-		/* 伺服器全部收到後回報它的 CPU:這也是「全部送達」的確認 */
-		if (i == cfg->iters && full_io(fd, &srv_cpu, sizeof(srv_cpu), false))
-			i = 0;
 	} else {
-		for (i = 0; i < cfg->iters && !stop; i++) {
+		for (i = 0; MORE(i) && !stop; i++) {
 			uint64_t a = now_ns();
 
 			if (full_io(fd, buf, cfg->size, true) || full_io(fd, buf, cfg->size, false))
 				break;
+			if (i == cap) { /* 依時間:樣本陣列不夠就加倍 */
+				uint64_t *t = realloc(s, 2 * cap * sizeof(*s));
+
+				if (!t)
+					break;
+				s = t;
+				cap *= 2;
+			}
 			s[i] = now_ns() - a;
 		}
 	}
+#undef MORE
+	bool done = !stop && (cfg->duration ? now_ns() >= t_end : i == cfg->iters);
+
+	/* 依時間的測試以 shutdown(SHUT_WR) 告訴伺服器結束;伺服器全部收到後回報它的 CPU,這也是「全部送達」的確認 */
+	if (done && cfg->duration)
+		shutdown(fd, SHUT_WR);
+	if (done && full_io(fd, &srv_cpu, sizeof(srv_cpu), false))
+		done = false;
 	wall = now_ns() - t0;
 	cpu = cpu_ns() - c0;
-	if (!cfg->bw && i == cfg->iters && full_io(fd, &srv_cpu, sizeof(srv_cpu), false))
-		i = 0;
 	srv_cpu = be64toh(srv_cpu);
-	if (i < cfg->iters) {
+	if (!done) {
 		fprintf(stderr, "錯誤:第 %llu 次時連線中斷\n", (unsigned long long)i + 1);
 		goto out;
 	}
-	if (cfg->bw) {
-		double secs = wall / 1e9, bytes = (double)cfg->size * cfg->iters;
+	uint64_t n = i;
 
-		printf("TCP 串流:%u 位元組 × %u 則:%.2f MB/s(%.3f Gb/s)\n", cfg->size, cfg->iters,
+	if (cfg->bw) {
+		double secs = wall / 1e9, bytes = (double)cfg->size * n;
+
+		printf("TCP 串流:%u 位元組 × %llu 則:%.2f MB/s(%.3f Gb/s)\n", cfg->size, (unsigned long long)n,
 		       bytes / secs / 1048576.0, bytes * 8 / secs / 1e9);
-		printf("SUMMARY role=client test=bw op=tcp size=%u iters=%u mbps=%.2f gbps=%.3f msg_rate=%.0f "
+		printf("SUMMARY role=client test=bw op=tcp size=%u iters=%llu mbps=%.2f gbps=%.3f msg_rate=%.0f "
 		       "cpu_ns=%.0f server_cpu_ns=%.0f status=ok\n",
-		       cfg->size, cfg->iters, bytes / secs / 1048576.0, bytes * 8 / secs / 1e9, cfg->iters / secs,
-		       (double)cpu / cfg->iters, (double)srv_cpu / cfg->iters);
+		       cfg->size, (unsigned long long)n, bytes / secs / 1048576.0, bytes * 8 / secs / 1e9, n / secs,
+		       (double)cpu / n, (double)srv_cpu / n);
 	} else {
 		double sum = 0;
-		uint64_t n = cfg->iters;
 
 		qsort(s, n, sizeof(*s), cmp_u64);
 		for (uint64_t k = 0; k < n; k++)
 			sum += (double)s[k];
-		printf("TCP ping-pong:%u 位元組 × %u 次,單程(來回 / 2)p50 %.2f µs\n", cfg->size, cfg->iters,
+		printf("TCP ping-pong:%u 位元組 × %llu 次,單程(來回 / 2)p50 %.2f µs\n", cfg->size, (unsigned long long)n,
 		       s[n / 2] / 2000.0);
-		printf("SUMMARY role=client test=lat op=tcp size=%u iters=%u min_us=%.2f p50_us=%.2f p99_us=%.2f "
+		printf("SUMMARY role=client test=lat op=tcp size=%u iters=%llu min_us=%.2f p50_us=%.2f p99_us=%.2f "
 		       "max_us=%.2f avg_us=%.2f cpu_ns=%.0f server_cpu_ns=%.0f status=ok\n",
-		       cfg->size, cfg->iters, s[0] / 2000.0, s[n / 2] / 2000.0, s[n * 99 / 100] / 2000.0,
+		       cfg->size, (unsigned long long)n, s[0] / 2000.0, s[n / 2] / 2000.0, s[n * 99 / 100] / 2000.0,
 		       s[n - 1] / 2000.0, sum / n / 2000.0, (double)cpu / n, (double)srv_cpu / n);
 	}
 	ret = 0;
@@ -268,6 +304,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' }, { "test", required_argument, NULL, 't' },
 		{ "size", required_argument, NULL, 's' }, { "iters", required_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, '1' },	  { "help", no_argument, NULL, 'h' },
+		{ "duration", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct config cfg = { .port = DEFAULT_PORT, .size = 64, .iters = 1000 };
@@ -275,7 +312,7 @@ int main(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:t:s:n:1h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:t:s:n:D:1h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			cfg.port = (int)parse_num(optarg, "--port", 1, 65535);
@@ -291,12 +328,15 @@ int main(int argc, char **argv)
 		case 'n':
 			cfg.iters = (uint32_t)parse_num(optarg, "--iters", 1, 100000000);
 			break;
+		case 'D':
+			cfg.duration = (uint32_t)parse_num(optarg, "--duration", 1, 3600);
+			break;
 		case '1':
 			cfg.once = true;
 			break;
 		case 'h':
 			printf("用法:\n  rdma_tcp_pingpong server [--port 7472] [--once]\n"
-			       "  rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N]\n"
+			       "  rdma_tcp_pingpong client 位址 [--port 7472] [--test lat|bw] [--size N] [--iters N | --duration 秒]\n"
 			       "TCP 基準:ping-pong 延遲(單程 = 來回 / 2)或串流頻寬,輸出 SUMMARY 行。\n");
 			return 0;
 		case ':':
