@@ -98,6 +98,11 @@
  *   能:以任意速率送任意內容的訊框;塞滿 RX 環時多出的封包由網卡丟棄(imissed),不影響其他佇列;
  *       讓 respond 模式為每個給它的 ARP/ICMP request 回一個同樣大小的封包(1:1,沒有放大);
  *       來源是多播/廣播(MAC 或 IP)、帶 IP 選項、目的 MAC 不是我們的 request 不回覆(和核心一樣)。
+ *   主機政策:連接埠綁在 Linux 介面上(net_af_xdp、net_af_packet、net_tap)時,respond 代替核心回答,
+ *       遵守管理者給核心的開關:net.ipv4.icmp_echo_ignore_all = 1 不回 ping,介面 NOARP 或
+ *       arp_ignore = 8 不回 ARP(每秒重讀,改變時印一行,擋下的計入 policy_ignored)。我們的回覆不經過
+ *       netfilter:nftables/iptables 的規則管不到本程式。net_af_packet 只是旁聽,--ip 若也是核心的
+ *       位址,核心也會回答(啟動時警告)。
  *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
  *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
  *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
@@ -118,6 +123,8 @@
  *   rx_nombuf        mbuf pool 用完而收不進來的次數(pool 太小或 mbuf 洩漏)
  *   佇列             每個 RX 佇列由哪個 lcore 輪詢、速率、空輪詢比例(rx_burst 回傳 0 的比例)、
  *                    平均 burst(每次 rx_burst 帶回幾個封包;越接近 --burst,每個封包分攤的成本越低)
+ *   lcore 忙碌時間   結束時印出:收到封包的那些輪詢(rx_burst + 引擎)用掉的時間佔 lcore 的比例,與它 ÷ 封包
+ *                    (testpmd --record-core-cycles 的算法);忙碌輪詢的 lcore 永遠佔滿 CPU,其餘是空轉
  *   協定             arp ipv4 ipv6 tcp udp icmp icmpv6 vlan qinq other malformed
  *                    malformed = 任何一層長度不足、長度欄位矛盾或(有驗證的)checksum 錯誤(只計入 malformed)
  *   L4 未驗證        TCP/UDP/ICMP 封包中 checksum 沒有被網卡也沒有被軟體驗證的(預設 --l4-cksum hw 在 vdev 上
@@ -133,6 +140,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <ifaddrs.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
@@ -187,8 +195,8 @@
 #define MAX_RXQ 16
 #define DESC_MIN 64
 #define DESC_MAX 16384
-#define RXD_DEFAULT 1024
-#define TXD_DEFAULT 1024
+#define DESC_FALLBACK 1024         /* PMD 沒有建議的描述子數時用這個 */
+#define AF_XDP_FILL 2048           /* net_af_xdp(22.11)啟動時放進 fill ring 的 mbuf 數 */
 #define MBUF_CACHE 256
 #define PREFETCH_OFFSET 3          /* 先 prefetch 幾個封包之後的標頭(l3fwd 用 3) */
 #define HDR_WINDOW 256             /* 多 segment 封包:標頭最多讀前 256 位元組 */
@@ -212,7 +220,7 @@ struct config {
 	uint64_t portmask;           /* 0 = 全部連接埠 */
 	unsigned int burst;
 	unsigned int rxq;
-	unsigned int rxd, txd;       /* 每個 RX/TX 佇列的描述子數(PMD 可能再調整) */
+	unsigned int rxd, txd;       /* 每個 RX/TX 佇列的描述子數;0 = PMD 建議的大小(PMD 可能再調整) */
 	unsigned int stats_interval; /* 秒;0 = 不印週期統計 */
 	unsigned int duration;       /* 秒;0 = 直到 SIGINT/SIGTERM/SIGHUP */
 	uint64_t max_packets;        /* 收到這麼多封包後結束;0 = 不限 */
@@ -255,18 +263,24 @@ static const char *const proto_names[P_MAX] = {
 #define F_L4_HW    0x4u  /* ol_flags 有 L4 checksum 判定 */
 #define F_L4_SW    0x8u  /* 沒有判定時以軟體驗證 L4 checksum */
 
+/* 主機政策(respond,只對綁在 Linux 介面上的連接埠):核心自己在這個介面上不會回答的,我們也不回答 */
+#define POL_NO_ECHO 0x1u /* net.ipv4.icmp_echo_ignore_all = 1 */
+#define POL_NO_ARP  0x2u /* 介面的 NOARP 旗標,或 arp_ignore = 8(all 與介面取大者) */
+
 /* 一個 stream 的計數:只有輪詢它的 lcore 寫入,主 lcore 與 telemetry 執行緒讀取 */
 struct stream_counters {
 	uint64_t rx, tx;
 	uint64_t tx_dropped;         /* TX 環滿送不出而釋放(計在 TX 連接埠) */
 	uint64_t rx_dropped;         /* 太短(不到 14 位元組)無法處理而釋放(計在 RX 連接埠) */
 	uint64_t empty_polls;        /* rx_burst 回傳 0 的次數 */
+	uint64_t busy_tsc;           /* 收到封包的輪詢(rx_burst + 引擎)用掉的 TSC 週期:lcore 真正在工作的時間 */
 	uint64_t full_bursts;        /* rx_burst 回傳 --burst 個(RX 環裡還有更多) */
 	uint64_t burst_hist[BURST_BUCKETS]; /* 非空 burst 的大小分布:第 k 格 = [2^k, 2^(k+1)) */
 	uint64_t kinds[K_MAX];
 	uint64_t tags[MAX_VLAN_TAGS + 1];
 	uint64_t multiseg;           /* 跨多個 mbuf segment 的封包(巨型訊框) */
 	uint64_t l4_unverified;      /* L4 checksum 沒有被驗證的 TCP/UDP/ICMP/ICMPv6 封包 */
+	uint64_t policy_ignored;     /* respond:給我們的 request,但主機政策說不回答(見 host_policy()) */
 };
 
 /*
@@ -280,6 +294,7 @@ struct stream {
 	unsigned int lcore;
 	unsigned int flags;          /* F_* */
 	rte_be32_t ip;               /* respond:本連接埠的 IPv4 位址 */
+	uint32_t policy;             /* respond:主機政策 POL_*(主 lcore 每秒更新,轉送 lcore 在冷路徑讀) */
 	struct rte_ether_addr mac;   /* respond:本連接埠的 MAC */
 	struct stream_counters c __rte_cache_aligned;
 } __rte_cache_aligned;
@@ -314,6 +329,7 @@ struct port_info {
 	bool iface_gone;
 	bool promisc_set;            /* 混雜模式是我們打開的:結束時關掉 */
 	bool af_xdp;                 /* net_af_xdp:結束時確認介面上沒有留下 XDP 程式 */
+	int policy;                  /* respond:上次讀到的主機政策 POL_*,-1 = 還沒讀過 */
 	bool fell_back;              /* net_af_xdp 做不到,已改用 net_af_packet */
 	uint32_t xdp_prog;           /* net_af_xdp 啟動後介面上的 XDP 程式 id */
 	char iface[IF_NAMESIZE];     /* 綁定的 Linux 介面名稱(net_af_xdp、net_af_packet) */
@@ -572,6 +588,22 @@ static int port_socket(uint16_t port)
 }
 
 /*
+ * 描述子數:使用者給了 --rxd/--txd 就用它;否則用 PMD 在 dev_info 裡建議的大小
+ * (default_rxportconf.ring_size,像 testpmd 與 rte_eth_rx_queue_setup(nb_rx_desc = 0) 一樣)。
+ * 例如 net_af_xdp 建議 2048:它的 fill ring 一開始放 2048 個 mbuf,RX ring 小於它時,lcore 被搶走的
+ * 那段時間核心最多只能替我們收 RX ring 那麼多個封包。沒有建議(多數 vdev)時用 1024。
+ */
+static unsigned int desc_count(const struct rte_eth_dev_info *di, unsigned int asked, bool rx)
+{
+	unsigned int pref = rx ? di->default_rxportconf.ring_size : di->default_txportconf.ring_size;
+
+	if (asked)
+		return asked;
+	return pref ? RTE_MIN(RTE_MAX(pref, (unsigned int)DESC_MIN), (unsigned int)DESC_MAX) :
+		      DESC_FALLBACK;
+}
+
+/*
  * 每個用到的 NUMA 節點建一個 mbuf pool。大小 = 所有 RX/TX 描述子 + 每個 lcore 的 burst 與
  * cache,再留一倍餘裕,至少 8191 個;記憶體不夠(例如 --no-huge -m 很小)時逐步縮小到最低需求。
  * pool 在啟動時固定:對端再怎麼送也不會讓程式多配置記憶體。
@@ -579,9 +611,17 @@ static int port_socket(uint16_t port)
 static int create_pools(struct ctx *c)
 {
 	unsigned int nb_lcores = rte_lcore_count();
-	unsigned int need = c->nb_ports * (c->cfg.rxq * c->cfg.rxd + c->nb_fwd_lcores * c->cfg.txd) +
-			    nb_lcores * (c->cfg.burst * 2 + MBUF_CACHE);
-	unsigned int want = RTE_MAX(need * 2, 8191u);
+	unsigned int need = nb_lcores * (c->cfg.burst * 2 + MBUF_CACHE), want;
+
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		struct rte_eth_dev_info di;
+
+		if (rte_eth_dev_info_get(c->ports[i], &di))
+			memset(&di, 0, sizeof(di));
+		need += c->cfg.rxq * desc_count(&di, c->cfg.rxd, true) +
+			c->nb_fwd_lcores * desc_count(&di, c->cfg.txd, false);
+	}
+	want = RTE_MAX(need * 2, 8191u);
 
 	for (unsigned int i = 0; i < c->nb_ports; i++) {
 		int s = port_socket(c->ports[i]);
@@ -735,6 +775,32 @@ static const char *xdp_prog_name(uint32_t id, char *out, size_t n)
 	return out;
 }
 
+/*
+ * net_af_xdp 的兩件事,統計與 CPU 時間看不出來,啟動時說清楚:
+ * 1. 核心把封包複製進 fill ring 給的 mbuf,再放上 RX ring。PMD 的 fill ring 放 2048 個 mbuf;
+ *    fill ring 空了才丟的封包計入 XDP_STATISTICS 的 rx_dropped(= 我們的 imissed),RX ring 先滿
+ *    (--rxd 小於 2048,lcore 被搶走或處理不夠快)才丟的封包,PMD 不回報:imissed 是 0,要看 ethtool -S。
+ * 2. busy_budget(PMD 預設 64)開啟 preferred busy polling:每次空輪詢都呼叫一次 recvfrom(),讓核心在
+ *    這個 lcore 上執行介面的 NAPI。NAPI 與 lcore 在同一顆 CPU 時它省下中斷;NAPI 在別的 CPU 執行時
+ *    (例如 veth 的收包在送端 CPU 的 softirq)每次空輪詢只是多一個系統呼叫,可加 busy_budget=0。
+ */
+static void describe_af_xdp(const struct port_info *pi, const struct rte_eth_dev_info *di)
+{
+	const struct rte_devargs *da = di->device ? rte_dev_devargs(di->device) : NULL;
+	struct rte_kvargs *kv = da && da->args ? rte_kvargs_parse(da->args, NULL) : NULL;
+	const char *budget = kv ? rte_kvargs_get(kv, "busy_budget") : NULL;
+
+	if (pi->nb_rxd < AF_XDP_FILL)
+		printf("  AF_XDP:RX ring(%u)小於 PMD 放在 fill ring 的 %u 個 mbuf:RX ring 滿時核心丟掉的封包"
+		       "不算在 imissed(PMD 只回報 fill ring 空的 rx_dropped),要看 ethtool -S %s\n",
+		       pi->nb_rxd, AF_XDP_FILL, pi->iface);
+	if (!budget || strcmp(budget, "0"))
+		printf("  AF_XDP:busy_budget=%s(preferred busy polling):每次空輪詢都是一個 recvfrom() 系統呼叫,"
+		       "讓核心在這個 lcore 上跑介面的 NAPI;NAPI 在別的 CPU 執行時請加 busy_budget=0\n",
+		       budget ? budget : "64,PMD 預設");
+	rte_kvargs_free(kv);
+}
+
 static void describe_port(const struct ctx *c, uint16_t port, const struct rte_eth_dev_info *di,
 			  const char *ptype, const char *rss)
 {
@@ -777,6 +843,7 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 		       id ? xdp_prog_name(id, name, sizeof(name)) : "(沒有)", id,
 		       mode == XDP_ATTACHED_DRV ? "native" : mode == XDP_ATTACHED_SKB ? "SKB/generic" :
 		       mode == XDP_ATTACHED_HW ? "offload" : "未知");
+		describe_af_xdp(pi, di);
 	}
 }
 
@@ -827,6 +894,59 @@ static int iface_flags(unsigned int if_index)
 		flags = (unsigned short)ifr.ifr_flags;
 	close(fd);
 	return flags;
+}
+
+/* 一個 /proc/sys 整數;讀不到(例如介面剛被刪除)時回傳 def */
+static int read_sysctl(const char *path, int def)
+{
+	FILE *f = fopen(path, "r");
+	int v = def;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = def;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * 主機政策(respond 模式,只對綁在 Linux 介面上的連接埠:net_af_xdp、net_af_packet、net_tap):
+ * 管理者以這些開關讓核心在這個介面上不回答 ping 或 ARP,我們代替核心回答時照樣遵守:
+ *   net.ipv4.icmp_echo_ignore_all = 1(這個網路命名空間)              不回 ICMP echo
+ *   介面的 NOARP 旗標(ip link set IF arp off),或 arp_ignore = 8       不回 ARP
+ * arp_ignore 1-3 的意思是「目標位址要設在收到的介面上」:--ip 就是我們在這個介面上的位址,照常回答。
+ * 綁定網卡(vfio-pci)時沒有核心在管這個介面,也就沒有主機政策。netfilter(nftables/iptables)
+ * 看不到我們送出的回覆,它的規則管不到本程式:要過濾請在對端或交換器上做。
+ */
+static uint32_t host_policy(const struct port_info *pi)
+{
+	char path[96];
+	int flags = iface_flags(pi->if_index), ign;
+	uint32_t pol = 0;
+
+	if (read_sysctl("/proc/sys/net/ipv4/icmp_echo_ignore_all", 0) == 1)
+		pol |= POL_NO_ECHO;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/arp_ignore", pi->iface);
+	ign = RTE_MAX(read_sysctl("/proc/sys/net/ipv4/conf/all/arp_ignore", 0), read_sysctl(path, 0));
+	if (ign == 8 || (flags >= 0 && (flags & IFF_NOARP)))
+		pol |= POL_NO_ARP;
+	return pol;
+}
+
+/* --ip 也是核心在這個介面上的位址嗎(net_af_packet、net_tap 只是旁聽:核心也會回答,對端收到兩個回覆) */
+static bool kernel_has_ip(const struct port_info *pi, rte_be32_t ip)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, pi->iface) &&
+			((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr == ip;
+	freeifaddrs(ifs);
+	return found;
 }
 
 /* port_init 的錯誤:寫進 c->err,由呼叫者印出(或改用 net_af_packet 時當作原因) */
@@ -952,8 +1072,8 @@ static int port_init(struct ctx *c, uint16_t port)
 	if (ret) {
 		return port_err(c, ret, "連接埠 %u rte_eth_dev_configure:%s", port, strerror(-ret));
 	}
-	pi->nb_rxd = c->cfg.rxd;
-	pi->nb_txd = c->cfg.txd;
+	pi->nb_rxd = (uint16_t)desc_count(&di, c->cfg.rxd, true);
+	pi->nb_txd = (uint16_t)desc_count(&di, c->cfg.txd, false);
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &pi->nb_rxd, &pi->nb_txd);
 	if (ret) {
 		return port_err(c, ret, "連接埠 %u 調整描述子數量:%s", port, strerror(-ret));
@@ -1009,7 +1129,16 @@ static int port_init(struct ctx *c, uint16_t port)
 			printf("注意:連接埠 %u 無法開啟混雜模式:%s\n", port, strerror(-ret));
 	}
 	pi->link_up = -1;
+	pi->policy = -1;
 	describe_port(c, port, &di, ptype, rss_text);
+	if (c->cfg.mode == MODE_RESPOND && c->cfg.ip[port] && pi->if_index && !pi->af_xdp &&
+	    kernel_has_ip(pi, c->cfg.ip[port])) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &c->cfg.ip[port], a, sizeof(a));
+		printf("注意:--ip %u=%s 也是核心在介面 %s 上的位址:%s 只是旁聽,核心也會回答,每個 request"
+		       " 會有兩個回覆;請給本程式另一個位址\n", port, a, pi->iface, pi->driver);
+	}
 	warn_memif(port, &di);
 	return 0;
 }
@@ -1140,6 +1269,35 @@ static void finish_streams(struct ctx *c)
 
 		s->flags = c->port[s->rx_port].flags;
 		s->mac = c->port[s->rx_port].mac;
+	}
+}
+
+/*
+ * respond:讀主機政策並交給輪詢這個連接埠的 stream(主 lcore 啟動時與每秒一次;只在改變時印一行,
+ * 對端無法讓它印更多)。轉送 lcore 只在 ARP/ICMP 的冷路徑讀它。
+ */
+static void refresh_policy(struct ctx *c)
+{
+	if (c->cfg.mode != MODE_RESPOND)
+		return;
+	for (unsigned int i = 0; i < c->nb_ports; i++) {
+		struct port_info *pi = &c->port[c->ports[i]];
+		uint32_t pol;
+
+		if (!pi->if_index || pi->iface_gone)
+			continue;
+		pol = host_policy(pi);
+		if ((int)pol == pi->policy)
+			continue;
+		printf("連接埠 %u(介面 %s)主機政策:ICMP echo %s、ARP %s%s\n", c->ports[i], pi->iface,
+		       pol & POL_NO_ECHO ? "不回答(net.ipv4.icmp_echo_ignore_all=1)" : "回答",
+		       pol & POL_NO_ARP ? "不回答(介面 NOARP 或 arp_ignore=8)" : "回答",
+		       pi->policy < 0 ? ";每秒重讀;回覆不經過 netfilter,防火牆規則管不到本程式" : "");
+		fflush(stdout);
+		pi->policy = (int)pol;
+		for (unsigned int j = 0; j < c->nb_streams; j++)
+			if (c->all[j]->rx_port == c->ports[i])
+				__atomic_store_n(&c->all[j]->policy, pol, __ATOMIC_RELAXED);
 	}
 }
 
@@ -1714,20 +1872,23 @@ static bool ipv4_src_ok(rte_be32_t a, bool zero_ok)
 }
 
 /*
- * 冷路徑:給我們的 ARP request / ICMP echo request 就地改寫成回覆,回傳 true。
+ * 冷路徑:給我們的 ARP request / ICMP echo request 就地改寫成回覆,回傳 1;不是給我們的回傳 0;
+ * 給我們的、但主機政策(host_policy())說不回答的回傳 -1。
  * 要改寫的標頭必須都在第一個 segment;ICMP checksum 以 rte_raw_cksum_mbuf 重算(可跨 segment)。
  * 不回覆(和核心一樣):來源 MAC 是多播/廣播、來源 IP 見 ipv4_src_ok();ICMP 的目的 MAC 不是
  * 我們(混雜模式或不過濾的 PMD 才收得到);帶 IP 選項的 echo request(record route、timestamp
  * 要填入我們的位址,source route 要拒絕,原樣送回是錯的)。
  */
-static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m, uint32_t c)
+static __rte_noinline int make_reply(const struct stream *s, struct rte_mbuf *m, uint32_t c)
 {
 	uint32_t l3 = RTE_ETHER_HDR_LEN + 4 * CLS_TAGS(c), dlen = rte_pktmbuf_data_len(m);
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ether_hdr *eth = (void *)p;
 
+	const uint32_t pol = __atomic_load_n(&s->policy, __ATOMIC_RELAXED);
+
 	if (!s->ip)
-		return false;
+		return 0;
 	if (CLS_KIND(c) == K_ARP) {
 		struct rte_arp_hdr *a = (void *)(p + l3);
 
@@ -1739,7 +1900,9 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		    !rte_is_unicast_ether_addr(&a->arp_data.arp_sha) ||
 		    !rte_is_unicast_ether_addr(&eth->src_addr) ||
 		    !ipv4_src_ok(a->arp_data.arp_sip, true))
-			return false;
+			return 0;
+		if (pol & POL_NO_ARP)
+			return -1;
 		eth->dst_addr = a->arp_data.arp_sha;
 		eth->src_addr = s->mac;
 		a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
@@ -1747,7 +1910,7 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		a->arp_data.arp_tip = a->arp_data.arp_sip;
 		a->arp_data.arp_sha = s->mac;
 		a->arp_data.arp_sip = s->ip;
-		return true;
+		return 1;
 	}
 	if (CLS_KIND(c) == K_IPV4_ICMP && !(c & CLS_FIRST_FRAG)) {
 		struct rte_ipv4_hdr *ih = (void *)(p + l3);
@@ -1760,7 +1923,9 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		    icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0 ||
 		    !rte_is_same_ether_addr(&eth->dst_addr, &s->mac) ||
 		    !rte_is_unicast_ether_addr(&eth->src_addr) || !ipv4_src_ok(ih->src_addr, false))
-			return false;
+			return 0;
+		if (pol & POL_NO_ECHO)
+			return -1;
 		l4_len = rte_be_to_cpu_16(ih->total_length) - ihl;
 		eth->dst_addr = eth->src_addr;
 		eth->src_addr = s->mac;
@@ -1771,11 +1936,11 @@ static __rte_noinline bool make_reply(const struct stream *s, struct rte_mbuf *m
 		icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 		icmp->icmp_cksum = 0;
 		if (rte_raw_cksum_mbuf(m, l3 + ihl, l4_len, &sum))
-			return false;
+			return 0;
 		icmp->icmp_cksum = (uint16_t)~sum;
-		return true;
+		return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* respond:一律軟體解析;只有 ARP 與 ICMP 走冷路徑看看是不是給我們的,其他釋放(不算 dropped) */
@@ -1791,16 +1956,20 @@ static void eng_respond(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
 	for (i = 0; i < nb; i++) {
 		struct rte_mbuf *m = pkts[i];
 		uint32_t c;
+		int r = 0;
 
 		if (i + PREFETCH_OFFSET < nb)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 		c = classify_sw(m, fl);
 		hist_add(&h, c);
-		if (unlikely(CLS_KIND(c) == K_ARP || CLS_KIND(c) == K_IPV4_ICMP) &&
-		    make_reply(s, m, c))
+		if (unlikely(CLS_KIND(c) == K_ARP || CLS_KIND(c) == K_IPV4_ICMP))
+			r = make_reply(s, m, c);
+		if (r > 0) {
 			out[n_out++] = m;
-		else
+		} else {
+			s->c.policy_ignored += r < 0;
 			rte_pktmbuf_free(m);
+		}
 	}
 	hist_flush(s, &h);
 	send_burst(s, out, n_out);
@@ -1859,6 +2028,7 @@ static void housekeeping(struct ctx *c, struct timers *t, uint64_t now)
 		force_quit = 1;
 	if (now >= t->next_link) {
 		poll_link_events(c);
+		refresh_policy(c);
 		t->next_link = now + hz;
 	}
 	if (c->cfg.stats_interval && now >= t->next_stats) {
@@ -1904,6 +2074,11 @@ static int lcore_main(void *arg)
 	while (!force_quit) {
 		for (unsigned int i = 0; i < n; i++) {
 			struct stream *s = &st[i];
+			/*
+			 * 忙碌時間只算收到封包的那些輪詢(testpmd --record-core-cycles 的算法):忙碌輪詢的 lcore
+			 * 永遠佔滿一顆 CPU,「每個封包的 CPU」要看它真正在處理封包的時間,空轉另外報告
+			 */
+			const uint64_t t0 = rte_rdtsc();
 			uint16_t nb = rte_eth_rx_burst(s->rx_port, s->rx_queue, pkts, burst);
 
 			if (nb == 0) {
@@ -1914,6 +2089,7 @@ static int lcore_main(void *arg)
 			s->c.burst_hist[31 - __builtin_clz(nb)]++;
 			s->c.full_bursts += nb == burst;
 			fwd(s, pkts, nb);
+			s->c.busy_tsc += rte_rdtsc() - t0;
 		}
 		if (!is_main)
 			continue;
@@ -1932,7 +2108,8 @@ static int lcore_main(void *arg)
 
 /* 一個連接埠(或全部,port < 0)的計數加總 */
 struct totals {
-	uint64_t rx, tx, dropped, empty_polls, polls, full_bursts, multiseg, l4_unverified;
+	uint64_t rx, tx, dropped, empty_polls, polls, full_bursts, multiseg, l4_unverified, busy_tsc;
+	uint64_t policy_ignored;
 	uint64_t proto[P_MAX];
 	uint64_t burst_hist[BURST_BUCKETS];
 };
@@ -1978,8 +2155,10 @@ static void sum_port(const struct ctx *c, int port, struct totals *t)
 			t->empty_polls += sc->empty_polls;
 			t->polls += polls_of(sc);
 			t->full_bursts += sc->full_bursts;
+			t->busy_tsc += sc->busy_tsc;
 			t->multiseg += sc->multiseg;
 			t->l4_unverified += sc->l4_unverified;
+			t->policy_ignored += sc->policy_ignored;
 			for (int k = 0; k < BURST_BUCKETS; k++)
 				t->burst_hist[k] += sc->burst_hist[k];
 			add_kinds(t->proto, sc->kinds, sc->tags);
@@ -2042,6 +2221,19 @@ static void print_xstats(uint16_t port)
 	free(names);
 }
 
+/* 忙碌時間(收到封包的輪詢)佔 lcore 時間的比例;secs = 執行秒數,lcores = 輪詢這些佇列的 lcore 數 */
+static double busy_pct(uint64_t busy_tsc, double secs, unsigned int lcores)
+{
+	double total = secs * (double)rte_get_timer_hz() * lcores;
+
+	return total > 0 ? 100.0 * (double)busy_tsc / total : 0.0;
+}
+
+static double busy_ns_per_pkt(uint64_t busy_tsc, uint64_t rx)
+{
+	return rx ? (double)busy_tsc * 1e9 / (double)rte_get_timer_hz() / (double)rx : 0.0;
+}
+
 static void print_burst_hist(const struct totals *t, unsigned int burst)
 {
 	char a[32];
@@ -2061,6 +2253,23 @@ static void print_burst_hist(const struct totals *t, unsigned int burst)
 	       "rx/tx 呼叫與描述子環的固定成本由這批封包分攤\n",
 	       burst, pct(t->full_bursts, t->polls - t->empty_polls),
 	       pct(t->empty_polls, t->polls), avg_burst(t->rx, t->polls, t->empty_polls));
+}
+
+/* 輪詢這個連接埠(port < 0 = 全部)的 lcore 數 */
+static unsigned int port_lcores(const struct ctx *c, int port)
+{
+	bool seen[RTE_MAX_LCORE] = { false };
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < c->nb_streams; i++) {
+		const struct stream *s = c->all[i];
+
+		if ((port < 0 || s->rx_port == port) && !seen[s->lcore]) {
+			seen[s->lcore] = true;
+			n++;
+		}
+	}
+	return n;
 }
 
 static void print_stats(struct ctx *c, bool final)
@@ -2119,11 +2328,19 @@ static void print_stats(struct ctx *c, bool final)
 			printf("    協定:");
 			for (int k = 0; k < P_MAX; k++)
 				printf("%s %s、", proto_names[k], thousands(a, sizeof(a), t.proto[k]));
-			printf("跨 segment %s;L4 checksum 未驗證 %s\n", thousands(a, sizeof(a), t.multiseg),
+			printf("跨 segment %s;L4 checksum 未驗證 %s", thousands(a, sizeof(a), t.multiseg),
 			       thousands(b, sizeof(b), t.l4_unverified));
+			if (c->cfg.mode == MODE_RESPOND)
+				printf(";主機政策說不回答的 request %s", thousands(a, sizeof(a), t.policy_ignored));
+			printf("\n");
 		}
-		if (final)
+		if (final) {
 			print_burst_hist(&t, c->cfg.burst);
+			printf("    lcore 忙碌時間(收到封包的輪詢)%.1f%%,每個封包 %.1f ns;其餘是空輪詢"
+			       "(忙碌輪詢的 lcore 照樣佔滿 CPU)\n",
+			       busy_pct(t.busy_tsc, elapsed, port_lcores(c, port)),
+			       busy_ns_per_pkt(t.busy_tsc, t.rx));
+		}
 		if (final || c->cfg.xstats)
 			print_xstats(port);
 	}
@@ -2155,12 +2372,15 @@ static void print_summary_line(struct ctx *c)
 		secs = 1e-9;
 	printf("SUMMARY mode=%s engine=%s ports=%u lcores=%u rxq=%u parse=%d l4cksum=%s seconds=%.3f"
 	       " rx=%" PRIu64 " tx=%" PRIu64 " dropped=%" PRIu64 " rx_pps=%.0f tx_pps=%.0f"
-	       " empty_poll_pct=%.1f avg_burst=%.1f cpu_ns_per_pkt=%.1f mbuf_in_use=%" PRIu64,
+	       " empty_poll_pct=%.1f avg_burst=%.1f cpu_ns_per_pkt=%.1f busy_pct=%.1f busy_ns_per_pkt=%.1f"
+	       " mbuf_in_use=%" PRIu64,
 	       mode_names[c->cfg.mode], c->engine->name, c->nb_ports, c->nb_fwd_lcores, c->cfg.rxq,
 	       c->cfg.parse, l4ck_names[c->cfg.l4_cksum], secs, all.rx, all.tx, all.dropped,
 	       all.rx / secs, all.tx / secs, pct(all.empty_polls, all.polls),
 	       avg_burst(all.rx, all.polls, all.empty_polls),
-	       all.rx ? (double)cpu_ns / (double)all.rx : 0.0, in_use);
+	       all.rx ? (double)cpu_ns / (double)all.rx : 0.0,
+	       busy_pct(all.busy_tsc, secs, port_lcores(c, -1)), busy_ns_per_pkt(all.busy_tsc, all.rx),
+	       in_use);
 	for (unsigned int i = 0; i < c->nb_ports; i++) {
 		uint16_t port = c->ports[i];
 		const struct rte_eth_stats *es = &c->port[port].final;
@@ -2175,8 +2395,8 @@ static void print_summary_line(struct ctx *c)
 		       es->oerrors, port, es->rx_nombuf);
 		for (int k = 0; k < P_MAX; k++)
 			printf(" p%u_%s=%" PRIu64, port, proto_names[k], t.proto[k]);
-		printf(" p%u_multiseg=%" PRIu64 " p%u_l4_unverified=%" PRIu64, port, t.multiseg, port,
-		       t.l4_unverified);
+		printf(" p%u_multiseg=%" PRIu64 " p%u_l4_unverified=%" PRIu64 " p%u_policy_ignored=%" PRIu64,
+		       port, t.multiseg, port, t.l4_unverified, port, t.policy_ignored);
 		for (unsigned int j = 0; j < c->nb_streams; j++) {
 			const struct stream *s = c->all[j];
 
@@ -2450,9 +2670,10 @@ static const struct option_doc options[] = {
 	{ { "rxq", required_argument, NULL, OPT_RXQ }, "N",
 	  "每個連接埠的 RX 佇列數(1-16,預設 1);>1 時以 RSS 分流,一個佇列一個 lcore" },
 	{ { "rxd", required_argument, NULL, OPT_RXD }, "N",
-	  "每個 RX 佇列的描述子數(64-16384,預設 1024;PMD 可能再調整)" },
+	  "每個 RX 佇列的描述子數(64-16384;預設 PMD 建議的大小,沒有建議時 1024;\n"
+	  "PMD 可能再調整,啟動時印出實際值)" },
 	{ { "txd", required_argument, NULL, OPT_TXD }, "N",
-	  "每個 TX 佇列的描述子數(64-16384,預設 1024)" },
+	  "每個 TX 佇列的描述子數(64-16384;預設同 --rxd)" },
 	{ { "stats-interval", required_argument, NULL, OPT_STATS }, "SEC",
 	  "每隔幾秒印一次統計(0 = 不印,預設 1)" },
 	{ { "xstats", no_argument, NULL, OPT_XSTATS }, NULL,
@@ -2544,6 +2765,9 @@ static void usage(const char *prog)
 	       "依模式轉送、送回或回應 ARP/ICMP。\n\n程式選項(放在 -- 之後):\n");
 	for (size_t i = 0; i < N_OPTIONS; i++)
 		help_row(left[i], options[i].help, col);
+	printf("\n主機政策(respond,連接埠綁在 Linux 介面上時):代替核心回答,遵守\n"
+	       "  net.ipv4.icmp_echo_ignore_all=1(不回 ping)與介面 NOARP / arp_ignore=8(不回 ARP),每秒重讀;\n"
+	       "  回覆不經過 netfilter(nftables/iptables 的規則管不到本程式)。\n");
 	printf("\n資源上限(對端再怎麼送都不會超過):\n"
 	       "  mbuf pool 在啟動時固定:2 x(連接埠數 x(RX 佇列數 x rxd + lcore 數 x txd)\n"
 	       "  + lcore 數 x(2 x burst + 256)),至少 8191 個,每個 2176 位元組;\n"
@@ -2631,8 +2855,6 @@ static void parse_app_args(struct config *cfg, int argc, char **argv, const char
 	cfg->mode = MODE_MACSWAP;
 	cfg->burst = 32;
 	cfg->rxq = 1;
-	cfg->rxd = RXD_DEFAULT;
-	cfg->txd = TXD_DEFAULT;
 	cfg->stats_interval = 1;
 	cfg->parse = true;
 	cfg->l4_cksum = L4CK_HW;
@@ -3131,6 +3353,7 @@ int main(int argc, char **argv)
 		}
 	}
 	finish_streams(c);
+	refresh_policy(c);
 	telemetry_setup(c);
 	wait_links(c);
 	printf("模式 %s(引擎 %s),%u 個連接埠,%u 個轉送 lcore,每個連接埠 %u 個 RX 佇列,burst %u,"

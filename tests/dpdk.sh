@@ -707,7 +707,95 @@ t_af_xdp_rxonly_counts() {
 	expect_eq "$(sumval "$T_TMP/ours.log" p0_l4_unverified)" \
 		"$(($(sumval "$T_TMP/ours.log" p0_tcp) + $(sumval "$T_TMP/ours.log" p0_udp) + $(sumval "$T_TMP/ours.log" p0_icmp) + $(sumval "$T_TMP/ours.log" p0_icmpv6)))" \
 		"L4 checksum 未驗證 = 全部 TCP/UDP/ICMP/ICMPv6"
+	# 沒給 --rxd/--txd:用 PMD 建議的 2048(= net_af_xdp 的 fill ring;舊版固定 1024,RX ring 先滿的丟棄不算 imissed)
+	expect_file_match "$T_TMP/ours.log" '描述子 RX 2048 / TX 2048' "net_af_xdp 的描述子數用 PMD 建議的大小"
+	! grep -q 'RX ring(.*)小於 PMD 放在 fill ring' "$T_TMP/ours.log" || fail "預設的 RX ring 不該小於 fill ring"
+	# 每秒 20,000 個封包:lcore 幾乎都在空轉;忙碌時間只算收到封包的輪詢,遠小於整個 lcore 的 CPU
+	local busy cpu
+	busy=$(sumval "$T_TMP/ours.log" busy_ns_per_pkt)
+	cpu=$(sumval "$T_TMP/ours.log" cpu_ns_per_pkt)
+	awk -v b="$busy" -v c="$cpu" -v p="$(sumval "$T_TMP/ours.log" busy_pct)" \
+		'BEGIN {exit !(b > 0 && b * 2 < c && p > 0 && p < 50)}' ||
+		fail "忙碌時間:busy_ns_per_pkt=$busy cpu_ns_per_pkt=$cpu busy_pct=$(sumval "$T_TMP/ours.log" busy_pct)"
 	afxdp_clean "$T_TMP/ours.log"
+}
+
+# --rxd 比 fill ring 小:RX ring 先滿時 PMD 不回報丟棄(imissed 是 0),啟動時說清楚
+t_af_xdp_small_ring() {
+	need_dpdk
+	need_cmd ip
+	afxdp_pair dxr
+	start_afxdp "$T_TMP/ours.log" --mode rxonly --rxd 512
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_file_match "$T_TMP/ours.log" '描述子 RX 512 / TX 2048' "--rxd 512、TX 用 PMD 建議的大小"
+	expect_file_match "$T_TMP/ours.log" 'AF_XDP:RX ring\(512\)小於 PMD 放在 fill ring 的 2048 個 mbuf' "RX ring 太小的說明"
+	afxdp_clean "$T_TMP/ours.log"
+}
+
+# 效能比較的線上產生器(dpdk_sockbench xdptx,XDP live frames)送的是 pcap 裡真的訊框:對 net_af_xdp 的
+# rxonly 送一輪 1,024 個(少於 RX ring 與 fill ring 的 2,048,lcore 被搶走也不會丟),收到的總數與每一種
+# 協定計數正好等於 pcap 的組成(全部一樣的訊框、全零的訊框、錯位的長度都會讓計數不符)
+t_wiregen_frames() {
+	need_dpdk
+	need_cmd ip
+	need_bin "$SOCKBENCH"
+	local k
+	"$PCAPTOOL" mix "$T_TMP/mix.pcap" 1024 5 >"$T_TMP/mix.txt" || fail "dpdk_pcap mix 失敗"
+	cat "$T_TMP/mix.txt"
+	afxdp_pair dxg
+	start_afxdp "$T_TMP/ours.log" --mode rxonly
+	ip netns exec "$NS_B" "$SOCKBENCH" xdptx vxp 10 "$T_TMP/mix.pcap" 1024 >"$T_TMP/gen.out" 2>&1 ||
+		fail "產生器失敗:$(cat "$T_TMP/gen.out")"
+	cat "$T_TMP/gen.out"
+	sleep 0.5
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_eq "$(kv "$T_TMP/gen.out" packets)" 1024 "產生器送出的訊框"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx)" 1024 "收到的 = 送出的"
+	for k in arp ipv4 ipv6 tcp udp icmp icmpv6 vlan other malformed; do
+		expect_eq "$(sumval "$T_TMP/ours.log" "p0_$k")" "$(kv "$T_TMP/mix.txt" "$k")" "協定計數 $k"
+	done
+	afxdp_clean "$T_TMP/ours.log"
+}
+
+# 主機政策:respond 經 net_af_xdp 代替核心回答,照樣遵守 net.ipv4.icmp_echo_ignore_all 與介面的 NOARP
+# (舊版不管,管理者關掉 ping 之後我們照樣回答);每次改變印一行,被擋下的 request 計入 policy_ignored。
+# net_af_packet 只是旁聽:--ip 也是核心的位址時,核心也會回答,啟動時說清楚
+t_host_policy() {
+	need_dpdk
+	need_cmd ip ping
+	afxdp_pair dxh
+	start_afxdp "$T_TMP/ours.log" --mode respond --ip 0=10.86.0.10
+	expect_file_match "$T_TMP/ours.log" '主機政策:ICMP echo 回答、ARP 回答;每秒重讀;回覆不經過 netfilter' "啟動時的主機政策"
+	ping_exact "$T_TMP/p1" 5 56 a5c3
+	ip netns exec "$NS_A" sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+	wait_log 5 "$T_TMP/ours.log" 'ICMP echo 不回答\(net.ipv4.icmp_echo_ignore_all=1\)' ||
+		fail "icmp_echo_ignore_all=1 之後沒有政策改變的訊息"
+	ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 1 10.86.0.10 >"$T_TMP/p2" 2>&1
+	cat "$T_TMP/p2"
+	expect_file_match "$T_TMP/p2" '^5 packets transmitted, 0 received' "icmp_echo_ignore_all=1 時不回答 ping"
+	ip netns exec "$NS_A" sysctl -qw net.ipv4.icmp_echo_ignore_all=0
+	wait_log 5 "$T_TMP/ours.log" '主機政策:ICMP echo 回答、ARP 回答$' || fail "恢復之後沒有政策改變的訊息"
+	ping_exact "$T_TMP/p3" 5 56 a5c3
+	ip -n "$NS_A" link set vx arp off
+	ip -n "$NS_B" neigh flush dev vxp
+	wait_log 5 "$T_TMP/ours.log" 'ARP 不回答' || fail "NOARP 之後沒有政策改變的訊息"
+	ip netns exec "$NS_B" ping -c 3 -i 0.2 -W 1 10.86.0.10 >"$T_TMP/p4" 2>&1
+	cat "$T_TMP/p4"
+	expect_file_match "$T_TMP/p4" '^3 packets transmitted, 0 received' "介面 NOARP 時不回答 ARP(對端拿不到 MAC)"
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_ge "$(sumval "$T_TMP/ours.log" p0_policy_ignored)" 6 "被主機政策擋下的 request(5 個 echo + ARP)"
+	ip -n "$NS_A" link set vx arp on
+	afxdp_clean "$T_TMP/ours.log"
+	# net_af_packet,--ip 是核心自己的位址:警告會有兩個回覆
+	start_afp_respond "$T_TMP/afp.log" vx 10.86.0.1 1
+	stop_bg "$BG_PID" INT 10 || fail "net_af_packet 的結束碼 $?"
+	cat "$T_TMP/afp.log"
+	expect_file_match "$T_TMP/afp.log" '注意:--ip 0=10.86.0.1 也是核心在介面 vx 上的位址:net_af_packet 只是旁聽' \
+		"--ip 與核心重複的警告"
+	no_leftover
 }
 
 # 結束方式與留下的東西:SIGINT、SIGTERM 之後介面上沒有 XDP 程式;SIGKILL 之後 libxdp 以 netlink
@@ -1172,6 +1260,9 @@ check af_packet_malformed_flood t_af_packet_malformed_flood
 check af_packet_iface_gone t_af_packet_iface_gone
 check af_xdp_ping t_af_xdp_ping
 check af_xdp_rxonly_counts t_af_xdp_rxonly_counts
+check af_xdp_small_ring t_af_xdp_small_ring
+check wiregen_frames t_wiregen_frames
+check host_policy t_host_policy
 check af_xdp_exit t_af_xdp_exit
 check af_xdp_fallback t_af_xdp_fallback
 check tap_hw_ptype t_tap_hw_ptype
