@@ -154,7 +154,7 @@
 #include <rdma/rdma_cma.h>
 
 #define DEFAULT_PORT 7471
-#define CONNECT_TIMEOUT_MS 5000 /* 連線(含握手)最多等這麼久 */
+#define CONNECT_TIMEOUT_MS 5000 /* 位址與路由解析、與伺服器的握手,各最多等這麼久 */
 #define RESOLVE_TIMEOUT_MS 2000
 #define PEER_IDLE_MS 6000 /* 伺服器:對方這麼久沒有進展就結束;客戶端:伺服器這麼久沒有動靜就放棄 */
 #define KEEPALIVE_MS 1000 /* 伺服器等待時多久送一次 keepalive(0 位元組 RDMA WRITE) */
@@ -700,6 +700,8 @@ static int run_client(const struct config *cfg)
 	 */
 	fill_hello(c, &h);
 	cp = conn_param(&h, sizeof(h), &c->lay);
+	/* 期限從這裡重新算:它給的是伺服器回應的時間,不含本地註冊大塊記憶體(忙碌的機器上可能要好幾秒) */
+	deadline = now_ns() + CONNECT_TIMEOUT_MS * 1000000ull;
 	if (rdma_connect(c->id, &cp)) {
 		fprintf(stderr, "錯誤:rdma_connect 失敗:%s\n", strerror(errno));
 		goto out;
