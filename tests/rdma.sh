@@ -842,13 +842,23 @@ guest_fair() {
 	cat <<'EOF'
 addrs
 # served 名稱 結果檔 次數 指令…:正常的客戶端連續跑幾次,每次都要成功;記下每次從啟動到「已連線」
-# 花了多久(百分之一秒;被服務的時間,不含之後的測試本身)
+# 花了多久(百分之一秒;被服務的時間,不含之後的測試本身)。FULL="PID 執行緒數" 時,每次開始前先等那個
+# 伺服器又被佔滿(主執行緒 + 每條連線一個執行緒):佔用的一方被擠掉後每秒才再連一次,不等就看不出讓位
 served() {
 	sn=$1 sf=$2 sk=$3
 	shift 3
 	: >"$sf"
 	j=0
 	while [ $j -lt $sk ]; do
+		if [ -n "${FULL:-}" ]; then
+			set -- ${FULL} "$@"
+			i=0
+			while [ $i -lt 100 ] && [ "$(sed -n 's/^Threads:[^0-9]*//p' /proc/$1/status)" != "$2" ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			shift 2
+		fi
 		t0=$(cs)
 		: >/tmp/legit.log
 		timeout 30 "$@" >/tmp/legit.log 2>&1 &
@@ -911,7 +921,9 @@ for a in 16 17 18 19; do
 done
 for a in 16 17 18 19; do waitlog 60 /tmp/fe$a.log HOLD_READY; done
 grep -h HOLD_READY /tmp/fe1?.log | sed 's/^/    /'
+FULL="$FE 9"
 served fair_eviction /tmp/fe.res 5 $V client $IP --port 7601 --bind 10.0.2.20
+FULL=
 wait $pids
 grep -h HOLD_END /tmp/fe1?.log | sed 's/^/    /'
 y=$(cat /tmp/fe1?.log | sed -n 's/.*HOLD_END .* yield=\([0-9]*\) .*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
@@ -935,7 +947,9 @@ rdma_hostile $IP --port 7602 --bind 10.0.2.16 --hold-secs 20 hold=16:write:83886
 hm=$!
 waitlog 60 /tmp/fm1.log HOLD_READY
 grep HOLD_READY /tmp/fm1.log | sed 's/^/    /'
+FULL="$FM 8"
 served fair_eviction_mem /tmp/fm.res 3 $P client $IP --port 7602 --bind 10.0.2.20 --test bw --op write --size 4194304 --depth 2 --iters 4
+FULL=
 wait $hm
 grep HOLD_END /tmp/fm1.log | sed 's/^/    /'
 kill -TERM $FM
