@@ -1,17 +1,23 @@
 #!/bin/bash
 # bench/dpdk.sh — DPDK 效能比較(sudo ./run_tests.sh -p dpdk,約 9 分鐘;-p quick 約 3 分鐘)
 #
-# 1. 同一條線(set wire):命名空間 A(接收端,CPU 0)── veth ── 命名空間 B(產生器,CPU 1)。
-#    產生器:bench/dpdk_sockbench tx(AF_PACKET sendmmsg)在 CPU 1 全速重播 1024 個真實組成的訊框
-#    (tests/tools/dpdk_pcap mix:IPv4/IPv6、TCP/UDP/ICMP、約 10% VLAN,checksum 正確)。
-#    每個接收端收的都是同一個產生器、同一條 veth、同一組訊框,CPU 放在同一個位置:
-#      DPDK net_af_xdp   我們 rxonly + 解析,-l 0,PMD 經 AF_XDP socket(核心的 XDP 程式轉進來)
-#      DPDK net_af_packet 我們 rxonly + 解析,-l 0,PMD 讀核心的 AF_PACKET 環再複製到 mbuf
-#      (AF_XDP af_xdp_socket 只收給它自己的訊框,不收這組混合流量:它的同線比較在 bench/af_xdp.sh)
-#      TPACKET_V3        bench/dpdk_sockbench rx(CPU 0):核心封包 socket 的最佳做法 + 同類的解析
-#    pps      = 收到的 ÷ 產生器送的秒數(產生器與接收端的核心收包工作都在 CPU 1 的 softirq 裡)
-#    CPU/封包 = (產生器行程 + 接收端行程 + ksoftirqd)的 CPU 時間 ÷ 收到的封包:收一個封包整條路徑
-#               的 CPU。DPDK 的 lcore 忙碌輪詢,等封包的時間也算(這就是輪詢的成本)。
+# 1. 同一條線(set wire):命名空間 A(vx,接收端)── veth ── 命名空間 B(vxp,產生器)。
+#    產生器:bench/dpdk_sockbench xdptx(XDP live frames:核心裡的 BPF_PROG_TEST_RUN 依序重播 1024 個
+#    真實組成的訊框,tests/tools/dpdk_pcap mix:IPv4/IPv6、TCP/UDP/ICMP、約 10% VLAN,checksum 正確)在 CPU 1。
+#    訊框以 xdp_frame 進到 vx(沒有 skb),就像網卡驅動程式收到的封包;產生器一顆 CPU 可送每秒數百萬個。
+#    CPU 放置(每個接收端都一樣):接收程式在 CPU 0(DPDK 的 lcore 要獨占一顆核心);核心的收包工作
+#    (vx 的 NAPI:XDP 程式 + 複製進 UMEM,或建 skb + GRO + 複製進 TPACKET 環)在 CPU 1 以 softirq 執行,
+#    就是網卡中斷所在的核心。softirq 優先於產生器,產生器只用剩下的時間:CPU 1 一直 100%,線上的速率
+#    就是這條收包路徑的上限(飽和),再多送的在 veth 或接收端的環上丟掉(evidence 的 veth_* 與 imissed)。
+#      DPDK net_af_xdp    我們 rxonly + 解析,-l 0,busy_budget=0(NAPI 在 CPU 1,busy polling 搶不到它),
+#                         描述子用 PMD 建議的 2048(= 它的 fill ring)
+#      DPDK net_af_packet 我們 rxonly + 解析,-l 0,PMD 讀核心的 TPACKET_V2 環再複製進 mbuf(framecnt=16384)
+#      AF_XDP             af_xdp_socket rxdrop --all -N(native,poll() 等待,不解析:同線上的參考列)
+#      TPACKET_V3         bench/dpdk_sockbench rx(CPU 0,32 MiB block 環):核心封包 socket 的最佳做法 + 同類的解析
+#    pps      = 收到的 ÷ 產生器送的秒數
+#    CPU/封包 = (核心收包:兩顆 CPU 在 /proc/stat 的 irq + softirq 時間)+(接收程式:TPACKET_V3、AF_XDP 是
+#               行程的 CPU;DPDK 是 lcore 收到封包的那些輪詢的時間,testpmd --record-core-cycles 的算法)
+#               ÷ 收到的封包;不含產生器自己。DPDK 的 lcore 等封包時的空轉另列(idle_poll_ns_per_pkt)。
 #    表格列用真實大小分布(平均 443 B);曲線(bench_point dpdk_wire)在 64、512、1500 B 各量一次。
 #    延遲:ping -i 0.005 的 p50/p99,由我們 respond(net_af_xdp)或核心在同一條 veth 上回答。
 #    總覽表的 DPDK 吞吐量、CPU、延遲取自這一組(對照同一條線上的 TPACKET_V3 與核心的 ping)。
@@ -79,18 +85,10 @@ echo "真實訊框:$(cat "$BTMP/mix.txt")"
 # 對照列的名稱(總覽表的「傳統 Socket」格)
 KERNEL_PING="核心回答 ping(veth,DPDK 對照)"
 SOCK_RX="TPACKET_V3 收 + 解析(真實訊框,veth)"
-
 mpps() { awk -v p="${1:-0}" 'BEGIN {printf "%.3f", p / 1e6}'; }
-proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-softirqd_ticks() {
-	local p t=0
-	for p in $(pgrep -x 'ksoftirqd/[0-9]+'); do t=$((t + $(proc_ticks "$p"))); done
-	echo "$t"
-}
 
 # ---- 1. 同一條線 ------------------------------------------------------------------------------
 
-# wire_label 接收端:表格列與曲線系列的名稱
 wire_series() {
 	case $1 in
 	afxdp) echo "DPDK net_af_xdp" ;;
@@ -103,93 +101,125 @@ wire_row() {
 	case $1 in
 	afxdp) echo "DPDK net_af_xdp rxonly + 解析(真實訊框,veth)" ;;
 	afp) echo "DPDK net_af_packet rxonly + 解析(真實訊框,veth)" ;;
-	xsk) echo "AF_XDP rxdrop(af_xdp_socket,真實訊框,veth)" ;;
+	xsk) echo "AF_XDP rxdrop 只計數(af_xdp_socket --all,真實訊框,veth)" ;;
 	tpacket) echo "$SOCK_RX" ;;
 	esac
 }
-WIRE_METHOD="同一條 veth(命名空間),產生器 dpdk_sockbench tx(AF_PACKET sendmmsg)在 CPU 1 全速重播 1024 個真實訊框,接收端 CPU 0;pps = 收到 ÷ 產生器秒數;CPU/封包 = (產生器 + 接收端 + ksoftirqd)CPU ÷ 收到(DPDK 的忙碌輪詢全算)"
+WIRE_METHOD="同一條 veth(命名空間)、同一個產生器(dpdk_sockbench xdptx:XDP live frames 在 CPU 1 重播 1024 個真實訊框,進到接收端時沒有 skb,像網卡驅動程式收到的封包)、同樣的 CPU 放置:接收端的程式在 CPU 0,核心的收包工作(veth NAPI)在 CPU 1 以 softirq 執行(網卡中斷所在的核心,優先於產生器:CPU 1 一直 100%,線上的速率就是收包路徑的上限);pps = 收到 ÷ 產生器秒數;CPU/封包 = (核心收包 = 兩顆 CPU 的 irq+softirq 時間)+(接收程式:TPACKET_V3 與 AF_XDP 是行程 CPU,DPDK 是 lcore 收到封包的輪詢時間,testpmd --record-core-cycles 的算法,空轉另列 idle_poll_ns_per_pkt)÷ 收到;不含產生器本身"
 
-# wire_run 接收端 檔案 x 輪次:一次量測。x = 訊框大小(曲線)或 mix(表格列)
-wire_run() {
-	local kind=$1 pcap=$2 x=$3 rlog=$BTMP/wire-rx.log glog=$BTMP/wire-gen.out pid='' s0 s1 got rcpu
-	local prefix="kbs-bench-wire-$$-$RANDOM"
+# cpu_ticks CPU:/proc/stat 裡這顆 CPU 的「irq + softirq」與「全部非閒置」tick(USER_HZ)
+cpu_ticks() { awk -v c="cpu$1" '$1 == c {print $7 + $8, $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# ethstat 命名空間 介面 計數名稱:ethtool -S 的一個計數(沒有時 0)
+ethstat() {
+	ip netns exec "$1" ethtool -S "$2" 2>/dev/null | awk -v k="$3:" '$1 == k {v = $2} END {print v + 0}'
+}
+
+# wire_start 接收端 記錄檔:在 CPU 0 啟動接收端,PID 放在 WIRE_PID
+wire_start() {
+	local kind=$1 rlog=$2 vdev
 	case $kind in
 	afxdp | afp)
-		local vdev=net_af_xdp0,iface=vx
-		[ "$kind" = afp ] && vdev=net_af_packet0,iface=vx
-		ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci --no-huge -m 1024 --file-prefix="$prefix" \
+		# net_af_xdp:NAPI 在 CPU 1(送端的 softirq),busy polling 搶不到它(實測),空輪詢時的 recvfrom 只是
+		# 多一個系統呼叫:busy_budget=0。net_af_packet:環和 TPACKET_V3 對照組一樣大(16,384 個 2 KiB frame)
+		vdev=net_af_xdp0,iface=vx,busy_budget=0
+		[ "$kind" = afp ] && vdev=net_af_packet0,iface=vx,framecnt=16384
+		WIRE_PREFIX="kbs-bench-wire-$$-$RANDOM"
+		ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci --no-huge -m 1024 --file-prefix="$WIRE_PREFIX" \
 			--vdev="$vdev" -- --mode rxonly --stats-interval 0 --duration 100 >"$rlog" 2>&1 &
-		pid=$!
+		WIRE_PID=$!
 		wait_log 30 "$rlog" '輪詢 [0-9]+ 個佇列' || true
 		;;
 	xsk)
-		ip netns exec "$NS_A" "$XDP" -q -N -m rxdrop --cpu 0 vx 0 >"$rlog" 2>&1 &
-		pid=$!
+		ip netns exec "$NS_A" "$XDP" -q -N -m rxdrop --all --cpu 0 vx 0 >"$rlog" 2>&1 &
+		WIRE_PID=$!
 		wait_log 10 "$rlog" '實際生效' || true
 		;;
 	tpacket)
 		ip netns exec "$NS_A" taskset -c 0 "$SOCKBENCH" rx vx $((SECS + 1)) >"$rlog" 2>&1 &
-		pid=$!
+		WIRE_PID=$!
 		sleep 0.3
 		;;
 	esac
-	s0=$(softirqd_ticks)
-	ip netns exec "$NS_B" taskset -c 1 "$SOCKBENCH" tx vxp "$SECS" "$pcap" >"$glog" 2>&1
-	sleep 0.2
-	s1=$(softirqd_ticks)
+}
+
+# wire_stop 接收端 記錄檔:停止接收端;WIRE_GOT = 收到的封包,WIRE_APP = 接收程式的 CPU ns(見 WIRE_METHOD)
+wire_stop() {
+	local kind=$1 rlog=$2
 	case $kind in
 	afxdp | afp)
-		kill -INT "$pid" 2>/dev/null
-		wait "$pid"
-		got=$(dpdk_sumval "$rlog" p0_rx)
-		rcpu=$(awk -v c="$(dpdk_sumval "$rlog" cpu_ns_per_pkt)" -v r="${got:-0}" 'BEGIN {printf "%.0f", c * r}')
-		rm -rf "/var/run/dpdk/$prefix"
+		kill -INT "$WIRE_PID" 2>/dev/null
+		wait "$WIRE_PID"
+		rm -rf "/var/run/dpdk/$WIRE_PREFIX"
+		WIRE_GOT=$(dpdk_sumval "$rlog" p0_rx)
+		WIRE_APP=$(awk -v c="$(dpdk_sumval "$rlog" busy_ns_per_pkt)" -v r="${WIRE_GOT:-0}" 'BEGIN {printf "%.0f", c * r}')
 		;;
 	xsk)
-		kill -INT "$pid" 2>/dev/null
-		wait "$pid"
-		got=$(kv "$rlog" rx)
-		rcpu=$(awk -v s="$(kv "$rlog" cpu_s)" 'BEGIN {printf "%.0f", s * 1e9}')
+		kill -INT "$WIRE_PID" 2>/dev/null
+		wait "$WIRE_PID"
+		WIRE_GOT=$(kv "$rlog" rx)
+		WIRE_APP=$(awk -v s="$(kv "$rlog" cpu_s)" 'BEGIN {printf "%.0f", s * 1e9}')
 		;;
 	tpacket)
-		wait "$pid"
-		got=$(kv "$rlog" packets)
-		rcpu=$(kv "$rlog" cpu_ns)
+		wait "$WIRE_PID"
+		WIRE_GOT=$(kv "$rlog" packets)
+		WIRE_APP=$(kv "$rlog" cpu_ns)
 		;;
 	esac
-	local sent pps cpu ev
+}
+
+# wire_run 接收端 pcap x 輪次:一次量測。x = 訊框大小(曲線)或 mix(表格列)
+wire_run() {
+	local kind=$1 pcap=$2 x=$3 rlog=$BTMP/wire-rx.log glog=$BTMP/wire-gen.out
+	local k0 k1 b1 b2 a0 a1 d0 d1 e0 e1 sent secs pps cpu ev series
+	series=$(wire_series "$kind")
+	wire_start "$kind" "$rlog"
+	d0=$(ethstat "$NS_A" vx rx_queue_0_drops)
+	e0=$(ethstat "$NS_B" vxp tx_queue_0_xdp_xmit_errors)
+	read -r k0 _ < <(cpu_ticks 0)
+	read -r k1 b1 < <(cpu_ticks 1)
+	ip netns exec "$NS_B" taskset -c 1 "$SOCKBENCH" xdptx vxp "$SECS" "$pcap" >"$glog" 2>&1
+	read -r a0 _ < <(cpu_ticks 0)
+	read -r a1 b2 < <(cpu_ticks 1)
+	d1=$(ethstat "$NS_A" vx rx_queue_0_drops)
+	e1=$(ethstat "$NS_B" vxp tx_queue_0_xdp_xmit_errors)
+	sleep 0.2
+	wire_stop "$kind" "$rlog"
 	sent=$(kv "$glog" packets)
-	if [ -z "$got" ] || [ "${got:-0}" = 0 ] || [ -z "$sent" ]; then
+	secs=$(kv "$glog" seconds)
+	if [ -z "$WIRE_GOT" ] || [ "${WIRE_GOT:-0}" = 0 ] || [ -z "$sent" ] || [ -z "$WIRE_APP" ]; then
 		echo "  注意:$kind($x)第 $4 輪沒有結果:$(grep -m1 錯誤 "$rlog" "$glog")" >&2
 		[ "$x" = mix ] || {
-			bench_point dpdk_wire "$(wire_series "$kind")" "$x" pps -
-			bench_point dpdk_wire "$(wire_series "$kind")" "$x" cpu_ns -
+			bench_point dpdk_wire "$series" "$x" pps -
+			bench_point dpdk_wire "$series" "$x" cpu_ns -
 		}
 		return
 	fi
-	read -r pps cpu < <(awk -v g="$got" -v e="$(kv "$glog" seconds)" -v gc="$(kv "$glog" cpu_ns)" \
-		-v rc="${rcpu:-0}" -v st=$((s1 - s0)) -v hz="$HZ" \
-		'BEGIN {printf "%.0f %.1f\n", g / e, (gc + rc + st / hz * 1e9) / g}')
-	printf '  第 %s 輪 %-20s %-5s %8s Mpps  %7s ns/封包  送出 %s 收到 %s\n' "$4" "$(wire_series "$kind")" \
-		"$x" "$(mpps "$pps")" "$cpu" "$sent" "$got"
+	# 核心收包 = 兩顆 CPU 的 irq+softirq tick(USER_HZ,一個 tick 1e9/HZ ns)
+	read -r pps cpu < <(awk -v g="$WIRE_GOT" -v e="$secs" -v app="$WIRE_APP" -v k=$((a0 - k0 + a1 - k1)) -v hz="$HZ" \
+		'BEGIN {printf "%.0f %.1f\n", g / e, (k * 1e9 / hz + app) / g}')
+	printf '  第 %s 輪 %-20s %-5s %8s Mpps  %7s ns/封包  送出 %s 收到 %s\n' "$4" "$series" "$x" "$(mpps "$pps")" \
+		"$cpu" "$sent" "$WIRE_GOT"
 	if [ "$x" != mix ]; then
-		bench_point dpdk_wire "$(wire_series "$kind")" "$x" pps "$pps"
-		bench_point dpdk_wire "$(wire_series "$kind")" "$x" cpu_ns "$cpu"
+		bench_point dpdk_wire "$series" "$x" pps "$pps"
+		bench_point dpdk_wire "$series" "$x" cpu_ns "$cpu"
 		return
 	fi
-	ev="sent=$sent received=$got delivery_pct=$(awk -v g="$got" -v s="$sent" 'BEGIN {printf "%.1f", 100 * g / s}')"
-	ev+=" gen_cpu_ns=$(kv "$glog" cpu_ns) rx_cpu_ns=$rcpu ksoftirqd_ticks=$((s1 - s0))"
-	local k
+	ev=$(awk -v g="$WIRE_GOT" -v s="$sent" -v app="$WIRE_APP" -v k=$((a0 - k0 + a1 - k1)) -v hz="$HZ" \
+		-v busy=$((b2 - b1)) -v e="$secs" \
+		'BEGIN {printf "offered=%s received=%s delivery_pct=%.1f kernel_ns_per_pkt=%.1f app_ns_per_pkt=%.1f cpu1_busy_pct=%.0f",
+			s, g, 100 * g / s, k * 1e9 / hz / g, app / g, 100 * busy / hz / e}')
+	ev+=" veth_rx_drops=$((d1 - d0)) veth_xmit_errors=$((e1 - e0)) gen_cpu_ns=$(kv "$glog" cpu_ns)"
 	case $kind in
 	afxdp | afp)
-		ev+=" empty_poll_pct=$(dpdk_sumval "$rlog" empty_poll_pct)"
+		ev+=" idle_poll_ns_per_pkt=$(awk -v t="$(dpdk_sumval "$rlog" cpu_ns_per_pkt)" -v b="$(dpdk_sumval "$rlog" busy_ns_per_pkt)" 'BEGIN {printf "%.1f", t - b}')"
+		ev+=" busy_pct=$(dpdk_sumval "$rlog" busy_pct) empty_poll_pct=$(dpdk_sumval "$rlog" empty_poll_pct) imissed=$(dpdk_sumval "$rlog" p0_imissed)"
 		for k in ipv4 ipv6 tcp udp icmp vlan malformed l4_unverified; do ev+=" $k=$(dpdk_sumval "$rlog" "p0_$k")"; done
 		;;
 	tpacket)
 		for k in ipv4 ipv6 tcp udp icmp vlan; do ev+=" $k=$(kv "$rlog" "$k")"; done
 		ev+=" drops=$(kv "$rlog" drops)"
 		;;
-	xsk) ev+=" redirected=$(kv "$rlog" xdp_redirected)" ;;
+	xsk) ev+=" redirected=$(kv "$rlog" xdp_redirected) rx_dropped=$(kv "$rlog" rx_dropped)" ;;
 	esac
 	case $kind in
 	tpacket) bench_row sockets "$(wire_row tpacket)" baseline - - "$pps" pps "$cpu" - "$WIRE_METHOD" thr,cpu "$ev" ;;
@@ -232,15 +262,15 @@ lat_ours() {
 }
 
 set_wire() {
-	need_cmd ip ping taskset pgrep
+	need_cmd ip ping taskset ethtool
 	netns_pair dbench dbpeer vx vxp 10.84.0.1/24 10.84.0.2/24
 	ip netns exec "$NS_A" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	ip netns exec "$NS_B" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-	# af_xdp_socket 只收給它自己(IP/埠)的訊框,其餘交還核心:真實組成的混合流量不是給它的,
-	# 所以 AF_XDP 的同線比較在 bench/af_xdp.sh(同一種 veth、XDP live frames 產生器)。設 DPDK_BENCH_XSK=1
-	# 可以照樣量它(它只會收到 0 個,量測會標為沒有結果)。
+	# 產生器送進來的 xdp_frame:vx 沒有 native XDP 時(TPACKET_V3、net_af_packet)要有 GRO(NAPI)才收得下
+	ip netns exec "$NS_A" ethtool -K vx gro on >/dev/null 2>&1 || true
+	# AF_XDP(af_xdp_socket rxdrop --all,native,poll() 等待)只計數不解析:同一條線上的參考列,不畫曲線
 	local recv="afxdp afp tpacket" z cmds k
-	[ ! -x "$XDP" ] || [ -z "${DPDK_BENCH_XSK:-}" ] || recv="afxdp afp xsk tpacket"
+	[ ! -x "$XDP" ] || recv="afxdp afp xsk tpacket"
 	echo "== 同一條線:真實大小分布(表格列),$RUNS 輪交錯"
 	cmds=()
 	for k in $recv; do cmds+=("wire_run $k $MIX mix"); done
