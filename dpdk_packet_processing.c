@@ -991,6 +991,10 @@ static void check_xdp_left(const struct ctx *c)
 
 		if (!pi->af_xdp || !pi->if_index)
 			continue;
+		if (pi->iface_gone) {
+			printf("介面 %s 已經不存在,它的 XDP 程式隨介面一起消失\n", pi->iface);
+			continue;
+		}
 		id = xdp_prog_id(pi->if_index, NULL);
 		if (!id)
 			printf("已確認介面 %s 上沒有留下 XDP 程式\n", pi->iface);

@@ -733,6 +733,29 @@ t_af_xdp_small_ring() {
 	afxdp_clean "$T_TMP/ours.log"
 }
 
+# 對端與介面消失(net_af_xdp):對端 down / up 各印一行連結中斷 / 恢復,我們的 veth 被刪除時印出介面消失、
+# 不當掉、繼續執行;結束時說 XDP 程式隨介面消失(不是「確認沒有留下」),不留執行期目錄
+t_af_xdp_iface_gone() {
+	need_dpdk
+	need_cmd ip ping
+	afxdp_pair dxd
+	start_afxdp "$T_TMP/ours.log" --mode respond --ip 0=10.86.0.10 --stats-interval 1
+	ping_exact "$T_TMP/p1" 3 56 a5c3
+	ip -n "$NS_B" link set vxp down
+	wait_log 5 "$T_TMP/ours.log" '連接埠 0 連結中斷' || fail "對端 down 後沒有連結中斷的訊息"
+	ip -n "$NS_B" link set vxp up
+	wait_log 5 "$T_TMP/ours.log" '連接埠 0 連結恢復' || fail "對端 up 後沒有連結恢復的訊息"
+	ip -n "$NS_A" link del vx || fail "無法刪除 veth"
+	wait_log 10 "$T_TMP/ours.log" 'Linux 介面\(ifindex [0-9]+\)已消失' || fail "介面被刪除後沒有清楚的訊息"
+	sleep 1.5
+	kill -0 "$BG_PID" 2>/dev/null || fail "介面消失後程式結束了"
+	stop_bg "$BG_PID" INT 10 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_file_match "$T_TMP/ours.log" '介面 vx 已經不存在,它的 XDP 程式隨介面一起消失' "結束時的說明"
+	! grep -q '已確認介面 vx 上沒有留下' "$T_TMP/ours.log" || fail "介面不存在時不該說「確認沒有留下」"
+	no_leftover
+}
+
 # 效能比較的線上產生器(dpdk_sockbench xdptx,XDP live frames)送的是 pcap 裡真的訊框:對 net_af_xdp 的
 # rxonly 送一輪 1,024 個(少於 RX ring 與 fill ring 的 2,048,lcore 被搶走也不會丟),收到的總數與每一種
 # 協定計數正好等於 pcap 的組成(全部一樣的訊框、全零的訊框、錯位的長度都會讓計數不符)
@@ -1263,6 +1286,7 @@ check af_xdp_rxonly_counts t_af_xdp_rxonly_counts
 check af_xdp_small_ring t_af_xdp_small_ring
 check wiregen_frames t_wiregen_frames
 check host_policy t_host_policy
+check af_xdp_iface_gone t_af_xdp_iface_gone
 check af_xdp_exit t_af_xdp_exit
 check af_xdp_fallback t_af_xdp_fallback
 check tap_hw_ptype t_tap_hw_ptype
