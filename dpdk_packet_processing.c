@@ -262,6 +262,7 @@ static const char *const proto_names[P_MAX] = {
 #define F_IP_HW    0x2u  /* ol_flags 有 IPv4 標頭 checksum 判定 */
 #define F_L4_HW    0x4u  /* ol_flags 有 L4 checksum 判定 */
 #define F_L4_SW    0x8u  /* 沒有判定時以軟體驗證 L4 checksum */
+#define F_TX_FLAT  0x10u /* TX 連接埠送不了 mbuf 鏈:跨 segment 的封包送出前丟棄(見 tx_takes_chains()) */
 
 /* 主機政策(respond,只對綁在 Linux 介面上的連接埠):核心自己在這個介面上不會回答的,我們也不回答 */
 #define POL_NO_ECHO 0x1u /* net.ipv4.icmp_echo_ignore_all = 1 */
@@ -328,6 +329,7 @@ struct port_info {
 	int link_up;                 /* 上次看到的連結狀態,-1 = 尚未知道 */
 	bool iface_gone;
 	bool promisc_set;            /* 混雜模式是我們打開的:結束時關掉 */
+	bool tx_chains;              /* TX 收得下跨 segment 的封包(mbuf 鏈) */
 	bool af_xdp;                 /* net_af_xdp:結束時確認介面上沒有留下 XDP 程式 */
 	int policy;                  /* respond:上次讀到的主機政策 POL_*,-1 = 還沒讀過 */
 	bool fell_back;              /* net_af_xdp 做不到,已改用 net_af_packet */
@@ -776,6 +778,19 @@ static const char *xdp_prog_name(uint32_t id, char *out, size_t n)
 }
 
 /*
+ * TX 送不送得了跨 segment 的封包(mbuf 鏈,例如 net_pcap、net_memif 收到的巨型訊框)。照 ethdev 的約定,
+ * 沒有 RTE_ETH_TX_OFFLOAD_MULTI_SEGS 的 PMD 不可以收到鏈:net_af_xdp 只把第一個 mbuf 的位址與整個 pkt_len
+ * 交給核心,核心拒絕這個描述子、不放回 completion ring,PMD 也就永遠不釋放這兩個 mbuf(實測 500 個巨型
+ * 訊框漏掉約 1,000 個 mbuf:對端送幾千個就能用光 pool)。net_pcap(以 rte_pktmbuf_read 讀完整條鏈)與
+ * net_null(整條釋放)在 22.11 不宣告這個能力,但 TX 處理得了。
+ */
+static bool tx_takes_chains(const struct rte_eth_dev_info *di)
+{
+	return (di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) || !strcmp(di->driver_name, "net_pcap") ||
+	       !strcmp(di->driver_name, "net_null");
+}
+
+/*
  * net_af_xdp 的兩件事,統計與 CPU 時間看不出來,啟動時說清楚:
  * 1. 核心把封包複製進 fill ring 給的 mbuf,再放上 RX ring。PMD 的 fill ring 放 2048 個 mbuf;
  *    fill ring 空了才丟的封包計入 XDP_STATISTICS 的 rx_dropped(= 我們的 imissed),RX ring 先滿
@@ -828,7 +843,9 @@ static void describe_port(const struct ctx *c, uint16_t port, const struct rte_e
 	printf("  offload:RX IPv4 checksum %s、TCP/UDP checksum %s;TX 多 segment %s;"
 	       "連結事件 %s\n",
 	       pi->flags & F_IP_HW ? "網卡驗證" : "軟體驗證", l4,
-	       di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS ? "有" : "無",
+	       di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS ? "有" :
+	       pi->tx_chains ? "不宣告(但這個 PMD 的 TX 會自己讀完 mbuf 鏈)" :
+			       "無(跨 segment 的封包不送,計入丟棄)",
 	       pi->lsc_intr ? "中斷(LSC callback)" :
 	       pi->if_index ? "每秒查詢 Linux 介面的旗標" : "每秒查詢");
 	printf("  封包分類:%s\n", ptype);
@@ -1066,6 +1083,7 @@ static int port_init(struct ctx *c, uint16_t port)
 	/* 轉送多 segment 的封包(巨型訊框)需要 TX MULTI_SEGS;全部 mbuf 同一個 pool 可快速釋放 */
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	pi->tx_chains = tx_takes_chains(&di);
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	/* 連結事件:PMD 支援 LSC 中斷就註冊 callback,否則主 lcore 每秒查詢 */
@@ -1271,7 +1289,7 @@ static void finish_streams(struct ctx *c)
 	for (unsigned int i = 0; i < c->nb_streams; i++) {
 		struct stream *s = c->all[i];
 
-		s->flags = c->port[s->rx_port].flags;
+		s->flags = c->port[s->rx_port].flags | (c->port[s->tx_port].tx_chains ? 0 : F_TX_FLAT);
 		s->mac = c->port[s->rx_port].mac;
 	}
 }
@@ -1735,11 +1753,29 @@ static inline void count_burst(struct stream *s, struct rte_mbuf **pkts, uint16_
 
 /* ==== 6. 轉送引擎 ================================================================= */
 
+/* 冷路徑:TX 連接埠送不了 mbuf 鏈(F_TX_FLAT):把跨 segment 的封包移出陣列、釋放並計入 dropped */
+static __rte_noinline uint16_t drop_chains(struct stream *s, struct rte_mbuf **pkts, uint16_t nb)
+{
+	uint16_t n = 0;
+
+	for (uint16_t i = 0; i < nb; i++) {
+		if (unlikely(pkts[i]->nb_segs > 1)) {
+			rte_pktmbuf_free(pkts[i]);
+			s->c.tx_dropped++;
+		} else {
+			pkts[n++] = pkts[i];
+		}
+	}
+	return n;
+}
+
 /* 送出一批;TX 環滿送不出的立即釋放並計入 dropped(不在資料路徑上等待或重試) */
 static inline void send_burst(struct stream *s, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent;
 
+	if (unlikely(s->flags & F_TX_FLAT))
+		n = drop_chains(s, pkts, n);
 	if (unlikely(n == 0))
 		return;
 	sent = rte_eth_tx_burst(s->tx_port, s->tx_queue, pkts, n);

@@ -756,6 +756,29 @@ t_af_xdp_iface_gone() {
 	no_leftover
 }
 
+# fwd 把 net_pcap 收到的巨型訊框(兩個 mbuf 串成的鏈)轉給 net_af_xdp:它不宣告 TX MULTI_SEGS,只把第一個
+# mbuf 與整個長度交給核心,核心拒絕那個描述子、PMD 從此不釋放那兩個 mbuf(舊版:3,000 個巨型訊框漏掉約 6,000 個
+# mbuf,對端送得夠多就用光 pool)。現在送出前丟棄並計入丟棄:結束時只剩 PMD 放在 fill ring 的 2,048 個
+t_af_xdp_tx_chains() {
+	need_dpdk
+	need_cmd ip
+	gen_pcap
+	"$PCAPTOOL" repeat "$T_TMP/in.pcap" "$T_TMP/jumbo.pcap" 3000 2049 || fail "dpdk_pcap repeat 失敗"
+	afxdp_pair dxj
+	dpdk_prefix afxdp-chain
+	ip netns exec "$NS_A" timeout 60 "$PROG" -l 1 --no-pci --no-huge -m 1024 --file-prefix="$PREFIX" \
+		--vdev="net_pcap0,rx_pcap=$T_TMP/jumbo.pcap,tx_pcap=/dev/null" --vdev=net_af_xdp0,iface=vx -- \
+		--mode fwd --packets 3000 --stats-interval 0 --duration 30 >"$T_TMP/ours.log" 2>&1 || fail "程式結束碼 $?"
+	cat "$T_TMP/ours.log"
+	expect_file_match "$T_TMP/ours.log" 'TX 多 segment 無\(跨 segment 的封包不送,計入丟棄\)' "net_af_xdp 的 TX 說明"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_rx)" 3000 "收到的巨型訊框"
+	expect_eq "$(sumval "$T_TMP/ours.log" p0_multiseg)" 3000 "跨 segment 的封包"
+	expect_eq "$(sumval "$T_TMP/ours.log" p1_tx)" 0 "送給 net_af_xdp 的鏈"
+	expect_eq "$(sumval "$T_TMP/ours.log" p1_dropped)" 3000 "丟棄並計數的鏈"
+	expect_le "$(sumval "$T_TMP/ours.log" mbuf_in_use)" 2048 "結束時仍未歸還的 mbuf(只有 net_af_xdp 的 fill ring)"
+	afxdp_clean "$T_TMP/ours.log"
+}
+
 # 效能比較的線上產生器(dpdk_sockbench xdptx,XDP live frames)送的是 pcap 裡真的訊框:對 net_af_xdp 的
 # rxonly 送一輪 1,024 個(少於 RX ring 與 fill ring 的 2,048,lcore 被搶走也不會丟),收到的總數與每一種
 # 協定計數正好等於 pcap 的組成(全部一樣的訊框、全零的訊框、錯位的長度都會讓計數不符)
@@ -1287,6 +1310,7 @@ check af_xdp_small_ring t_af_xdp_small_ring
 check wiregen_frames t_wiregen_frames
 check host_policy t_host_policy
 check af_xdp_iface_gone t_af_xdp_iface_gone
+check af_xdp_tx_chains t_af_xdp_tx_chains
 check af_xdp_exit t_af_xdp_exit
 check af_xdp_fallback t_af_xdp_fallback
 check tap_hw_ptype t_tap_hw_ptype

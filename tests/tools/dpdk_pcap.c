@@ -16,6 +16,8 @@
  *   dpdk_pcap cmp 預期 實際     逐個訊框比較兩個 pcap(長度與內容),印出第一個差異
  *   dpdk_pcap verify 檔案       檢查每個訊框:IPv4 標頭與 ICMP checksum 正確、ARP reply 欄位一致
  *   dpdk_pcap count 檔案        印出訊框數
+ *   dpdk_pcap repeat 輸入 輸出 N 最小長度
+ *                               依序循環輸入裡長度 >= 最小長度的訊框,寫出 N 個(例如大量的巨型訊框)
  *
  * 所有 L4 checksum 都正確(除了刻意做壞的);結束碼:0 成功,1 檢查不符,64 用法錯誤。
  */
@@ -1170,6 +1172,39 @@ static int cmd_count(const char *path)
 	return 0;
 }
 
+static int cmd_repeat(const char *in, const char *out, const char *ns, const char *mins)
+{
+	static struct frame fr[MAX_FRAMES];
+	long n = strtol(ns, NULL, 10), min = strtol(mins, NULL, 10);
+	int k = 0, r;
+	FILE *f, *o;
+
+	if (n <= 0 || n > 1000000 || min < 0) {
+		fprintf(stderr, "錯誤:N 必須是 1-1000000,最小長度不可為負\n");
+		return 64;
+	}
+	f = pcap_open(in);
+	if (!f)
+		return 1;
+	while (k < MAX_FRAMES && (r = pcap_next(f, in, &fr[k])) > 0)
+		if (fr[k].len >= (uint32_t)min)
+			k++;
+	fclose(f);
+	if (!k) {
+		fprintf(stderr, "錯誤:%s 裡沒有長度 >= %ld 的訊框\n", in, min);
+		return 1;
+	}
+	o = pcap_create(out);
+	if (!o)
+		return 1;
+	for (long i = 0; i < n; i++)
+		pcap_put(o, fr[i % k].d, fr[i % k].len, (uint32_t)i);
+	if (fclose(o))
+		return 1;
+	printf("frames=%ld distinct=%d\n", n, k);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "gen"))
@@ -1182,7 +1217,9 @@ int main(int argc, char **argv)
 		return cmd_verify(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "count"))
 		return cmd_count(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "repeat"))
+		return cmd_repeat(argv[2], argv[3], argv[4], argv[5]);
 	fprintf(stderr, "用法:dpdk_pcap gen 目錄 MAC IP | mix 檔案 N [種子 [大小]] | cmp 預期.pcap 實際.pcap"
-			" | verify 檔案.pcap | count 檔案.pcap\n");
+			" | verify 檔案.pcap | count 檔案.pcap | repeat 輸入 輸出 N 最小長度\n");
 	return 64;
 }
