@@ -1021,6 +1021,15 @@ static void check_xdp_left(const struct ctx *c)
 	}
 }
 
+static unsigned int nb_pools(const struct ctx *c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		n += c->pool[s] != NULL;
+	return n;
+}
+
 /* 標準順序:dev_info -> configure -> adjust_nb_rx_tx_desc -> 佇列 -> start -> 混雜模式 */
 static int port_init(struct ctx *c, uint16_t port)
 {
@@ -1084,7 +1093,12 @@ static int port_init(struct ctx *c, uint16_t port)
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	pi->tx_chains = tx_takes_chains(&di);
-	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+	/*
+	 * MBUF_FAST_FREE 要求一個 TX 佇列上的 mbuf 全部來自同一個 pool:fwd 把別的連接埠收到的 mbuf 送出去,
+	 * 兩個連接埠在不同 NUMA 節點(各有一個 pool)時就不成立,PMD 會把 mbuf 還給錯的 pool
+	 */
+	if ((di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) &&
+	    (c->cfg.mode != MODE_FWD || nb_pools(c) == 1))
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	/* 連結事件:PMD 支援 LSC 中斷就註冊 callback,否則主 lcore 每秒查詢 */
 	pi->lsc_intr = di.dev_flags && (*di.dev_flags & RTE_ETH_DEV_INTR_LSC);
