@@ -103,7 +103,8 @@
  *       arp_ignore = 8 不回 ARP(每秒重讀,改變時印一行,擋下的計入 policy_ignored)。我們的回覆不經過
  *       netfilter:nftables/iptables 的規則管不到本程式。net_af_packet 只是旁聽,--ip 若也是核心的
  *       位址,核心也會回答(啟動時警告)。
- *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限);
+ *   不能:讓程式配置更多記憶體(mbuf pool 在啟動時固定,--rxd/--txd/--burst/--rxq 都有上限),也不能讓
+ *       mbuf 有借無還(巨型訊框的 mbuf 鏈不交給 TX 送不了鏈的 PMD,丟棄並計數,見 tx_takes_chains());
  *       以格式錯誤的封包讓程式讀出界(每一層先檢查長度,計入 malformed);讓程式等待
  *       (資料路徑沒有任何等待;連結中斷、memif 對端消失、介面被刪除都只印訊息並繼續輪詢)。
  *   注意:net_af_xdp 把它那個 queue 的所有封包都交給本程式(libxdp 的 xsk_def_prog),核心在那個 queue
