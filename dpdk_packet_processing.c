@@ -162,6 +162,7 @@
 #include <arpa/inet.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/rtnetlink.h>
 #include <sys/syscall.h>
 
@@ -329,7 +330,10 @@ struct port_info {
 	uint32_t lsc_events;         /* 連結事件次數(LSC callback 以原子操作遞增) */
 	int link_up;                 /* 上次看到的連結狀態,-1 = 尚未知道 */
 	bool iface_gone;
-	bool promisc_set;            /* 混雜模式是我們打開的:結束時關掉 */
+	bool promisc_set;            /* 以 rte_eth_promiscuous_enable 打開的(沒有 Linux 介面的連接埠):結束時關掉 */
+	bool promisc_member;         /* Linux 介面:promisc_fd 上登記了 PACKET_MR_PROMISC(見 promisc_membership()) */
+	int promisc_fd;
+	bool admin_promisc;          /* 啟動前管理者就開著介面的 promisc 旗標:rte_eth_dev_start 之後要放回去 */
 	bool tx_chains;              /* TX 收得下跨 segment 的封包(mbuf 鏈) */
 	bool af_xdp;                 /* net_af_xdp:結束時確認介面上沒有留下 XDP 程式 */
 	int policy;                  /* respond:上次讀到的主機政策 POL_*,-1 = 還沒讀過 */
@@ -914,6 +918,45 @@ static int iface_flags(unsigned int if_index)
 	return flags;
 }
 
+/* 打開 Linux 介面的 IFF_PROMISC 旗標(管理者的 ip link set IF promisc on 就是這個) */
+static void set_iface_promisc(unsigned int if_index)
+{
+	struct ifreq ifr;
+	int fd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!if_indextoname(if_index, ifr.ifr_name))
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_PROMISC;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+			printf("注意:無法把介面 %s 的 promisc 旗標放回去:%s\n", ifr.ifr_name, strerror(errno));
+	}
+	close(fd);
+}
+
+/*
+ * Linux 介面上的混雜模式,不經過 PMD:PMD 的 promiscuous_enable 設的是介面的 IFF_PROMISC 旗標,
+ * 和管理者的 ip link set IF promisc on 是同一個旗標,行程被 kill -9 時就一直開著,下一次也分不出是誰開的。
+ * 改用 libpcap 的做法:一個 AF_PACKET socket 登記 PACKET_MR_PROMISC,核心把介面的 promiscuity 計數加一
+ * (網卡的 MAC 過濾照樣關掉),socket 關閉時核心自己減一:任何結束方式(包括 SIGKILL)都不留下,
+ * 也不碰管理者的旗標。回傳 socket,失敗回傳 -1。
+ */
+static int promisc_membership(unsigned int if_index)
+{
+	struct packet_mreq mr = { .mr_ifindex = (int)if_index, .mr_type = PACKET_MR_PROMISC };
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0); /* 協定 0:這個 socket 收不到任何封包 */
+
+	if (fd >= 0 && setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* 一個 /proc/sys 整數;讀不到(例如介面剛被刪除)時回傳 def */
 static int read_sysctl(const char *path, int def)
 {
@@ -1134,10 +1177,19 @@ static int port_init(struct ctx *c, uint16_t port)
 	ptype = choose_ptype(c, port);
 	if (pi->lsc_intr)
 		rte_eth_dev_callback_register(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
+	flags = iface_flags(pi->if_index);
+	pi->admin_promisc = flags >= 0 && (flags & IFF_PROMISC);
 	ret = rte_eth_dev_start(port);
 	if (ret) {
 		return port_err(c, ret, "連接埠 %u 啟動失敗:%s", port, strerror(-ret));
 	}
+	/*
+	 * rte_eth_dev_start 重播 ethdev 記得的混雜模式設定:沒開就呼叫 PMD 的 promiscuous_disable,
+	 * net_af_packet / net_af_xdp / net_tap 因此清掉介面的 IFF_PROMISC。那是管理者的旗標:放回去
+	 */
+	flags = iface_flags(pi->if_index);
+	if (pi->admin_promisc && flags >= 0 && !(flags & IFF_PROMISC))
+		set_iface_promisc(pi->if_index);
 	/* RSS:讀回 PMD 實際使用的雜湊類型,不是我們要求的 */
 	if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
 		if (rte_eth_dev_rss_hash_conf_get(port, &rss) == 0)
@@ -1152,13 +1204,17 @@ static int port_init(struct ctx *c, uint16_t port)
 		pi->xdp_prog = xdp_prog_id(pi->if_index, NULL);
 	/*
 	 * 混雜模式:fwd、macswap、rxonly 要收到線上所有的封包(像 testpmd);respond 只回應給自己
-	 * MAC 的封包,不需要。net_af_packet / net_tap 的混雜模式是 Linux 介面的旗標,關閉連接埠時
-	 * 不會恢復:我們打開的,結束時自己關掉;本來就開著的(例如管理者開的)不碰。
+	 * MAC 的封包,不需要。綁在 Linux 介面上的連接埠以 PACKET_MR_PROMISC 向核心登記(見
+	 * promisc_membership():任何結束方式都不留下);其他連接埠用 PMD 的混雜模式,結束時關掉。
 	 * 有些虛擬裝置不支援混雜模式,不算致命錯誤。
 	 */
-	flags = iface_flags(pi->if_index);
-	if (c->cfg.mode != MODE_RESPOND && rte_eth_promiscuous_get(port) == 0 &&
-	    (flags < 0 || !(flags & IFF_PROMISC))) {
+	if (c->cfg.mode != MODE_RESPOND && pi->if_index) {
+		pi->promisc_fd = promisc_membership(pi->if_index);
+		pi->promisc_member = pi->promisc_fd >= 0;
+		if (!pi->promisc_member)
+			printf("注意:連接埠 %u 無法在介面 %s 上登記混雜模式(PACKET_MR_PROMISC):%s\n", port,
+			       pi->iface, strerror(errno));
+	} else if (c->cfg.mode != MODE_RESPOND && rte_eth_promiscuous_get(port) == 0) {
 		ret = rte_eth_promiscuous_enable(port);
 		if (ret == 0)
 			pi->promisc_set = true;
@@ -2611,6 +2667,8 @@ static void stop_ports(struct ctx *c)
 			rte_eth_dev_callback_unregister(port, RTE_ETH_EVENT_INTR_LSC, on_link_event, c);
 		if (c->port[port].promisc_set)
 			rte_eth_promiscuous_disable(port);
+		if (c->port[port].promisc_member)
+			close(c->port[port].promisc_fd); /* 核心把 promiscuity 計數減一 */
 		ret = rte_eth_dev_stop(port);
 		if (ret)
 			fprintf(stderr, "注意:連接埠 %u 停止失敗:%s\n", port, strerror(-ret));

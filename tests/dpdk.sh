@@ -779,6 +779,46 @@ t_af_xdp_tx_chains() {
 	afxdp_clean "$T_TMP/ours.log"
 }
 
+# promiscuity 命名空間 介面:核心的 promiscuity 計數(PACKET_MR_PROMISC 與管理者的旗標各算一次)
+promiscuity() {
+	ip -n "$1" -d link show "$2" | grep -o 'promiscuity [0-9]*' | cut -d' ' -f2
+}
+admin_promisc() {
+	ip -n "$NS_A" link show vx | head -n1 | grep -q PROMISC
+}
+
+# 混雜模式不碰管理者的旗標,也不留下。舊版用 PMD 的混雜模式 = 介面的 IFF_PROMISC 旗標:rte_eth_dev_start
+# 清掉管理者開著的旗標(respond 結束後就一直關著),被 kill -9 時我們開的旗標一直開著。現在 Linux 介面上
+# 以 PACKET_MR_PROMISC 向核心登記(計數式,socket 關閉時核心撤銷),並把管理者的旗標放回去
+t_iface_promisc() {
+	need_dpdk
+	need_cmd ip
+	local vdev
+	afxdp_pair dxm
+	ip -n "$NS_A" link set vx promisc on
+	start_afxdp "$T_TMP/resp.log" --mode respond --ip 0=10.86.0.10
+	admin_promisc || fail "respond 執行中管理者的 promisc 旗標被清掉"
+	stop_bg "$BG_PID" INT 10 || fail "respond 的結束碼 $?"
+	admin_promisc || fail "respond 結束後管理者的 promisc 旗標被清掉"
+	start_afxdp "$T_TMP/rx.log" --mode rxonly
+	stop_bg "$BG_PID" INT 10 || fail "rxonly 的結束碼 $?"
+	admin_promisc || fail "rxonly 結束後管理者的 promisc 旗標被清掉"
+	ip -n "$NS_A" link set vx promisc off
+	for vdev in net_af_xdp0 net_af_packet0; do
+		dpdk_prefix "promisc-$vdev"
+		start_ours "$T_TMP/$vdev.log" ip netns exec "$NS_A" "$PROG" -l 1 --no-pci --no-huge -m 1024 \
+			--file-prefix="$PREFIX" --vdev="$vdev,iface=vx" -- --mode rxonly --stats-interval 0 --duration 60
+		expect_eq "$(promiscuity "$NS_A" vx)" 1 "$vdev rxonly 執行中的 promiscuity"
+		! admin_promisc || fail "$vdev:不該改管理者的 promisc 旗標"
+		stop_bg "$BG_PID" KILL 10
+		cat "$T_TMP/$vdev.log"
+		expect_eq "$(promiscuity "$NS_A" vx)" 0 "$vdev 被 kill -9 之後的 promiscuity"
+		! admin_promisc || fail "$vdev 被 kill -9 之後介面留在混雜模式"
+		ip -n "$NS_A" link set vx xdpgeneric off 2>/dev/null
+		ip -n "$NS_A" link set vx xdp off 2>/dev/null
+	done
+}
+
 # 效能比較的線上產生器(dpdk_sockbench xdptx,XDP live frames)送的是 pcap 裡真的訊框:對 net_af_xdp 的
 # rxonly 送一輪 1,024 個(少於 RX ring 與 fill ring 的 2,048,lcore 被搶走也不會丟),收到的總數與每一種
 # 協定計數正好等於 pcap 的組成(全部一樣的訊框、全零的訊框、錯位的長度都會讓計數不符)
@@ -1311,6 +1351,7 @@ check wiregen_frames t_wiregen_frames
 check host_policy t_host_policy
 check af_xdp_iface_gone t_af_xdp_iface_gone
 check af_xdp_tx_chains t_af_xdp_tx_chains
+check iface_promisc t_iface_promisc
 check af_xdp_exit t_af_xdp_exit
 check af_xdp_fallback t_af_xdp_fallback
 check tap_hw_ptype t_tap_hw_ptype
