@@ -93,6 +93,8 @@
  *   --huge-unlink=existing,本程式正常結束、Ctrl-C 或初始化失敗時仍會刪除自己的 hugepage 檔案。
  *   /var/run/dpdk/<prefix>:以主要行程初始化成功才算自己的,結束時刪除;初始化失敗時只刪除
  *   本來不存在、也沒有別的行程持有鎖的目錄。
+ *   Linux 介面的混雜模式:以 PACKET_MR_PROMISC 向核心登記(計數式,kill -9 也由核心撤銷),
+ *   不用 PMD 的 IFF_PROMISC 旗標(那是管理者的,被 kill -9 時會一直開著);見 promisc_membership()。
  *
  * 對端能做什麼、不能做什麼
  *   能:以任意速率送任意內容的訊框;塞滿 RX 環時多出的封包由網卡丟棄(imissed),不影響其他佇列;
