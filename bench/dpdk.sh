@@ -10,7 +10,8 @@
 #    就是網卡中斷所在的核心。softirq 優先於產生器,產生器只用剩下的時間:CPU 1 一直 100%,線上的速率
 #    就是這條收包路徑的上限(飽和),再多送的在 veth 或接收端的環上丟掉(evidence 的 veth_* 與 imissed)。
 #      DPDK net_af_xdp    我們 rxonly + 解析,-l 0,busy_budget=0(NAPI 在 CPU 1,busy polling 搶不到它),
-#                         描述子用 PMD 建議的 2048(= 它的 fill ring)
+#                         描述子用 PMD 建議的 2048(= 它的 fill ring),mbuf pool(= UMEM)在 hugepage
+#                         (保留 128 個 2 MiB 頁,結束時還原;做不到時 --no-huge,evidence 的 hugepages=0)
 #      DPDK net_af_packet 我們 rxonly + 解析,-l 0,PMD 讀核心的 TPACKET_V2 環再複製進 mbuf(framecnt=16384)
 #      AF_XDP             af_xdp_socket rxdrop --all -N(native,poll() 等待,不解析:同線上的參考列)
 #      TPACKET_V3         bench/dpdk_sockbench rx(CPU 0,32 MiB block 環):核心封包 socket 的最佳做法 + 同類的解析
@@ -105,7 +106,7 @@ wire_row() {
 	tpacket) echo "$SOCK_RX" ;;
 	esac
 }
-WIRE_METHOD="同一條 veth(命名空間)、同一個產生器(dpdk_sockbench xdptx:XDP live frames 在 CPU 1 重播 1024 個真實訊框,進到接收端時沒有 skb,像網卡驅動程式收到的封包)、同樣的 CPU 放置:接收端的程式在 CPU 0,核心的收包工作(veth NAPI)在 CPU 1 以 softirq 執行(網卡中斷所在的核心,優先於產生器:CPU 1 一直 100%,線上的速率就是收包路徑的上限);pps = 收到 ÷ 產生器秒數;CPU/封包 = (核心收包 = 兩顆 CPU 的 irq+softirq 時間)+(接收程式:TPACKET_V3 與 AF_XDP 是行程 CPU,DPDK 是 lcore 收到封包的輪詢時間,testpmd --record-core-cycles 的算法,空轉另列 idle_poll_ns_per_pkt)÷ 收到;不含產生器本身"
+WIRE_METHOD="同一條 veth(命名空間)、同一個產生器(dpdk_sockbench xdptx:XDP live frames 在 CPU 1 重播 1024 個真實訊框,進到接收端時沒有 skb,像網卡驅動程式收到的封包)、同樣的 CPU 放置:接收端的程式在 CPU 0,核心的收包工作(veth NAPI)在 CPU 1 以 softirq 執行(網卡中斷所在的核心,優先於產生器:CPU 1 一直 100%,線上的速率就是收包路徑的上限);pps = 收到 ÷ 產生器秒數;CPU/封包 = (核心收包 = 兩顆 CPU 的 irq+softirq 時間)+(接收程式:TPACKET_V3 與 AF_XDP 是行程 CPU,DPDK 是 lcore 收到封包的輪詢時間,testpmd --record-core-cycles 的算法,空轉另列 idle_poll_ns_per_pkt)÷ 收到;不含產生器本身;DPDK 的 mbuf pool 在 hugepage(做不到時 --no-huge,evidence 的 hugepages=0)"
 
 # cpu_ticks CPU:/proc/stat 裡這顆 CPU 的「irq + softirq」與「全部非閒置」tick(USER_HZ)
 cpu_ticks() { awk -v c="cpu$1" '$1 == c {print $7 + $8, $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
@@ -124,7 +125,7 @@ wire_start() {
 		vdev=net_af_xdp0,iface=vx,busy_budget=0
 		[ "$kind" = afp ] && vdev=net_af_packet0,iface=vx,framecnt=16384
 		WIRE_PREFIX="kbs-bench-wire-$$-$RANDOM"
-		ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci --no-huge -m 1024 --file-prefix="$WIRE_PREFIX" \
+		ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci "${WIRE_MEM[@]}" --file-prefix="$WIRE_PREFIX" \
 			--vdev="$vdev" -- --mode rxonly --stats-interval 0 --duration 100 >"$rlog" 2>&1 &
 		WIRE_PID=$!
 		wait_log 30 "$rlog" '輪詢 [0-9]+ 個佇列' || true
@@ -208,7 +209,7 @@ wire_run() {
 		-v busy=$((b2 - b1)) -v e="$secs" \
 		'BEGIN {printf "offered=%s received=%s delivery_pct=%.1f kernel_ns_per_pkt=%.1f app_ns_per_pkt=%.1f cpu1_busy_pct=%.0f",
 			s, g, 100 * g / s, k * 1e9 / hz / g, app / g, 100 * busy / hz / e}')
-	ev+=" veth_rx_drops=$((d1 - d0)) veth_xmit_errors=$((e1 - e0)) gen_cpu_ns=$(kv "$glog" cpu_ns)"
+	ev+=" veth_rx_drops=$((d1 - d0)) veth_xmit_errors=$((e1 - e0)) gen_cpu_ns=$(kv "$glog" cpu_ns) hugepages=$WIRE_HUGE"
 	case $kind in
 	afxdp | afp)
 		ev+=" idle_poll_ns_per_pkt=$(awk -v t="$(dpdk_sumval "$rlog" cpu_ns_per_pkt)" -v b="$(dpdk_sumval "$rlog" busy_ns_per_pkt)" 'BEGIN {printf "%.1f", t - b}')"
@@ -247,7 +248,7 @@ lat_kernel() {
 }
 lat_ours() {
 	local prefix="kbs-bench-ping-$$-$RANDOM" log=$BTMP/respond.log pid
-	ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci --no-huge -m 1024 --file-prefix="$prefix" \
+	ip netns exec "$NS_A" timeout 120 "$PROG" -l 0 --no-pci "${WIRE_MEM[@]}" --file-prefix="$prefix" \
 		--vdev=net_af_xdp0,iface=vx -- --mode respond --ip 0=10.84.0.10 --stats-interval 0 \
 		--duration 100 >"$log" 2>&1 &
 	pid=$!
@@ -257,7 +258,7 @@ lat_ours() {
 	wait "$pid"
 	rm -rf "/var/run/dpdk/$prefix"
 	bench_row dpdk "我們 respond 回答 ping(net_af_xdp,veth)" bypass "$PING_P50" "$PING_P99" - - - \
-		"$KERNEL_PING" "dpdk_packet_processing --mode respond -l 0 經 net_af_xdp(lcore 忙碌輪詢 AF_XDP socket),--no-huge;$LAT_METHOD" \
+		"$KERNEL_PING" "dpdk_packet_processing --mode respond -l 0 經 net_af_xdp(lcore 忙碌輪詢 AF_XDP socket),${WIRE_MEM[*]};$LAT_METHOD" \
 		lat "replies=$PING_GOT sent=$PINGS icmp_counted=$(dpdk_sumval "$log" p0_icmp)"
 }
 
@@ -266,6 +267,15 @@ set_wire() {
 	netns_pair dbench dbpeer vx vxp 10.84.0.1/24 10.84.0.2/24
 	ip netns exec "$NS_A" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	ip netns exec "$NS_B" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+	# DPDK 接收端的 mbuf pool(net_af_xdp 的 UMEM 就是它)放在 hugepage:DPDK 的正常用法;做不到才 --no-huge
+	if dpdk_hugepages 128; then
+		WIRE_MEM=(-m 256)
+		WIRE_HUGE=1
+	else
+		WIRE_MEM=(--no-huge -m 1024)
+		WIRE_HUGE=0
+		echo "注意:沒有 hugepage($HUGE_WHY),DPDK 接收端改用 --no-huge -m 1024"
+	fi
 	# 產生器送進來的 xdp_frame:vx 沒有 native XDP 時(TPACKET_V3、net_af_packet)要有 GRO(NAPI)才收得下
 	ip netns exec "$NS_A" ethtool -K vx gro on >/dev/null 2>&1 || true
 	# AF_XDP(af_xdp_socket rxdrop --all,native,poll() 等待)只計數不解析:同一條線上的參考列,不畫曲線
