@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/dpdk.sh — DPDK 效能比較(sudo ./run_tests.sh -p dpdk,約 9 分鐘;-p quick 約 3 分鐘)
+# bench/dpdk.sh — DPDK 效能比較(sudo ./run_tests.sh -p dpdk,約 8 分鐘;-p quick 約 3 分鐘)
 #
 # 1. 同一條線(set wire):命名空間 A(vx,接收端)── veth ── 命名空間 B(vxp,產生器)。
 #    產生器:bench/dpdk_sockbench xdptx(XDP live frames:核心裡的 BPF_PROG_TEST_RUN 依序重播 1024 個

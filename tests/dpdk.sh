@@ -5,7 +5,9 @@
 # 完整模式(root):net_pcap 輸入/輸出(rxonly、macswap、respond 的精確計數與輸出訊框,
 # 片段與跨 segment 的巨型訊框,49 種格式錯誤封包,ASan 版本)、重構前錄下的 golden 輸出、
 # net_null 成對 fwd、net_memif 對 dpdk-testpmd(正常、洪水且不收、被 SIGKILL)、
-# net_af_packet 在 veth 上回應 ping(含格式錯誤封包的洪水、介面被刪除)、net_tap 的硬體 ptype、
+# net_af_packet 在 veth 上回應 ping(含格式錯誤封包的洪水、介面被刪除)、net_af_xdp(ping、精確計數、
+# 描述子與 fill ring、介面消失、mbuf 鏈不交給送不了的 TX、結束與 SIGKILL 後留下的東西、改用 net_af_packet)、
+# 主機政策(icmp_echo_ignore_all、NOARP)、混雜模式不碰管理者的旗標也不留下、效能比較產生器送的訊框、net_tap 的硬體 ptype、
 # 多 lcore RSS、閒置 lcore、telemetry(含結束途中不停查詢)、secondary 行程、hugepage 與執行期目錄的
 # 清理、生命週期(含 SIGPIPE、SIGHUP)、危險的 --file-prefix。
 # 每項檢查都移除自己建立的 /var/run/dpdk/<prefix>、命名空間、hugepage 設定與行程。
