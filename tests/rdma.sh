@@ -590,24 +590,26 @@ fi
 echo "== 上限:--max-mem 32 --max-clients 3,每個位址 1 條、16 MiB(記憶體是所有連線合計;已滿的拒絕不附數字)"
 startsrv /tmp/cap.log --bind $IP --port 7472 --max-mem 32 --max-clients 3 --max-per-peer 1 --max-peer-mem 16
 CP=$SRV
-# 兩個各 12 MiB 多一點的客戶端(4 MiB × 3)從兩個位址同時跑
-$P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --duration 12 >/tmp/m1.log 2>&1 &
+# 兩個各 12 MiB 多一點的客戶端(4 MiB × 3)從兩個位址同時跑,直到最後被 SIGINT(--event:睡著等完成事件,
+# 不要和後面的客戶端搶這台 VM 的兩顆 vCPU;它們該一直佔著,不管後面的步驟花多久)
+$P client $IP --port 7472 --test bw --op write --size 4194304 --depth 3 --duration 120 --event >/tmp/m1.log 2>&1 &
 m1=$!
-$P client $IP --port 7472 --bind 10.0.2.16 --test bw --op read --size 4194304 --depth 3 --duration 12 >/tmp/m2.log 2>&1 &
+$P client $IP --port 7472 --bind 10.0.2.16 --test bw --op read --size 4194304 --depth 3 --duration 120 --event >/tmp/m2.log 2>&1 &
 m2=$!
 waitlog 20 /tmp/m1.log '已完成'
 waitlog 20 /tmp/m2.log '已完成'
 # 第三個位址的同樣要求:記憶體不夠,而另外兩個位址持有的不比它多,沒有人要讓位 —— 「已滿」
-timeout 20 $P client $IP --port 7472 --bind 10.0.2.17 --test bw --op write --size 4194304 --depth 3 --iters 10 >/tmp/m3.log 2>&1
+timeout 60 $P client $IP --port 7472 --bind 10.0.2.17 --test bw --op write --size 4194304 --depth 3 --iters 10 >/tmp/m3.log 2>&1
 rc3=$?
 show third /tmp/m3.log
 # 第三個位置給一個慢慢跑的小客戶端,第四個就是「已滿(連線數)」
-$P client $IP --port 7472 --bind 10.0.2.18 --test lat --op send --duration 6 >/tmp/m4.log 2>&1 &
+$P client $IP --port 7472 --bind 10.0.2.18 --test lat --op send --duration 120 --event >/tmp/m4.log 2>&1 &
 m4=$!
 waitlog 20 /tmp/m4.log '已完成'
 timeout 20 $P client $IP --port 7472 --bind 10.0.2.19 >/tmp/m5.log 2>&1
 rc5=$?
 show busy /tmp/m5.log
+kill -INT $m1 $m2 $m4
 wait $m1
 r1=$?
 wait $m2
@@ -616,6 +618,8 @@ wait $m4
 r4=$?
 why=
 [ $r1 = 0 ] && [ $r2 = 0 ] && [ $r4 = 0 ] || why="$why 在上限內的客戶端失敗($r1 / $r2 / $r4)"
+grep -q 'status=interrupted' /tmp/m1.log && grep -q 'status=interrupted' /tmp/m2.log && grep -q 'status=interrupted' /tmp/m4.log ||
+	why="$why 在上限內的客戶端沒有一直服務到最後"
 [ $rc3 = 1 ] && grep -q '伺服器 .* 已滿(記憶體),拒絕了這次連線' /tmp/m3.log || why="$why 第三個大客戶端沒有以「已滿(記憶體)」被拒絕(結束碼 $rc3)"
 grep '錯誤' /tmp/m3.log | grep -q '[0-9] \(MiB\|KiB\)' && why="$why「已滿」的拒絕洩漏了記憶體數字"
 if [ -z "$why" ]; then R caps_memory_total pass; else R caps_memory_total fail "$why"; fi
