@@ -70,17 +70,7 @@ complexity_vars() {
 }
 
 # ---- 彙整(awk;相容 mawk:不用 asort 等 gawk 擴充) -----------------------------------
-AGG='
-function num(x) { return (x != "" && x != "-" && x ~ /^-?[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$/) }
-function fmt(x) {
-	if (!num(x)) return "-"
-	x += 0
-	if (x >= 1e6) return sprintf("%.2fM", x / 1e6)
-	if (x >= 1e4) return sprintf("%.0fk", x / 1e3)
-	if (x >= 100) return sprintf("%.0f", x)
-	if (x >= 10) return sprintf("%.1f", x)
-	return sprintf("%.2f", x)
-}
+AGG="$(cat "$ROOT/scripts/numfmt.awk")"'
 function fmtr(r) { return sprintf(r < 0.1 ? "%.3fx" : "%.2fx", r) }
 function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, " ", s); return "\"" s "\"" }
 function jnum(x) { return num(x) ? x + 0 : "null" }

@@ -58,16 +58,8 @@ rdma|cpu_ns|WRITE|TCP'
 # ---- 彙整與交叉點(awk;相容 mawk) -----------------------------------------------------------
 # 輸出:curves.md、每個面板每個指標的 gnuplot 資料檔 OUT/.curve.<面板>.<指標>.<系列序號>(x 中位數 min max)、
 # OUT/.curve.list(面板 指標 系列序號 系列名稱)、OUT/.cross.txt(交叉點句子)
-cat "${files[@]}" | awk -F'\t' -v out="$OUT" -v minruns="$BENCH_MIN" -v panels="$PANELS" -v crosses="$CROSS" '
-function num(x) { return (x != "" && x != "-" && x ~ /^-?[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$/) }
-function fmt(x) {
-	x += 0
-	if (x >= 1e6) return sprintf("%.2fM", x / 1e6)
-	if (x >= 1e4) return sprintf("%.0fk", x / 1e3)
-	if (x >= 100) return sprintf("%.0f", x)
-	if (x >= 10) return sprintf("%.1f", x)
-	return sprintf("%.2f", x)
-}
+cat "${files[@]}" | awk -F'\t' -v out="$OUT" -v minruns="$BENCH_MIN" -v panels="$PANELS" -v crosses="$CROSS" \
+	"$(cat "$(dirname "$0")/numfmt.awk")"'
 # key = 面板 SUBSEP 系列 SUBSEP x SUBSEP 指標:中位數、最小、最大放在 MED MIN MAX,回傳次數
 function stat(k,   n, i, j, t, a) {
 	n = cnt[k] + 0
