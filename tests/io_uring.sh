@@ -155,13 +155,16 @@ t_fd_leak() {
 	local before after
 	before=$(open_files "$SRV_PID")
 	"$CHECK" cycles "$SRV_PORT" 20000 || fail "connect/close 循環失敗"
+	# accept 佇列是先進先出:最後這條收到 echo,前面兩萬條就都被 accept 過了
+	# (曾經:最後一條還在 backlog 裡時開著的檔案數已經回到原值,SIGTERM 後 conns=19999)
+	"$CHECK" probe "$SRV_PORT" 1 2000 || fail "循環之後的新連線沒有收到 echo"
 	# 伺服器關閉連線是非同步的:等開著的檔案數(fd + 固定檔案表槽位)回到原值
 	wait_for 10 files_back_to "$SRV_PID" "$before" || true
 	after=$(open_files "$SRV_PID")
 	echo "開著的檔案(fd + 固定檔案槽位):之前 $before,之後 $after"
 	expect_eq "$after" "$before" "20,000 次 connect/close(一半 RST)後伺服器開著的檔案數"
 	srv_stop
-	expect_file_match "$SRV_LOG" 'conns=2000[0-9]' "伺服器應接受全部 20,000 條連線"
+	expect_file_match "$SRV_LOG" 'conns=20001 ' "伺服器應接受全部 20,000 條連線與最後的 probe"
 }
 
 # 敵意的對端:300 條連線只送不讀。之後新連線的 echo 仍要在 1 秒內回來,伺服器記憶體在上限內
@@ -395,6 +398,31 @@ t_memory_bound() {
 	expect_le "$((hwm - base))" "$limit" "伺服器最高 RSS 成長(KiB)"
 }
 
+# --zerocopy:讀過一點就不再讀的對端被逾時關閉後,還在核心送出佇列裡的零複製資料不能佔住待送池
+# (曾經:正常關閉留下的孤兒 socket 帶著那些 chunk 再重試幾分鐘,兩波 40 條之後待送池只剩約 40%;
+# 現在這種連線以 RST 關閉,而且在等通知的 chunk 最多待送池的 1/4)
+server_gone() { ! established_ge "$1" 1; }
+t_zc_orphans() {
+	srv_start "$URING" --zerocopy --zc-threshold 1024 --sock-buffer 4K --idle-timeout 2 --min-progress 0 \
+		--max-output 2M --max-per-addr 0
+	local w free
+	for w in 1 2; do
+		start_bg "$T_TMP/zc$w" "$CHECK" zcpin "$SRV_PORT" 40 60
+		wait_log 10 "$T_TMP/zc$w" READY || fail "讀過就不讀的對端沒有準備好:$(cat "$T_TMP/zc$w")"
+		cat "$T_TMP/zc$w"
+		wait_for 10 server_gone "$SRV_PORT" || fail "伺服器沒有以閒置逾時關閉這些連線"
+	done
+	# 有流量才會印統計:一個 probe 之後的那一行就是待送池現在剩多少
+	sleep 0.5
+	"$CHECK" probe "$SRV_PORT" 1 1000 || fail "新連線沒有收到 echo"
+	sleep 1.5
+	free=$(grep '待送池剩' "$SRV_LOG" | tail -n1 | sed 's/.*待送池剩 \([0-9]*\)%.*/\1/')
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" zc_sends)" 1 "SEND_ZC 次數(確定走了零複製)"
+	expect_ge "$(kv "$SRV_LOG" timeouts)" 1 "逾時關閉的連線數"
+	expect_ge "${free:-0}" 75 "兩波對端都被關閉後待送池剩下的百分比"
+}
+
 # SQPOLL、SQ 很小:一輪要準備的 SQE 比 SQ 多時,必須把 SQ 交給核心執行緒再等空位
 # (曾經:只呼叫 io_uring_sqring_wait 而沒交出 tail,伺服器永遠空轉,連 SIGTERM 都不理)
 t_sqpoll_full_sq() {
@@ -575,9 +603,11 @@ t_file_errors() {
 	need_bin "$bin"
 	head -c 100 /dev/zero >"$d/tiny"
 	head -c 1M /dev/zero >"$d/exists"
+	mkfifo "$d/fifo"
 	while IFS='|' read -r code args; do
+		# 有期限:FIFO 光是 open 就會等另一端(曾經:讀取與 --overwrite 寫入都永遠卡在 open)
 		# shellcheck disable=SC2086 # 刻意分詞
-		expect_exit "$code" "$bin" $args
+		expect_exit "$code" timeout 10 "$bin" $args
 		expect_eq "$(wc -l <"$T_TMP/out")" 1 "「$args」的錯誤訊息行數"
 		expect_file_match "$T_TMP/out" '^錯誤:' "「$args」的錯誤訊息"
 	done <<EOF
@@ -585,6 +615,10 @@ t_file_errors() {
 1|--file $d/missing
 1|--file $d/tiny
 1|--file $d/exists --rw write
+1|--file $d/fifo
+1|--file $d/fifo --rw write --overwrite
+1|--file /dev/null
+1|--file /dev/zero --rw write --overwrite
 64|--file $d/exists --bs 1000
 64|--file $d/exists --bs 0
 64|--file $d/exists --qd 0
@@ -607,6 +641,62 @@ EOF
 	expect_eq "$(sha256sum <"$d/exists")" "$(head -c 1M /dev/zero | sha256sum)" "被拒絕的寫入沒有改到檔案"
 	expect_exit 0 "$bin" --file "$d/exists" --rw write --overwrite --duration 0 --verify --quiet
 	expect_exit 0 "$bin" --file "$d/exists" --rw read --duration 0 --verify --quiet
+	# 檔案在讀的時候被截短:結束碼 1,錯誤只印一行(曾經:在飛的 64 個 I/O 各印一行)
+	head -c 8M /dev/zero >"$d/shrinks"
+	"$bin" --file "$d/shrinks" --rw randread --qd 64 --duration 10 --quiet >"$T_TMP/out" 2>&1 &
+	local pid=$! rc=0
+	sleep 0.5
+	: >"$d/shrinks"
+	wait "$pid" || rc=$?
+	cat "$T_TMP/out"
+	expect_eq "$rc" 1 "檔案被截短後的結束碼"
+	expect_eq "$(grep -c '^錯誤' "$T_TMP/out")" 1 "錯誤訊息行數"
+	expect_file_match "$T_TMP/out" '檔案被截短了' "截短的說明"
+	expect_file_match "$T_TMP/out" '^SUMMARY .*errors=[1-9]' "SUMMARY 的錯誤數"
+}
+
+# umount_retry 目錄:關掉 ring 之後核心才非同步地放掉檔案,umount 可能要等一下
+umount_retry() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		umount "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# 寫進區塊裝置:裝置本身或它的分割區已掛載就拒絕(曾經:只比對 mountinfo 裡的裝置本身,分割區已掛載的
+# 整顆磁碟照樣被寫,上面的 ext4 壞掉)。用一個 loop 裝置:32 MiB 的映像檔,第一個分割區是 ext4 並掛載
+t_file_busy_disk() {
+	local bin=${1:-$URING} img=$T_TMP/disk.img loop dev part=$T_TMP/part
+	need_bin "$bin"
+	need_root
+	need_cmd losetup partx mkfs.ext4 fsck.ext4 python3
+	truncate -s 32M "$img"
+	# MBR:一個 Linux 分割區(0x83),從第 2048 個 sector 開始、30720 個 sector
+	python3 -c 'import struct,sys; f=open(sys.argv[1],"r+b"); f.seek(446)
+f.write(struct.pack("<B3sB3sII",0,bytes(3),0x83,bytes(3),2048,30720)); f.seek(510); f.write(b"\x55\xaa")' "$img"
+	loop=$(losetup -f --show -P "$img") || skip "無法建立 loop 裝置"
+	on_exit "losetup -d $loop"
+	[ -e "/sys/block/${loop##*/}/${loop##*/}p1/dev" ] || partx -a "$loop" 2>/dev/null || true
+	dev=$(cat "/sys/block/${loop##*/}/${loop##*/}p1/dev" 2>/dev/null) || skip "loop 裝置沒有分割區(核心不掃描 loop 的分割表)"
+	mknod "$part" b "${dev%:*}" "${dev#*:}"
+	mkfs.ext4 -q "$part"
+	mkdir "$T_TMP/mnt"
+	mount "$part" "$T_TMP/mnt" || skip "無法掛載 loop 分割區"
+	on_exit "umount_retry '$T_TMP/mnt'"
+	echo 資料 >"$T_TMP/mnt/f"
+	sync
+	expect_exit 1 "$bin" --file "$loop" --rw write --overwrite --size 1M --bs 64K --duration 0 --direct
+	expect_file_match "$T_TMP/out" '^錯誤:.*正在使用中' "分割區已掛載的整顆磁碟"
+	expect_exit 1 "$bin" --file "$part" --rw write --overwrite --size 1M --duration 0
+	expect_file_match "$T_TMP/out" '^錯誤:.*正在使用中' "已掛載的分割區"
+	expect_exit 0 "$bin" --file "$loop" --rw randread --size 1M --duration 0 --quiet # 讀取照樣可以
+	umount_retry "$T_TMP/mnt" || fail "無法卸載 loop 分割區"
+	fsck.ext4 -fn "$part" || fail "檔案系統被寫壞了"
+	# 沒有人用時,--overwrite 照樣寫得進去(拒絕的是「使用中」,不是所有裝置)
+	expect_exit 0 "$bin" --file "$loop" --rw write --overwrite --size 1M --bs 64K --duration 0 --direct --verify --quiet
+	expect_exit 0 "$bin" --file "$loop" --rw read --size 1M --bs 64K --duration 0 --direct --verify --quiet
 }
 
 check features_printed t_features_printed
@@ -663,6 +753,8 @@ check uring.ipv6 t_ipv6 "$URING"
 check epoll.ipv6 t_ipv6 "$EPOLL"
 check file.modes t_file_modes
 check file.errors t_file_errors
+check file.busy_disk t_file_busy_disk
+check zc_orphans t_zc_orphans
 
 # ASan + UBSan 版本:同一組正確性檢查
 # make 是增量的:每次都呼叫,確保 ASan 版本與原始碼一致
