@@ -110,7 +110,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -2353,24 +2352,6 @@ static unsigned dio_alignment(int fd, const struct stat *st)
 	return 512;
 }
 
-/* 區塊裝置是否已掛載(/proc/self/mountinfo 第 3 欄是 major:minor) */
-static bool dev_mounted(dev_t rdev)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	char line[4096];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		unsigned maj, min;
-		if (sscanf(line, "%*s %*s %u:%u", &maj, &min) == 2 && maj == major(rdev) && min == minor(rdev))
-			found = true;
-	}
-	fclose(f);
-	return found;
-}
-
 static int file_open_error(const char *path, int e, bool direct)
 {
 	if (e == ENOENT)
@@ -2379,6 +2360,8 @@ static int file_open_error(const char *path, int e, bool direct)
 		fprintf(stderr, "錯誤:%s 是目錄,不是檔案\n", path);
 	else if (e == EINVAL && direct)
 		fprintf(stderr, "錯誤:%s 所在的檔案系統不支援 O_DIRECT(例如 tmpfs):拿掉 --direct\n", path);
+	else if (e == EBUSY)
+		fprintf(stderr, "錯誤:%s 正在使用中(已掛載、它的分割區已掛載,或被 swap / RAID / LVM 佔用),不寫入\n", path);
 	else if (e == EACCES || e == EPERM || e == EROFS)
 		fprintf(stderr, "錯誤:沒有權限開啟 %s:%s\n", path, strerror(e));
 	else
@@ -2386,14 +2369,35 @@ static int file_open_error(const char *path, int e, bool direct)
 	return -1;
 }
 
-/* 開檔、檢查、決定範圍;寫入模式只寫自己建立的新檔(除非 --overwrite) */
+/* 只接受一般檔案與區塊裝置 */
+static int file_check_type(const char *path, const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return file_open_error(path, EISDIR, false);
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		fprintf(stderr, "錯誤:%s 不是一般檔案或區塊裝置\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * 開檔、檢查、決定範圍;寫入模式只寫自己建立的新檔(除非 --overwrite)。
+ * 先 stat 再開:FIFO 光是 open 就會一直等到另一端出現,字元裝置的 open 可能有副作用(例如 watchdog)。
+ * open 一律帶 O_NONBLOCK(stat 之後路徑被換成 FIFO 也不會卡住),確認是一般檔案或區塊裝置後再拿掉:
+ * 檔案帶著 O_NONBLOCK 時,io_uring 遇到要等的讀寫會回 EAGAIN,而不是交給背景執行緒。
+ * 寫進區塊裝置要加 O_EXCL:核心的獨佔開啟,裝置本身或它的任何分割區已掛載、或被 swap / RAID / LVM
+ * 佔用時回 EBUSY(只比對 /proc/self/mountinfo 的話,分割區已掛載的整顆磁碟照樣會被寫壞)。
+ */
 static int file_open(struct ctx *c, struct file_job *j)
 {
 	const struct config *cfg = &c->cfg;
-	int flags = (j->writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC | (cfg->direct ? O_DIRECT : 0);
+	int flags = (j->writing ? O_WRONLY : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | (cfg->direct ? O_DIRECT : 0);
 	struct stat st;
 
 	j->fd = -1;
+	if (!stat(cfg->file_path, &st) && file_check_type(cfg->file_path, &st))
+		return -1;
 	if (j->writing) {
 		j->fd = open(cfg->file_path, flags | O_CREAT | O_EXCL, 0644);
 		j->created = j->fd >= 0;
@@ -2403,23 +2407,16 @@ static int file_open(struct ctx *c, struct file_job *j)
 			return -1;
 		}
 		if (j->fd < 0 && errno == EEXIST)
-			j->fd = open(cfg->file_path, flags);
+			j->fd = open(cfg->file_path, flags | O_EXCL); /* O_EXCL 不帶 O_CREAT:只對區塊裝置有作用 */
 	} else {
 		j->fd = open(cfg->file_path, flags);
 	}
 	if (j->fd < 0)
 		return file_open_error(cfg->file_path, errno, cfg->direct);
 	fstat(j->fd, &st);
-	if (S_ISDIR(st.st_mode))
-		return file_open_error(cfg->file_path, EISDIR, false);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		fprintf(stderr, "錯誤:%s 不是一般檔案或區塊裝置\n", cfg->file_path);
+	if (file_check_type(cfg->file_path, &st))
 		return -1;
-	}
-	if (j->writing && S_ISBLK(st.st_mode) && dev_mounted(st.st_rdev)) {
-		fprintf(stderr, "錯誤:%s 是已掛載的裝置,不寫入(會毀掉上面的檔案系統)\n", cfg->file_path);
-		return -1;
-	}
+	fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) & ~O_NONBLOCK);
 	if (cfg->direct) {
 		j->align = dio_alignment(j->fd, &st);
 		if (!j->align) {
@@ -2553,7 +2550,9 @@ static bool file_complete(struct ctx *c, struct file_job *j, struct io_uring_cqe
 
 	j->inflight--;
 	if (cqe->res != (int)cfg->bs) {
-		j->errors++;
+		/* 只印第一個:出錯後不再送出新的,但在飛的(最多 --qd 個)多半也會以同樣的錯誤回來 */
+		if (j->errors++)
+			return false;
 		if (cqe->res < 0)
 			fprintf(stderr, "錯誤:%s 位移 %llu 失敗:%s%s\n", j->writing ? "寫入" : "讀取",
 				(unsigned long long)s->off, strerror(-cqe->res),
@@ -2652,9 +2651,14 @@ static int file_run(struct ctx *c, struct file_job *j)
 	printf("  CPU        %.2f 秒,每個 I/O %.2f µs;io_uring_enter %s 次(每個 I/O %.2f 次)\n", cpu,
 	       j->done ? cpu * 1e6 / (double)j->done : 0.0, commas(j->enters, d, sizeof(d)),
 	       j->done ? (double)j->enters / (double)j->done : 0.0);
+	if (j->errors)
+		printf("  錯誤       %s 個 I/O 失敗(上面只印出第一個)\n", commas(j->errors, a, sizeof(a)));
 	if (j->created)
 		printf("  已建立     %s(%s MiB,保留給之後讀取核對;不需要時請自行刪除)\n", cfg->file_path,
 		       commas(j->size >> 20, a, sizeof(a)));
+	if (j->writing && cfg->duration == 0 && j->done < j->nblocks)
+		printf("  注意       中途停止:只寫了 %llu / %llu 個區塊,沒寫到的區塊以 --verify 讀取會不符\n",
+		       (unsigned long long)j->done, (unsigned long long)j->nblocks);
 	printf("SUMMARY prog=io_uring_async mode=file rw=%s bs=%u qd=%u direct=%d ios=%llu iops=%.0f mbps=%.2f p50_us=%.2f "
 	       "p99_us=%.2f p999_us=%.2f cpu_ns_per_io=%.0f enters=%llu errors=%llu verify_errors=%llu elapsed_s=%.3f "
 	       "cpu_s=%.3f\n",
