@@ -320,6 +320,7 @@ struct ctx {
 	size_t pool_bytes;
 	uint32_t nchunks, free_head, chunks_free;
 	uint32_t reserve; /* 待送池最後這麼多 chunk 只給讀過的連線(見 chunk_alloc) */
+	uint32_t zc_busy; /* 在等零複製通知的 chunk 數:最多待送池的 1/4(見 send_queued) */
 	struct chunk {
 		uint32_t next, off, len; /* off..len 是還沒送出的位元組 */
 		uint32_t send_refs;	 /* 還沒完成、正在讀它的一般送出 */
@@ -1371,11 +1372,12 @@ static void send_queued(struct ctx *c, struct conn *cn)
 
 	cn->sending = true;
 	/*
-	 * 零複製:網卡(或對端)讀完之前 chunk 不能重用,而不讀資料的對端可以讓通知一直不回來。
-	 * 所以每條連線最多 --conn-buffer 的 chunk 在等通知;超過就改用一般(複製)送出。
+	 * 零複製:核心把資料送出、對端確認之前 chunk 不能重用,而不讀資料的對端可以讓通知一直不回來,
+	 * 連線關掉以後也一樣(正常關閉留下的孤兒 socket 帶著沒送出的資料再重試幾分鐘)。
+	 * 所以每條連線最多 --conn-buffer、全部連線最多待送池的 1/4 在等通知;超過就改用一般(複製)送出。
 	 */
 	if (c->feat.zerocopy && first >= c->cfg.zc_threshold &&
-	    ((size_t)cn->zc_chunks + 1) * CHUNK_SIZE <= c->cfg.conn_buffer) {
+	    ((size_t)cn->zc_chunks + 1) * CHUNK_SIZE <= c->cfg.conn_buffer && (k->zc_refs || c->zc_busy < c->nchunks / 4)) {
 		io_uring_prep_send_zc_fixed(sqe, (int)cn->idx, chunk_data(c, cn->out.head) + k->off, first, flags,
 					    IORING_SEND_ZC_REPORT_USAGE, 0);
 		if (c->feat.fixed_files)
@@ -1384,6 +1386,7 @@ static void send_queued(struct ctx *c, struct conn *cn)
 		cn->inflight++;
 		if (k->zc_refs++ == 0) {
 			cn->zc_chunks++;
+			c->zc_busy++;
 			k->zc_owner = cn->idx;
 			k->zc_gen = cn->gen;
 		}
@@ -1475,6 +1478,9 @@ static void begin_close(struct ctx *c, struct conn *cn)
 	c->closing++;
 	lru_remove(&c->act, &cn->act);
 	out_drop(c, cn);
+	/* 零複製送出的資料還在核心的送出佇列(對端沒讀):只有 RST 會讓核心立刻放掉那些 chunk */
+	if (cn->zc_chunks)
+		cn->reset = true;
 	if (cn->recv == RECV_ARMED || cn->sending) {
 		struct io_uring_sqe *sqe = get_sqe(c);
 		io_uring_prep_shutdown(sqe, (int)cn->idx, SHUT_RDWR);
@@ -1833,6 +1839,7 @@ static void zc_release(struct ctx *c, uint32_t chunk)
 
 	if (--k->zc_refs)
 		return;
+	c->zc_busy--;
 	struct conn *owner = k->zc_owner < c->nslots ? c->conns[k->zc_owner] : NULL;
 	if (owner && owner->gen == k->zc_gen)
 		owner->zc_chunks--;
@@ -2753,7 +2760,7 @@ static const struct opt_help options[] = {
 	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", M_NET, "每個接收緩衝區的大小,64..65536(預設 4096)" },
 	{ { "queue-depth", required_argument, NULL, 'q' }, "N", M_NET, "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
 	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, M_NET, "不用固定檔案表(每個操作都要查 fd 表)" },
-	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, M_NET, "待送池註冊成 fixed buffer,夠大的送出用 SEND_ZC" },
+	{ { "zerocopy", no_argument, NULL, 'z' }, NULL, M_NET, "待送池註冊成 fixed buffer,夠大的送出用 SEND_ZC(在等核心通知的最多待送池的 1/4)" },
 	{ { "zc-threshold", required_argument, NULL, OPT_ZC_THRESHOLD }, "位元組", M_NET, "SEND_ZC 的最小長度(預設 16K)" },
 	{ { "recv", required_argument, NULL, OPT_RECV }, "方式", M_NET,
 	  "multishot(預設;核心太舊時自動改用 single)| single:每次收一個緩衝區" },

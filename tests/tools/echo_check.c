@@ -9,6 +9,8 @@
  *   echo_check hog      埠 連線數 秒數      不讀的對端:每條連線一直送到送不出去為止,之後永遠不讀,
  *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
  *   echo_check hold     埠 連線數 秒數      開這麼多條連線、什麼都不送,撐「秒數」秒後全部關閉(連線潮)
+ *   echo_check zcpin    埠 連線數 秒數      每條連線(接收緩衝區 4 KiB)送 60000 位元組、讀回 20000 之後永遠不讀,
+ *                                         撐「秒數」秒:伺服器後來送出的資料卡在它自己的送出佇列裡;印出 READY
  *   echo_check evictbatch 埠 伺服器PID    讓伺服器在同一批事件裡逐出一條還有事件沒處理的連線(會暫停伺服器一下)
  *   echo_check probe    埠 次數 逾時毫秒 [來源]  每次開一條新連線送 64 位元組,逾時內要收到相同的 echo
  *   echo_check refused  埠 逾時毫秒 來源     從來源位址連線送 64 位元組:伺服器應關閉它、不回 echo
@@ -271,6 +273,50 @@ static int do_hold(int port, unsigned long n, unsigned secs)
 	for (unsigned long i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
+	return 0;
+}
+
+/*
+ * 讀過一點就不再讀的對端:伺服器先等到 POLLOUT(對端讀過)才送排隊的資料,--zerocopy 時那些送出是
+ * SEND_ZC,資料卡在伺服器的送出佇列裡,核心放掉它之前那些 chunk 不能回到待送池。
+ */
+static int do_zcpin(int port, unsigned long n, unsigned secs)
+{
+	struct {
+		int fd;
+		uint64_t sent, got;
+	} *c = calloc(n, sizeof(*c));
+	unsigned char buf[16384];
+	uint64_t sent = 0, got = 0, t0 = now_ms();
+
+	if (!c)
+		return 1;
+	memset(buf, 'z', sizeof(buf));
+	for (unsigned long i = 0; i < n; i++)
+		c[i].fd = dial_nb(port, 4096);
+	while (now_ms() - t0 < 2000) {
+		for (unsigned long i = 0; i < n; i++) {
+			ssize_t k;
+			if (c[i].sent < 60000 &&
+			    (k = send(c[i].fd, buf, c[i].sent + sizeof(buf) > 60000 ? 60000 - c[i].sent : sizeof(buf),
+				      MSG_NOSIGNAL | MSG_DONTWAIT)) > 0)
+				c[i].sent += (uint64_t)k;
+			if (now_ms() - t0 > 500 && c[i].got < 20000 &&
+			    (k = recv(c[i].fd, buf, c[i].got + sizeof(buf) > 20000 ? 20000 - c[i].got : sizeof(buf),
+				      MSG_DONTWAIT)) > 0)
+				c[i].got += (uint64_t)k;
+		}
+		usleep(20000);
+	}
+	for (unsigned long i = 0; i < n; i++)
+		sent += c[i].sent, got += c[i].got;
+	printf("READY %lu 條連線共送出 %llu、讀回 %llu 位元組,之後不讀\n", n, (unsigned long long)sent,
+	       (unsigned long long)got);
+	fflush(stdout);
+	sleep(secs);
+	for (unsigned long i = 0; i < n; i++)
+		close(c[i].fd);
+	free(c);
 	return 0;
 }
 
@@ -866,7 +912,7 @@ static unsigned long num(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|probe|lateread|evict|evictbatch|innocent|slowloris "
+		fprintf(stderr, "用法:%s stream|halfclose|reset|cycles|hog|hold|zcpin|probe|lateread|evict|evictbatch|innocent|slowloris "
 				"埠 數量 [延遲毫秒|秒數|逾時毫秒|位元組]\n", argv[0]);
 		return 64;
 	}
@@ -885,6 +931,8 @@ int main(int argc, char **argv)
 		return do_hog(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "hold") && argc == 5)
 		return do_hold(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "zcpin") && argc == 5)
+		return do_zcpin(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "lateread") && argc == 5)
 		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
 	if (!strcmp(argv[1], "evictbatch"))
