@@ -313,8 +313,13 @@ struct ctx {
 	size_t br_size;
 	unsigned br_pending; /* 已 add、尚未 advance */
 	unsigned bufs_out;   /* 核心交給我們、還沒還的數量 */
-	uint16_t *ring_order; /* --bundle:ring 每個位置放的是哪個 bid */
-	unsigned ring_tail, ring_head;
+	/*
+	 * --bundle:ring 每個位置放的是哪個 bid(ring_order),與每個 bid 放在哪個位置(ring_pos)。
+	 * 一個 bundle CQE 只給第一個 bid,其餘是 ring 裡緊接在它後面的位置(核心依序取用);
+	 * 緩衝區歸還的順序和收到的不同,所以 bid 不是連號,要查表。
+	 */
+	uint16_t *ring_order, *ring_pos;
+	unsigned ring_tail;
 	/* 待送池 */
 	unsigned char *pool;
 	size_t pool_bytes;
@@ -577,7 +582,8 @@ static int setup_buffers(struct ctx *c)
 	c->br_size = (size_t)c->cfg.nbufs * sizeof(struct io_uring_buf);
 	c->br = mmap(NULL, c->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	c->ring_order = calloc(c->cfg.nbufs, sizeof(*c->ring_order));
-	if (c->bufs == MAP_FAILED || c->br == MAP_FAILED || !c->ring_order) {
+	c->ring_pos = calloc(c->cfg.nbufs, sizeof(*c->ring_pos));
+	if (c->bufs == MAP_FAILED || c->br == MAP_FAILED || !c->ring_order || !c->ring_pos) {
 		c->bufs = c->bufs == MAP_FAILED ? NULL : c->bufs;
 		c->br = c->br == MAP_FAILED ? NULL : c->br;
 		fprintf(stderr, "錯誤:無法配置 %zu 位元組的接收緩衝區:%s(調小 --buffers 或 --buffer-size)\n", total,
@@ -597,7 +603,7 @@ static int setup_buffers(struct ctx *c)
 	for (unsigned i = 0; i < c->cfg.nbufs; i++) {
 		io_uring_buf_ring_add(c->br, buf_addr(c, i), c->cfg.buf_size, (unsigned short)i,
 				      io_uring_buf_ring_mask(c->cfg.nbufs), (int)i);
-		c->ring_order[i] = (uint16_t)i;
+		c->ring_order[i] = c->ring_pos[i] = (uint16_t)i;
 	}
 	io_uring_buf_ring_advance(c->br, (int)c->cfg.nbufs);
 	c->ring_tail = c->cfg.nbufs;
@@ -614,6 +620,7 @@ static void buf_return(struct ctx *c, unsigned bid)
 	c->bufs_out--;
 	io_uring_buf_ring_add(c->br, buf_addr(c, bid), c->cfg.buf_size, (unsigned short)bid, mask, (int)c->br_pending);
 	c->ring_order[(c->ring_tail + c->br_pending) & mask] = (uint16_t)bid;
+	c->ring_pos[bid] = (uint16_t)((c->ring_tail + c->br_pending) & mask);
 	c->br_pending++;
 }
 
@@ -1698,11 +1705,15 @@ static void on_accept(struct ctx *c, struct io_uring_cqe *cqe, unsigned slot)
 	conn_progress(c, cn);
 }
 
-/* 一個 recv CQE 的資料:bundle 時跨好幾個 ring 緩衝區(依 ring 的順序) */
+/*
+ * 一個 recv CQE 的資料:bundle 時跨好幾個 ring 緩衝區,從 CQE 的 bid 所在的位置起依 ring 的順序。
+ * 以 CQE 的 bid 為起點(不靠自己數到第幾個):就算哪裡少算了一個,也不會把別的緩衝區(別條連線的資料)
+ * 當成這條連線的送出去。cn 是 NULL 時只歸還緩衝區(過時的 CQE)。
+ */
 static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len)
 {
-	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs);
-	bool echo = cn->state != CONN_CLOSING && cn->state != CONN_DRAINING;
+	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs), pos = c->ring_pos[bid];
+	bool echo = cn && cn->state != CONN_CLOSING && cn->state != CONN_DRAINING;
 
 	if (echo) {
 		c->st.msgs++;
@@ -1710,8 +1721,7 @@ static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len
 	}
 	while (len) {
 		unsigned n = len < c->cfg.buf_size ? len : c->cfg.buf_size;
-		unsigned b = c->feat.bundle ? c->ring_order[c->ring_head & mask] : bid;
-		c->ring_head++;
+		unsigned b = c->feat.bundle ? c->ring_order[pos++ & mask] : bid;
 		c->bufs_out++;
 		len -= n;
 		if (!echo || cn->state == CONN_CLOSING) { /* 中途被逐出時也會變成 CLOSING */
@@ -1885,11 +1895,9 @@ static void handle_cqe(struct ctx *c, struct io_uring_cqe *cqe)
 		return;
 	}
 	if (!cn || cn->gen != mid) {
-		/* 過時的 CQE(世代不符):不可能發生,但絕不算到別的連線頭上;帶著的緩衝區照樣歸還 */
-		if (cqe->flags & IORING_CQE_F_BUFFER) {
-			c->bufs_out++;
-			buf_return(c, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-		}
+		/* 過時的 CQE(世代不符):不可能發生,但絕不算到別的連線頭上;帶著的緩衝區(bundle 時好幾個)照樣歸還 */
+		if (cqe->flags & IORING_CQE_F_BUFFER)
+			take_data(c, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, cqe->res > 0 ? (unsigned)cqe->res : 1);
 		c->st.errors++;
 		return;
 	}
@@ -2203,6 +2211,7 @@ static void cleanup(struct ctx *c)
 		munmap(c->pool, c->pool_bytes);
 	free(c->chunks);
 	free(c->ring_order);
+	free(c->ring_pos);
 }
 
 /* ======================================================================
