@@ -11,7 +11,7 @@
  * 這一輪補上的全部 SQE 與「等至少一個完成」是同一次 io_uring_enter。檔案註冊成固定檔案、每個槽位的緩衝區
  * 註冊成 fixed buffer(核心不必每次查 fd 表、釘住頁面);--direct 時 O_DIRECT,位移、長度、緩衝區依 statx 的
  * STATX_DIOALIGN 對齊。pread 要 N 個執行緒才能有 N 個 I/O 在飛;這裡一個執行緒、每批一次系統呼叫。
- * 寫入模式只寫自己建立的新檔案(--overwrite 才寫已存在的,已掛載的裝置一律拒絕);讀取模式以 O_RDONLY 開。
+ * 寫入模式只寫自己建立的新檔案(--overwrite 才寫已存在的;使用中的裝置一律拒絕);讀取模式以 O_RDONLY 開。
  *
  * echo 伺服器(./io_uring_async [埠]):整個伺服器只有一個事件迴圈、一個 io_uring:
  *   - 單次 accept × 16(帶對方位址,依來源限制連線數),直接放進固定檔案表(direct descriptor)
@@ -848,7 +848,8 @@ static void arm_accepts(struct ctx *c)
  * 呼叫者給的是 RECV_ARM_FACTOR × --conn-buffer 減掉現在持有的,所以一條連線持有的永遠
  * <= RECV_ARM_FACTOR × --conn-buffer,由核心保證,不必靠事後取消(取消之前核心可能已經收進一大批)。
  * 待送池裡的超過 --conn-buffer 時我們另外取消 recv(conn_progress),平常就停在那裡。
- * 額度是上限的好幾倍:64 KiB 的串流不會每則訊息都讓 multishot 結束一次。
+ * RECV_ARM_FACTOR 現在是 1:預設下一連串 64 KiB 的訊息每則讓 multishot 結束、重新 arm 一次
+ * (多一個 SQE,跟著下一次 io_uring_enter 送出,不多一次系統呼叫);調大它是以每條連線的記憶體換較少的重新 arm。
  * 舊核心沒有這個上限:改用單次 recv,每次最多一個緩衝區。
  */
 static void arm_recv(struct ctx *c, struct conn *cn, size_t budget)
@@ -2228,7 +2229,8 @@ static void cleanup(struct ctx *c)
  *     對齊(statx 的 STATX_DIOALIGN 告訴我們這個檔案要多少;緩衝區是 mmap 來的,頁對齊)。
  *     不加 --direct 時讀的是 page cache:資料在記憶體裡,唯一的成本就是系統呼叫與複製。
  * 安全:讀取模式只以 O_RDONLY 開檔,不改任何東西;寫入模式只寫進自己建立的新檔案(O_CREAT|O_EXCL),
- * 要寫進已存在的檔案或裝置(毀掉原有內容)必須明確加 --overwrite,已掛載的裝置一律拒絕。
+ * 要寫進已存在的檔案或裝置(毀掉原有內容)必須明確加 --overwrite;使用中的裝置(已掛載、分割區已掛載、
+ * swap / RAID / LVM)一律拒絕。FIFO、字元裝置、目錄不開。
  * ====================================================================== */
 
 static const char *const rw_names[] = { "randread", "read", "randwrite", "write" };
@@ -2791,7 +2793,7 @@ static const struct opt_help options[] = {
 	{ { "size", required_argument, NULL, OPT_SIZE }, "位元組", M_FILE,
 	  "讀寫的範圍 [0, size);讀取預設整個檔案,建立新檔時是新檔大小(預設 64M)" },
 	{ { "overwrite", no_argument, NULL, OPT_OVERWRITE }, NULL, M_FILE,
-	  "允許寫入模式寫進已存在的檔案或裝置:會毀掉它原有的內容(已掛載的裝置一律拒絕)" },
+	  "允許寫入模式寫進已存在的檔案或裝置:會毀掉它原有的內容(使用中的裝置一律拒絕:已掛載、分割區已掛載、swap / RAID / LVM)" },
 	{ { "verify", no_argument, NULL, OPT_VERIFY }, NULL, M_FILE,
 	  "寫入可核對的內容(每 8 位元組由位移決定);讀取時逐位元組核對,不符就以 1 結束" },
 	{ { "taskrun", required_argument, NULL, OPT_TASKRUN }, "模式", M_BOTH, "defer(預設)| coop | none;核心不支援時自動退一步" },
