@@ -51,9 +51,9 @@
  *                 (伺服器的 CPU 由 tests/rdma.sh 檢查:慢慢來的對方不能讓它一直忙碌輪詢)
  *   half-open=N   送出 N 個連線要求,收到伺服器的回應後永遠不完成握手(不送 RTU),保持 HOLD_S 秒
  *                 預期:每個都得到回應(伺服器在它的期限後自己放棄,由 tests/rdma.sh 檢查)
- *   hold=N[:ping|alive|write|bwsend][:大小][:d深度][:refill]
- *                 一次佔住很多條:依序開到 N 條(遇到第一次拒絕就停,印 HOLD_READY 與拒絕原因),佔住
- *                 --hold-secs 秒,每條每秒做一次事:ping = lat send 真的 SEND(有進展)、alive = 只送 'L'
+ *   hold=N[:ping|alive|write|bwsend][:大小][:d深度][:p秒][:refill]
+ *                 一次佔住很多條:依序開到 N 條(遇到第一次拒絕就停,印 HOLD_READY 與拒絕原因;沒有回應的
+ *                 同一條最多試 3 次),佔住 --hold-secs 秒,每條每秒(:p 秒)做一次事:ping = lat send 真的 SEND(有進展)、alive = 只送 'L'
  *                 (沒有進展)、write = bw write(大小預設 64 KiB)的 64 位元組 WRITE 加 'L' 回報、bwsend =
  *                 bw send 的一則 SEND;refill = 被伺服器結束的每秒再開回來。最後印 HOLD_END:
  *                 被伺服器以哪個原因('X' 的 time / iters / yield / idle / shutdown)結束各幾條
@@ -869,15 +869,17 @@ static int hold_tick(struct holder *hd, enum hold_mode m, uint32_t size)
 }
 
 /*
- * hold=N[:ping|alive|write|bwsend][:大小][:d深度][:refill]:依序開到 N 條(遇到第一次拒絕就停),印 HOLD_READY,
- * 然後佔住 --hold-secs 秒(每條每秒做一次 hold_tick);refill:被關掉的連線每秒再試著開回來。
+ * hold=N[:ping|alive|write|bwsend][:大小][:d深度][:p秒][:refill]:依序開到 N 條(遇到第一次拒絕就停;沒有回應的
+ * 同一條最多試 3 次),印 HOLD_READY,然後佔住 --hold-secs 秒(每條每 p 秒做一次 hold_tick,預設 1);
+ * refill:被關掉的連線每秒再試著開回來。
  * 最後印 HOLD_END(被伺服器以哪種原因結束各幾條)。
  */
 static int probe_hold(const char *arg)
 {
 	static struct holder hd[1024];
 	enum hold_mode m = HOLD_PING;
-	uint32_t n = (uint32_t)atoi(arg + 5), size = 65536, depth = 1, opened = 0, reopened = 0, refused = 0, other = 0;
+	uint32_t n = (uint32_t)atoi(arg + 5), size = 65536, depth = 1, period = 1, opened = 0, reopened = 0, refused = 0;
+	uint32_t other = 0, errors = 0;
 	uint32_t ends[END_KINDS] = { 0 };
 	bool refill = false;
 	struct refusal rf = { 0 }, last = { 0 };
@@ -896,18 +898,26 @@ static int probe_hold(const char *arg)
 			refill = true;
 		else if (p[1] == 'd')
 			depth = (uint32_t)atoi(p + 2);
+		else if (p[1] == 'p')
+			period = (uint32_t)atoi(p + 2);
 		else if (p[1] >= '0' && p[1] <= '9')
 			size = (uint32_t)atoi(p + 1);
 	}
-	if (n < 1 || n > 1024 || !size || !depth) {
+	if (n < 1 || n > 1024 || !size || !depth || !period) {
 		fprintf(stderr, "錯誤:hold 的數量要在 1 到 1024 之間\n");
 		exit(64);
 	}
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0, tries = 0; i < n; i++) {
 		int r = hold_open(&hd[i], m, size, depth, &rf);
 
 		if (r == 0) {
 			opened++;
+			tries = 0;
+			continue;
+		}
+		if (r < 0 && ++tries < 3) { /* 沒有回應(VM 之間的 UDP 網路可能掉封包):同一條再試,被拒絕就不試 */
+			errors++;
+			i--;
 			continue;
 		}
 		refused += r > 0;
@@ -915,7 +925,8 @@ static int probe_hold(const char *arg)
 		last = rf;
 		break;
 	}
-	printf("HOLD_READY opened=%u refused=%u reason=%u detail=%u\n", opened, refused, last.reason, last.detail);
+	printf("HOLD_READY opened=%u refused=%u reason=%u detail=%u errors=%u\n", opened, refused, last.reason,
+	       last.detail, errors);
 	fflush(stdout);
 	uint64_t t0 = now_ms(), next = t0;
 
@@ -924,6 +935,7 @@ static int probe_hold(const char *arg)
 
 		if (tick)
 			next += 1000;
+		bool act = tick && ((now_ms() - t0) / 1000) % period == 0;
 		for (uint32_t i = 0; i < n; i++) {
 			if (!hd[i].open) {
 				if (!refill || !tick || blocked)
@@ -935,7 +947,7 @@ static int probe_hold(const char *arg)
 				blocked = r != 0;
 				continue;
 			}
-			if (pump(&hd[i].s) || (tick && hold_tick(&hd[i], m, size))) {
+			if (pump(&hd[i].s) || (act && hold_tick(&hd[i], m, size))) {
 				uint8_t e = hd[i].s.end_flag;
 
 				if (e && e < END_KINDS)
