@@ -780,6 +780,9 @@ static void print_features(struct ctx *c)
 	       c->cfg.nbufs, c->cfg.buf_size);
 	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s),socket 滿了等 POLLOUT\n",
 	       c->pool_bytes >> 20, c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG");
+	printf("  逐出:%s\n", !c->feat.fixed_files ? "setsockopt(SO_LINGER 0) 後 close,對端收到 RST"
+			      : c->feat.sock_cmd	? "SETSOCKOPT(SO_LINGER 0)-> CLOSE 連結的 SQE,對端收到 RST"
+							: "一般 CLOSE(核心沒有 SETSOCKOPT uring_cmd,需要 6.7;對端收到 FIN)");
 	if (c->cfg.wait_nr > 1)
 		printf("  等待:有流量時每次等 %u 個 CQE(最多 %u µs)\n", c->cfg.wait_nr, c->cfg.wait_usec);
 	printf("  上限:每條連線待送 %zu KiB 就停止讀取(最多持有 %zu KiB),連線數 %u(滿了時閒置最久的讓位),"

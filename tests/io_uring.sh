@@ -347,6 +347,15 @@ t_features_printed() {
 	expect_file_match "$SRV_LOG" 'multishot' "啟動時印出 multishot"
 	expect_file_match "$SRV_LOG" 'buffer ring' "啟動時印出緩衝區模式"
 	expect_file_match "$SRV_LOG" '上限:每條連線待送' "啟動時印出記憶體上限"
+	# 被逐出的連線以 SETSOCKOPT uring_cmd 設 SO_LINGER 0(SQE 的欄位是我們自己填的,liburing 2.3 沒有 helper):
+	# 6.7 以上的核心探測必須成功,否則就是欄位填錯了、默默退回 FIN
+	local rel
+	rel=$(uname -r)
+	if [ "${rel%%.*}" -gt 6 ] || { [ "${rel%%.*}" -eq 6 ] && [ "$(echo "$rel" | cut -d. -f2)" -ge 7 ]; }; then
+		expect_file_match "$SRV_LOG" '逐出:SETSOCKOPT.*RST' "核心 $rel:逐出的連線以 RST 關閉"
+	else
+		expect_file_match "$SRV_LOG" '逐出:.*FIN' "核心 $rel 沒有 SETSOCKOPT uring_cmd:說明是 FIN"
+	fi
 	srv_stop
 	# 印出的是實際用到的功能:單次 recv 不會用 bundle(曾經照樣印「+ bundle」)
 	srv_start "$URING" --recv single --bundle
