@@ -600,6 +600,21 @@ t_file_modes() {
 	expect_exit 0 "$bin" --file "$f.buf" --rw write --size 2M --bs 512 --qd 64 --duration 0 --verify
 	expect_exit 0 "$bin" --file "$f.buf" --rw randread --bs 512 --qd 1 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'ios=4096 .*verify_errors=0' "經過 page cache 寫入、O_DIRECT 讀回"
+	# SIGINT 寫到一半:在飛的 I/O 收完才結束(結束碼 0),說明只寫了幾個區塊(曾經:只說「已建立」);
+	# 送出過的區塊都完成了,所以開頭那 ios 個區塊讀得回來
+	local pid rc=0 n
+	"$bin" --file "$f.int" --rw write --size 64M --bs 512 --qd 1 --duration 0 --verify --direct --quiet \
+		>"$T_TMP/out" 2>&1 &
+	pid=$!
+	sleep 0.5
+	kill -INT "$pid"
+	wait "$pid" || rc=$?
+	cat "$T_TMP/out"
+	expect_eq "$rc" 0 "寫到一半收到 SIGINT 的結束碼"
+	expect_file_match "$T_TMP/out" '中途停止:只寫了 [0-9]+ / 131072 個區塊' "中途停止的說明"
+	n=$(kv "$T_TMP/out" ios)
+	expect_ge "$n" 1 "SIGINT 前寫完的區塊"
+	expect_exit 0 "$bin" --file "$f.int" --rw read --size $((n * 512)) --bs 512 --duration 0 --verify --quiet
 	# 內容不符時以 1 結束(不是以 --verify 寫的檔案)
 	head -c 1M /dev/urandom >"$f.other"
 	expect_exit 1 "$bin" --file "$f.other" --rw read --duration 0 --verify
