@@ -797,26 +797,26 @@ static void print_features(struct ctx *c)
  * 2. 提交:SQE 的準備
  * ====================================================================== */
 
+/*
+ * SQ 至少要有 n 個空位:不夠就先送出現有的。SQPOLL 時 io_uring_submit 只把 SQ tail 交給核心(執行緒睡著才
+ * 叫醒它),再以 io_uring_sqring_wait 等它消化出空位;只等不交 tail 的話核心看不到新 SQE,會永遠等下去。
+ * 連結的 SQE(IOSQE_IO_HARDLINK)要先一次保留整串:串到一半就送出的話,前半串結束在這一次提交,
+ * 後半串變成獨立的請求,不再等前一個完成。
+ */
+static void sq_reserve(struct ctx *c, unsigned n)
+{
+	while (io_uring_sq_space_left(&c->ring) < n) {
+		io_uring_submit(&c->ring);
+		if (c->feat.sqpoll)
+			io_uring_sqring_wait(&c->ring);
+		c->st.enters++;
+	}
+}
+
 static struct io_uring_sqe *get_sqe(struct ctx *c)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
-
-	while (!sqe) {
-		/*
-		 * SQ 滿了:先送出現有的。SQPOLL 時 io_uring_submit 只把 SQ tail 交給核心(執行緒睡著才叫醒它),
-		 * 再以 io_uring_sqring_wait 等它消化出空位;只等不交 tail 的話核心看不到新 SQE,會永遠等下去。
-		 */
-		if (c->feat.sqpoll) {
-			io_uring_submit(&c->ring);
-			io_uring_sqring_wait(&c->ring);
-			c->st.enters++;
-		} else {
-			io_uring_submit(&c->ring);
-			c->st.enters++;
-		}
-		sqe = io_uring_get_sqe(&c->ring);
-	}
-	return sqe;
+	sq_reserve(c, 1);
+	return io_uring_get_sqe(&c->ring);
 }
 
 static void sqe_conn(struct ctx *c, struct io_uring_sqe *sqe, struct conn *cn, unsigned type)
@@ -1446,6 +1446,8 @@ static void arm_pollout(struct ctx *c, struct conn *cn)
 static void submit_close(struct ctx *c, struct conn *cn, bool shut_first)
 {
 	struct io_uring_sqe *sqe;
+
+	sq_reserve(c, 2); /* 連結的兩個 SQE 在同一次提交裡 */
 
 	/*
 	 * 被逐出的連線以 RST 關閉:一般的 close 在對端不讀(零視窗)時會留下一個孤兒 socket,帶著沒送出的
