@@ -1985,6 +1985,17 @@ static unsigned process_cqes(struct ctx *c)
 }
 
 /*
+ * 逾時或太慢而關閉一律送 RST:這種連線的對端通常不讀了,核心的送出佇列裡可能還有我們看不到的資料
+ * (已交給 socket、對端沒確認);一般的 close 會留下一個對著零視窗重試好幾分鐘的孤兒 socket(FIN-WAIT-1),
+ * 核心的送出緩衝區也跟著留著。RST 讓核心立刻放掉。
+ */
+static void close_expired(struct ctx *c, struct conn *cn)
+{
+	cn->reset = true;
+	begin_close(c, cn);
+}
+
+/*
  * 每秒一次,慢速對端的規則:
  *   - 閒置逾時:超過 --idle-timeout 秒沒有任何位元組進出(act 串列從最前面看,只看到逾時的為止);
  *   - 最低進度:每 --idle-timeout 秒的視窗裡收送不到 --min-progress 位元組(每 30 秒送一個位元組的
@@ -2001,7 +2012,7 @@ static void expire_conns(struct ctx *c)
 		if (c->now_ns - cn->last_active <= window)
 			break;
 		c->st.timeouts++;
-		begin_close(c, cn); /* 離開 act 串列 */
+		close_expired(c, cn); /* 離開 act 串列 */
 	}
 	if (!c->cfg.min_progress)
 		return;
@@ -2011,7 +2022,7 @@ static void expire_conns(struct ctx *c)
 			continue;
 		if (cn->window_bytes < c->cfg.min_progress) {
 			c->st.slow++;
-			begin_close(c, cn);
+			close_expired(c, cn);
 		} else {
 			cn->window_start = c->now_ns;
 			cn->window_bytes = 0;
@@ -2720,6 +2731,19 @@ static int file_main(struct ctx *c)
 	       c->cfg.duration > 0 ? "依時間結束" : "整個範圍一輪後結束");
 	fflush(stdout);
 	rc = file_run(c, j) ? 1 : 0;
+	/*
+	 * 寫入之後 fsync(不算在上面的統計裡):經過 page cache 的寫入這時才真的寫到磁碟,寫回的錯誤這時才
+	 * 看得到;O_DIRECT 也要它才把檔案的 metadata(配置了但還沒寫過的區段轉成已寫)落盤。
+	 */
+	if (j->writing && j->done) {
+		uint64_t t0 = now_ns();
+		if (fsync(j->fd)) {
+			fprintf(stderr, "錯誤:fsync %s 失敗:%s(寫入的資料可能沒有落盤)\n", c->cfg.file_path, strerror(errno));
+			rc = 1;
+		} else {
+			printf("  fsync      %.2f 秒(不算在上面的統計裡)\n", (double)(now_ns() - t0) / 1e9);
+		}
+	}
 out:
 	if (c->ring.ring_fd >= 0)
 		io_uring_queue_exit(&c->ring);

@@ -637,7 +637,7 @@ static void expire_conns(struct ctx *c)
 		if (c->now_ns - cn->last_active <= window)
 			break;
 		c->timeouts++;
-		conn_close(c, cn);
+		conn_reset(c, cn); /* RST:不留下對著零視窗重試的孤兒 socket(與 io_uring_async 相同) */
 	}
 	if (!c->cfg.min_progress)
 		return;
@@ -647,7 +647,7 @@ static void expire_conns(struct ctx *c)
 			continue;
 		if (cn->window_bytes < c->cfg.min_progress) {
 			c->slow++;
-			conn_close(c, cn);
+			conn_reset(c, cn);
 		} else {
 			cn->window_start = c->now_ns;
 			cn->window_bytes = 0;

@@ -211,13 +211,19 @@ t_idle_timeout() {
 	local idle rc=0
 	exec {idle}<>"/dev/tcp/127.0.0.1/$SRV_PORT"
 	start_bg "$T_TMP/hog" "$CHECK" hog "$SRV_PORT" 1 30
+	# 送了 40000 位元組後不讀也不送:伺服器的 echo 塞在它自己的核心送出佇列裡(待送池是空的)
+	start_bg "$T_TMP/so" "$CHECK" sendonly "$SRV_PORT" 40000 30
+	wait_log 10 "$T_TMP/so" READY || fail "sendonly 沒有送完:$(cat "$T_TMP/so")"
 	"$BENCH" -p "$SRV_PORT" -c 1 -s 64 -w 0 -t 4 -q || fail "一直有來回的連線被當成閒置關閉了"
-	# 閒置的那條已被伺服器關閉:讀到 EOF(還開著的話 cat 會等到逾時)
-	timeout 3 cat <&"$idle" >/dev/null || rc=$?
+	# 閒置的那條已被伺服器關閉:讀到 EOF 或被重設(還開著的話 cat 會等到逾時,timeout 回 124)
+	timeout 3 cat <&"$idle" >/dev/null 2>&1 || rc=$?
 	exec {idle}>&-
-	expect_eq "$rc" 0 "閒置連線應被伺服器關閉(cat 的結束碼)"
+	[ "$rc" -ne 124 ] || fail "閒置連線應被伺服器關閉(3 秒內沒有 EOF 也沒有重設)"
+	# 逾時一律以 RST 關閉:伺服器這邊不能留下對著零視窗重試的 FIN-WAIT-1 孤兒 socket
+	# (曾經:一般的 close,核心帶著 sendonly 那條送不出去的 echo 重試好幾分鐘)
+	expect_eq "$(ss -Htan state fin-wait-1 "sport = :$SRV_PORT" | wc -l)" 0 "伺服器留下的 FIN-WAIT-1 socket"
 	srv_stop
-	expect_ge "$(kv "$SRV_LOG" timeouts)" 2 "閒置逾時關閉的連線數(不送的 + 不讀的)"
+	expect_ge "$(kv "$SRV_LOG" timeouts)" 3 "閒置逾時關閉的連線數(不送的 + 不讀的 + 只送的)"
 }
 
 # 結束時還有待送資料:先送完,再以 SHUTDOWN + CLOSE 關閉(對端收到全部資料後讀到 EOF)

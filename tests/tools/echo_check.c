@@ -9,6 +9,8 @@
  *   echo_check hog      埠 連線數 秒數      不讀的對端:每條連線一直送到送不出去為止,之後永遠不讀,
  *                                         撐「秒數」秒後關閉;全部送到塞住時印出 READY
  *   echo_check hold     埠 連線數 秒數      開這麼多條連線、什麼都不送,撐「秒數」秒後全部關閉(連線潮)
+ *   echo_check sendonly 埠 位元組 秒數      接收緩衝區最小,送出這麼多位元組後再也不讀也不送,撐「秒數」秒;
+ *                                         印出 READY(伺服器的 echo 塞在它自己的核心送出佇列裡)
  *   echo_check zcpin    埠 連線數 秒數      每條連線(接收緩衝區 4 KiB)送 60000 位元組、讀回 20000 之後永遠不讀,
  *                                         撐「秒數」秒:伺服器後來送出的資料卡在它自己的送出佇列裡;印出 READY
  *   echo_check evictbatch 埠 伺服器PID    讓伺服器在同一批事件裡逐出一條還有事件沒處理的連線(會暫停伺服器一下)
@@ -321,6 +323,20 @@ static int do_zcpin(int port, unsigned long n, unsigned secs)
 }
 
 /* 寫完先不讀,時間到再讀到 EOF:收到的必須是送出資料的開頭,而且以 EOF(不是 RST)結束 */
+static int do_sendonly(int port, uint64_t total, unsigned secs)
+{
+	int fd = dial_nb(port, 1);
+	uint64_t woff = 0;
+
+	fcntl(fd, F_SETFL, 0);
+	write_some(fd, &woff, total);
+	printf("READY written=%llu\n", (unsigned long long)woff);
+	fflush(stdout);
+	sleep(secs);
+	close(fd);
+	return 0;
+}
+
 static int do_lateread(int port, uint64_t total, unsigned wait_ms)
 {
 	int fd = dial(port);
@@ -933,6 +949,8 @@ int main(int argc, char **argv)
 		return do_hold(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "zcpin") && argc == 5)
 		return do_zcpin(port, n, (unsigned)num(argv[4], 3600));
+	if (!strcmp(argv[1], "sendonly") && argc == 5)
+		return do_sendonly(port, n, (unsigned)num(argv[4], 3600));
 	if (!strcmp(argv[1], "lateread") && argc == 5)
 		return do_lateread(port, n, (unsigned)num(argv[4], 600000));
 	if (!strcmp(argv[1], "evictbatch"))
