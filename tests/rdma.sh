@@ -1221,7 +1221,7 @@ guest_two_a() {
 echo "== VM A:伺服器 $IP"
 startsrv /tmp/s.log --bind $IP
 sp=$SRV
-echo "== 記憶體的帳:B 開 100 條連線並佔住,伺服器算的記憶體與 A 的 MemAvailable 下降相差不到 25%"
+echo "== 記憶體的帳:B 開 100 條連線並佔住,伺服器算的記憶體不少於 A 的 MemAvailable 下降的 0.8 倍(也不超過 2 倍)"
 # B 先佔住一次再放掉(暖身:slab 快取與 malloc 的 arena 長大一次,之後重用),第二次才量:暖身之後的
 # MemAvailable 到佔住時的下降,就是每多一條連線的成本。什麼時候佔滿 / 放掉,看伺服器的執行緒數
 $P server --bind $IP --port 7475 --max-clients 128 --max-per-peer 128 --max-mem 1024 --max-peer-mem 1024 >/tmp/m.log 2>&1 &
@@ -1256,8 +1256,11 @@ echo "    佔住時 $((n1 - 1)) 條連線;伺服器算的 ${acc:-?} MiB($acck Ki
 echo "    檔案描述子:暖身後 $fds0 個,佔住時 $fds1 個,放開後 $fds2 個"
 why=
 [ "$n1" = 101 ] || why="$why 沒有 100 條連線同時存在(執行緒 $n1)"
-awk -v a="$acck" -v d="$drop" 'BEGIN { exit !(d > 0 && a >= 0.75 * d && a <= 1.25 * d) }' ||
-	why="$why 伺服器算的 $acck KiB 與 MemAvailable 的下降 $drop KiB 相差超過 25%"
+# 上限要誠實的方向只有一個:伺服器算的不能比實際少(少算 = 對端能讓我們配置超過上限)。多算只會
+# 提早拒絕;MemAvailable 是整台 VM 的數字,slab 與延遲釋放什麼時候回來不固定(同一程式量到每條
+# 44-64 KB),所以多算只要求不超過 2 倍
+awk -v a="$acck" -v d="$drop" 'BEGIN { exit !(d > 0 && a >= 0.8 * d && a <= 2 * d) }' ||
+	why="$why 伺服器算的 $acck KiB 與 MemAvailable 的下降 $drop KiB 不符(應 >= 0.8 倍:不少算;<= 2 倍)"
 [ $((fds1 - fds0)) = 200 ] && [ "$fds2" = "$fds0" ] || why="$why 每條連線的檔案描述子不是 2 個,或沒有全部還回來($fds0 -> $fds1 -> $fds2)"
 if [ -z "$why" ]; then R mem_accounting pass; else R mem_accounting fail "$why"; fi
 # B 的長時間客戶端連上之後,A 自己的客戶端在 B 斷線期間也要被服務
