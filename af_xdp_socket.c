@@ -30,7 +30,7 @@
  *
  * 閱讀順序:
  *   1. 共用的定義(兩半都看得到)      4. 資料路徑:四個 engine、TX kick、等待策略、佇列執行緒
- *   2. 核心半部:XDP 程式與三個 map    5. 統計(每秒、總結)、主執行緒的每秒檢查
+ *   2. 核心半部:XDP 程式與五個 map    5. 統計(每秒、總結)、主執行緒的每秒檢查
  *   3. 使用者半部:載入與掛上 XDP 程式 6. 清理
  *      (bpf_link)、依主機設定決定拿   7. 選項、說明與環境檢查(sysctl、netfilter)
  *      什麼、UMEM 與每個佇列的 socket  8. main
@@ -57,7 +57,10 @@
  *   - 介面消失、被關閉(down),或 respond 回答的介面位址被移除(例如 DHCP 換了位址):2 秒內結束並說明,結束碼 1。
  *   - 主機的決定照樣有效:icmp_echo_ignore_all、icmp_ratemask、arp_ignore、arp_filter、介面 NOARP 讓核心不回答的,
  *     XDP 程式也不拿(交給核心);netfilter 有規則時預設不啟動(--bypass-firewall / --respect-firewall)。
- *     拿走的封包不經過 netfilter:這一點在啟動時說清楚。
+ *     拿走的封包不經過 netfilter:這一點在啟動時說清楚。來源的回程路由不從這個介面出去的 ping(rp_filter 開著時
+ *     ARP 也是)交給核心:核心沒有路就不回答,我們也不能替它回答(route_back map,每秒從路由表重算)。
+ *   - 我們自己凍住(SIGSTOP、執行緒卡住)時不能吃掉 ARP 與 ping:主執行緒每 100 ms 送心跳,XDP 程式超過 1 秒
+ *     沒收到就全部交給核心(HEARTBEAT_MAX_NS),恢復後再接回來。
  *   - 任何結束方式(Ctrl-C、SIGTERM、SIGHUP、SIGQUIT、錯誤、--duration)都會卸下 XDP 程式;以 bpf_link 掛載時
  *     SIGKILL 也一樣(核心在行程消失時卸下)。沒有 bpf_link 的舊核心退回 netlink 掛載:每秒確認掛著的還是我們的
  *     程式,被換掉就結束(結束碼 1,不卸任何東西);被 SIGKILL 留下的程式,下一次執行會認出來並給以 id 指名的
@@ -93,6 +96,7 @@ enum take_bits {
 	TAKE_ICMP = 1 << 1, /* respond:對我們 IPv4、送到我們 MAC(不是廣播)的 ICMP echo 請求 */
 	TAKE_UDP = 1 << 2,  /* rxdrop / l2fwd:UDP 目的埠 port(IPv4 與 IPv6) */
 	TAKE_ALL = 1 << 3,  /* rxdrop / l2fwd --all:佇列上的全部封包 */
+	TAKE_ARP_RPF = 1 << 4, /* respond:rp_filter 開著:ARP 請求也要回程路由從這個介面出去才拿 */
 };
 
 struct take_config {
@@ -104,6 +108,19 @@ struct take_config {
 	/* 掛上這個程式的行程:另一個 af_xdp_socket 看到介面上已有程式時,分辨「還在執行」與「已經不在」 */
 	__u32 owner_pid;
 	__u64 owner_start; /* 那個行程的啟動時間(/proc/PID/stat 第 22 欄):PID 被重複使用也認得出來 */
+};
+
+/* 心跳:使用者空間的主執行緒確認每個佇列執行緒都還在轉之後,把現在的 CLOCK_MONOTONIC(與 bpf_ktime_get_ns
+ * 同一個時鐘)寫進 alive map。超過 HEARTBEAT_MAX_NS 沒更新(行程被 SIGSTOP 凍住、執行緒卡住、被 SIGKILL 而
+ * netlink 掛載的程式留了下來)時,XDP 程式什麼都不拿、全部交給核心:沒有人讀的 socket 不能吃掉 ARP 與 ping。 */
+#define HEARTBEAT_MAX_NS 1000000000ull
+
+/* 回程路由(respond):LPM map 的 key = 前綴長度 + IPv4 位址(網路位元組順序),value = 1 表示到這個前綴的
+ * 回覆從我們的介面出去(主路由表的 unicast 路由),0 表示別的(走別的介面、黑洞、本機位址……)。 */
+#define ROUTE_MAX 1024
+struct route_key {
+	__u32 prefixlen;
+	__be32 addr;
 };
 
 /* 每個佇列一格、每顆 CPU 一份(BPF_MAP_TYPE_PERCPU_ARRAY):XDP 程式寫,使用者空間加總 */
@@ -149,6 +166,23 @@ struct {
 	__type(value, struct take_config);
 } take_cfg SEC(".maps");
 
+/* 一格 __u64:最近一次心跳的時間(ns,CLOCK_MONOTONIC);分開一個 map,每 100 ms 只寫 8 位元組,不動 take_cfg */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} alive SEC(".maps");
+
+/* 使用者空間每秒從路由表算出(見 sync_routes);XDP 程式以請求的來源位址查最長前綴 */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, ROUTE_MAX);
+	__type(key, struct route_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* LPM trie 一定要這個旗標 */
+} route_back SEC(".maps");
+
 struct vlan_hdr {
 	__be16 tci;
 	__be16 proto;
@@ -183,6 +217,21 @@ static __always_inline int for_our_mac(const struct ethhdr *eth, const struct ta
 }
 
 /*
+ * 核心只在有一條回到來源的路時才回答 ping(回覆要走路由);rp_filter 開著時連 ARP 請求都要通過來源檢查
+ * (rp_filter 關著時核心回答 ARP 不看路由,TAKE_ARP_RPF 就不設)。
+ * 所以只拿回程路由從這個介面出去的請求;沒有路由、走別的介面、黑洞都交給核心,由它照主機的路由與 rp_filter 決定。
+ * (bpf_fib_lookup 在介面的 IPv4 forwarding 關閉時一律回 FWD_DISABLED,一般主機正是如此,所以改查使用者空間
+ * 從路由表算好的 LPM map。)
+ */
+static __always_inline int route_back_ok(__be32 src)
+{
+	struct route_key k = { 32, src };
+	__u8 *v = bpf_map_lookup_elem(&route_back, &k);
+
+	return v && *v;
+}
+
+/*
  * respond:對我們 IP 的 ARP 請求(目的 MAC 是我們的或廣播),與對我們 IP、送到我們 MAC、沒有分片、
  * 沒有 IP 選項的 ICMP echo 請求。送到廣播 / 群播 MAC 或廣播 / 群播 IP 的 ping 一律交給核心:
  * 它依 icmp_echo_ignore_broadcasts 與 drop_unicast_in_l2_multicast 決定回不回答。
@@ -194,7 +243,11 @@ static __always_inline int take_respond(const struct ethhdr *eth, const struct t
 		struct arp_eth_ipv4 *a = l3;
 		if (!(take & TAKE_ARP) || !for_our_mac(eth, cfg, 1) || (void *)(a + 1) > end)
 			return 0;
-		return a->op == bpf_htons(1) && same_ipv4(a->tip, cfg->ipv4);
+		if (a->op != bpf_htons(1) || !same_ipv4(a->tip, cfg->ipv4))
+			return 0;
+		__be32 sip;
+		__builtin_memcpy(&sip, a->sip, 4);
+		return !(take & TAKE_ARP_RPF) || route_back_ok(sip);
 	}
 	if (proto != bpf_htons(ETH_P_IP) || !(take & TAKE_ICMP) || !for_our_mac(eth, cfg, 0))
 		return 0;
@@ -205,9 +258,9 @@ static __always_inline int take_respond(const struct ethhdr *eth, const struct t
 	if (ip->daddr != cfg->ipv4 || (ip->frag_off & bpf_htons(0x3fff)))
 		return 0; /* 分片交給核心重組(ping -s 3000 由核心回答) */
 	__u8 *icmp_type = (__u8 *)(ip + 1);
-	if ((void *)(icmp_type + 1) > end)
+	if ((void *)(icmp_type + 1) > end || *icmp_type != 8) /* ICMP_ECHO */
 		return 0;
-	return *icmp_type == 8; /* ICMP_ECHO */
+	return route_back_ok(ip->saddr);
 }
 
 /* rxdrop / l2fwd:UDP 目的埠(IPv4 沒有分片:片段全部交給核心重組;IPv6 沒有延伸標頭) */
@@ -272,8 +325,12 @@ int xsk_take(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	__u32 q = ctx->rx_queue_index, zero = 0;
 	struct take_config *cfg = bpf_map_lookup_elem(&take_cfg, &zero);
+	__u64 *beat = bpf_map_lookup_elem(&alive, &zero);
 	int action = XDP_PASS;
 
+	/* 使用者空間超過 1 秒沒有心跳:它讀不了 socket,拿了也沒人處理,全部交給核心 */
+	if (!beat || bpf_ktime_get_ns() - *(volatile __u64 *)beat > HEARTBEAT_MAX_NS)
+		cfg = 0;
 	/* 這個佇列沒有我們的 socket 時,bpf_redirect_map 回傳第三個參數:XDP_PASS */
 	if (cfg && wanted(cfg, data, end))
 		action = bpf_redirect_map(&xsks_map, q, XDP_PASS);
@@ -308,6 +365,7 @@ char _license[] SEC("license") = "Dual MIT/GPL";
 #include <linux/netfilter_arp/arp_tables.h>
 #include <linux/netfilter_ipv4/ip_tables.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -383,11 +441,20 @@ struct host_policy {
 	int ratemask;	     /* net.ipv4.icmp_ratemask:含 echo reply(bit 0)時核心會限速回覆 */
 	int arp_ignore;	     /* conf/all 與 conf/介面 取大的,與核心相同 */
 	int arp_filter;	     /* conf/all 或 conf/介面 */
+	int rp_filter;	     /* conf/all 與 conf/介面 取大的,與核心相同 */
 	bool noarp;	     /* 介面的 NOARP 旗標 */
 	bool ip_on_iface;    /* 我們回答的位址設在這個介面上(arp_ignore=1 要求) */
-	char fw[256];	     /* 有規則的 netfilter 鏈(空字串 = 沒有) */
+	char fw[256];	     /* 有規則的 netfilter 鏈(空字串 = 沒有):nftables 的加上舊式 x_tables 的 */
+	char nft_fw[256];    /* 其中 nftables 的部分:generation 沒變時沿用這個(不是 fw:那會把舊式的部分再接一次) */
 	uint32_t nft_gen;    /* nftables 規則集的 generation:沒變就不必重讀 */
 	bool nft_gen_known;
+	bool routes_over;    /* respond:路由表的前綴超過 ROUTE_MAX 個,route_back map 放不下:ARP 與 ping 交給核心 */
+};
+
+/* route_back map 的一格(使用者空間的副本,依 key 排序:沒變就不必重寫 map) */
+struct route_ent {
+	struct route_key k;
+	uint32_t back; /* 1 = 回覆從我們的介面出去 */
 };
 
 struct config; /* 使用者要求的設定,定義在「選項」一節 */
@@ -419,7 +486,10 @@ struct xsk_queue {
 	uint64_t tx_rate;			  /* txonly:這個佇列的 pps(0 = 全速) */
 	int done;	      /* txonly 送完(__atomic) */
 	struct counters st;   /* 只有這個佇列的執行緒寫;主執行緒每秒讀一次 */
+	unsigned long loops;  /* 執行緒每轉一圈加一(__atomic):主執行緒據此確認它還在轉,才送心跳 */
 	/* 以下只有主執行緒用 */
+	unsigned long loops_seen;
+	uint64_t seen_ns; /* 最近一次看到 loops 前進的時間 */
 	struct counters last;
 	struct xdp_statistics xs_last;
 	struct queue_counters prog_last;
@@ -478,10 +548,13 @@ struct ctx {
 	enum xdp_attach_mode attached; /* 實際掛上的模式;XDP_MODE_UNSPEC = 沒掛 */
 	int link_fd;		       /* bpf_link;-1 = 以 netlink 掛載(沒有 bpf_link 的核心,或 AF_XDP_NETLINK=1) */
 	char link_why[128];	       /* 沒用 bpf_link 的原因 */
-	int xsks_map_fd, stats_map_fd, cfg_map_fd;
+	int xsks_map_fd, stats_map_fd, cfg_map_fd, alive_map_fd;
 	struct take_config tc;	/* 目前寫在 take_cfg map 裡的設定 */
 	struct host_policy pol; /* 最近一次讀到的主機設定 */
 	char take_why[256];	/* 最近一次說明的「交給核心的原因」:原因變了也要說 */
+	int route_map_fd;
+	struct route_ent routes[ROUTE_MAX]; /* 目前寫在 route_back map 裡的 */
+	unsigned nroutes;
 	int ncpus_possible;
 	/* UMEM 與佇列 */
 	void *umem_area;
@@ -505,6 +578,7 @@ struct ctx {
 
 static void parse_args(int argc, char **argv, struct config *cfg);
 static void read_host_policy(struct ctx *c, struct host_policy *p);
+static int sync_routes(struct ctx *c, struct host_policy *p);
 static int firewall_gate(struct ctx *c);
 static const char *unload_cmd(const struct ctx *c, uint32_t id, const char *netns, char *buf, size_t len);
 
@@ -595,6 +669,10 @@ static int xdp_load(struct ctx *c)
 	c->xsks_map_fd = bpf_object__find_map_fd_by_name(c->obj, "xsks_map");
 	c->stats_map_fd = bpf_object__find_map_fd_by_name(c->obj, "queue_stats");
 	c->cfg_map_fd = bpf_object__find_map_fd_by_name(c->obj, "take_cfg");
+	c->alive_map_fd = bpf_object__find_map_fd_by_name(c->obj, "alive");
+	c->route_map_fd = bpf_object__find_map_fd_by_name(c->obj, "route_back");
+	if (bpf_map_update_elem(c->alive_map_fd, &(uint32_t){ 0 }, &(uint64_t){ now_ns() }, BPF_ANY))
+		return -errno; /* 掛上之後到主執行緒開始送心跳之前的這段時間照常拿 */
 	c->tc.ipv4 = c->cfg.ip.s_addr;
 	memcpy(c->tc.mac, c->if_mac, 6);
 	c->tc.port = htons(c->cfg.udp_port);
@@ -631,6 +709,10 @@ static uint32_t policy_take(const struct ctx *c, const struct host_policy *p, ch
 		WHY("netfilter 有規則,ARP 與 ping 都交給核心(與防火牆)");
 		return 0;
 	}
+	if (p->routes_over) {
+		WHY("路由表超過 %d 個前綴,XDP 程式無法確認回程路由:ARP 與 ping 都交給核心", ROUTE_MAX);
+		return 0;
+	}
 	if (p->echo_ignore_all) {
 		take &= ~(uint32_t)TAKE_ICMP;
 		WHY("ping 交給核心:icmp_echo_ignore_all=%d", p->echo_ignore_all);
@@ -651,6 +733,9 @@ static uint32_t policy_take(const struct ctx *c, const struct host_policy *p, ch
 	if (arp) {
 		take &= ~(uint32_t)TAKE_ARP;
 		WHY("%sARP 交給核心:%s", o ? ";" : "", arp);
+	} else if (p->rp_filter) {
+		take |= TAKE_ARP_RPF;
+		WHY("%srp_filter=%d:來源的回程路由不從這個介面出去的 ARP 交給核心", o ? ";" : "", p->rp_filter);
 	}
 #undef WHY
 	return take;
@@ -663,6 +748,11 @@ static int apply_host_policy(struct ctx *c, bool first)
 	char why[256];
 
 	read_host_policy(c, &p);
+	if (c->cfg.mode == MODE_RESPOND) {
+		int err = sync_routes(c, &p);
+		if (err)
+			return err;
+	}
 	uint32_t take = policy_take(c, &p, why, sizeof(why));
 	bool fw_changed = strcmp(p.fw, c->pol.fw) != 0, why_changed = strcmp(why, c->take_why) != 0;
 	c->pol = p;
@@ -1657,6 +1747,7 @@ static void *queue_thread(void *arg)
 	}
 	q->tx_t0_ns = now_ns();
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&q->loops, q->loops + 1, __ATOMIC_RELAXED);
 		unsigned work = reap_completions(q);
 		work += c->engine(q);
 		tx_kick(q);
@@ -1883,7 +1974,29 @@ static const char *iface_gone(const struct ctx *c, bool *vanished)
 }
 
 /*
- * 主執行緒:啟動佇列執行緒後只做三件事:每秒印統計、檢查介面、等結束訊號。
+ * 心跳(每 100 ms):每個佇列執行緒上次被看到在轉的時間取最早的一個寫進 alive map。佇列執行緒最多睡
+ * POLL_TIMEOUT_MS(poll);busy-poll 與 --spin 不睡,所以正常時心跳最多落後約 200 ms,遠小於 XDP 程式的 1 秒門檻。
+ */
+static void heartbeat(struct ctx *c, uint64_t now)
+{
+	uint64_t oldest = now;
+
+	for (unsigned i = 0; i < c->nq; i++) {
+		struct xsk_queue *q = &c->q[i];
+		unsigned long l = __atomic_load_n(&q->loops, __ATOMIC_RELAXED);
+		if (l != q->loops_seen || !q->seen_ns) {
+			q->loops_seen = l;
+			q->seen_ns = now;
+		}
+		if (q->seen_ns < oldest)
+			oldest = q->seen_ns;
+	}
+	bpf_map_update_elem(c->alive_map_fd, &(uint32_t){ 0 }, &oldest, BPF_ANY);
+}
+
+/*
+ * 主執行緒:啟動佇列執行緒後只做四件事:送心跳、每秒印統計、檢查介面、等結束訊號。
+ * 這裡的每一次等待都不超過 100 ms(心跳);每秒的檢查只讀 sysctl、netlink 與 getsockopt,不會卡住。
  * 訊號在所有執行緒都被擋住,只由這裡的 sigtimedwait 同步接收,所以不需要非同步的訊號處理函式。
  * 回傳結束碼。
  */
@@ -1894,12 +2007,14 @@ static int supervise(struct ctx *c, const sigset_t *sigs)
 	int rc = 0;
 
 	for (;;) {
-		struct timespec to = { 0, 250000000 }; /* 每 250 ms 檢查一次介面 */
+		struct timespec to = { 0, 100000000 }; /* 每 100 ms 送一次心跳、檢查一次介面 */
 		int sig = sigtimedwait(sigs, NULL, &to);
 		uint64_t now = now_ns();
 		const char *why;
 		bool vanished;
 
+		if (c->attached != XDP_MODE_UNSPEC)
+			heartbeat(c, now);
 		if (__atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE)) {
 			rc = 1;
 			break;
@@ -2068,13 +2183,18 @@ static void usage(const char *prog)
 	       "主機的決定照樣有效(啟動時與每秒重讀):icmp_echo_ignore_all、icmp_ratemask 含 echo reply 時 ping 交給核心;\n"
 	       "介面 NOARP、arp_ignore 為 1(位址不在這個介面)/2/3/8、arp_filter 時 ARP 交給核心;\n"
 	       "送到廣播 / 群播位址的 ping 一律交給核心(icmp_echo_ignore_broadcasts 由它決定)。\n"
+	       "回程路由(每秒從路由表重讀,只看 main / local / default 表,不模擬 ip rule):來源的回程路由不從這個介面出去\n"
+	       "(沒有路由、走別的介面、黑洞)的 ping 交給核心;rp_filter 開著時 ARP 也一樣。路由表超過 %d 個前綴時\n"
+	       "ARP 與 ping 全部交給核心。\n"
 	       "netfilter(nftables、iptables)有看得到進來的 ARP / IPv4 的規則時,XDP 拿走的封包不會經過它們:\n"
 	       "respond 與 l2fwd 預設不啟動,請選 --bypass-firewall 或 --respect-firewall;rxdrop 只說一行。\n\n"
 	       "掛載:XDP 程式以 bpf_link 掛上(核心 5.9+),行程以任何方式結束(包括 SIGKILL)核心都會卸下它。\n"
 	       "沒有 bpf_link 的核心退回 netlink 掛載:被 SIGKILL 時程式會留下,啟動時印出以 id 指名的卸載指令\n"
-	       "(%s --unload id 介面;只卸 af_xdp_socket 留下、擁有者已不在的那一個)。\n\n"
+	       "(%s --unload id 介面;只卸 af_xdp_socket 留下、擁有者已不在的那一個)。\n"
+	       "心跳:主執行緒每 100 ms 確認每個佇列執行緒都還在轉,告訴 XDP 程式;超過 1 秒沒有心跳(行程被 SIGSTOP 凍住、\n"
+	       "執行緒卡住、netlink 掛載的程式在 SIGKILL 後留下)時 XDP 程式什麼都不拿,全部交給核心。\n\n"
 	       "環境變數:AF_XDP_NETLINK=1 不用 bpf_link(模擬舊核心);AF_XDP_DEBUG=1 顯示 libbpf/libxdp 的全部訊息。\n",
-	       prog);
+	       ROUTE_MAX, prog);
 }
 
 static void usage_error(const char *fmt, const char *arg)
@@ -2536,7 +2656,57 @@ static void nft_one(uint16_t msg, const struct nlmsghdr *h, struct fw_scan *s)
 			s->ch[i].rules++;
 }
 
-/* 送一個 nftables 請求(dump = 傾印全部),把每個回覆交給 nft_one;GETGEN 的 generation 放在 *gen */
+/*
+ * 送一個 netlink 請求,把每個回覆訊息交給 one(不是傾印的請求只有一個回覆)。
+ * 主執行緒每秒呼叫:每次等待最多 100 ms(核心不會不回答,但心跳不能被卡住,見 heartbeat)。
+ */
+static int nl_talk(int fd, const struct nlmsghdr *req, void (*one)(const struct nlmsghdr *h, void *arg), void *arg)
+{
+	char buf[65536]; /* 一次 recv 最多一個 64 KiB 的傾印片段(主執行緒的堆疊,只在每秒檢查時用) */
+	bool dump = req->nlmsg_flags & NLM_F_DUMP;
+
+	if (send(fd, req, req->nlmsg_len, 0) < 0)
+		return -errno;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, 100) <= 0)
+			return -ETIMEDOUT;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+			one(h, arg);
+			if (!dump)
+				return 0;
+		}
+	}
+}
+
+struct nft_reply {
+	uint16_t msg;
+	struct fw_scan *s;
+	uint32_t *gen;
+};
+
+static void nft_reply_one(const struct nlmsghdr *h, void *arg)
+{
+	struct nft_reply *r = arg;
+
+	if (r->msg != NFT_MSG_GETGEN) {
+		nft_one(r->msg, h, r->s);
+		return;
+	}
+	const struct nfgenmsg *g = NLMSG_DATA(h);
+	NLA_FOR_EACH(a, (const char *)g + NLMSG_ALIGN(sizeof(*g)), h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g))))
+	if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID)
+		*r->gen = nla_u32be(a);
+}
+
+/* 一個 nftables 請求(dump = 傾印全部):GETCHAIN / GETRULE 交給 nft_one,GETGEN 的 generation 放在 *gen */
 static int nft_request(int fd, uint16_t msg, bool dump, struct fw_scan *s, uint32_t *gen)
 {
 	struct {
@@ -2547,33 +2717,9 @@ static int nft_request(int fd, uint16_t msg, bool dump, struct fw_scan *s, uint3
 			.nlmsg_flags = (uint16_t)(NLM_F_REQUEST | (dump ? NLM_F_DUMP : 0)), .nlmsg_seq = msg },
 		.g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
 	};
-	char buf[65536]; /* 一次 recv 最多一個 64 KiB 的傾印片段(主執行緒的堆疊,只在每秒檢查時用) */
+	struct nft_reply r = { msg, s, gen };
 
-	if (send(fd, &req, sizeof(req), 0) < 0)
-		return -errno;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, 500) <= 0) /* 核心不會不回答;但每個等待都要有期限 */
-			return -ETIMEDOUT;
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			return -errno;
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			if (msg == NFT_MSG_GETGEN) {
-				const struct nfgenmsg *g = NLMSG_DATA(h);
-				NLA_FOR_EACH(a, (const char *)g + NLMSG_ALIGN(sizeof(*g)),
-					     h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g))))
-				if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID)
-					*gen = nla_u32be(a);
-				return 0;
-			}
-			nft_one(msg, h, s);
-		}
-	}
+	return nl_talk(fd, &req.nh, nft_reply_one, &r);
 }
 
 static const char *nfproto_name(uint8_t f)
@@ -2589,11 +2735,10 @@ static void scan_nftables(struct host_policy *p, char *out, size_t len)
 	uint32_t gen = 0;
 	size_t o = 0;
 
-	if (fd < 0)
-		return;
-	if (nft_request(fd, NFT_MSG_GETGEN, false, NULL, &gen) || (p->nft_gen_known && gen == p->nft_gen)) {
-		close(fd);
-		snprintf(out, len, "%s", p->fw); /* 沒變(或讀不到):沿用 */
+	if (fd < 0 || nft_request(fd, NFT_MSG_GETGEN, false, NULL, &gen) || (p->nft_gen_known && gen == p->nft_gen)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(out, len, "%s", p->nft_fw); /* 沒變(或讀不到):沿用 */
 		return;
 	}
 	if (!nft_request(fd, NFT_MSG_GETCHAIN, true, &s, NULL) && (!s.n || !nft_request(fd, NFT_MSG_GETRULE, true, &s, NULL))) {
@@ -2607,6 +2752,7 @@ static void scan_nftables(struct host_policy *p, char *out, size_t len)
 			o += (size_t)snprintf(out + o, o < len ? len - o : 0, "%snft %s %s %s(%u 條規則%s)", o ? "、" : "",
 					      nfproto_name(s.ch[i].family), s.ch[i].table, s.ch[i].name, s.ch[i].rules,
 					      s.ch[i].drop ? ",policy drop" : "");
+	snprintf(p->nft_fw, sizeof(p->nft_fw), "%s", out);
 }
 
 /*
@@ -2652,6 +2798,110 @@ static void scan_legacy(char *out, size_t len)
 		close(fd);
 }
 
+/* 路由表的一筆(RTM_NEWROUTE):它的前綴與「回覆從我們的介面出去嗎」 */
+struct route_scan {
+	int ifindex;
+	unsigned n;
+	bool over;
+	struct route_ent e[ROUTE_MAX];
+};
+
+static void route_one(const struct nlmsghdr *h, void *arg)
+{
+	struct route_scan *s = arg;
+	const struct rtmsg *r = NLMSG_DATA(h);
+	struct route_ent e = { .k = { .prefixlen = r->rtm_dst_len } };
+	uint32_t table = r->rtm_table, oif = 0;
+	bool multipath = false, all_ours = true;
+
+	if (h->nlmsg_type != RTM_NEWROUTE || r->rtm_family != AF_INET)
+		return;
+	NLA_FOR_EACH(a, RTM_RTA(r), RTM_PAYLOAD(h))
+	{
+		const void *v = (const char *)a + NLA_HDRLEN;
+		int len = a->nla_len - NLA_HDRLEN;
+		uint16_t t = a->nla_type & NLA_TYPE_MASK;
+		if (len < 4)
+			continue;
+		if (t == RTA_TABLE)
+			memcpy(&table, v, 4);
+		else if (t == RTA_DST)
+			memcpy(&e.k.addr, v, 4);
+		else if (t == RTA_OIF)
+			memcpy(&oif, v, 4);
+		else if (t == RTA_MULTIPATH) { /* 多路徑:每一條都從我們的介面出去才算 */
+			multipath = true;
+			for (const struct rtnexthop *nh = v; RTNH_OK(nh, len);
+			     len -= (int)RTNH_ALIGN(nh->rtnh_len), nh = RTNH_NEXT(nh))
+				all_ours &= nh->rtnh_ifindex == s->ifindex;
+		}
+	}
+	/* 預設的 ip rule 依序查 local、main、default 三個表;其他表只有 ip rule 會用到,這裡不模擬(見 README) */
+	if (table != RT_TABLE_MAIN && table != RT_TABLE_LOCAL && table != RT_TABLE_DEFAULT)
+		return;
+	/* 只有主路由表裡、從我們的介面出去的 unicast 路由算「回得去」;local 表(本機與廣播位址當來源是偽造的)、
+	 * default 表、黑洞 / unreachable / prohibit 都是 0:交給核心決定 */
+	e.back = table == RT_TABLE_MAIN && r->rtm_type == RTN_UNICAST &&
+		 (multipath ? all_ours : oif == (uint32_t)s->ifindex);
+	for (unsigned i = 0; i < s->n; i++)
+		if (!memcmp(&s->e[i].k, &e.k, sizeof(e.k))) { /* 同一個前綴在幾個表裡:有一個不是就不是 */
+			s->e[i].back &= e.back;
+			return;
+		}
+	if (s->n == ROUTE_MAX)
+		s->over = true;
+	else
+		s->e[s->n++] = e;
+}
+
+static int route_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct route_key));
+}
+
+/*
+ * respond:從路由表(netlink 傾印)算出每個前綴的回程是不是從我們的介面出去,有變才寫進 route_back map
+ * (先寫新的、再刪掉不在了的:XDP 程式不會看到空的 map)。讀不到路由表時沿用上次的結果。
+ * 回傳寫 map 失敗的 -errno。
+ */
+static int sync_routes(struct ctx *c, struct host_policy *p)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .rtm_family = AF_INET },
+	};
+	struct route_scan *s = calloc(1, sizeof(*s));
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = 0;
+
+	if (s && fd >= 0) {
+		s->ifindex = c->ifindex;
+		if (nl_talk(fd, &req.nh, route_one, s))
+			s->n = UINT32_MAX; /* 讀不到:沿用 */
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!s || s->n == UINT32_MAX || (p->routes_over = s->over)) {
+		free(s);
+		return 0;
+	}
+	qsort(s->e, s->n, sizeof(s->e[0]), route_cmp);
+	if (s->n != c->nroutes || memcmp(s->e, c->routes, s->n * sizeof(s->e[0]))) {
+		for (unsigned i = 0; i < s->n && !err; i++)
+			if (bpf_map_update_elem(c->route_map_fd, &s->e[i].k, &(uint8_t){ (uint8_t)s->e[i].back }, BPF_ANY))
+				err = -errno;
+		for (unsigned i = 0; i < c->nroutes && !err; i++)
+			if (!bsearch(&c->routes[i], s->e, s->n, sizeof(s->e[0]), route_cmp))
+				bpf_map_delete_elem(c->route_map_fd, &c->routes[i].k);
+		memcpy(c->routes, s->e, s->n * sizeof(s->e[0]));
+		c->nroutes = s->n;
+	}
+	free(s);
+	return err;
+}
+
 static void read_host_policy(struct ctx *c, struct host_policy *p)
 {
 	const char *ifn = c->cfg.ifname;
@@ -2664,6 +2914,9 @@ static void read_host_policy(struct ctx *c, struct host_policy *p)
 	int ai_all = sysctl_int("/proc/sys/net/ipv4/conf/all/arp_ignore", ifn, 0);
 	int ai_dev = sysctl_int("/proc/sys/net/ipv4/conf/%s/arp_ignore", ifn, 0);
 	p->arp_ignore = ai_all > ai_dev ? ai_all : ai_dev;
+	int rp_all = sysctl_int("/proc/sys/net/ipv4/conf/all/rp_filter", ifn, 0);
+	int rp_dev = sysctl_int("/proc/sys/net/ipv4/conf/%s/rp_filter", ifn, 0);
+	p->rp_filter = rp_all > rp_dev ? rp_all : rp_dev;
 	p->arp_filter = sysctl_int("/proc/sys/net/ipv4/conf/all/arp_filter", ifn, 0) ||
 			sysctl_int("/proc/sys/net/ipv4/conf/%s/arp_filter", ifn, 0);
 	p->ip_on_iface = c->ip_from_iface || iface_has_ip(c);
@@ -2784,7 +3037,7 @@ static int prepare(struct ctx *c)
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	c->ncpus_possible = libbpf_num_possible_cpus();
-	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->prog_fd = c->link_fd = -1;
+	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->alive_map_fd = c->route_map_fd = c->prog_fd = c->link_fd = -1;
 	if (getenv("AF_XDP_NETLINK")) /* 模擬沒有 bpf_link 的舊核心(測試 netlink 掛載那條路) */
 		snprintf(c->link_why, sizeof(c->link_why), "AF_XDP_NETLINK 要求不用 bpf_link");
 
@@ -2853,7 +3106,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* 輸出被關掉(例如 | head)時也要走正常清理,卸下 XDP 程式 */
 	c->main_thread = pthread_self();
 	c->argv0 = argv[0];
-	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->prog_fd = c->link_fd = -1;
+	c->xsks_map_fd = c->stats_map_fd = c->cfg_map_fd = c->alive_map_fd = c->route_map_fd = c->prog_fd = c->link_fd = -1;
 
 	if (c->cfg.unload_id) {
 		rc = unload_stale(c);

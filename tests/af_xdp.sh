@@ -270,7 +270,8 @@ t_firewall_nft() {
 	expect_file_match "$T_TMP/out" '注意:XDP 拿走的送到 UDP 9 埠的封包不經過 netfilter.*rxdrop 只計數丟棄' "rxdrop 說明一行"
 }
 
-# 舊式 iptables(x_tables)的規則也要看得到
+# 舊式 iptables(x_tables)的規則也要看得到;執行中每秒重讀時不能每次都當成「改變」再說一次
+# (曾把上一次的結果當 nftables 的部分沿用,再接上舊式的:每秒多一行、越來越長)
 t_firewall_legacy() {
 	xdp_env
 	need_cmd iptables-legacy
@@ -279,6 +280,54 @@ t_firewall_legacy() {
 	expect_fail in_a timeout 20 "$XDP" -q va 0
 	expect_file_match "$T_TMP/out" '^錯誤:netfilter 有規則\(.*iptables-legacy -t filter INPUT' "看得到舊式 iptables 的 INPUT 規則"
 	no_xdp_left "因防火牆不啟動"
+	local n0 n1
+	xdp_start "$XDP" 0 -q --bypass-firewall
+	sleep 1.5
+	n0=$(wc -l <"$XLOG")
+	sleep 4
+	n1=$(wc -l <"$XLOG")
+	xdp_stop
+	expect_eq "$n1" "$n0" "規則沒變時 4 秒內記錄的行數(開始時 $n0 行)"
+	expect_eq "$(grep -c '主機設定改變' "$XLOG")" 0 "規則沒變時說明主機設定改變的行數"
+}
+
+# 回程路由:核心只回答有路回得去的 ping(回覆要走路由);rp_filter 開著時 ARP 也要通過來源檢查。
+# B 以另一個來源位址 10.99.0.2 ping A、問 A 的 ARP:A 沒有到它的路由、路由從 A 的另一個介面出去、路由從 va 出去,
+# 三種情況下程式執行時的回覆數(ping/ARP)都要和只有核心時一樣,ping 只有最後一種由程式回答
+# (曾經三種都回答:回覆直接送回來源 MAC,不看路由)
+probe_src() {
+	local n
+	n=$(ip netns exec "$NS_B" ping -I 10.99.0.2 -c 5 -i 0.05 -W 1 198.18.0.1 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	echo "$n/$(probe_arp 10.99.0.2)"
+}
+t_route_back() { # rp_filter
+	xdp_env
+	in_a sysctl -qw net.ipv4.conf.all.rp_filter="$1"
+	ip -n "$NS_B" addr add 10.99.0.2/32 dev vb
+	# B 的鄰居項目固定:ping 的結果只看 A 回不回答(ARP 另外由 probe_arp 問)
+	ip -n "$NS_B" neigh replace 198.18.0.1 lladdr "$VA_MAC" dev vb nud permanent
+	ip -n "$NS_A" link add va2 type veth peer name vc2 # A 的另一個介面(兩端都在 A)
+	ip -n "$NS_A" link set va2 up
+	ip -n "$NS_A" link set vc2 up
+	local devs=("" va2 va) k=() x=() i
+	for i in 0 1 2; do
+		[ -z "${devs[i]}" ] || ip -n "$NS_A" route replace 10.99.0.0/24 dev "${devs[i]}"
+		k[i]=$(probe_src)
+	done
+	ip -n "$NS_A" route del 10.99.0.0/24
+	echo "只有核心(ping/ARP 回覆數):沒有路由 ${k[0]}、走另一個介面 ${k[1]}、走 va ${k[2]}"
+	[ "${k[0]%/*} ${k[1]%/*} ${k[2]%/*}" = "0 0 5" ] || fail "只有核心時的 ping 回覆數不是 0 0 5:${k[*]}"
+	xdp_start "$XDP" 0 -q
+	for i in 0 1 2; do
+		[ -z "${devs[i]}" ] || { ip -n "$NS_A" route replace 10.99.0.0/24 dev "${devs[i]}" && sleep 2; } # 程式每秒重讀路由表
+		x[i]=$(probe_src)
+	done
+	xdp_stop
+	echo "程式執行中:沒有路由 ${x[0]}、走另一個介面 ${x[1]}、走 va ${x[2]}"
+	expect_eq "${x[*]}" "${k[*]}" "程式執行中的回覆數(ping/ARP)"
+	expect_eq "$(kv "$XLOG" icmp_reply)" 5 "程式自己回答的 ping 數(只有路由走 va 時)"
+	# rp_filter 關著時核心回答 ARP 不看路由,程式三種情況都拿;開著時只有路由走 va 那次
+	expect_ge "$(kv "$XLOG" arp_reply)" $(($1 ? 5 : 15)) "程式自己回答的 ARP 數"
 }
 
 # --help 的說明欄依顯示寬度對齊(中文字 2 欄):每一列選項說明的起始欄相同
@@ -717,6 +766,35 @@ t_busy_poll() {
 		"$before" "結束後 sysfs 值還原"
 }
 
+# 程式被凍住(SIGSTOP)時,XDP 程式不能把 ARP 與 ping 繼續導向沒人讀的 socket:1 秒沒有心跳就全部交給核心,
+# 核心照它自己的設定回答(和只有核心時相同);SIGCONT 之後程式接回來自己回答。
+t_frozen() { # 等待方式旗標…
+	xdp_env
+	local k_ping k_arp f_ping f_arp
+	k_ping=$(probe_ping)
+	k_arp=$(probe_arp 198.18.0.2)
+	echo "只有核心:ping $k_ping 個回覆,ARP $k_arp 個"
+	expect_eq "$k_ping" 5 "只有核心時的 ping 回覆數"
+	xdp_start "$XDP" 0 -q "$@"
+	on_exit "kill -CONT $XPID"
+	expect_eq "$(probe_ping)" 5 "凍住之前的 ping 回覆數"
+	kill -STOP "$XPID"
+	sleep 1.5 # 心跳門檻 1 秒,加上主執行緒最多 100 ms 的間隔與餘裕
+	ip -n "$NS_B" neigh flush dev vb # 之後的 ping 要先問 ARP
+	f_ping=$(probe_ping)
+	f_arp=$(probe_arp 198.18.0.2)
+	echo "程式凍住時:ping $f_ping 個回覆,ARP $f_arp 個"
+	expect_eq "$f_ping" "$k_ping" "程式凍住時(核心回答)的 ping 回覆數"
+	expect_eq "$f_arp" "$k_arp" "程式凍住時(核心回答)的 ARP 回覆數"
+	kill -CONT "$XPID"
+	sleep 0.5
+	expect_eq "$(probe_ping)" 5 "SIGCONT 之後的 ping 回覆數"
+	xdp_stop
+	# 凍住期間沒有任何請求被導向程式:它回答的正好是凍住前與 SIGCONT 後的各 5 個
+	expect_eq "$(kv "$XLOG" icmp_reply)" 10 "程式自己回答的 ping 數"
+	expect_eq "$(kv "$XLOG" icmp_req)" 10 "導向程式的 ping 數"
+}
+
 # -B 之後被 SIGKILL:印出的還原指令要真的把 NAPI 設定改回原值
 t_busy_poll_sigkill() {
 	xdp_env
@@ -841,11 +919,15 @@ check policy_arp_filter t_policy "probe_arp 10.77.0.5" \
 	"ip -n \$NS_A route replace blackhole 10.77.0.0/24; in_a sysctl -qw net.ipv4.conf.va.arp_filter=0" \
 	"in_a sysctl -qw net.ipv4.conf.va.arp_filter=1" arp_reply
 check policy_noarp t_policy "probe_arp 198.18.0.2" "ip -n \$NS_A link set va arp on" "ip -n \$NS_A link set va arp off" arp_reply
+check route_back t_route_back 0
+check route_back_rp_filter t_route_back 1
 check firewall_nft t_firewall_nft
 check firewall_iptables_legacy t_firewall_legacy
 check flood_with_tcp t_flood
 check busy_poll t_busy_poll
 check busy_poll_sigkill t_busy_poll_sigkill
+check frozen_to_kernel t_frozen
+check frozen_to_kernel_busy_poll t_frozen -B
 check idle_cpu t_idle_cpu
 check rxdrop_count t_rxdrop
 check rxdrop_delivery t_rxdrop_delivery
