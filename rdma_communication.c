@@ -410,7 +410,7 @@ struct server {
 	/* 記錄的節流與彙總 */
 	int tokens[LOG_KINDS];
 	uint64_t muted_refusals[REFUSE_PEER + 1];
-	uint64_t muted_ok, muted_lost, muted_ended;
+	uint64_t muted_ok, muted_lost, muted_ended, muted_setup; /* muted_setup:連線執行緒配置失敗的拒絕 */
 };
 
 /* 客戶端的延遲樣本:最多 MAX_SAMPLES 個(超過時 reservoir sampling 均勻抽樣),極值與總和另計 */
@@ -914,7 +914,7 @@ static int run_server(const struct config *cfg)
 			if (next_tick < now_ns())
 				next_tick = now_ns() + 1000000000ull;
 		}
-		if (cfg->once && s->ok + s->lost + s->ended > 0 && !s->active && !s->pending)
+		if (cfg->once && s->ok + s->lost + s->ended + s->rej_server > 0 && !s->active && !s->pending)
 			break;
 	}
 	server_pending(s, true); /* 還在等的:以「已滿」拒絕 */
@@ -1094,7 +1094,7 @@ static bool plan_yield(struct server *s, struct peer *p, uint64_t need)
 		if (!v || (by_mem ? top->mem - top->yield_mem - v->need < p->mem + need
 				  : top->conns - top->yielding - 1 < p->conns + 1))
 			break;
-		v->yield = 2; /* 暫定:湊不夠時要還原 */
+		__atomic_store_n(&v->yield, 2, __ATOMIC_RELAXED); /* 暫定:湊不夠時要還原(執行緒只認 1) */
 		top->yielding++;
 		top->yield_mem += v->need;
 		short_conns--;
@@ -1107,7 +1107,7 @@ static bool plan_yield(struct server *s, struct peer *p, uint64_t need)
 		struct peer *q = &s->peers[pick[i]->peer_slot];
 
 		if (!enough) {
-			pick[i]->yield = 0;
+			__atomic_store_n(&pick[i]->yield, 0, __ATOMIC_RELAXED);
 			q->yielding--;
 			q->yield_mem -= pick[i]->need;
 			continue;
@@ -1445,7 +1445,8 @@ static bool pending_event(struct server *s, struct rdma_cm_event *ev)
 
 /*
  * 一條連線的伺服器端:註冊 → 接受 → 等 ESTABLISHED → 依客戶端的要求服務 → 中斷。
- * 結果:0 完成,1 被伺服器結束(上限、讓位),-1 中途離線或出錯。
+ * 結果:0 完成,1 被伺服器結束(上限、讓位),2 伺服器自己配置失敗而拒絕了它(算在拒絕裡,
+ * 不是「中途離線」:客戶端收到的就是拒絕),-1 中途離線或出錯。
  */
 static enum wait_result serve_demo(struct conn *c);
 static void report_session(struct conn *c, enum wait_result r, uint64_t t0);
@@ -1470,7 +1471,7 @@ static int serve_one(struct conn *c)
 	if (conn_setup(c)) {
 		conn_note(c, "錯誤:%s", c->why);
 		refuse_server_error(c->id, c->err);
-		return -1;
+		return 2;
 	}
 	set_conn_options(c);
 
@@ -1534,14 +1535,20 @@ static void *conn_thread(void *arg)
 	release_slot(s, c, false);
 	if (r == 0)
 		s->ok++;
-	else if (r > 0)
+	else if (r == 1)
 		s->ended++;
+	else if (r == 2)
+		s->rej_server++;
 	else
 		s->lost++;
 	if (!c->logged) /* 沒有逐行印出的連線:結果進每秒的彙總 */
-		r == 0 ? s->muted_ok++ : r > 0 ? s->muted_ended++ : s->muted_lost++;
-	pthread_mutex_unlock(&s->lock);
+		r == 0 ? s->muted_ok++ : r == 1 ? s->muted_ended++ : r == 2 ? s->muted_setup++ : s->muted_lost++;
+	/*
+	 * 在 lock 之下標記結束:plan_yield()(也在 lock 之下)略過 finished 的連線。在 unlock 之後才標記的話,
+	 * 主執行緒可能選中一條已經還回名額的連線讓位,那個位址的 yielding 就永遠多算一條。
+	 */
 	__atomic_store_n(&c->finished, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -2036,7 +2043,14 @@ static int sleep_for_cqe(struct conn *c, int ms)
 		if (n)
 			return n;
 	}
-	if (poll(pfd, 2, ms) > 0 && (pfd[0].revents & POLLIN) && !ibv_get_cq_event(c->cc, &cq, &ctx)) {
+	n = poll(pfd, 2, ms);
+	/*
+	 * rdma_cm 事件(例如對方的 DISCONNECTED)到了:wait_until() 下一次看時鐘時就去讀它。不這樣的話,
+	 * 事件讀走之前 channel 一直可讀,poll 立刻返回,執行緒會空轉到下一個 100 ms 的 check_cm()。
+	 */
+	if (n > 0 && (pfd[1].revents & POLLIN))
+		c->next_cm_ns = 0;
+	if (n > 0 && (pfd[0].revents & POLLIN) && !ibv_get_cq_event(c->cc, &cq, &ctx)) {
 		c->armed = false;
 		if (++c->cq_unacked >= 64) {
 			ibv_ack_cq_events(c->cq, c->cq_unacked);
@@ -2454,8 +2468,12 @@ static enum wait_result serve_lat(struct conn *c)
 			r = wait_until(c, flag_or_done, seq, WAKE_MEMORY);
 		if (r)
 			break;
-		if (by_cqe ? c->recvs < i + 1 : window_flag(c) != seq)
-			break; /* 客戶端說結束了 */
+		/*
+		 * 客戶端說結束了('E' 在收到最後一個回覆之後才送):之後到的 ping 一個都不回。'E' 之後
+		 * session_over() 不再限制(讓它收尾),繼續回的話,排在 'E' 後面的 ping 就不受 --max-session 管。
+		 */
+		if (c->got_done || (by_cqe ? c->recvs < i + 1 : window_flag(c) != seq))
+			break;
 		if (!by_cqe) {
 			c->recvs++;
 			c->last_peer_ns = now_ns();
@@ -2686,7 +2704,8 @@ static void server_tick(struct server *s, uint64_t t0, uint64_t last[4], uint64_
 	active = s->active;
 	mem = s->mem_used;
 	mut[0] = s->muted_ok, mut[1] = s->muted_lost, mut[2] = s->muted_ended;
-	s->muted_ok = s->muted_lost = s->muted_ended = 0;
+	s->muted_refusals[REFUSE_SERVER] += s->muted_setup;
+	s->muted_ok = s->muted_lost = s->muted_ended = s->muted_setup = 0;
 	pthread_mutex_unlock(&s->lock);
 	if (active || v[0] != last[0] || v[2] != last[2]) {
 		double dt = (t - *last_t) / 1e9;
@@ -3958,8 +3977,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 	}
 	if (seen['n'] && seen['D'])
 		usage_error("--iters 與 --duration 只能擇一");
-	if (cfg->test == TEST_DEMO && (seen['s'] || seen['n'] || seen['D'] || seen['q']))
-		usage_error("--size / --iters / --duration / --depth 只用於 --test lat 或 bw");
+	if (cfg->test == TEST_DEMO && (seen['o'] || seen['s'] || seen['n'] || seen['D'] || seen['q']))
+		usage_error("--op / --size / --iters / --duration / --depth 只用於 --test lat 或 bw(demo 固定是 SEND、WRITE、READ)");
 	if (cfg->test == TEST_LAT && seen['q'])
 		usage_error("--depth 只用於 --test bw(延遲測試一次只有一個)");
 	if (!seen['s'])

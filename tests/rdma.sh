@@ -80,6 +80,7 @@ t_bad_args() {
 		"client 10.0.2.15 --test bw --depth 5000"
 		"client 10.0.2.15 --test lat --depth 4"
 		"client 10.0.2.15 --size 4096"
+		"client 10.0.2.15 --op write"
 		"client 10.0.2.15 --test foo"
 		"client 10.0.2.15 --op foo"
 		"client 10.0.2.15 --gid-index 99999"
@@ -501,8 +502,13 @@ show stopped /tmp/st.log
 echo "== 惡意客戶端:越界、沒有權限、別條連線的 rkey、說謊的 hello、重試 7、壞掉的訊息、狂送、終端機控制碼、消失"
 hb=$(wc -l </tmp/srv.log)
 timeout 240 rdma_hostile $IP window oob-write oob-read below-read far-write perm-write perm-read cross stale \
-	lie bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window retry7 rnr7 \
-	garbage short-ctrl zero-send data-in-write imm-unasked overlong flood escape vanish idle >/tmp/h.log 2>&1
+	lie bad-hello hello-version hello-kind hello-size hello-depth hello-count hello-window retry7 rnr7 >/tmp/h.log 2>&1
+# 下面的探測要在伺服器記錄裡有自己的 CLIENT 行(原因、閒置秒數)與印出的文字,但記錄的額度是開頭 20 條、
+# 之後每秒 2 條:上面的探測(與前面的測試)用掉多少看時機,一起跑時 vanish 曾被併進每秒的彙總。
+# 等 11 秒讓額度補滿(>= 20 條),這 10 個探測就一定逐條印出
+sleep 11
+timeout 240 rdma_hostile $IP garbage short-ctrl zero-send data-in-write imm-unasked overlong flood escape vanish idle \
+	>>/tmp/h.log 2>&1
 show hostile /tmp/h.log
 tail -n +$((hb + 1)) /tmp/srv.log >/tmp/srv-h.log
 probe() { # 結果名稱 探測名稱…
@@ -817,6 +823,9 @@ why=
 	why="$why 客戶端沒有得到伺服器端錯誤的原因(結束碼 $rc)"
 grep -q '沒有 RDMA 伺服器在監聽' /tmp/mc.log && why="$why 客戶端以為沒有伺服器"
 grep -q 'ulimit -l' /tmp/ms.log || why="$why 伺服器沒有印出 memlock 提示"
+# 伺服器自己的數字:客戶端收到的是拒絕,SUMMARY 也要算成拒絕(rej_server),不是「中途離線」
+grep -q '^SUMMARY role=server requests=1 ok=0 lost=0 rejected=1 .* rej_server=1 ' /tmp/ms.log ||
+	why="$why 伺服器的 SUMMARY 沒有把它拒絕的這次算成 rej_server:$(grep '^SUMMARY' /tmp/ms.log)"
 [ $src = 0 ] || why="$why 伺服器結束碼 $src"
 grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' /tmp/ms.log && why="$why sanitizer 回報錯誤"
 if [ -z "$why" ]; then R server_setup_refusal pass; else R server_setup_refusal fail "$why"; fi
@@ -1044,6 +1053,8 @@ startsrv /tmp/lf.log --bind $IP --port 7606 --max-per-peer 16
 LF=$SRV
 rdma_hostile $IP --port 7606 churn=20 >/dev/null 2>&1 # 暖身:第一批連線讓 slab / malloc 長大一次
 sleep 2
+# ticks PID:行程用掉的 CPU(utime + stime,單位 10 ms)
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # res 種類:這個行程持有的 RDMA 資源數(rdma resource show 的每一行帶 pid)
 res() { rdma resource show $1 2>/dev/null | grep -c " pid $LF "; }
 snap() { echo "thr=$(sed -n 's/^Threads:[^0-9]*//p' /proc/$LF/status) fds=$(ls /proc/$LF/fd | wc -l) cm_id=$(res cm_id) qp=$(res qp) cq=$(res cq) pd=$(res pd) mr=$(res mr) rss=$(sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' /proc/$LF/status)"; }
@@ -1054,15 +1065,17 @@ timeout 200 rdma_hostile $IP --port 7606 badmagic=2000 >/tmp/bm.log 2>&1
 t1=$(cs)
 sleep 2
 l1=$(wc -l </tmp/lf.log)
+u1=$(ticks $LF)
 timeout 200 rdma_hostile $IP --port 7606 churn=500 >/tmp/ch.log 2>&1
 t2=$(cs)
+u2=$(ticks $LF)
 sleep 3
 l2=$(wc -l </tmp/lf.log)
 s1=$(snap)
 cat /tmp/bm.log /tmp/ch.log | grep -v '^PROBE' | sed 's/^/    /'
 b=$(((t1 - t0) / 100 + 1))
 c=$(((t2 - t1) / 100 + 1))
-echo "    壞掉的 hello:$b 秒 $((l1 - l0)) 行;連上就斷:$c 秒 $((l2 - l1)) 行"
+echo "    壞掉的 hello:$b 秒 $((l1 - l0)) 行;連上就斷:$c 秒 $((l2 - l1)) 行,伺服器 CPU $(((u2 - u1) * 10)) ms(每次 $(((u2 - u1) * 10 / 500)) ms)"
 echo "    之前 $s0"
 echo "    之後 $s1"
 why=
