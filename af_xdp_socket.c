@@ -917,7 +917,9 @@ static const char *check_still_ours(struct ctx *c, char *buf, size_t len)
 	uint32_t id = attached_prog_id(c, &m), owner;
 	char name[32];
 
-	if (id == c->prog_id)
+	/* 介面剛好在這一輪的 iface_gone 之後被刪除或移走:程式跟著它走了,不是被別人卸下;
+	 * 100 ms 後的下一輪由 iface_gone 說明(而且說得出移走時怎麼卸) */
+	if (id == c->prog_id || (int)if_nametoindex(c->cfg.ifname) != c->ifindex)
 		return NULL;
 	c->attached = XDP_MODE_UNSPEC; /* 不是我們的了:結束時什麼都不卸 */
 	if (!id) {
