@@ -96,7 +96,10 @@ tcp_exact() {
 	local lpid=$!
 	on_exit "kill $lpid 2>/dev/null"
 	wait_for 5 ip netns exec "$NS_A" ss -Hltn 'sport = :5001' || fail "nc 沒有開始監聽"
-	ip netns exec "$NS_B" timeout 30 nc -q 1 198.18.0.1 5001 <"$T_TMP/tcp.in" || fail "TCP 連線失敗(核心沒收到 SYN?)"
+	local rc=0
+	ip netns exec "$NS_B" timeout 30 nc -v -q 1 198.18.0.1 5001 <"$T_TMP/tcp.in" 2>"$T_TMP/nc.err" || rc=$?
+	cat "$T_TMP/nc.err"
+	[ $rc = 0 ] || fail "TCP 連線失敗(nc 結束碼 $rc:$(tr '\n' ' ' <"$T_TMP/nc.err"))"
 	wait "$lpid"
 	[ "$(sha256sum <"$T_TMP/tcp.in")" = "$(sha256sum <"$T_TMP/tcp.out")" ] ||
 		fail "TCP 資料不一致:送 $(stat -c %s "$T_TMP/tcp.in") 位元組,收 $(stat -c %s "$T_TMP/tcp.out")"
