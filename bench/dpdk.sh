@@ -299,12 +299,18 @@ set_wire() {
 
 MEM_VDEV="--vdev=net_pcap0,rx_pcap=$MIX,infinite_rx=1"
 MEM_NOTE="記憶體重播(net_pcap infinite_rx,不經過線路):每封包軟體成本,不是網路吞吐量"
+# 記憶體重播的連接埠:MEM_PORTS=2 時兩個(fwd 要成對的連接埠 0<->1;對照的 testpmd io 也用兩個)
+mem_vdevs() {
+	MEM_ARGS=("$MEM_VDEV")
+	[ "${MEM_PORTS:-1}" = 1 ] || MEM_ARGS+=("${MEM_VDEV/net_pcap0/net_pcap1}")
+}
 
 # ours 名稱 基準名稱 模式 [程式選項…]:量一次我們的程式(記憶體重播)
 ours() {
 	local name=$1 base=$2 mode=$3 prefix="kbs-bench-$$-$RANDOM" log=$BTMP/ours.log pps ev k
 	shift 3
-	timeout $((SECS + 60)) "$PROG" -l 1 --no-pci --no-huge -m 1024 --file-prefix="$prefix" "$MEM_VDEV" \
+	mem_vdevs
+	timeout $((SECS + 60)) "$PROG" -l 1 --no-pci --no-huge -m 1024 --file-prefix="$prefix" "${MEM_ARGS[@]}" \
 		-- --mode "$mode" --duration "$SECS" --stats-interval 0 "$@" >"$log" 2>&1
 	rm -rf "/var/run/dpdk/$prefix"
 	pps=$(dpdk_sumval "$log" rx_pps)
@@ -324,21 +330,23 @@ stats_lines_ge() { [ "$(grep -c 'Rx-pps:' "$1")" -ge "$2" ]; }
 not_running() { ! kill -0 "$1" 2>/dev/null; }
 
 # testpmd 名稱 轉送模式 [testpmd 選項…]:量一次 dpdk-testpmd(記憶體重播)。啟動不計:等它印出
-# SECS+1 次每秒統計後送 SIGINT,取每秒 Rx-pps 的平均,略過第一秒
+# SECS+1 次每秒統計後送 SIGINT,取每秒 Rx-pps(各連接埠的和)的平均,略過第一秒
 testpmd() {
 	local name=$1 fwd=$2 prefix="kbs-bench-tp-$$-$RANDOM" pps pid
 	local log=$BTMP/$prefix.log
 	shift 2
-	dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --file-prefix="$prefix" "$MEM_VDEV" -- --no-mlockall \
+	mem_vdevs
+	dpdk-testpmd -l 0-1 --no-pci --no-huge -m 1024 --file-prefix="$prefix" "${MEM_ARGS[@]}" -- --no-mlockall \
 		--total-num-mbufs=16384 --forward-mode="$fwd" --nb-cores=1 --stats-period 1 "$@" >"$log" 2>&1 </dev/null &
 	pid=$!
 	# 背景工作在非互動 shell 裡起初忽略 SIGINT:等 testpmd 開始轉送(裝好 handler)才送
-	wait_for $((SECS + 60)) stats_lines_ge "$log" $((SECS + 1))
+	wait_for $((SECS + 60)) stats_lines_ge "$log" $(((SECS + 1) * ${#MEM_ARGS[@]}))
 	kill -INT "$pid" 2>/dev/null
 	wait_for 10 not_running "$pid" || kill -KILL "$pid" 2>/dev/null
 	wait "$pid"
 	rm -rf "/var/run/dpdk/$prefix"
-	pps=$(awk '/Rx-pps:/ {n++; if (n > 1) {t += $2; c++}} END {if (c) printf "%.0f\n", t / c}' "$log")
+	# 每秒每個連接埠一行 Rx-pps:每秒的總和取平均
+	pps=$(awk -v ports=${#MEM_ARGS[@]} '/Rx-pps:/ {n++; if (n > ports) {t += $2; c++}} END {if (c) printf "%.0f\n", t / (c / ports)}' "$log")
 	printf '  %-60s %8s Mpps\n' "$name" "$(mpps "$pps")"
 	bench_row dpdk "$name" peer - - "${pps:--}" pps "$(awk -v p="${pps:-0}" 'BEGIN {if (p > 0) printf "%.1f", 1e9 / p; else print "-"}')" - \
 		"dpdk-testpmd -l 0-1 --nb-cores=1 --forward-mode=$fwd $*,$MEM_NOTE,真實訊框,--no-huge,${SECS} 個每秒 Rx-pps 的平均(略過第一秒);CPU = 1e9 ÷ pps(一個忙碌輪詢的核心)" \
@@ -346,15 +354,15 @@ testpmd() {
 }
 
 set_mem() {
-	local tio="testpmd io(記憶體重播)" tms="testpmd macswap(記憶體重播)" trx="testpmd rxonly(記憶體重播)"
+	local tio="testpmd io(記憶體重播,2 個連接埠)" tms="testpmd macswap(記憶體重播)" trx="testpmd rxonly(記憶體重播)"
 	eval "m1() { testpmd '$trx' rxonly; }"
 	eval "m2() { ours '我們 rxonly + 解析(記憶體重播,預設 --l4-cksum hw)' '$trx' rxonly; }"
 	eval "m3() { testpmd '$tms' macswap; }"
 	eval "m4() { ours '我們 macswap(記憶體重播)' '$tms' macswap --no-parse; }"
 	eval "m5() { ours '我們 macswap + 解析(記憶體重播)' '$tms' macswap; }"
 	eval "m6() { ours '我們 macswap + 解析 + 軟體 L4 checksum(記憶體重播,--l4-cksum sw)' '$tms' macswap --l4-cksum sw; }"
-	eval "m7() { testpmd '$tio' io; }"
-	eval "m8() { ours '我們 fwd io 引擎(記憶體重播)' '$tio' fwd --no-parse; }"
+	eval "m7() { MEM_PORTS=2 testpmd '$tio' io; }"
+	eval "m8() { MEM_PORTS=2 ours '我們 fwd io 引擎(記憶體重播,2 個連接埠)' '$tio' fwd --no-parse; }"
 	if [ "${T_BENCH_QUICK:-0}" = 1 ]; then
 		bench_interleave "$RUNS" m1 m2 m3 m4
 	else
