@@ -61,7 +61,8 @@ banner "摘要(共 $(($(date +%s) - start)) 秒)"
 for t in "${TECHS[@]}"; do
 	printf '  %-10s %s\n' "$t" "${status[$t]}"
 done
-echo "完整效能比較(每列至少 5 輪交錯):sudo ./run_tests.sh -p(結果寫入 results/comparison.md)"
+echo "完整效能比較(每列至少 5 輪交錯,本機型約 25 分鐘):sudo ./run_tests.sh -p(結果與曲線寫入 results/comparison.md、results/curves.md)"
+echo "較快的概覽(每點 3 次、較少的點,本機型約 7 分鐘):sudo ./run_tests.sh -p quick"
 
 banner "在這台機器上量到的比較表(短版)"
 bash scripts/comparison.sh "$T_RAWDIR" results/demo || failed=1
