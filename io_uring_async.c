@@ -41,6 +41,12 @@
  *
  *   所以 ring 的緩衝區只在「收到到下一輪迴圈」之間在我們手上;閒置或被節流的連線一個也不拿。
  *
+ *   熱的緩衝區先用:buffer ring 是先進先出,全部 4096 個都放進去的話,每個緩衝區要等其他 4095 個
+ *   輪過一遍才再用到,16 MiB 的工作集放不進 L2,核心每次 recv 都寫進冷的記憶體(64 KiB 串流上
+ *   recv 的複製是 epoll 的 2 倍多)。所以還回來的 bid 先放進一個後進先出的堆疊,ring 裡只維持
+ *   ring_target 個(起始 RING_TARGET_MIN);ENOBUFS 時加倍(最多 --buffers 全部),之後每秒沒有
+ *   ENOBUFS 就減半。DPDK 的 mempool 每顆 lcore 的快取也是後進先出,同一個道理。
+ *
  * 連線狀態(conn.state):
  *
  *   OPEN ── 待送 + 一個緩衝區 > --conn-buffer ──▶ THROTTLED ── 待送 <= 一半 ──▶ OPEN
@@ -149,6 +155,7 @@
  * multishot 結束、重新 arm 一次;4 倍時每 4 則一次,而一條連線最多持有的仍有上限(見 --help)。
  */
 #define RECV_ARM_FACTOR 1
+#define RING_TARGET_MIN 64 /* ring 裡至少維持幾個緩衝區(熱的先用,見檔頭) */
 #define YIELD_MIN_NS 1000000000ull /* 連線數滿了時,閒置至少這麼久的連線才讓位給新連線 */
 
 struct config; /* 使用者要求的設定;選項解析在檔案後段 */
@@ -311,8 +318,16 @@ struct ctx {
 	unsigned char *bufs;
 	struct io_uring_buf_ring *br;
 	size_t br_size;
-	unsigned br_pending; /* 已 add、尚未 advance */
 	unsigned bufs_out;   /* 核心交給我們、還沒還的數量 */
+	/*
+	 * 還回來、還沒放回 ring 的 bid:後進先出,最近用過(還在快取裡)的先放回去。
+	 * ring 裡(就我們所知)還有 posted 個;flush_buffers() 補到 ring_target 個。
+	 */
+	uint16_t *free_bids;
+	unsigned nfree, posted, ring_target;
+	unsigned ring_peak;    /* ring_target 的最高值 */
+	unsigned bufs_touched; /* 放進過 ring 的不同緩衝區數(頁面被碰過的上限;堆疊裡從沒用過的還在底下) */
+	bool ring_short; /* 這一秒有 ENOBUFS:ring_target 不減半 */
 	/*
 	 * --bundle:ring 每個位置放的是哪個 bid(ring_order),與每個 bid 放在哪個位置(ring_pos)。
 	 * 一個 bundle CQE 只給第一個 bid,其餘是 ring 裡緊接在它後面的位置(核心依序取用);
@@ -372,6 +387,7 @@ static uint64_t mix64(uint64_t x)
 static void parse_args(int argc, char **argv, struct config *cfg);
 static void begin_close(struct ctx *c, struct conn *cn);
 static void conn_progress(struct ctx *c, struct conn *cn);
+static void flush_buffers(struct ctx *c);
 
 /* ======================================================================
  * 1. io_uring 的建立:ring、buffer ring、固定檔案表、待送池
@@ -583,7 +599,8 @@ static int setup_buffers(struct ctx *c)
 	c->br = mmap(NULL, c->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	c->ring_order = calloc(c->cfg.nbufs, sizeof(*c->ring_order));
 	c->ring_pos = calloc(c->cfg.nbufs, sizeof(*c->ring_pos));
-	if (c->bufs == MAP_FAILED || c->br == MAP_FAILED || !c->ring_order || !c->ring_pos) {
+	c->free_bids = calloc(c->cfg.nbufs, sizeof(*c->free_bids));
+	if (c->bufs == MAP_FAILED || c->br == MAP_FAILED || !c->ring_order || !c->ring_pos || !c->free_bids) {
 		c->bufs = c->bufs == MAP_FAILED ? NULL : c->bufs;
 		c->br = c->br == MAP_FAILED ? NULL : c->br;
 		fprintf(stderr, "錯誤:無法配置 %zu 位元組的接收緩衝區:%s(調小 --buffers 或 --buffer-size)\n", total,
@@ -600,37 +617,61 @@ static int setup_buffers(struct ctx *c)
 		return -1;
 	}
 	io_uring_buf_ring_init(c->br);
-	for (unsigned i = 0; i < c->cfg.nbufs; i++) {
-		io_uring_buf_ring_add(c->br, buf_addr(c, i), c->cfg.buf_size, (unsigned short)i,
-				      io_uring_buf_ring_mask(c->cfg.nbufs), (int)i);
-		c->ring_order[i] = c->ring_pos[i] = (uint16_t)i;
-	}
-	io_uring_buf_ring_advance(c->br, (int)c->cfg.nbufs);
-	c->ring_tail = c->cfg.nbufs;
+	for (unsigned i = c->cfg.nbufs; i-- > 0;)
+		c->free_bids[c->nfree++] = (uint16_t)i; /* bid 0 在堆疊頂端 */
+	c->ring_target = c->ring_peak = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
+	flush_buffers(c);
 	probe_recv_cap(c);
 	probe_sock_cmd(c);
 	return 0;
 }
 
-/* 緩衝區還給核心:先累積,每輪迴圈 flush_buffers() 一次 advance */
+/* 緩衝區還回來:先放進後進先出的堆疊,每輪迴圈 flush_buffers() 再放回 ring */
 static void buf_return(struct ctx *c, unsigned bid)
 {
-	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs);
-
 	c->bufs_out--;
-	io_uring_buf_ring_add(c->br, buf_addr(c, bid), c->cfg.buf_size, (unsigned short)bid, mask, (int)c->br_pending);
-	c->ring_order[(c->ring_tail + c->br_pending) & mask] = (uint16_t)bid;
-	c->ring_pos[bid] = (uint16_t)((c->ring_tail + c->br_pending) & mask);
-	c->br_pending++;
+	c->free_bids[c->nfree++] = (uint16_t)bid;
 }
 
+/* 從堆疊頂端(最熱的)補到 ring 裡有 ring_target 個,一次 advance */
 static void flush_buffers(struct ctx *c)
 {
-	if (c->br_pending) {
-		io_uring_buf_ring_advance(c->br, (int)c->br_pending);
-		c->ring_tail += c->br_pending;
-		c->br_pending = 0;
+	unsigned mask = io_uring_buf_ring_mask(c->cfg.nbufs), n = 0;
+
+	while (c->nfree && c->posted + n < c->ring_target) {
+		unsigned bid = c->free_bids[--c->nfree], slot = (c->ring_tail + n) & mask;
+
+		io_uring_buf_ring_add(c->br, buf_addr(c, bid), c->cfg.buf_size, (unsigned short)bid, mask, (int)n);
+		c->ring_order[slot] = (uint16_t)bid;
+		c->ring_pos[bid] = (uint16_t)slot;
+		if (bid >= c->bufs_touched) /* 堆疊起初是 0、1、2…由上往下:第一次用到的一定是下一個新 bid */
+			c->bufs_touched = bid + 1;
+		n++;
 	}
+	if (n) {
+		io_uring_buf_ring_advance(c->br, (int)n);
+		c->ring_tail += n;
+		c->posted += n;
+	}
+}
+
+/* ring 空了(ENOBUFS):之後多放一倍;每秒沒有 ENOBUFS 就減半(見檔頭「熱的緩衝區先用」) */
+static void ring_grow(struct ctx *c)
+{
+	c->ring_short = true;
+	if (c->ring_target < c->cfg.nbufs)
+		c->ring_target = c->ring_target * 2 < c->cfg.nbufs ? c->ring_target * 2 : c->cfg.nbufs;
+	if (c->ring_target > c->ring_peak)
+		c->ring_peak = c->ring_target;
+}
+
+static void ring_tick(struct ctx *c)
+{
+	unsigned floor = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
+
+	if (!c->ring_short && c->ring_target / 2 >= floor)
+		c->ring_target /= 2;
+	c->ring_short = false;
 }
 
 /*
@@ -772,12 +813,12 @@ static void print_features(struct ctx *c)
 	       c->feat.ring_fd_registered ? ",registered ring fd" : "");
 	printf("  accept:%u 個單次 accept 帶對方位址(依來源限制 %u 條)%s\n", ACCEPT_SLOTS, c->cfg.max_per_addr,
 	       c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : ",一般 fd");
-	printf("  recv:%s%s,provided buffer ring %u × %u 位元組\n",
+	printf("  recv:%s%s,provided buffer ring %u × %u 位元組(熱的先用:ring 裡維持 %u 個起,ENOBUFS 時加倍)\n",
 	       c->feat.recv_cap ? "multishot(每次 arm 有總量上限)"
 	       : c->cfg.single_recv ? "單次 recv(--recv single)" : "單次 recv(核心沒有 multishot 總量上限)",
 	       c->feat.bundle ? " + bundle(一個 CQE 帶多個緩衝區)"
 	       : c->cfg.bundle == 0 ? "(--no-bundle)" : c->feat.recv_cap ? "(核心沒有 recv bundle)" : "",
-	       c->cfg.nbufs, c->cfg.buf_size);
+	       c->cfg.nbufs, c->cfg.buf_size, c->ring_target);
 	printf("  send:MSG_DONTWAIT 直接從 ring 緩衝區送;送不完的進待送池(%zu MiB,%s),socket 滿了等 POLLOUT\n",
 	       c->pool_bytes >> 20, c->feat.zerocopy ? "fixed buffer,>= 門檻用 SEND_ZC" : "一般 SEND/SENDMSG");
 	printf("  逐出:%s\n", !c->feat.fixed_files ? "setsockopt(SO_LINGER 0) 後 close,對端收到 RST"
@@ -889,7 +930,7 @@ static void wait_for_buffers(struct ctx *c, struct conn *cn)
 /* recv == RECV_WAIT_BUF 就表示在這個串列上 */
 static void rearm_waiting(struct ctx *c)
 {
-	unsigned avail = c->cfg.nbufs - c->bufs_out;
+	unsigned avail = c->posted; /* flush_buffers() 剛補過 */
 
 	while (c->wait_head && avail) {
 		struct conn *cn = c->wait_head;
@@ -1729,6 +1770,7 @@ static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len
 		unsigned n = len < c->cfg.buf_size ? len : c->cfg.buf_size;
 		unsigned b = c->feat.bundle ? c->ring_order[pos++ & mask] : bid;
 		c->bufs_out++;
+		c->posted--;
 		len -= n;
 		if (!echo || cn->state == CONN_CLOSING) { /* 中途被逐出時也會變成 CLOSING */
 			buf_return(c, b); /* 關閉中:不再回應,讀掉只是為了不讓 close 變成 RST */
@@ -1770,6 +1812,7 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		}
 	} else if (res == -ENOBUFS) {
 		c->st.enobufs++;
+		ring_grow(c);
 		if (cn->state == CONN_OPEN && cn->recv == RECV_IDLE)
 			wait_for_buffers(c, cn);
 	} else if (res != -ECANCELED) {
@@ -2105,6 +2148,7 @@ static void event_loop(struct ctx *c)
 			c->last = c->st;
 			clock_gettime(CLOCK_MONOTONIC, &c->last_tick);
 			expire_conns(c);
+			ring_tick(c);
 			c->accept_backoff = false; /* 暫時性錯誤(EMFILE)後每秒重試一次 */
 			if (c->accepting)
 				arm_accepts(c);
@@ -2174,6 +2218,7 @@ static void print_summary(struct ctx *c)
 	printf("  位元組     收 %s / 送 %s;複製進待送池 %llu(快速路徑送出 %llu 次)\n", commas(c->st.bytes_in, a, sizeof(a)),
 	       commas(c->st.bytes_out, b, sizeof(b)), (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends);
+	printf("  接收緩衝區 碰過 %u 個(共 %u 個);ring 裡維持的數量最高 %u\n", c->bufs_touched, c->cfg.nbufs, c->ring_peak);
 	printf("  背壓       節流 %llu 次、ENOBUFS %llu、部分送出 %llu、CQ 溢位 %llu 次(丟掉 %llu 個 CQE)、錯誤 %llu;"
 	       "結束時丟棄 %llu 位元組\n",
 	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.enobufs,
@@ -2186,8 +2231,8 @@ static void print_summary(struct ctx *c)
 	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu yielded=%llu evicted=%llu timeouts=%llu slow=%llu "
 	       "overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
-	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu elapsed_s=%.3f "
-	       "cpu_s=%.3f\n",
+	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu ring_peak=%u "
+	       "bufs_touched=%u elapsed_s=%.3f cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.yielded,
 	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.slow,
 	       (unsigned long long)c->st.overruns, (unsigned long long)c->st.msgs,
@@ -2198,7 +2243,7 @@ static void print_summary(struct ctx *c)
 	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_sends,
 	       (unsigned long long)c->st.zc_copied, (unsigned long long)c->st.enters,
 	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.cq_dropped,
-	       (unsigned long long)c->st.discarded, el, cpu);
+	       (unsigned long long)c->st.discarded, c->ring_peak, c->bufs_touched, el, cpu);
 	fflush(stdout);
 }
 
@@ -2229,6 +2274,7 @@ static void cleanup(struct ctx *c)
 	free(c->chunks);
 	free(c->ring_order);
 	free(c->ring_pos);
+	free(c->free_bids);
 }
 
 /* ======================================================================
@@ -2796,7 +2842,7 @@ static const struct opt_help options[] = {
 	  "每 --idle-timeout 秒至少要收送這麼多位元組,否則關閉(擋慢速攻擊;預設 1K,0 = 不檢查)" },
 	{ { "sock-buffer", required_argument, NULL, OPT_SOCK_BUFFER }, "位元組", M_NET,
 	  "每條連線的核心收送緩衝區(SO_SNDBUF/SO_RCVBUF,核心再加倍);預設 0 = 自動調整(一條不讀的連線可讓核心保留數 MB)" },
-	{ { "buffers", required_argument, NULL, 'n' }, "N", M_NET, "接收 buffer ring 的緩衝區數,2 的次方,16..32768(預設 4096)" },
+	{ { "buffers", required_argument, NULL, 'n' }, "N", M_NET, "接收緩衝區數,2 的次方,16..32768(預設 4096);ring 裡只維持 64 個起(熱的先用),ENOBUFS 時加倍" },
 	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", M_NET, "每個接收緩衝區的大小,64..65536(預設 4096)" },
 	{ { "queue-depth", required_argument, NULL, 'q' }, "N", M_NET, "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
 	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, M_NET, "不用固定檔案表(每個操作都要查 fd 表)" },

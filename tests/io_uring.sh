@@ -395,6 +395,26 @@ t_small_pool_enobufs() {
 	expect_ge "$(kv "$SRV_LOG" enobufs)" 1 "ENOBUFS 次數(這個檢查就是為了走重新 arm 的路)"
 }
 
+# 熱的緩衝區先用:一條連線一則一則送 4 KiB,只會用到 ring 裡維持的那幾十個緩衝區(還回來的先放回去),
+# 不是先進先出地把 4096 個(16 MiB)輪過一遍。RSS 看的是核心真的寫過的頁面(舊的做法成長約 16 MiB)。
+# ring 不夠時(ENOBUFS)要加倍,資料一個位元組也不能少。
+t_ring_hot() {
+	local base rss
+	srv_start "$URING"
+	base=$(rss_kb "$SRV_PID")
+	"$BENCH" -p "$SRV_PORT" -c 1 -s 4096 -d 1 -n 10000 -t 60 -q || fail "一條連線 4 KiB 核對失敗"
+	rss=$(rss_kb "$SRV_PID")
+	srv_stop
+	echo "RSS:啟動後 $base KiB,一萬則 4 KiB 之後 $rss KiB;碰過 $(kv "$SRV_LOG" bufs_touched) 個接收緩衝區"
+	expect_le "$(kv "$SRV_LOG" bufs_touched)" 128 "碰過的接收緩衝區數(ring 裡維持 64 個)"
+	expect_le "$((rss - base))" 4096 "RSS 成長(KiB;4096 個緩衝區全碰過是 16384)"
+	srv_start "$URING" --buffers 1024 --buffer-size 1024
+	"$BENCH" -p "$SRV_PORT" -c 64 -s 1-8192 -n 20 -t 60 -q || fail "ring 加大時資料核對失敗"
+	srv_stop
+	expect_ge "$(kv "$SRV_LOG" enobufs)" 1 "ENOBUFS 次數(64 條連線同時送,ring 裡只有 64 個 1 KiB)"
+	expect_ge "$(kv "$SRV_LOG" ring_peak)" 128 "ENOBUFS 之後 ring 裡維持的數量"
+}
+
 # --help 的記憶體上限是真的:待送池用完(不讀的對端比池子多)、接收 ring 每個緩衝區都用過之後,
 # 伺服器的最高 RSS 成長 <= 接收 16 MiB + 待送池 8 MiB + 每條連線約 540 位元組(+ 1 MiB 給 libc 與堆疊)
 t_memory_bound() {
@@ -403,7 +423,7 @@ t_memory_bound() {
 	base=$(rss_kb "$SRV_PID")
 	start_bg "$T_TMP/hog" "$CHECK" hog "$SRV_PORT" 150 60
 	wait_log 90 "$T_TMP/hog" 'READY' || fail "不讀的對端沒有把伺服器塞滿:$(cat "$T_TMP/hog")"
-	# 一萬次 recv:buffer ring 是先進先出,4096 個接收緩衝區每個都會被用到(頁面都被碰過)
+	# 一萬次 recv、100 條連線同時送:ENOBUFS 讓 ring 裡的數量加倍;上限照 4096 個全碰過來算
 	"$BENCH" -p "$SRV_PORT" -c 100 -s 1-4096 -n 100 -t 60 -q || fail "待送池用完時其他連線核對失敗"
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SRV_PID/status")
 	srv_stop
@@ -760,6 +780,7 @@ check small_pool_enobufs t_small_pool_enobufs
 check sqpoll_full_sq t_sqpoll_full_sq
 check batching_idle t_batching_idle
 check memory_bound t_memory_bound
+check ring_hot t_ring_hot
 check bench_partial_message_at_end t_bench_partial_end
 check uring.emfile_recovers t_emfile_recovers "$URING" --no-fixed-files
 check uring.nofile_clamps_fixed_files t_nofile_clamp
