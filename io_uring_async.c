@@ -44,8 +44,9 @@
  *   熱的緩衝區先用:buffer ring 是先進先出,全部 4096 個都放進去的話,每個緩衝區要等其他 4095 個
  *   輪過一遍才再用到,16 MiB 的工作集放不進 L2,核心每次 recv 都寫進冷的記憶體(64 KiB 串流上
  *   recv 的複製是 epoll 的 2 倍多)。所以還回來的 bid 先放進一個後進先出的堆疊,ring 裡只維持
- *   ring_target 個(起始 RING_TARGET_MIN);ENOBUFS 時加倍(最多 --buffers 全部),之後每秒沒有
- *   ENOBUFS 就減半。DPDK 的 mempool 每顆 lcore 的快取也是後進先出,同一個道理。
+ *   ring_target 個(起始 RING_TARGET_MIN);一輪 CQE 裡有 ENOBUFS 就加倍(最多 --buffers 全部),
+ *   整整一秒沒有 ENOBUFS、ring 裡也一直剩一半以上時減半。DPDK 的 mempool 每顆 lcore 的快取也是
+ *   後進先出,同一個道理。
  *
  * 連線狀態(conn.state):
  *
@@ -97,6 +98,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
@@ -327,7 +329,9 @@ struct ctx {
 	unsigned nfree, posted, ring_target;
 	unsigned ring_peak;    /* ring_target 的最高值 */
 	unsigned bufs_touched; /* 放進過 ring 的不同緩衝區數(頁面被碰過的上限;堆疊裡從沒用過的還在底下) */
-	bool ring_short; /* 這一秒有 ENOBUFS:ring_target 不減半 */
+	unsigned ring_low; /* 這一秒補貨之前 ring 裡最少剩幾個(需求的尺度) */
+	bool ring_empty;   /* 這一輪有 ENOBUFS(一輪最多加倍一次) */
+	bool ring_short;   /* 這一秒有 ENOBUFS:ring_target 不減半 */
 	/*
 	 * --bundle:ring 每個位置放的是哪個 bid(ring_order),與每個 bid 放在哪個位置(ring_pos)。
 	 * 一個 bundle CQE 只給第一個 bid,其餘是 ring 裡緊接在它後面的位置(核心依序取用);
@@ -620,6 +624,7 @@ static int setup_buffers(struct ctx *c)
 	for (unsigned i = c->cfg.nbufs; i-- > 0;)
 		c->free_bids[c->nfree++] = (uint16_t)i; /* bid 0 在堆疊頂端 */
 	c->ring_target = c->ring_peak = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
+	c->ring_low = UINT_MAX;
 	flush_buffers(c);
 	probe_recv_cap(c);
 	probe_sock_cmd(c);
@@ -655,9 +660,17 @@ static void flush_buffers(struct ctx *c)
 	}
 }
 
-/* ring 空了(ENOBUFS):之後多放一倍;每秒沒有 ENOBUFS 就減半(見檔頭「熱的緩衝區先用」) */
-static void ring_grow(struct ctx *c)
+/*
+ * 這一輪的 CQE 處理完、補貨之前:ring 空過(ENOBUFS)就多放一倍(一輪只加倍一次,不是每個 ENOBUFS CQE 一次),
+ * 並記下這一秒 ring 裡最少剩幾個。
+ */
+static void ring_adjust(struct ctx *c)
 {
+	if (c->posted < c->ring_low)
+		c->ring_low = c->posted;
+	if (!c->ring_empty)
+		return;
+	c->ring_empty = false;
 	c->ring_short = true;
 	if (c->ring_target < c->cfg.nbufs)
 		c->ring_target = c->ring_target * 2 < c->cfg.nbufs ? c->ring_target * 2 : c->cfg.nbufs;
@@ -669,9 +682,11 @@ static void ring_tick(struct ctx *c)
 {
 	unsigned floor = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
 
-	if (!c->ring_short && c->ring_target / 2 >= floor)
+	/* 整整一秒沒有 ENOBUFS,而且 ring 裡一直剩一半以上(只用到不到一半)才減半:穩定的負載不會被縮到不夠 */
+	if (!c->ring_short && c->ring_low >= c->ring_target / 2 && c->ring_target / 2 >= floor)
 		c->ring_target /= 2;
 	c->ring_short = false;
+	c->ring_low = UINT_MAX;
 }
 
 /*
@@ -915,7 +930,10 @@ static void arm_recv(struct ctx *c, struct conn *cn, size_t budget)
 	c->st.recv_arms++;
 }
 
-/* 沒有 ring 緩衝區時(ENOBUFS)排隊;有緩衝區回來時只 arm 那麼多條,避免 ENOBUFS 風暴 */
+/*
+ * 沒有 ring 緩衝區時(ENOBUFS)排隊;補貨之後只重新 arm ring 裡有幾個就幾條(一條可能拿走好幾個,
+ * 剩下的下一輪再說),避免一次全部 arm 又全部 ENOBUFS
+ */
 static void wait_for_buffers(struct ctx *c, struct conn *cn)
 {
 	cn->recv = RECV_WAIT_BUF;
@@ -1770,7 +1788,10 @@ static void take_data(struct ctx *c, struct conn *cn, unsigned bid, unsigned len
 		unsigned n = len < c->cfg.buf_size ? len : c->cfg.buf_size;
 		unsigned b = c->feat.bundle ? c->ring_order[pos++ & mask] : bid;
 		c->bufs_out++;
-		c->posted--;
+		if (c->posted)
+			c->posted--;
+		else
+			c->st.errors++; /* 帳不對:寧可之後少放幾個,也不能回繞成 UINT_MAX(那就再也不補貨) */
 		len -= n;
 		if (!echo || cn->state == CONN_CLOSING) { /* 中途被逐出時也會變成 CLOSING */
 			buf_return(c, b); /* 關閉中:不再回應,讀掉只是為了不讓 close 變成 RST */
@@ -1800,6 +1821,8 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		if (cn->recv != RECV_WAIT_BUF)
 			cn->recv = RECV_IDLE;
 	}
+	if (res <= 0 && (cqe->flags & IORING_CQE_F_BUFFER))
+		take_data(c, NULL, cqe->flags >> IORING_CQE_BUFFER_SHIFT, 1); /* 核心不會這樣;萬一有,緩衝區照樣歸還 */
 	if (res > 0) {
 		conn_active(c, cn, (size_t)res);
 		take_data(c, cn, cqe->flags >> IORING_CQE_BUFFER_SHIFT, (unsigned)res);
@@ -1812,7 +1835,7 @@ static void on_recv(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 		}
 	} else if (res == -ENOBUFS) {
 		c->st.enobufs++;
-		ring_grow(c);
+		c->ring_empty = true;
 		if (cn->state == CONN_OPEN && cn->recv == RECV_IDLE)
 			wait_for_buffers(c, cn);
 	} else if (res != -ECANCELED) {
@@ -2020,6 +2043,7 @@ static unsigned process_cqes(struct ctx *c)
 	io_uring_cq_advance(&c->ring, n);
 	flush_batches(c);
 	keep_pool_room(c);
+	ring_adjust(c);
 	flush_buffers(c);
 	rearm_waiting(c);
 	if (c->accepting && !c->accept_backoff)
@@ -2842,7 +2866,7 @@ static const struct opt_help options[] = {
 	  "每 --idle-timeout 秒至少要收送這麼多位元組,否則關閉(擋慢速攻擊;預設 1K,0 = 不檢查)" },
 	{ { "sock-buffer", required_argument, NULL, OPT_SOCK_BUFFER }, "位元組", M_NET,
 	  "每條連線的核心收送緩衝區(SO_SNDBUF/SO_RCVBUF,核心再加倍);預設 0 = 自動調整(一條不讀的連線可讓核心保留數 MB)" },
-	{ { "buffers", required_argument, NULL, 'n' }, "N", M_NET, "接收緩衝區數,2 的次方,16..32768(預設 4096);ring 裡只維持 64 個起(熱的先用),ENOBUFS 時加倍" },
+	{ { "buffers", required_argument, NULL, 'n' }, "N", M_NET, "接收緩衝區數,2 的次方,16..32768(預設 4096);ring 裡平常只放 64 個(熱的先用;ENOBUFS 時加倍,用不到一半時每秒減半)" },
 	{ { "buffer-size", required_argument, NULL, 's' }, "位元組", M_NET, "每個接收緩衝區的大小,64..65536(預設 4096)" },
 	{ { "queue-depth", required_argument, NULL, 'q' }, "N", M_NET, "SQ 深度,2 的次方,8..32768(預設 1024;CQ 是 4 倍)" },
 	{ { "no-fixed-files", no_argument, NULL, OPT_NO_FIXED }, NULL, M_NET, "不用固定檔案表(每個操作都要查 fd 表)" },

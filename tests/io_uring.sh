@@ -415,8 +415,8 @@ t_ring_hot() {
 	expect_ge "$(kv "$SRV_LOG" ring_peak)" 128 "ENOBUFS 之後 ring 裡維持的數量"
 }
 
-# --help 的記憶體上限是真的:待送池用完(不讀的對端比池子多)、接收 ring 每個緩衝區都用過之後,
-# 伺服器的最高 RSS 成長 <= 接收 16 MiB + 待送池 8 MiB + 每條連線約 540 位元組(+ 1 MiB 給 libc 與堆疊)
+# --help 的記憶體上限是真的:待送池用完(不讀的對端比池子多)、100 條連線同時送之後,
+# 伺服器的最高 RSS 成長 <= 接收 16 MiB(照全部碰過算)+ 待送池 8 MiB + 每條連線約 540 位元組(+ 1 MiB 給 libc 與堆疊)
 t_memory_bound() {
 	srv_start "$URING" --max-output 8M
 	local base hwm conns=250 limit
