@@ -392,6 +392,7 @@ static void parse_args(int argc, char **argv, struct config *cfg);
 static void begin_close(struct ctx *c, struct conn *cn);
 static void conn_progress(struct ctx *c, struct conn *cn);
 static void flush_buffers(struct ctx *c);
+static unsigned ring_floor(const struct ctx *c);
 
 /* ======================================================================
  * 1. io_uring 的建立:ring、buffer ring、固定檔案表、待送池
@@ -623,7 +624,7 @@ static int setup_buffers(struct ctx *c)
 	io_uring_buf_ring_init(c->br);
 	for (unsigned i = c->cfg.nbufs; i-- > 0;)
 		c->free_bids[c->nfree++] = (uint16_t)i; /* bid 0 在堆疊頂端 */
-	c->ring_target = c->ring_peak = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
+	c->ring_target = c->ring_peak = ring_floor(c);
 	c->ring_low = UINT_MAX;
 	flush_buffers(c);
 	probe_recv_cap(c);
@@ -672,18 +673,22 @@ static void ring_adjust(struct ctx *c)
 		return;
 	c->ring_empty = false;
 	c->ring_short = true;
-	if (c->ring_target < c->cfg.nbufs)
-		c->ring_target = c->ring_target * 2 < c->cfg.nbufs ? c->ring_target * 2 : c->cfg.nbufs;
+	if (c->ring_target < c->cfg.nbufs) /* 兩者都是 2 的次方:加倍不會超過 nbufs */
+		c->ring_target *= 2;
 	if (c->ring_target > c->ring_peak)
 		c->ring_peak = c->ring_target;
 }
 
+/* ring 裡至少維持的數量:RING_TARGET_MIN,--buffers 比它少時就是全部 */
+static unsigned ring_floor(const struct ctx *c)
+{
+	return c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
+}
+
 static void ring_tick(struct ctx *c)
 {
-	unsigned floor = c->cfg.nbufs < RING_TARGET_MIN ? c->cfg.nbufs : RING_TARGET_MIN;
-
 	/* 整整一秒沒有 ENOBUFS,而且 ring 裡一直剩一半以上(只用到不到一半)才減半:穩定的負載不會被縮到不夠 */
-	if (!c->ring_short && c->ring_low >= c->ring_target / 2 && c->ring_target / 2 >= floor)
+	if (!c->ring_short && c->ring_low >= c->ring_target / 2 && c->ring_target / 2 >= ring_floor(c))
 		c->ring_target /= 2;
 	c->ring_short = false;
 	c->ring_low = UINT_MAX;
@@ -828,7 +833,7 @@ static void print_features(struct ctx *c)
 	       c->feat.ring_fd_registered ? ",registered ring fd" : "");
 	printf("  accept:%u 個單次 accept 帶對方位址(依來源限制 %u 條)%s\n", ACCEPT_SLOTS, c->cfg.max_per_addr,
 	       c->feat.fixed_files ? ",直接放進固定檔案表(direct descriptor)" : ",一般 fd");
-	printf("  recv:%s%s,provided buffer ring %u × %u 位元組(熱的先用:ring 裡維持 %u 個起,ENOBUFS 時加倍)\n",
+	printf("  recv:%s%s,provided buffer ring %u × %u 位元組(熱的先用:ring 裡平常放 %u 個,ENOBUFS 時加倍)\n",
 	       c->feat.recv_cap ? "multishot(每次 arm 有總量上限)"
 	       : c->cfg.single_recv ? "單次 recv(--recv single)" : "單次 recv(核心沒有 multishot 總量上限)",
 	       c->feat.bundle ? " + bundle(一個 CQE 帶多個緩衝區)"

@@ -238,10 +238,10 @@ scenario_in_table() { case $1 in c10 | c100 | c1000 | c10000) return 1 ;; esac }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run_one 伺服器指令… -- 情境:印出 "req_s p50 p99 cpu_ns syscalls_per_msg"(失敗時 "-")
 # 64 KiB 串流每秒只有幾千個請求:每次跑兩倍時間,伺服器 CPU(100 Hz 的 tick)才量得準
 scenario_secs() { if [ "$1" = stream ]; then echo $((SECS * 2)); else echo "$SECS"; fi; }
 
+# run_one 伺服器指令… -- 情境:印出 "req_s p50 p99 cpu_ns syscalls_per_msg"(失敗時 "-")
 run_one() {
 	local sc=${*: -1} srv=("${@:1:$#-2}") port log out pid t0 t1 all warm=0.5
 	port=$(free_port)
@@ -280,8 +280,10 @@ run_one() {
 	rm -f "$log" "$out"
 }
 
-METHOD_BASE="echo_bench 逐位元組核對,伺服器 CPU $SRV_CPU、用戶端 CPU $CLI_CPU,loopback,每次 ${SECS} 秒,$ROUNDS 輪交錯"
-method_base() { echo "${METHOD_BASE/每次 ${SECS} 秒/每次 $(scenario_secs "$1") 秒}"; }
+# 量測方式(依情境的秒數)
+method_base() {
+	echo "echo_bench 逐位元組核對,伺服器 CPU $SRV_CPU、用戶端 CPU $CLI_CPU,loopback,每次 $(scenario_secs "$1") 秒,$ROUNDS 輪交錯"
+}
 
 # record tech 名稱 角色 對照 glance 量測方式 結果 輪次 [曲線系列 連線數]
 record() {
@@ -316,7 +318,7 @@ measure() { # 伺服器 情境 輪次
 
 if part net; then
 	echo
-	echo "io_uring vs epoll:$METHOD_BASE"
+	echo "io_uring vs epoll:$(method_base c1)(64 KiB 串流每次 $(scenario_secs stream) 秒)"
 	echo "機器:$MACHINE"
 	lim=$(ulimit -Hn)
 	[ "$lim" -ge 10100 ] && ulimit -n "$lim"
