@@ -89,9 +89,9 @@ file_setup() {
 	FS_DESC="$(findmnt -no SOURCE,FSTYPE -T "$FILE_DIR" 2>/dev/null | tr -s " " ",")"
 }
 
-# ours QD 直接 快取:印出 "iops p50 p99 cpu_ns"
+# ours QD 直接 [大小 [其他選項…]]:印出 "iops p50 p99 cpu_ns"
 ours_file() {
-	local out opts=()
+	local out opts=("${@:4}")
 	[ "$2" = 1 ] && opts+=(--direct)
 	[ -n "${3:-}" ] && opts+=(--size "$3")
 	out=$("$URING" --file "$DATA" --rw randread --bs 4K --qd "$1" --duration "$FILE_SECS" --quiet "${opts[@]}" 2>&1) || {
@@ -158,12 +158,19 @@ file_ours() { # QD 輪次
 	[ "$1" = 1 ] && glance=flat
 	[ "$1" = 32 ] && glance=fthr
 	record_file io_uring "$name" bypass "$PREAD1" "$glance" \
-		"io_uring_async --file(fixed file + fixed buffer,一次 io_uring_enter 補上全部並收完成);$FILE_METHOD_BASE;$FS_DESC" \
+		"io_uring_async --file(fixed file + fixed buffer;補上的 I/O 一個就送,一次 io_uring_enter 收回全部完成);$FILE_METHOD_BASE;$FS_DESC" \
 		"$res" "$2" io_uring "$1"
 	# QD > 1:同一次量測也對照同樣 QD 的執行緒池(CPU/I/O 的目標)
 	[ "$1" -gt 1 ] && record_file io_uring "io_uring 檔案 QD $1(對 pread 執行緒池)" bypass \
 		"pread 執行緒池 $1 執行緒,4 KiB 隨機讀 O_DIRECT" "$([ "$1" = 32 ] && echo fcpu || echo -)" \
 		"同上,對照同樣數量在飛的 pread" "$res" "$2"
+}
+# 送出的批次這個槓桿:整批送出(--submit-batch = QD)對預設(O_DIRECT 一個就送)
+file_ours_batch() { # QD 輪次
+	record_file io_uring "io_uring 檔案 QD $1 整批送出(--submit-batch $1)" bypass \
+		"io_uring 檔案,4 KiB 隨機讀 O_DIRECT,QD $1" - \
+		"io_uring_async --file --submit-batch $1:補上的 I/O 攢到一整批,和等待同一次 io_uring_enter 送出;$FILE_METHOD_BASE;$FS_DESC" \
+		"$(ours_file "$1" 1 "" --submit-batch "$1")" "$2"
 }
 file_pool() { # QD 輪次(QD 1 的執行緒池就是 pread 1 執行緒,不另外量)
 	[ "$1" -gt 1 ] || return 0
@@ -197,7 +204,7 @@ if part file && file_setup; then
 	for qd in $FILE_QDS; do
 		cmds=("file_ours $qd" "file_fio io_uring $qd" "file_pool $qd")
 		[ "$qd" = 1 ] && cmds+=("file_pread1")
-		[ "$qd" = 32 ] && cmds+=("file_fio libaio $qd")
+		[ "$qd" = 32 ] && cmds+=("file_fio libaio $qd" "file_ours_batch $qd")
 		echo "佇列深度 $qd"
 		bench_interleave "$ROUNDS" "${cmds[@]}"
 	done

@@ -617,7 +617,15 @@ t_file_modes() {
 	expect_exit 0 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'ios=2048 .*verify_errors=0' "O_DIRECT 隨機讀回(每個區塊一次)並核對"
 	expect_exit 0 "$bin" --file "$f.seq" --rw randread --qd 16 --duration 1 --direct --quiet
-	expect_file_match "$T_TMP/out" 'iops=[1-9]' "依時間的隨機讀取"
+	expect_file_match "$T_TMP/out" 'qd=16 submit_batch=1 .*iops=[1-9]' "依時間的隨機讀取(O_DIRECT 預設一個就送)"
+	# 送出的批次:不整除 --qd 的批次(剩下的跟著等待送出),每個區塊仍剛好一次、逐位元組核對
+	expect_exit 0 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --submit-batch 5 --duration 0 --verify --direct
+	expect_file_match "$T_TMP/out" 'submit_batch=5 .*ios=2048 .*verify_errors=0' "--submit-batch 5 讀回並核對"
+	# page cache 命中的讀在送出時就完成:一個就送時每次送出都帶回新的完成,仍要依時間結束、資料正確
+	expect_exit 0 timeout 20 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 16 --submit-batch 1 --duration 1 --verify --quiet
+	expect_file_match "$T_TMP/out" 'submit_batch=1 direct=0 .*verify_errors=0 .*elapsed_s=1\.' "page cache、一個就送:依時間結束並核對"
+	expect_exit 0 "$bin" --file "$f.seq" --rw read --bs 4K --qd 8 --duration 0 --quiet
+	expect_file_match "$T_TMP/out" 'qd=8 submit_batch=8 direct=0 ' "經過 page cache 預設整批送出"
 	expect_eq "$(sha256sum <"$f.seq")" "$sum" "讀取後檔案內容不變"
 	expect_exit 0 "$bin" --file "$f.rand" --rw randwrite --size 4M --bs 4K --qd 32 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'rw=randwrite .*ios=1024 ' "隨機寫入(每個區塊剛好一次)"
@@ -673,6 +681,9 @@ t_file_errors() {
 64|--file $d/exists --bs 0
 64|--file $d/exists --qd 0
 64|--file $d/exists --qd 5000
+64|--file $d/exists --qd 4 --submit-batch 8
+64|--file $d/exists --submit-batch 0
+64|--submit-batch 4
 64|--file $d/exists --rw append
 64|--file $d/exists --max-conns 5
 64|--file $d/exists 8080
