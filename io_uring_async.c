@@ -11,7 +11,7 @@
  * 一次 io_uring_enter 收回所有已完成的,補上的 SQE 每攢 --submit-batch 個就送出(O_DIRECT 預設 1:裝置越早拿到
  * 越好;經過 page cache 預設整批,和「等下一個完成」同一次 io_uring_enter)。檔案註冊成固定檔案、每個槽位的緩衝區
  * 註冊成 fixed buffer(核心不必每次查 fd 表、釘住頁面);--direct 時 O_DIRECT,位移、長度、緩衝區依 statx 的
- * STATX_DIOALIGN 對齊。pread 要 N 個執行緒才能有 N 個 I/O 在飛;這裡一個執行緒、每批一次系統呼叫。
+ * STATX_DIOALIGN 對齊。pread 要 N 個執行緒才能有 N 個 I/O 在飛;這裡一個執行緒、一次系統呼叫收回一批完成。
  * 寫入模式只寫自己建立的新檔案(--overwrite 才寫已存在的;使用中的裝置一律拒絕);讀取模式以 O_RDONLY 開。
  *
  * echo 伺服器(./io_uring_async [埠]):整個伺服器只有一個事件迴圈、一個 io_uring:

@@ -129,7 +129,7 @@ BEGIN {
 	claim["sockets"] = "(基準)"; claim["io_uring"] = "< 10 µs、> 1M rps"; claim["af_xdp"] = "20 Mpps"
 	claim["dpdk"] = "100 Mpps"; claim["rdma"] = "< 1 µs"
 	why["sockets"] = "loopback / veth / VM 內的核心路徑,同一台 2 vCPU 機器"
-	why["io_uring"] = "echo:loopback 上 TCP 堆疊與複製佔伺服器大部分 CPU,io_uring 只省系統呼叫那一段(約 5–8%),上限是與 epoll 打平;檔案:佇列深度讓一個執行緒就有很多 I/O 在飛,一次 io_uring_enter 送一批、收一批"
+	why["io_uring"] = "echo:loopback 上 TCP 堆疊與複製佔伺服器大部分 CPU,io_uring 只省系統呼叫那一段(約 5–8%),上限是與 epoll 打平;檔案:佇列深度讓一個執行緒就有很多 I/O 在飛,一次 io_uring_enter 收回一批完成"
 	why["af_xdp"] = "veth 沒有硬體佇列與零複製(只能 copy 模式),產生器與核心收包工作擠在同一顆 vCPU;延遲用忙碌輪詢的回應者量"
 	why["dpdk"] = "沒有實體網卡:同一條 veth 上經 net_af_xdp 收包(veth 只有 copy 模式,核心的 XDP 與複製佔每封包成本的大部分);CPU 格算核心收包 + lcore 收到封包的輪詢,lcore 另外一直佔滿一顆核心空轉"
 	why["rdma"] = "Soft-RoCE(rdma_rxe)由 CPU 模擬 RDMA,又在 TCG 軟體模擬的 VM 裡;沒有 RDMA 網卡"
