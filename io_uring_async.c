@@ -8,8 +8,8 @@
  * 閱讀順序:1. ring 的建立 → 2. SQE 的準備 → 3. 完成事件 → 4. 事件迴圈與統計 → 5. 檔案 I/O 模式 → 6. 選項 → 7. main
  *
  * 檔案 I/O(./io_uring_async --file 路徑 …,第 5 節):永遠有 --qd 個 I/O 在裝置上。一個完成就在同一個槽位補一個;
- * 一次 io_uring_enter 收回所有已完成的,補上的 SQE 每攢 --submit-batch 個就送出(O_DIRECT 預設 1:裝置越早拿到
- * 越好;經過 page cache 預設整批,和「等下一個完成」同一次 io_uring_enter)。檔案註冊成固定檔案、每個槽位的緩衝區
+ * 一次 io_uring_enter 收回所有已完成的,補上的 SQE 每攢 --submit-batch 個就送出(O_DIRECT 預設 1:這台 VM 的
+ * 磁碟越早拿到越好;經過 page cache 預設整批,和「等下一個完成」同一次 io_uring_enter)。檔案註冊成固定檔案、每個槽位的緩衝區
  * 註冊成 fixed buffer(核心不必每次查 fd 表、釘住頁面);--direct 時 O_DIRECT,位移、長度、緩衝區依 statx 的
  * STATX_DIOALIGN 對齊。pread 要 N 個執行緒才能有 N 個 I/O 在飛;這裡一個執行緒、一次系統呼叫收回一批完成。
  * 寫入模式只寫自己建立的新檔案(--overwrite 才寫已存在的;使用中的裝置一律拒絕);讀取模式以 O_RDONLY 開。
@@ -2319,10 +2319,11 @@ static void cleanup(struct ctx *c)
  *     執行緒才能有 N 個 I/O 在飛,每個 I/O 一次系統呼叫與一次執行緒切換;這裡一次 io_uring_enter
  *     收回所有已完成的(QD 32 時這台 VM 平均一次約 10 個)。
  *   - 送出的批次(--submit-batch):補上的 SQE 要攢幾個才交給核心,是「系統呼叫次數」對「裝置多早拿到
- *     工作」的取捨。O_DIRECT 預設 1(和 fio 預設的 iodepth_batch_submit=1 一樣):每個 I/O 都要到裝置,
- *     裝置閒著等我們攢批次比多一次系統呼叫貴;這台 VM 的 virtio 磁碟上,QD 32 整批送出少約 15% IOPS,
- *     而每個 I/O 的 CPU 幾乎一樣(成本大多是通知裝置的 VM exit,不是 io_uring_enter)。經過 page cache
- *     預設整批:命中時讀在送出的那次系統呼叫裡就完成,批次只省 io_uring_enter。
+ *     工作」的取捨。O_DIRECT 預設 1(和 fio 預設的 iodepth_batch_submit=1 一樣):每個 I/O 都要到裝置;
+ *     這台 VM 的 virtio 磁碟上,QD 32 整批送出少約 15% IOPS,而每個 I/O 的 CPU 幾乎一樣(成本大多是
+ *     通知裝置的 VM exit,不是 io_uring_enter)。這是量出來的、不是定律:NVMe 上一批共用一次 doorbell
+ *     (block plug),批次可能反而較好,在你的裝置上以 --submit-batch 比一比。經過 page cache 預設整批:
+ *     命中時讀在送出的那次系統呼叫裡就完成,批次只省 io_uring_enter(快取是冷的時讀又是裝置 I/O)。
  *   - O_DIRECT(--direct):不經過 page cache,直接 DMA 到我們的緩衝區;位移、長度、緩衝區位址都要
  *     對齊(statx 的 STATX_DIOALIGN 告訴我們這個檔案要多少;緩衝區是 mmap 來的,頁對齊)。
  *     不加 --direct 時讀的是 page cache:資料在記憶體裡,唯一的成本就是系統呼叫與複製。
@@ -2357,7 +2358,7 @@ struct file_job {
 		uint64_t t_submit; /* ns;同一次 io_uring_enter 送出的共用一個時間 */
 	} *slots;
 	unsigned inflight;
-	uint64_t done, bytes, errors, verify_errors, enters;
+	uint64_t done, bytes, errors, verify_errors; /* io_uring_enter 次數在 c->st.enters */
 	struct hist total, tick;
 };
 
@@ -2707,7 +2708,7 @@ static void file_tick(struct ctx *c, struct file_job *j, double dt, uint64_t ios
 	memset(&j->tick, 0, sizeof(j->tick));
 }
 
-/* --submit-batch 沒給時:O_DIRECT 一個就送(裝置越早拿到越好),經過 page cache 整批(見第 5 節開頭) */
+/* --submit-batch 沒給時:O_DIRECT 一個就送,經過 page cache 整批(為什麼見第 5 節開頭) */
 static unsigned file_batch(const struct config *cfg)
 {
 	unsigned b = cfg->submit_batch ? cfg->submit_batch : cfg->direct ? 1 : cfg->qd;
@@ -2715,16 +2716,34 @@ static unsigned file_batch(const struct config *cfg)
 }
 
 /*
+ * 送出補上的 SQE(批次滿了)。同時收完成(GETEVENTS,和 fio 的做法一樣):DEFER_TASKRUN 的 task work 只在
+ * GETEVENTS 時才跑,只送不收的話,page cache 命中的讀每次送出都帶回新的 CQE,下一次等待就不進核心,
+ * 真的到了裝置的那些完成要等每個槽位都卡住才處理。SQPOLL:SQ 執行緒自己拿,只要公布 SQ 的 tail,
+ * 它睡著時 liburing 才進核心叫醒它(所以只有那時算一次 io_uring_enter)。
+ */
+static void file_flush(struct ctx *c)
+{
+	if (c->feat.sqpoll) {
+		if (IO_URING_READ_ONCE(*c->ring.sq.kflags) & IORING_SQ_NEED_WAKEUP)
+			c->st.enters++;
+		io_uring_submit(&c->ring);
+	} else {
+		c->st.enters++;
+		io_uring_submit_and_get_events(&c->ring);
+	}
+}
+
+/*
  * 資料路徑:一開始送出 --qd 個;之後每一輪一次 io_uring_enter「送出還沒送的 + 等至少一個完成」,
- * 再把這時 CQ 裡的完成收掉、每個完成在同一個槽位補一個新的,每攢 file_batch() 個就先送出。
- * 只收進入迴圈時已在 CQ 裡的:page cache 命中的讀在送出時就完成,不設上限的話這一圈會一直收到 CQ 滿
- * (之後的完成溢出到核心的 overflow 清單),期限與統計要等它收完才看得到。
+ * 再把這時 CQ 裡的完成收掉、每個完成在同一個槽位補一個新的,每攢 file_batch() 個就先送出(file_flush)。
+ * 只收進入這一圈時已在 CQ 裡的(最多 --qd 個):這一圈送出的又帶回新的完成(page cache 命中的讀在送出時
+ * 就完成),不設上限的話收了還沒 advance 的加上新來的會超過 CQ 的 2 × --qd,溢出到核心的 overflow 清單。
  * 每個等待都有 1 秒的期限(印統計、看 Ctrl-C)。
  */
 static int file_run(struct ctx *c, struct file_job *j)
 {
 	const struct config *cfg = &c->cfg;
-	uint64_t t0 = now_ns(), t = t0, last = t0, last_done = 0, last_enters = 0, last_progress = t0;
+	uint64_t t0 = now_ns(), t = t0, last = t0, last_done = 0, last_enters = c->st.enters, last_progress = t0;
 	uint64_t cpu0 = cpu_ns(), last_cpu = cpu0, deadline = t0 + (uint64_t)(cfg->duration * 1e9);
 	bool issuing = true, failed = false;
 	const unsigned batch = file_batch(cfg);
@@ -2732,13 +2751,12 @@ static int file_run(struct ctx *c, struct file_job *j)
 	for (unsigned s = 0; s < cfg->qd && issuing; s++)
 		issuing = file_issue(c, j, s, t);
 	while (j->inflight) {
-		struct __kernel_timespec ts = { .tv_sec = 1 };
 		struct io_uring_cqe *cqe;
-		unsigned head, n = 0, ready;
+		unsigned head, n = 0, ready, pending = 0;
 
-		j->enters++;
-		int ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
-		if (ret < 0 && ret != -ETIME && ret != -EINTR) {
+		/* 逾時、EINTR、EAGAIN / EBUSY(核心暫時收不下)都只是再來一圈:在飛的 I/O 還要收 */
+		int ret = submit_and_wait(c, 1, 1000000000L);
+		if (ret < 0) {
 			fprintf(stderr, "錯誤:io_uring_submit_and_wait 失敗:%s\n", strerror(-ret));
 			return -1;
 		}
@@ -2748,20 +2766,24 @@ static int file_run(struct ctx *c, struct file_job *j)
 		ready = io_uring_cq_ready(&c->ring);
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
-			unsigned slot = (unsigned)io_uring_cqe_get_data64(cqe);
 			if (n == ready)
 				break;
 			n++;
+			unsigned slot = (unsigned)io_uring_cqe_get_data64(cqe);
 			if (!file_complete(c, j, cqe, t))
 				issuing = false, failed = true;
-			else if (issuing)
-				issuing = file_issue(c, j, slot, t);
-			/* 整批(batch == --qd)就和下面的等待同一次送;失敗時 SQE 留在 SQ 裡,下一次 submit_and_wait 再送並回報 */
-			if (batch < cfg->qd && io_uring_sq_ready(&c->ring) >= batch) {
-				j->enters++;
-				io_uring_submit(&c->ring);
+			else if (issuing && (issuing = file_issue(c, j, slot, t)))
+				pending++;
+			/* 整批(batch == --qd)就和下一次等待同一次送;送出失敗的 SQE 留在 SQ 裡,下一次再送 */
+			if (batch < cfg->qd && pending >= batch) {
+				file_flush(c);
+				pending = 0;
 			}
 		}
+		/* 不該發生(CQ 是 2 × --qd,一圈最多收 --qd 個);SUMMARY 的 cq_overflow= 讓測試看得到。
+		 * 在 advance 之前看:下一次 GETEVENTS 就會把 overflow 清單搬回 CQ、清掉這個旗標 */
+		if (IO_URING_READ_ONCE(*c->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+			c->st.cq_overflow++;
 		io_uring_cq_advance(&c->ring, n);
 		if (n)
 			last_progress = t;
@@ -2769,8 +2791,8 @@ static int file_run(struct ctx *c, struct file_job *j)
 			fprintf(stderr, "注意:%.0f 秒沒有任何 I/O 完成(裝置停住了?)\n", (double)(t - last_progress) / 1e9);
 		if (t - last >= 1000000000ull) {
 			uint64_t cpu = cpu_ns();
-			file_tick(c, j, (double)(t - last) / 1e9, j->done - last_done, cpu - last_cpu, j->enters - last_enters);
-			last = t, last_done = j->done, last_cpu = cpu, last_enters = j->enters;
+			file_tick(c, j, (double)(t - last) / 1e9, j->done - last_done, cpu - last_cpu, c->st.enters - last_enters);
+			last = t, last_done = j->done, last_cpu = cpu, last_enters = c->st.enters;
 		}
 	}
 	double el = (double)(t - t0) / 1e9, cpu = (double)(cpu_ns() - cpu0) / 1e9;
@@ -2784,8 +2806,8 @@ static int file_run(struct ctx *c, struct file_job *j)
 	printf("  延遲       p50 %.1f µs、p99 %.1f µs、p99.9 %.1f µs\n", (double)hist_pct(&j->total, 0.50) / 1e3,
 	       (double)hist_pct(&j->total, 0.99) / 1e3, (double)hist_pct(&j->total, 0.999) / 1e3);
 	printf("  CPU        %.2f 秒,每個 I/O %.2f µs;io_uring_enter %s 次(每個 I/O %.2f 次)\n", cpu,
-	       j->done ? cpu * 1e6 / (double)j->done : 0.0, commas(j->enters, d, sizeof(d)),
-	       j->done ? (double)j->enters / (double)j->done : 0.0);
+	       j->done ? cpu * 1e6 / (double)j->done : 0.0, commas(c->st.enters, d, sizeof(d)),
+	       j->done ? (double)c->st.enters / (double)j->done : 0.0);
 	if (j->errors)
 		printf("  錯誤       %s 個 I/O 失敗(上面只印出第一個)\n", commas(j->errors, a, sizeof(a)));
 	if (j->created)
@@ -2795,13 +2817,13 @@ static int file_run(struct ctx *c, struct file_job *j)
 		printf("  注意       中途停止:只寫了 %llu / %llu 個區塊,沒寫到的區塊以 --verify 讀取會不符\n",
 		       (unsigned long long)j->done, (unsigned long long)j->nblocks);
 	printf("SUMMARY prog=io_uring_async mode=file rw=%s bs=%u qd=%u submit_batch=%u direct=%d ios=%llu iops=%.0f mbps=%.2f p50_us=%.2f "
-	       "p99_us=%.2f p999_us=%.2f cpu_ns_per_io=%.0f enters=%llu errors=%llu verify_errors=%llu elapsed_s=%.3f "
-	       "cpu_s=%.3f\n",
+	       "p99_us=%.2f p999_us=%.2f cpu_ns_per_io=%.0f enters=%llu cq_overflow=%llu errors=%llu verify_errors=%llu "
+	       "elapsed_s=%.3f cpu_s=%.3f\n",
 	       rw_names[cfg->rw], cfg->bs, cfg->qd, batch, cfg->direct, (unsigned long long)j->done, (double)j->done / el,
 	       (double)j->bytes / el / 1e6, (double)hist_pct(&j->total, 0.50) / 1e3,
 	       (double)hist_pct(&j->total, 0.99) / 1e3, (double)hist_pct(&j->total, 0.999) / 1e3,
-	       j->done ? cpu * 1e9 / (double)j->done : 0.0, (unsigned long long)j->enters,
-	       (unsigned long long)j->errors, (unsigned long long)j->verify_errors, el, cpu);
+	       j->done ? cpu * 1e9 / (double)j->done : 0.0, (unsigned long long)c->st.enters,
+	       (unsigned long long)c->st.cq_overflow, (unsigned long long)j->errors, (unsigned long long)j->verify_errors, el, cpu);
 	fflush(stdout);
 	return failed ? -1 : 0;
 }
@@ -2918,7 +2940,7 @@ static const struct opt_help options[] = {
 	{ { "bs", required_argument, NULL, OPT_BS }, "位元組", M_FILE, "每個 I/O 的大小,512 的倍數,512..8M(預設 4K)" },
 	{ { "qd", required_argument, NULL, OPT_QD }, "N", M_FILE, "佇列深度:同時在飛的 I/O 數,1..4096(預設 32)" },
 	{ { "submit-batch", required_argument, NULL, OPT_SUBMIT_BATCH }, "N", M_FILE,
-	  "補上的 I/O 每攢 N 個就送出,1..--qd;預設 --direct 時 1(裝置越早拿到越好),否則 = --qd(整批)" },
+	  "補上的 I/O 每攢 N 個就送出,1..--qd;預設 --direct 時 1(這台 VM 的磁碟上越早拿到越好),否則 = --qd(整批)" },
 	{ { "direct", no_argument, NULL, OPT_DIRECT }, NULL, M_FILE, "O_DIRECT:不經過 page cache(要對齊;tmpfs 沒有)" },
 	{ { "duration", required_argument, NULL, OPT_DURATION }, "秒", M_FILE,
 	  "執行多久(預設 10);0 = 整個範圍剛好一輪(每個區塊一次)後結束" },

@@ -616,16 +616,21 @@ t_file_modes() {
 	sum=$(sha256sum <"$f.seq")
 	expect_exit 0 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'ios=2048 .*verify_errors=0' "O_DIRECT 隨機讀回(每個區塊一次)並核對"
+	# O_DIRECT 預設一個就送:補上的 2016 個 I/O 每個一次 io_uring_enter(曾經:全部攢著和等待一起送)
+	expect_ge "$(kv "$T_TMP/out" enters)" 2016 "O_DIRECT、一個就送的 io_uring_enter 次數"
 	expect_exit 0 "$bin" --file "$f.seq" --rw randread --qd 16 --duration 1 --direct --quiet
 	expect_file_match "$T_TMP/out" 'qd=16 submit_batch=1 .*iops=[1-9]' "依時間的隨機讀取(O_DIRECT 預設一個就送)"
 	# 送出的批次:不整除 --qd 的批次(剩下的跟著等待送出),每個區塊仍剛好一次、逐位元組核對
-	expect_exit 0 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --submit-batch 5 --duration 0 --verify --direct
+	expect_exit 0 timeout 20 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 32 --submit-batch 5 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'submit_batch=5 .*ios=2048 .*verify_errors=0' "--submit-batch 5 讀回並核對"
-	# page cache 命中的讀在送出時就完成:一個就送時每次送出都帶回新的完成,仍要依時間結束、資料正確
+	# page cache 命中的讀在送出時就完成:一個就送時每次送出都帶回新的完成;一圈只收進圈時已有的,
+	# CQ(2 × --qd)才不會溢出(曾經:不設上限時幾乎每圈都溢出),仍要依時間結束、資料正確
 	expect_exit 0 timeout 20 "$bin" --file "$f.seq" --rw randread --bs 4K --qd 16 --submit-batch 1 --duration 1 --verify --quiet
-	expect_file_match "$T_TMP/out" 'submit_batch=1 direct=0 .*verify_errors=0 .*elapsed_s=1\.' "page cache、一個就送:依時間結束並核對"
+	expect_file_match "$T_TMP/out" 'submit_batch=1 direct=0 .*cq_overflow=0 .*verify_errors=0 .*elapsed_s=1\.' \
+		"page cache、一個就送:CQ 沒有溢出、依時間結束並核對"
 	expect_exit 0 "$bin" --file "$f.seq" --rw read --bs 4K --qd 8 --duration 0 --quiet
 	expect_file_match "$T_TMP/out" 'qd=8 submit_batch=8 direct=0 ' "經過 page cache 預設整批送出"
+	expect_le "$(kv "$T_TMP/out" enters)" 512 "整批送出的 io_uring_enter 次數(2048 個 I/O、QD 8)"
 	expect_eq "$(sha256sum <"$f.seq")" "$sum" "讀取後檔案內容不變"
 	expect_exit 0 "$bin" --file "$f.rand" --rw randwrite --size 4M --bs 4K --qd 32 --duration 0 --verify --direct
 	expect_file_match "$T_TMP/out" 'rw=randwrite .*ios=1024 ' "隨機寫入(每個區塊剛好一次)"
