@@ -288,7 +288,7 @@ struct config {
 	const char *file_path;
 	enum file_rw rw;
 	unsigned bs, qd;
-	unsigned submit_batch; /* 攢幾個新的 SQE 就送出;0 = 依 --direct 決定(見 file_batch) */
+	unsigned submit_batch; /* 攢幾個新的 SQE 就送出;沒給時 parse_args 依 --direct 決定(見第 5 節開頭) */
 	bool direct, overwrite, verify;
 	double duration;
 	uint64_t file_size;
@@ -2708,13 +2708,6 @@ static void file_tick(struct ctx *c, struct file_job *j, double dt, uint64_t ios
 	memset(&j->tick, 0, sizeof(j->tick));
 }
 
-/* --submit-batch 沒給時:O_DIRECT 一個就送,經過 page cache 整批(為什麼見第 5 節開頭) */
-static unsigned file_batch(const struct config *cfg)
-{
-	unsigned b = cfg->submit_batch ? cfg->submit_batch : cfg->direct ? 1 : cfg->qd;
-	return b < cfg->qd ? b : cfg->qd;
-}
-
 /*
  * 送出補上的 SQE(批次滿了)。同時收完成(GETEVENTS,和 fio 的做法一樣):DEFER_TASKRUN 的 task work 只在
  * GETEVENTS 時才跑,只送不收的話,page cache 命中的讀每次送出都帶回新的 CQE,下一次等待就不進核心,
@@ -2735,7 +2728,7 @@ static void file_flush(struct ctx *c)
 
 /*
  * 資料路徑:一開始送出 --qd 個;之後每一輪一次 io_uring_enter「送出還沒送的 + 等至少一個完成」,
- * 再把這時 CQ 裡的完成收掉、每個完成在同一個槽位補一個新的,每攢 file_batch() 個就先送出(file_flush)。
+ * 再把這時 CQ 裡的完成收掉、每個完成在同一個槽位補一個新的,每攢 --submit-batch 個就先送出(file_flush)。
  * 只收進入這一圈時已在 CQ 裡的(最多 --qd 個):這一圈送出的又帶回新的完成(page cache 命中的讀在送出時
  * 就完成),不設上限的話收了還沒 advance 的加上新來的會超過 CQ 的 2 × --qd,溢出到核心的 overflow 清單。
  * 每個等待都有 1 秒的期限(印統計、看 Ctrl-C)。
@@ -2746,7 +2739,7 @@ static int file_run(struct ctx *c, struct file_job *j)
 	uint64_t t0 = now_ns(), t = t0, last = t0, last_done = 0, last_enters = c->st.enters, last_progress = t0;
 	uint64_t cpu0 = cpu_ns(), last_cpu = cpu0, deadline = t0 + (uint64_t)(cfg->duration * 1e9);
 	bool issuing = true, failed = false;
-	const unsigned batch = file_batch(cfg);
+	const unsigned batch = cfg->submit_batch;
 
 	for (unsigned s = 0; s < cfg->qd && issuing; s++)
 		issuing = file_issue(c, j, s, t);
@@ -2850,7 +2843,7 @@ static int file_main(struct ctx *c)
 	       c->cfg.file_path, c->cfg.bs, c->cfg.qd, c->cfg.direct ? "O_DIRECT" : "經過 page cache",
 	       (unsigned long long)(j->size >> 20), j->created ? ",新建立的檔案" : "", c->feat.taskrun);
 	printf("  ring:%s%s;固定檔案 + %u 個 fixed buffer;補上的 I/O 每 %u 個送出一次;%s\n", c->feat.taskrun,
-	       c->feat.ring_fd_registered ? ",registered ring fd" : "", c->cfg.qd, file_batch(&c->cfg),
+	       c->feat.ring_fd_registered ? ",registered ring fd" : "", c->cfg.qd, c->cfg.submit_batch,
 	       c->cfg.duration > 0 ? "依時間結束" : "整個範圍一輪後結束");
 	fflush(stdout);
 	rc = file_run(c, j) ? 1 : 0;
@@ -3241,6 +3234,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			usage_error("%s", "--size 不能小於 --bs");
 		if (cfg->submit_batch > cfg->qd)
 			usage_error("%s", "--submit-batch 不能大於 --qd");
+		/* 沒給時:O_DIRECT 一個就送,經過 page cache 整批(為什麼見第 5 節開頭) */
+		if (!cfg->submit_batch)
+			cfg->submit_batch = cfg->direct ? 1 : cfg->qd;
 	} else if (file_opt) {
 		usage_error("--%s 只用於檔案模式(要搭配 --file 路徑)", file_opt);
 	}
