@@ -111,15 +111,20 @@ fio_file() {
 	local engine=$1 qd=$2 jobs=$3 direct=$4 size=${5:-1G} opts=()
 	[ "$engine" = io_uring ] && opts=(--fixedbufs --registerfiles)
 	[ "$direct" = 0 ] && opts+=(--invalidate=0)
-	fio --name=kbs --filename="$DATA" --size="$size" --ioengine="$engine" "${opts[@]}" --direct="$direct" \
+	local out res
+	out=$(fio --name=kbs --filename="$DATA" --size="$size" --ioengine="$engine" "${opts[@]}" --direct="$direct" \
 		--rw=randread --bs=4k --iodepth="$qd" --numjobs="$jobs" --thread --group_reporting \
-		--runtime="$FILE_SECS" --time_based --output-format=terse --terse-version=3 2>/dev/null |
-		awk -F';' -v jobs="$jobs" 'NF > 90 {
+		--runtime="$FILE_SECS" --time_based --output-format=terse --terse-version=3 2>&1)
+	res=$(awk -F';' -v jobs="$jobs" 'NF > 90 {
 			for (i = 18; i <= 37; i++) { split($i, kv, "%="); if (kv[1] + 0 == 50) p50 = kv[2]; if (kv[1] + 0 == 99) p99 = kv[2] }
 			ios = $8 * $9 / 1000
-			if (ios > 0) printf "%.0f %s %s %.0f\n", $8, p50, p99, ($88 + $89) / 100 * $9 / 1000 * jobs * 1e9 / ios
-			found = 1 }
-		END { if (!found) print "-" }'
+			if (ios > 0) { printf "%.0f %s %s %.0f\n", $8, p50, p99, ($88 + $89) / 100 * $9 / 1000 * jobs * 1e9 / ios; exit } }' <<<"$out")
+	if [ -z "$res" ]; then
+		# 沒有結果的一輪不能無聲地少一筆:說出 fio 的最後一行
+		echo "注意:fio $engine QD $qd($jobs 個 job)沒有結果:$(grep -m1 -v '^3;fio-' <<<"$out" || echo '完成 0 個 I/O')" >&2
+		res=-
+	fi
+	echo "$res"
 }
 
 FILE_METHOD_BASE="4 KiB 隨機讀、1 GiB 檔案"
