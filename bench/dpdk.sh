@@ -25,7 +25,8 @@
 # 2. 記憶體重播(set mem):net_pcap infinite_rx 從記憶體重播同一組真實訊框(不經過任何線路),
 #    我們與 dpdk-testpmd 用同樣的 vdev、同一個轉送 CPU(我們 -l 1;testpmd -l 0-1 --nb-cores=1)。
 #    這是「每個封包的軟體成本」,不是網路吞吐量:io/fwd、macswap、macswap + 解析(+ 軟體 L4 checksum)、
-#    rxonly + 解析 vs testpmd rxonly;--no-huge -m 1024。
+#    rxonly + 解析 vs testpmd rxonly;--no-huge -m 1024。重播的比值在共用的 VM 上每輪差到 ±20%,
+#    所以另有一列單獨量解析本身:bench/dpdk_parse_cost 呼叫程式的 count_burst(),每封包 ns。
 # 3. burst 大小(set burst,曲線 dpdk_burst):記憶體重播上 rxonly + 解析,--burst 1、8、32、128,
 #    每封包 CPU = lcore 執行緒 CPU ÷ 收到的封包。
 # 每一項交錯量測 BENCH_RUNS 次(bench_interleave:A B C…、…C B A),每次一列 bench_row;比較表取中位數與 min–max。
@@ -42,6 +43,7 @@ cd "$T_ROOT" || exit 1
 PROG=$T_ROOT/dpdk_packet_processing
 PCAPTOOL=$T_ROOT/tests/tools/dpdk_pcap
 SOCKBENCH=$T_ROOT/bench/dpdk_sockbench
+PARSECOST=$T_ROOT/bench/dpdk_parse_cost
 XDP=$T_ROOT/af_xdp_socket
 SECS=${DPDK_BENCH_SECS:-2}
 RUNS=${DPDK_BENCH_RUNS:-$BENCH_RUNS}
@@ -61,7 +63,7 @@ if ! is_root; then
 	bench_skip "需要 root"
 	exit 0
 fi
-for b in "$PROG" "$PCAPTOOL" "$SOCKBENCH"; do
+for b in "$PROG" "$PCAPTOOL" "$SOCKBENCH" "$PARSECOST"; do
 	if [ ! -x "$b" ]; then
 		echo "略過  dpdk 效能比較:$(basename "$b") 未建置"
 		bench_skip "$(basename "$b") 未建置(缺 libdpdk-dev?執行 sudo make install-deps)"
@@ -353,6 +355,27 @@ testpmd() {
 		- "-"
 }
 
+# 解析本身每個封包的時間:bench/dpdk_parse_cost 呼叫程式真正的 count_burst()(rxonly + 解析比 --no-parse
+# 多做的就是它),不經過 PMD;訊框像 net_pcap 那樣一批 32 個先複製進 mbuf 再解析,扣掉計時本身。
+# 重播的比值每輪差到 ±20%,這一列量得出 1 ns 的差別
+parse_cost() {
+	local prefix="kbs-bench-pc-$$-$RANDOM" log=$BTMP/parse_cost.log v ev k
+	timeout 60 taskset -c 1 "$PARSECOST" -l 1 --no-pci --no-huge -m 256 --file-prefix="$prefix" -- "$MIX" 301 \
+		>"$log" 2>&1
+	rm -rf "/var/run/dpdk/$prefix"
+	v=$(dpdk_sumval "$log" parse_ns_per_pkt)
+	if [ -z "$v" ]; then
+		echo "  注意:dpdk_parse_cost 第 $1 輪沒有結果:$(grep -m1 錯誤 "$log")" >&2
+		return
+	fi
+	ev="min_parse_ns_per_pkt=$(dpdk_sumval "$log" min_parse_ns_per_pkt) timer_ns_per_pkt=$(dpdk_sumval "$log" timer_ns_per_pkt)"
+	for k in pkts reps ipv4 ipv6 tcp udp vlan malformed l4_unverified; do ev+=" $k=$(dpdk_sumval "$log" "$k")"; done
+	printf '  %-60s %8s ns/封包\n' "解析本身(count_burst,單獨量測)" "$v"
+	bench_row dpdk "我們的解析本身(count_burst,單獨量測)" bypass - - - - "$v" - \
+		"bench/dpdk_parse_cost:同一組真實訊框,一批 32 個先複製進 mbuf(像 net_pcap)再計時 count_burst(),扣掉計時本身;301 輪的中位數,CPU 1,--no-huge" \
+		- "$ev"
+}
+
 set_mem() {
 	local tio="testpmd io(記憶體重播,2 個連接埠)" tms="testpmd macswap(記憶體重播)" trx="testpmd rxonly(記憶體重播)"
 	eval "m1() { testpmd '$trx' rxonly; }"
@@ -364,9 +387,9 @@ set_mem() {
 	eval "m7() { MEM_PORTS=2 testpmd '$tio' io; }"
 	eval "m8() { MEM_PORTS=2 ours '我們 fwd io 引擎(記憶體重播,2 個連接埠)' '$tio' fwd --no-parse; }"
 	if [ "${T_BENCH_QUICK:-0}" = 1 ]; then
-		bench_interleave "$RUNS" m1 m2 m3 m4
+		bench_interleave "$RUNS" m1 m2 m3 m4 parse_cost
 	else
-		bench_interleave "$RUNS" m1 m2 m3 m4 m5 m6 m7 m8
+		bench_interleave "$RUNS" m1 m2 m3 m4 m5 m6 m7 m8 parse_cost
 	fi
 }
 
@@ -409,7 +432,7 @@ echo " 記憶體重播的列是每封包的軟體成本,不是網路吞吐量。
 # 每一列都有數字,而且真實訊框真的被解析了(解析計數出現在 evidence)
 check_rows() {
 	[ -s "$RAW" ] || fail "沒有任何結果"
-	awk -F'\t' '$1 != "skip" && NF >= 12 && $6 == "-" && $4 == "-" {print "沒有數字:" $2; bad = 1}
+	awk -F'\t' '$1 != "skip" && NF >= 12 && $6 == "-" && $4 == "-" && $8 == "-" {print "沒有數字:" $2; bad = 1}
 		$1 == "dpdk" && $2 ~ /解析/ && $12 !~ / ipv4=[1-9]/ {print "沒有解析計數:" $2; bad = 1}
 		$1 == "dpdk" && $2 ~ /解析/ && $12 !~ / malformed=0( |$)/ {print "真實訊框不該有 malformed:" $2; bad = 1}
 		END {exit bad}' "$RAW" >"$T_TMP/bad" || fail "$(head -n 3 "$T_TMP/bad" | tr '\n' ' ')"
