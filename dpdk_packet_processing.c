@@ -246,8 +246,9 @@ enum kind {
 	K_IPV6, K_IPV6_TCP, K_IPV6_UDP, K_IPV6_ICMPV6, K_MALFORMED, K_MAX
 };
 #define CLS_KIND(c) ((c) & 0xfu)
-#define CLS_TAGS(c) (((c) >> 4) & 0x3u)
 #define CLS_TAG_SHIFT 4
+#define CLS_TAG_MASK (0x3u << CLS_TAG_SHIFT)
+#define CLS_TAGS(c) (((c) & CLS_TAG_MASK) >> CLS_TAG_SHIFT)
 #define CLS_FIRST_FRAG 0x40u
 #define CLS_MULTISEG 0x80u
 #define CLS_UNVERIFIED 0x100u /* 有 L4 checksum,但沒有人驗證(網卡沒判定,也沒有 --l4-cksum sw) */
@@ -1416,21 +1417,19 @@ static inline uint16_t fold32(uint64_t s)
  * IPv4 標頭 checksum:正確的標頭(含 checksum 欄位)以 one's complement 加總為 0xffff。
  * 幾乎所有封包 IHL = 5(20 位元組):兩個 64 位元 + 一個 32 位元載入,五個 32 位元字直接相加。
  * 折成 16 位元(fold32)得 0xffff,等於「總和不為 0 且是 0xffff 的倍數」(65536 ≡ 1 mod 65535,
- * 折疊只是在算 mod 65535),後者少掉四輪折疊:常數除法是一個乘法與位移。
+ * 折疊只是在算 mod 65535,而且只有總和是 0 時才折出 0),後者少掉四輪折疊:常數除法是一個乘法與位移。
  */
 static __rte_always_inline bool ipv4_hdr_ok(const uint8_t *ip, uint32_t ihl)
 {
 	if (likely(ihl == sizeof(struct rte_ipv4_hdr))) {
-		uint64_t a, b;
+		uint64_t a, b, sum;
 		uint32_t w;
-
-		uint64_t sum;
 
 		memcpy(&a, ip, 8);
 		memcpy(&b, ip + 8, 8);
 		memcpy(&w, ip + 16, 4);
 		sum = (a & 0xffffffff) + (a >> 32) + (b & 0xffffffff) + (b >> 32) + w;
-		return sum != 0 && sum % 0xffff == 0;
+		return sum % 0xffff == 0; /* 呼叫者確認過 ip[0] == 0x45:總和不會是 0 */
 	}
 	return rte_raw_cksum(ip, ihl) == 0xffff;
 }
@@ -1802,7 +1801,7 @@ struct burst_hist {
 static __rte_always_inline void hist_add(struct burst_hist *h, uint32_t c)
 {
 	h->kinds[CLS_KIND(c)][!!(c & CLS_UNVERIFIED)]++;
-	if (unlikely(c & (CLS_MULTISEG | 0x3u << CLS_TAG_SHIFT))) {
+	if (unlikely(c & (CLS_MULTISEG | CLS_TAG_MASK))) {
 		h->tags[CLS_TAGS(c)]++;
 		h->multiseg += !!(c & CLS_MULTISEG);
 	}
