@@ -20,6 +20,7 @@ cd "$T_ROOT" || exit 1
 PROG=$T_ROOT/dpdk_packet_processing
 PCAPTOOL=$T_ROOT/tests/tools/dpdk_pcap
 SOCKBENCH=$T_ROOT/bench/dpdk_sockbench
+PARSECOST=$T_ROOT/bench/dpdk_parse_cost
 GOLDEN=$T_ROOT/tests/data/dpdk
 NOHUGE=(--no-pci --no-huge -m 512)
 
@@ -847,6 +848,37 @@ t_wiregen_frames() {
 	afxdp_clean "$T_TMP/ours.log"
 }
 
+# 效能工具 bench/dpdk_parse_cost 量的是真的解析:每輪的協定計數等於 pcap 的組成(malformed 0);
+# 壞的輸入(不是 pcap、截斷、超過一個 mbuf 的訊框、輪數不對)是一行錯誤與非 0 結束碼,不是靜靜地少量一部分
+t_parse_cost_tool() {
+	need_dpdk
+	need_bin "$PARSECOST"
+	local k args bad rc
+	dpdk_prefix pcost
+	args=(-l 1 --no-pci --no-huge -m 256 --file-prefix="$PREFIX" --log-level=1 --)
+	"$PCAPTOOL" mix "$T_TMP/mix.pcap" 1024 3 >"$T_TMP/mix.txt" || fail "dpdk_pcap mix 失敗"
+	"$PARSECOST" "${args[@]}" "$T_TMP/mix.pcap" 3 >"$T_TMP/out" 2>&1 || fail "dpdk_parse_cost 失敗:$(tail -n1 "$T_TMP/out")"
+	cat "$T_TMP/mix.txt" "$T_TMP/out"
+	expect_eq "$(kv "$T_TMP/out" pkts)" 1024 "量的訊框數"
+	for k in ipv4 ipv6 tcp udp vlan arp other malformed; do
+		expect_eq "$(kv "$T_TMP/out" "$k")" "$(kv "$T_TMP/mix.txt" "$k")" "每輪的協定計數 $k"
+	done
+	expect_match "$(kv "$T_TMP/out" parse_ns_per_pkt)" '^[0-9]+\.[0-9]+$' "解析時間是正數"
+	head -c 30000 "$T_TMP/mix.pcap" >"$T_TMP/trunc.pcap"
+	gen_pcap # in.pcap 有跨 segment 的巨型訊框
+	echo "not a pcap" >"$T_TMP/text.pcap"
+	for bad in "$T_TMP/text.pcap 3:1" "$T_TMP/trunc.pcap 3:1" "$T_TMP/in.pcap 3:1" "$T_TMP/mix.pcap 2:64" \
+		"$T_TMP/mix.pcap 5x:64"; do
+		read -r -a k <<<"${bad%:*}"
+		rc=0
+		"$PARSECOST" "${args[@]}" "${k[@]}" >"$T_TMP/bad" 2>&1 || rc=$?
+		cat "$T_TMP/bad"
+		expect_eq "$rc" "${bad##*:}" "「${bad%:*}」的結束碼"
+		expect_eq "$(grep -c '^錯誤:' "$T_TMP/bad")" 1 "「${bad%:*}」一行錯誤"
+		! grep -q SUMMARY "$T_TMP/bad" || fail "「${bad%:*}」不該印結果"
+	done
+}
+
 # 主機政策:respond 經 net_af_xdp 代替核心回答,照樣遵守 net.ipv4.icmp_echo_ignore_all 與介面的 NOARP
 # (舊版不管,管理者關掉 ping 之後我們照樣回答);每次改變印一行,被擋下的 request 計入 policy_ignored。
 # net_af_packet 只是旁聽:--ip 也是核心的位址時,核心也會回答,啟動時說清楚
@@ -1350,6 +1382,7 @@ check af_xdp_ping t_af_xdp_ping
 check af_xdp_rxonly_counts t_af_xdp_rxonly_counts
 check af_xdp_small_ring t_af_xdp_small_ring
 check wiregen_frames t_wiregen_frames
+check parse_cost_tool t_parse_cost_tool
 check host_policy t_host_policy
 check af_xdp_iface_gone t_af_xdp_iface_gone
 check af_xdp_tx_chains t_af_xdp_tx_chains
