@@ -158,6 +158,8 @@
  * multishot 結束、重新 arm 一次;4 倍時每 4 則一次,而一條連線最多持有的仍有上限(見 --help)。
  */
 #define RECV_ARM_FACTOR 1
+#define INLINE_SEND_MAX 16384	 /* 多大以內的快速路徑送出,等待時算成「當場完成」(見 submit_and_wait) */
+#define INLINE_WAIT_NS 1000000L /* 算了的話最多等這麼久(萬一它沒送完、正是該先處理的那一個) */
 #define RING_TARGET_MIN 64 /* ring 裡至少維持幾個緩衝區(熱的先用,見檔頭) */
 #define YIELD_MIN_NS 1000000000ull /* 連線數滿了時,閒置至少這麼久的連線才讓位給新連線 */
 
@@ -208,6 +210,8 @@ struct conn {
 	uint8_t nbatch, nfast;
 	bool on_dirty;
 	struct conn *next_dirty;
+	struct conn *next_inline; /* 這一輪有快速路徑送出、還沒交給核心的連線(見 submit_and_wait) */
+	bool send_short;	  /* 快速路徑送出曾經沒送完(對端讀得慢):之後的送出等待時不算(見 submit_and_wait) */
 	size_t send_len;    /* 從待送佇列送出中的位元組 */
 	uint32_t send_head; /* 一般送出讀的是從這個 chunk 起的 send_nchunks 個(送完前不能回到待送池) */
 	uint32_t send_nchunks;
@@ -361,6 +365,7 @@ struct ctx {
 	uint32_t next_gen;
 	struct conn *wait_head, *wait_tail;
 	struct conn *dirty; /* 這一輪收到資料的連線(見 flush_batches) */
+	struct conn *inline_head; /* 快速路徑送出還在 SQ 裡的連線(每條最多一個),見 submit_and_wait */
 	struct lru act, hold_new, hold; /* 見 struct conn 的公平規則 */
 	unsigned closing; /* CLOSING 狀態的連線數(還佔著槽位,但已經在走了) */
 	/* 統計 */
@@ -870,6 +875,7 @@ static void sq_reserve(struct ctx *c, unsigned n)
 {
 	while (io_uring_sq_space_left(&c->ring) < n) {
 		io_uring_submit(&c->ring);
+		c->inline_head = NULL; /* 它們的 CQE 已經在 CQ 裡,可能在這一輪就處理掉:下次等待不能再算 */
 		if (c->feat.sqpoll)
 			io_uring_sqring_wait(&c->ring);
 		c->st.enters++;
@@ -1374,9 +1380,12 @@ static void send_fast(struct ctx *c, struct conn *cn)
 	struct io_uring_sqe *sqe = get_sqe(c);
 	unsigned n = cn->nbatch;
 
+	size_t len = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		cn->iov[i].iov_base = buf_addr(c, cn->batch[i].bid);
 		cn->iov[i].iov_len = cn->batch[i].len;
+		len += cn->batch[i].len;
 	}
 	cn->nfast = (uint8_t)n;
 	cn->nbatch = 0;
@@ -1390,6 +1399,10 @@ static void send_fast(struct ctx *c, struct conn *cn)
 	sqe_conn(c, sqe, cn, UD_SEND);
 	cn->sending = true;
 	c->st.fast_sends++;
+	if (!cn->send_short && len <= INLINE_SEND_MAX) {
+		cn->next_inline = c->inline_head; /* 送出中(sending)不會再有第二個,所以不會重複 */
+		c->inline_head = cn;
+	}
 }
 
 /*
@@ -1878,6 +1891,7 @@ static void on_send(struct ctx *c, struct conn *cn, struct io_uring_cqe *cqe)
 			while (first < n && cn->iov[first].iov_len <= sent)
 				sent -= cn->iov[first++].iov_len;
 			if (first < n) { /* 往後移 sent 位元組仍在同一個緩衝區裡,下面的 buf_bid 照樣對 */
+				cn->send_short = true;
 				cn->iov[first].iov_base = (unsigned char *)cn->iov[first].iov_base + sent;
 				cn->iov[first].iov_len -= sent;
 				for (unsigned i = first; i < n; i++)
@@ -2118,11 +2132,35 @@ static void check_cq_overflow(struct ctx *c)
 				"常發生就調大 --queue-depth\n");
 }
 
-/* 送出 SQ、等至少 wait_nr 個 CQE(或逾時)。自己計算 io_uring_enter 的次數 */
+/*
+ * 送出 SQ、等至少 wait_nr 個 CQE(或逾時)。自己計算 io_uring_enter 的次數。
+ *
+ * 快速路徑的送出(MSG_DONTWAIT)在這次 io_uring_enter 送出 SQE 時就完成,CQE 當場進 CQ。等待的個數
+ * 不算上它們的話,核心一看 CQ 裡已經有了就立刻回來,下一輪還得再進一次核心才睡得著:一條連線的
+ * ping-pong 就是每個請求兩次 io_uring_enter。算上它們,送出回應與等下一個請求是同一次系統呼叫。
+ * 但只能算「處理它之前睡著也沒關係」的。送出完成會歸還 ring 緩衝區、可能讓 recv 重新 arm,
+ * 沒送完的部分要排進待送佇列:有連線在等緩衝區(ENOBUFS)、這條連線的 multishot recv 已經停了
+ * (上限用完、節流、關閉中)、或送出沒送完時,這個 CQE 就是讓事情往前走的那一個,先睡的話要等
+ * 別的事件或逾時(實測:沒有這些條件時,64 KiB 串流每隔幾秒卡 200 ms)。所以只算:
+ *   - 這條連線還在收(OPEN、multishot recv 還 arm 著)、沒有連線在等緩衝區;
+ *   - 不超過 INLINE_SEND_MAX 位元組,且這條連線的快速送出從來沒有沒送完過(send_short)。
+ *     對端讀得慢、socket 的送出緩衝區滿了才會沒送完;這種連線之後都不算。
+ * 仍然猜錯(第一次沒送完)時最多多等 INLINE_WAIT_NS:算了的那次等待,逾時縮短成 1 ms。
+ * 不算的 CQE 只會讓等待提早回來(和以前一樣多一次 io_uring_enter),不會多等。
+ */
 static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
 {
-	struct __kernel_timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
 	struct io_uring_cqe *cqe;
+	unsigned extra = 0;
+
+	for (struct conn *cn = c->inline_head; cn; cn = cn->next_inline)
+		if (!c->wait_head && cn->state == CONN_OPEN && cn->recv == RECV_ARMED && !cn->recv_cancel)
+			extra++;
+	c->inline_head = NULL;
+	if (extra && timeout_ns > INLINE_WAIT_NS)
+		timeout_ns = INLINE_WAIT_NS;
+	wait_nr += extra;
+	struct __kernel_timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
 
 	/* CQ 裡已經夠多、SQ 是空的時候 liburing 不會進核心 */
 	if (io_uring_cq_ready(&c->ring) < wait_nr || (!c->feat.sqpoll && io_uring_sq_ready(&c->ring)))

@@ -478,6 +478,22 @@ t_batching_idle() {
 	expect_le "$(kv "$SRV_LOG" enters)" 100 "閒置 2 秒的 io_uring_enter 次數"
 }
 
+# 一條連線的 ping-pong:送出回應與等下一個請求是同一次 io_uring_enter(快速送出的 CQE 算在等待個數裡)。
+# 曾經每個請求兩次:送出的 CQE 當場進 CQ,等一個就立刻回來,下一輪才睡。上限 1.5 留給用戶端偶爾慢過 1 ms
+# (那次等待提早逾時、多一次 enter)。同時確認 64 KiB 串流(大的送出不算)照樣核對無誤
+t_one_enter() {
+	srv_start "$@"
+	"$BENCH" -p "$SRV_PORT" -c 1 -s 128 -d 1 -n 3000 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
+		fail "ping-pong 核對失敗:$(tail -n1 "$T_TMP/b.out")"
+	srv_stop
+	echo "ping-pong 3000 則:伺服器 msgs=$(kv "$SRV_LOG" msgs) enters=$(kv "$SRV_LOG" enters)"
+	expect_le "$(kv "$SRV_LOG" enters)" 4500 "io_uring_enter 次數(舊的做法約 6000)"
+	srv_start "$@"
+	"$BENCH" -p "$SRV_PORT" -c 4 -s 65536 -d 4 -n 200 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
+		fail "64 KiB 串流核對失敗:$(tail -n1 "$T_TMP/b.out")"
+	srv_stop
+}
+
 # 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
 t_bench_partial_end() {
 	srv_start "$URING"
@@ -795,6 +811,7 @@ check starvation.recv_single t_starvation "$URING" --recv single
 check small_pool_enobufs t_small_pool_enobufs
 check sqpoll_full_sq t_sqpoll_full_sq
 check batching_idle t_batching_idle
+check one_enter_per_request t_one_enter "$URING"
 check memory_bound t_memory_bound
 check ring_hot t_ring_hot
 check bench_partial_message_at_end t_bench_partial_end
