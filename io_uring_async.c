@@ -18,6 +18,8 @@
  *   - 單次 accept × 16(帶對方位址,依來源限制連線數),直接放進固定檔案表(direct descriptor)
  *   - multishot recv + provided buffer ring + recv bundle:一個 SQE 持續收資料,一個 CQE 帶好幾個緩衝區
  *   - SINGLE_ISSUER + DEFER_TASKRUN:完成事件只在我們等待時處理(核心不支援就自動退一步)
+ *   - 送出回應與等下一個請求是同一次 io_uring_enter:送出時當場完成的送出,等待時把它的 CQE 算進
+ *     要等的個數(submit_and_wait);一條連線的 ping-pong 每個請求一次系統呼叫,epoll 是三次
  *   - 送出一律 MSG_DONTWAIT:先直接從收到的緩衝區送回(零次複製);送不完的複製到這條連線的待送佇列、
  *     緩衝區立刻還給 ring;socket 滿了就等 POLLOUT,不讓送出卡在核心裡抓著記憶體
  *   - 連結的 SHUTDOWN -> CLOSE(IOSQE_IO_HARDLINK + IOSQE_CQE_SKIP_SUCCESS);被逐出的連線以
@@ -59,7 +61,7 @@
  * 上限(--help 也會印出;一個對端能讓伺服器配置的全部有上限):
  *   - 接收:buffer ring --buffers × --buffer-size(預設 4096 × 4 KiB = 16 MiB),全部連線共用
  *   - 待送:一個待送池 --max-output(預設 64 MiB,16 KiB 的 chunk),全部連線共用;每條連線到 --conn-buffer
- *     (預設 64 KiB)就停止讀取,核心保證最多 RECV_ARM_FACTOR × --conn-buffer(multishot recv 的總量上限)
+ *     (預設 64 KiB)就停止讀取,核心保證最多 RECV_ARM_FACTOR(4)× --conn-buffer(multishot recv 的總量上限)
  *   - 連線:--max-conns(預設 16384),同一個來源位址 --max-per-addr(預設一半);每條約 620 位元組
  *   - 核心替每個 socket 保留的收送緩衝區:預設自動調整(不讀的對端可讓核心保留數 MB,全機上限
  *     net.ipv4.tcp_mem);--sock-buffer 把它固定下來
@@ -153,11 +155,12 @@
 #define NO_CHUNK UINT32_MAX
 #define ACCEPT_SLOTS 16 /* 同時 arm 的 accept 數:每個帶自己的位址緩衝區 */
 /*
- * 一次 arm multishot recv 最多收 RECV_ARM_FACTOR × --conn-buffer(sqe->optlen,核心保證);
- * 待送超過 --conn-buffer 時我們取消 recv。額度若剛好等於 --conn-buffer,64 KiB 的訊息每則都會讓
- * multishot 結束、重新 arm 一次;4 倍時每 4 則一次,而一條連線最多持有的仍有上限(見 --help)。
+ * 一次 arm multishot recv 最多收 RECV_ARM_FACTOR × --conn-buffer 減掉已持有的(sqe->optlen,核心保證);
+ * 待送超過 --conn-buffer 時我們取消 recv。額度若等於 --conn-buffer,一連串 64 KiB 的訊息每則都會讓
+ * multishot 結束、重新 arm 一次;4 倍時每 4 則(256 KiB)一次。代價:一條連線最多持有的上限是
+ * 4 × --conn-buffer(平常停在 --conn-buffer,多的是取消生效之前同一輪收進來的;見 arm_recv)。
  */
-#define RECV_ARM_FACTOR 1
+#define RECV_ARM_FACTOR 4
 #define INLINE_SEND_MAX 16384	 /* 多大以內的快速路徑送出,等待時算成「當場完成」(見 submit_and_wait) */
 #define INLINE_WAIT_NS 1000000L /* 算了的話最多等這麼久(萬一它沒送完、正是該先處理的那一個) */
 #define RING_TARGET_MIN 64 /* ring 裡至少維持幾個緩衝區(熱的先用,見檔頭) */
@@ -919,9 +922,10 @@ static void arm_accepts(struct ctx *c)
  * 背壓的關鍵:每次 arm 時告訴核心「這次最多收 budget 位元組」(sqe->optlen,核心 6.17;核心負責停下),
  * 呼叫者給的是 RECV_ARM_FACTOR × --conn-buffer 減掉現在持有的,所以一條連線持有的永遠
  * <= RECV_ARM_FACTOR × --conn-buffer,由核心保證,不必靠事後取消(取消之前核心可能已經收進一大批)。
- * 待送池裡的超過 --conn-buffer 時我們另外取消 recv(conn_progress),平常就停在那裡。
- * RECV_ARM_FACTOR 現在是 1:預設下一連串 64 KiB 的訊息每則讓 multishot 結束、重新 arm 一次
- * (多一個 SQE,跟著下一次 io_uring_enter 送出,不多一次系統呼叫);調大它是以每條連線的記憶體換較少的重新 arm。
+ * 待送池裡的超過 --conn-buffer 時我們另外取消 recv(conn_progress),平常就停在那裡;取消要等下一次
+ * io_uring_enter 才生效,這之前同一輪收進來的由這個上限擋住。
+ * RECV_ARM_FACTOR 是 4:一直在讀的對端(64 KiB 的串流)每收 256 KiB 才讓 multishot 結束、重新 arm 一次,
+ * 不是每則訊息一次;代價是一條連線最多持有 4 × --conn-buffer(預設 256 KiB,全部連線共用的待送池另有上限)。
  * 舊核心沒有這個上限:改用單次 recv,每次最多一個緩衝區。
  */
 static void arm_recv(struct ctx *c, struct conn *cn, size_t budget)
@@ -2941,7 +2945,7 @@ static const struct opt_help options[] = {
 	{ { "max-per-addr", required_argument, NULL, OPT_MAX_PER_ADDR }, "N", M_NET,
 	  "同一個來源位址(IPv4 位址,IPv6 的 /64)最多幾條連線;預設 --max-conns 的一半,0 = 不限" },
 	{ { "conn-buffer", required_argument, NULL, OPT_CONN_BUFFER }, "位元組", M_NET,
-	  "每條連線的待送上限,到了就停止讀取(預設 64K;核心保證最多再多收一次 arm 的量,見下)" },
+	  "每條連線的待送上限,到了就停止讀取(預設 64K;最多持有 4 倍,核心保證,見下)" },
 	{ { "max-output", required_argument, NULL, OPT_MAX_OUTPUT }, "位元組", M_NET,
 	  "全部連線共用的待送池(預設 64M);用完時關閉「送出停住最久」的連線,不是佔最多的" },
 	{ { "idle-timeout", required_argument, NULL, OPT_IDLE }, "秒", M_NET,
@@ -3044,7 +3048,7 @@ static void usage(const char *prog)
 	printf("\n記憶體上限與公平規則(一個對端能讓伺服器配置的,全部有上限):\n"
 	       "  記憶體 = 接收 --buffers × --buffer-size + 待送池 --max-output + 每條連線約 620 位元組\n"
 	       "  (預設 16 MiB + 64 MiB)。一條連線的待送到 --conn-buffer 就停止讀取(取消 recv);\n"
-	       "  核心保證最多再多收 %u × --conn-buffer(每次 arm multishot recv 的總量上限)。\n"
+	       "  一條連線最多持有 %u × --conn-buffer(每次 arm multishot recv 的總量上限,核心保證)。\n"
 	       "  待送池用完時關閉送出停住最久的連線(它的對端不讀);持續在讀的連線不會被關,只要還有停住的。\n"
 	       "  連線數 --max-conns:滿了時關閉閒置最久的那條讓新連線進來(至少閒置 1 秒;都在忙就拒絕新連線)。\n"
 	       "  慢速攻擊:--idle-timeout 秒沒有任何位元組進出、或這段時間收送不到 --min-progress 位元組就關閉。\n"
