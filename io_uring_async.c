@@ -2304,7 +2304,7 @@ static void print_summary(struct ctx *c)
 	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu yielded=%llu evicted=%llu timeouts=%llu slow=%llu "
 	       "overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
-	       "zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu ring_peak=%u "
+	       "recv_arms=%llu zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu ring_peak=%u "
 	       "bufs_touched=%u elapsed_s=%.3f cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.yielded,
 	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.slow,
@@ -2313,7 +2313,7 @@ static void print_summary(struct ctx *c)
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends, (unsigned long long)c->st.errors,
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
-	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.zc_sends,
+	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.recv_arms, (unsigned long long)c->st.zc_sends,
 	       (unsigned long long)c->st.zc_copied, (unsigned long long)c->st.enters,
 	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.cq_dropped,
 	       (unsigned long long)c->st.discarded, c->ring_peak, c->bufs_touched, el, cpu);

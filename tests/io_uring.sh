@@ -481,7 +481,8 @@ t_batching_idle() {
 
 # 一條連線的 ping-pong:送出回應與等下一個請求是同一次 io_uring_enter(快速送出的 CQE 算在等待個數裡)。
 # 曾經每個請求兩次:送出的 CQE 當場進 CQ,等一個就立刻回來,下一輪才睡。上限 1.5 留給用戶端偶爾慢過 1 ms
-# (那次等待提早逾時、多一次 enter)。同時確認 64 KiB 串流(大的送出不算)照樣核對無誤
+# (那次等待提早逾時、多一次 enter)。64 KiB 串流(大的送出不算)照樣核對無誤,而且 multishot recv 不是每則
+# 訊息就結束、重新 arm 一次
 t_one_enter() {
 	srv_start "$@"
 	"$BENCH" -p "$SRV_PORT" -c 1 -s 128 -d 1 -n 3000 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
@@ -493,6 +494,9 @@ t_one_enter() {
 	"$BENCH" -p "$SRV_PORT" -c 4 -s 65536 -d 4 -n 200 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
 		fail "64 KiB 串流核對失敗:$(tail -n1 "$T_TMP/b.out")"
 	srv_stop
+	# 800 則 64 KiB:一次 arm 最多收 4 × --conn-buffer(256 KiB),約 200 次;每則結束一次(舊的額度)是 800 次以上
+	echo "64 KiB 串流 800 則:recv_arms=$(kv "$SRV_LOG" recv_arms) enobufs=$(kv "$SRV_LOG" enobufs)"
+	expect_le "$(kv "$SRV_LOG" recv_arms)" 400 "multishot recv arm 的次數"
 }
 
 # 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
