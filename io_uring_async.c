@@ -162,7 +162,7 @@
  */
 #define RECV_ARM_FACTOR 4
 #define INLINE_SEND_MAX 16384	 /* 多大以內的快速路徑送出,等待時算成「當場完成」(見 submit_and_wait) */
-#define INLINE_WAIT_NS 1000000L /* 算了的話最多等這麼久(萬一它沒送完、正是該先處理的那一個) */
+#define INLINE_WAIT_NS 20000000L /* 算了的話最多等這麼久(萬一它沒送完、正是該先處理的那一個) */
 #define RING_TARGET_MIN 64 /* ring 裡至少維持幾個緩衝區(熱的先用,見檔頭) */
 #define YIELD_MIN_NS 1000000000ull /* 連線數滿了時,閒置至少這麼久的連線才讓位給新連線 */
 
@@ -261,6 +261,7 @@ struct stats {
 	uint64_t errors, zc_sends, zc_copied, enters, discarded;
 	uint64_t cq_overflow; /* 幾次看到 CQ 滿了(CQE 暫存在核心的 overflow backlog;multishot 因此結束) */
 	uint64_t cq_dropped;  /* 核心連 backlog 都放不下而丟掉的 CQE(*koverflow) */
+	uint64_t inline_timeouts; /* 算了快速送出的等待逾時(INLINE_WAIT_NS):猜錯或對端 20 ms 內沒有下一個請求 */
 };
 
 struct features {
@@ -2143,13 +2144,17 @@ static void check_cq_overflow(struct ctx *c)
  * 不算上它們的話,核心一看 CQ 裡已經有了就立刻回來,下一輪還得再進一次核心才睡得著:一條連線的
  * ping-pong 就是每個請求兩次 io_uring_enter。算上它們,送出回應與等下一個請求是同一次系統呼叫。
  * 但只能算「處理它之前睡著也沒關係」的。送出完成會歸還 ring 緩衝區、可能讓 recv 重新 arm,
- * 沒送完的部分要排進待送佇列:有連線在等緩衝區(ENOBUFS)、這條連線的 multishot recv 已經停了
- * (上限用完、節流、關閉中)、或送出沒送完時,這個 CQE 就是讓事情往前走的那一個,先睡的話要等
- * 別的事件或逾時(實測:沒有這些條件時,64 KiB 串流每隔幾秒卡 200 ms)。所以只算:
- *   - 這條連線還在收(OPEN、multishot recv 還 arm 著)、沒有連線在等緩衝區;
- *   - 不超過 INLINE_SEND_MAX 位元組,且這條連線的快速送出從來沒有沒送完過(send_short)。
- *     對端讀得慢、socket 的送出緩衝區滿了才會沒送完;這種連線之後都不算。
- * 仍然猜錯(第一次沒送完)時最多多等 INLINE_WAIT_NS:算了的那次等待,逾時縮短成 1 ms。
+ * 沒送完的部分要排進待送佇列,排在它後面的資料要等它完成才送:有連線在等緩衝區(ENOBUFS)、
+ * 這條連線的 multishot recv 已經停了(上限用完、節流、關閉中)、它後面已經有待送資料(一輪收到
+ * 超過 16 個緩衝區的大訊息:前 16 個先送,其餘排隊)、或送出沒送完時,這個 CQE 就是讓事情往前走的
+ * 那一個,先睡的話要等別的事件或逾時(實測:64 KiB 串流每隔幾秒卡 200 ms;1 KiB 緩衝區時 20 KB 的
+ * ping-pong 每則多 1 ms)。所以只算:
+ *   - 這條連線還在收(OPEN、multishot recv 還 arm 著)、後面沒有待送資料、沒有連線在等緩衝區;
+ *   - 不超過 INLINE_SEND_MAX 位元組,且這條連線的快速送出從來沒有沒送完過(send_short,不會重設)。
+ *     對端讀得慢、socket 的送出緩衝區滿了才會沒送完;這種連線之後都不算,和以前一樣每個請求兩次。
+ * 仍然猜錯(第一次沒送完)時最多多等 INLINE_WAIT_NS(20 ms):算了的那次等待,逾時縮短成它;
+ * SUMMARY 的 inline_timeouts 是這種等待逾時的次數。不設得更短,是因為對端在那之內沒有下一個請求時
+ * (真實網路、慢的用戶端)每個請求都會多一次計時器喚醒。
  * 不算的 CQE 只會讓等待提早回來(和以前一樣多一次 io_uring_enter),不會多等。
  */
 static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
@@ -2158,7 +2163,8 @@ static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
 	unsigned extra = 0;
 
 	for (struct conn *cn = c->inline_head; cn; cn = cn->next_inline)
-		if (!c->wait_head && cn->state == CONN_OPEN && cn->recv == RECV_ARMED && !cn->recv_cancel)
+		if (!c->wait_head && cn->state == CONN_OPEN && cn->recv == RECV_ARMED && !cn->recv_cancel &&
+		    cn->nfast && !cn->out.bytes)
 			extra++;
 	c->inline_head = NULL;
 	if (extra && timeout_ns > INLINE_WAIT_NS)
@@ -2170,6 +2176,9 @@ static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
 	if (io_uring_cq_ready(&c->ring) < wait_nr || (!c->feat.sqpoll && io_uring_sq_ready(&c->ring)))
 		c->st.enters++;
 	int ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, wait_nr, &ts, NULL);
+	/* 逾時時 CQ 裡若已經有 CQE(算了的送出一定有),核心回 0 而不是 -ETIME:看收到的夠不夠 */
+	if (extra && io_uring_cq_ready(&c->ring) < wait_nr)
+		c->st.inline_timeouts++;
 	if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 		return ret;
 	return 0;
@@ -2304,7 +2313,7 @@ static void print_summary(struct ctx *c)
 	printf("SUMMARY prog=io_uring_async conns=%llu rejected=%llu yielded=%llu evicted=%llu timeouts=%llu slow=%llu "
 	       "overruns=%llu msgs=%llu bytes_in=%llu "
 	       "bytes_out=%llu copied=%llu fast_sends=%llu errors=%llu enobufs=%llu partial_sends=%llu throttles=%llu "
-	       "recv_arms=%llu zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu ring_peak=%u "
+	       "recv_arms=%llu inline_timeouts=%llu zc_sends=%llu zc_copied=%llu enters=%llu cq_overflow=%llu cq_dropped=%llu discarded=%llu ring_peak=%u "
 	       "bufs_touched=%u elapsed_s=%.3f cpu_s=%.3f\n",
 	       (unsigned long long)c->st.accepted, (unsigned long long)c->st.rejected, (unsigned long long)c->st.yielded,
 	       (unsigned long long)c->st.evicted, (unsigned long long)c->st.timeouts, (unsigned long long)c->st.slow,
@@ -2313,7 +2322,8 @@ static void print_summary(struct ctx *c)
 	       (unsigned long long)c->st.bytes_out, (unsigned long long)c->st.copied_bytes,
 	       (unsigned long long)c->st.fast_sends, (unsigned long long)c->st.errors,
 	       (unsigned long long)c->st.enobufs, (unsigned long long)c->st.partial_sends,
-	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.recv_arms, (unsigned long long)c->st.zc_sends,
+	       (unsigned long long)c->st.throttles, (unsigned long long)c->st.recv_arms,
+	       (unsigned long long)c->st.inline_timeouts, (unsigned long long)c->st.zc_sends,
 	       (unsigned long long)c->st.zc_copied, (unsigned long long)c->st.enters,
 	       (unsigned long long)c->st.cq_overflow, (unsigned long long)c->st.cq_dropped,
 	       (unsigned long long)c->st.discarded, c->ring_peak, c->bufs_touched, el, cpu);

@@ -480,23 +480,31 @@ t_batching_idle() {
 }
 
 # 一條連線的 ping-pong:送出回應與等下一個請求是同一次 io_uring_enter(快速送出的 CQE 算在等待個數裡)。
-# 曾經每個請求兩次:送出的 CQE 當場進 CQ,等一個就立刻回來,下一輪才睡。上限 1.5 留給用戶端偶爾慢過 1 ms
-# (那次等待提早逾時、多一次 enter)。64 KiB 串流(大的送出不算)照樣核對無誤,而且 multishot recv 不是每則
-# 訊息就結束、重新 arm 一次
+# 曾經每個請求兩次:送出的 CQE 當場進 CQ,等一個就立刻回來,下一輪才睡。上限 1.5 留給用戶端偶爾慢過 20 ms。
+# 不能算的送出(它的 CQE 是讓事情往前走的那一個)算了的話,會睡到 20 ms 逾時才處理:inline_timeouts 數的
+# 就是這種逾時。兩種曾經猜錯的情形:64 KiB 串流(送出沒送完)、1 KiB 緩衝區時 20 KB 的 ping-pong(一輪收到
+# 超過 16 個緩衝區,前 16 個先送、其餘排在後面)。另外確認 multishot recv 不是每則 64 KiB 訊息就重新 arm。
 t_one_enter() {
 	srv_start "$@"
 	"$BENCH" -p "$SRV_PORT" -c 1 -s 128 -d 1 -n 3000 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
 		fail "ping-pong 核對失敗:$(tail -n1 "$T_TMP/b.out")"
 	srv_stop
-	echo "ping-pong 3000 則:伺服器 msgs=$(kv "$SRV_LOG" msgs) enters=$(kv "$SRV_LOG" enters)"
+	echo "ping-pong 3000 則:伺服器 enters=$(kv "$SRV_LOG" enters) inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
 	expect_le "$(kv "$SRV_LOG" enters)" 4500 "io_uring_enter 次數(舊的做法約 6000)"
 	srv_start "$@"
 	"$BENCH" -p "$SRV_PORT" -c 4 -s 65536 -d 4 -n 200 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
 		fail "64 KiB 串流核對失敗:$(tail -n1 "$T_TMP/b.out")"
 	srv_stop
 	# 800 則 64 KiB:一次 arm 最多收 4 × --conn-buffer(256 KiB),約 200 次;每則結束一次(舊的額度)是 800 次以上
-	echo "64 KiB 串流 800 則:recv_arms=$(kv "$SRV_LOG" recv_arms) enobufs=$(kv "$SRV_LOG" enobufs)"
+	echo "64 KiB 串流 800 則:recv_arms=$(kv "$SRV_LOG" recv_arms) inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
 	expect_le "$(kv "$SRV_LOG" recv_arms)" 400 "multishot recv arm 的次數"
+	expect_le "$(kv "$SRV_LOG" inline_timeouts)" 10 "串流:算了快速送出的等待逾時次數"
+	srv_start "$@" --buffer-size 1024
+	"$BENCH" -p "$SRV_PORT" -c 1 -s 20000 -d 1 -n 600 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
+		fail "20 KB ping-pong 核對失敗:$(tail -n1 "$T_TMP/b.out")"
+	srv_stop
+	echo "1 KiB 緩衝區、20 KB ping-pong 600 則:inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
+	expect_le "$(kv "$SRV_LOG" inline_timeouts)" 10 "大訊息:算了快速送出的等待逾時次數"
 }
 
 # 量測結束時若有訊息只寫了一半,echo_bench 要把它寫完再收尾,不能誤報逾時
@@ -817,6 +825,7 @@ check small_pool_enobufs t_small_pool_enobufs
 check sqpoll_full_sq t_sqpoll_full_sq
 check batching_idle t_batching_idle
 check one_enter_per_request t_one_enter "$URING"
+check one_enter_per_request.taskrun_coop t_one_enter "$URING" --taskrun coop
 check memory_bound t_memory_bound
 check ring_hot t_ring_hot
 check bench_partial_message_at_end t_bench_partial_end
