@@ -23,7 +23,7 @@
  * cpu_ns 是本行程的 user+sys 時間;rx 另有 drops(環滿被核心丟棄)與各協定計數。
  * 注意:veth 上對端的收包工作(NAPI:XDP 程式、建 skb、協定堆疊)在送端的 CPU 以 softirq 執行,
  * 也算進送端行程的 CPU 時間;要分開看,請讀 /proc/stat 的 softirq 欄(bench/dpdk.sh 這樣做)。
- * 需要 root(CAP_NET_RAW;xdptx 需要 CAP_BPF / CAP_SYS_ADMIN)。
+ * 需要 root(CAP_NET_RAW;xdptx 需要 CAP_BPF / CAP_SYS_ADMIN)。xdptx 被核心以 EPERM 拒絕時結束碼 77(無法在此執行)。
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -362,8 +362,11 @@ static int run_xdptx(const char *ifname, double secs, const struct frames *fr, u
 		a.test.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
 		a.test.batch_size = 64;
 		if (sys_bpf(BPF_PROG_TEST_RUN, &a)) {
-			fprintf(stderr, "錯誤:BPF_PROG_TEST_RUN(live frames)失敗:%s(核心要 5.18+)\n",
-				strerror(errno));
+			/* EPERM:這台機器(核心或它外面的沙箱)不讓 live frames 送出,不是我們的錯:結束碼 77(無法在此執行) */
+			if (errno == EPERM)
+				rc = 77;
+			fprintf(stderr, "錯誤:BPF_PROG_TEST_RUN(live frames)失敗:%s(核心要 5.18+%s)\n", strerror(errno),
+				errno == EPERM ? ";root 也被拒絕:這台機器不允許 XDP live frames" : "");
 			goto out;
 		}
 	}

@@ -135,8 +135,10 @@ int main(int argc, char **argv)
 			    .ctx_size_in = sizeof(ctx), .repeat = (int)chunk, .flags = BPF_F_TEST_XDP_LIVE_FRAMES,
 			    .batch_size = 64);
 		if (bpf_prog_test_run_opts(fd, &opts)) {
-			fprintf(stderr, "錯誤:BPF_PROG_TEST_RUN(live frames)失敗:%s(核心要 5.18+)\n", strerror(errno));
-			return 1;
+			int e = errno;
+			fprintf(stderr, "錯誤:BPF_PROG_TEST_RUN(live frames)失敗:%s(核心要 5.18+%s)\n", strerror(e),
+				e == EPERM ? ";root 也被拒絕:這台機器不允許 XDP live frames" : "");
+			return e == EPERM ? 77 : 1; /* 77:無法在此執行,不是我們的錯 */
 		}
 		sent += chunk;
 	}
