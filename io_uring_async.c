@@ -1384,7 +1384,6 @@ static void send_fast(struct ctx *c, struct conn *cn)
 {
 	struct io_uring_sqe *sqe = get_sqe(c);
 	unsigned n = cn->nbatch;
-
 	size_t len = 0;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -2162,9 +2161,8 @@ static int submit_and_wait(struct ctx *c, unsigned wait_nr, long timeout_ns)
 	struct io_uring_cqe *cqe;
 	unsigned extra = 0;
 
-	for (struct conn *cn = c->inline_head; cn; cn = cn->next_inline)
-		if (!c->wait_head && cn->state == CONN_OPEN && cn->recv == RECV_ARMED && !cn->recv_cancel &&
-		    cn->nfast && !cn->out.bytes)
+	for (struct conn *cn = c->wait_head ? NULL : c->inline_head; cn; cn = cn->next_inline)
+		if (cn->state == CONN_OPEN && cn->recv == RECV_ARMED && !cn->recv_cancel && cn->nfast && !cn->out.bytes)
 			extra++;
 	c->inline_head = NULL;
 	if (extra && timeout_ns > INLINE_WAIT_NS)
