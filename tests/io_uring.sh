@@ -488,26 +488,25 @@ t_batching_idle() {
 # 不能算的送出(它的 CQE 是讓事情往前走的那一個)算了的話,會睡到 20 ms 逾時才處理:inline_timeouts 數的
 # 就是這種逾時。兩種曾經猜錯的情形:64 KiB 串流(送出沒送完)、1 KiB 緩衝區時 20 KB 的 ping-pong(一輪收到
 # 超過 16 個緩衝區,前 16 個先送、其餘排在後面)。另外確認 multishot recv 不是每則 64 KiB 訊息就重新 arm。
+# one_enter_run 說明 "echo_bench 的參數" 伺服器指令…:啟動伺服器、跑一次逐位元組核對的負載、停下(SUMMARY 在 $SRV_LOG)
+one_enter_run() {
+	local what=$1 args=$2
+	shift 2
+	srv_start "$@"
+	# shellcheck disable=SC2086 # 刻意分詞
+	"$BENCH" -p "$SRV_PORT" $args -t 60 -q >"$T_TMP/b.out" 2>&1 || fail "$what 核對失敗:$(tail -n1 "$T_TMP/b.out")"
+	srv_stop
+	echo "$what:伺服器 enters=$(kv "$SRV_LOG" enters) recv_arms=$(kv "$SRV_LOG" recv_arms)" \
+		"inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
+}
 t_one_enter() {
-	srv_start "$@"
-	"$BENCH" -p "$SRV_PORT" -c 1 -s 128 -d 1 -n 3000 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
-		fail "ping-pong 核對失敗:$(tail -n1 "$T_TMP/b.out")"
-	srv_stop
-	echo "ping-pong 3000 則:伺服器 enters=$(kv "$SRV_LOG" enters) inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
+	one_enter_run "ping-pong 3000 則" "-c 1 -s 128 -d 1 -n 3000" "$@"
 	expect_le "$(kv "$SRV_LOG" enters)" 4500 "io_uring_enter 次數(舊的做法約 6000)"
-	srv_start "$@"
-	"$BENCH" -p "$SRV_PORT" -c 4 -s 65536 -d 4 -n 200 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
-		fail "64 KiB 串流核對失敗:$(tail -n1 "$T_TMP/b.out")"
-	srv_stop
+	one_enter_run "64 KiB 串流 800 則" "-c 4 -s 65536 -d 4 -n 200" "$@"
 	# 800 則 64 KiB:一次 arm 最多收 4 × --conn-buffer(256 KiB),約 200 次;每則結束一次(舊的額度)是 800 次以上
-	echo "64 KiB 串流 800 則:recv_arms=$(kv "$SRV_LOG" recv_arms) inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
 	expect_le "$(kv "$SRV_LOG" recv_arms)" 400 "multishot recv arm 的次數"
 	expect_le "$(kv "$SRV_LOG" inline_timeouts)" 10 "串流:算了快速送出的等待逾時次數"
-	srv_start "$@" --buffer-size 1024
-	"$BENCH" -p "$SRV_PORT" -c 1 -s 20000 -d 1 -n 600 -t 60 -q >"$T_TMP/b.out" 2>&1 ||
-		fail "20 KB ping-pong 核對失敗:$(tail -n1 "$T_TMP/b.out")"
-	srv_stop
-	echo "1 KiB 緩衝區、20 KB ping-pong 600 則:inline_timeouts=$(kv "$SRV_LOG" inline_timeouts)"
+	one_enter_run "1 KiB 緩衝區、20 KB ping-pong 600 則" "-c 1 -s 20000 -d 1 -n 600" "$@" --buffer-size 1024
 	expect_le "$(kv "$SRV_LOG" inline_timeouts)" 10 "大訊息:算了快速送出的等待逾時次數"
 }
 
